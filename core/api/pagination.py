@@ -1,0 +1,81 @@
+"""Virtool's page shape: `{documents, found_count, total_count, page, page_count, per_page}`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.api.exceptions import QueryValidationError
+
+
+def query_int(request: Request, name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
+    """Read a positive integer from the query string, or fail with a query-string validation error."""
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise QueryValidationError({name: ["value is not a valid integer"]}, code="type_error.integer") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise QueryValidationError({name: [f"ensure this value is {bound}"]}, code="value_error.number")
+    return value
+
+
+class VirtoolPagination(BasePagination):
+    """Page through a queryset the way Virtool does; `total_count` ignores filters, `found_count` does not."""
+
+    items_key = "documents"
+    default_per_page = 25
+    max_per_page = 100
+
+    def paginate(self, *, request: Request, queryset: QuerySet, total_queryset: QuerySet) -> dict[str, Any]:
+        """Slice `queryset` for the requested page and return the page metadata without the documents."""
+        self.page = query_int(request, "page", 1)
+        self.per_page = query_int(request, "per_page", self.default_per_page, maximum=self.max_per_page)
+        self.found_count = queryset.count()
+        self.total_count = total_queryset.count()
+        start = (self.page - 1) * self.per_page
+        return {"objects": list(queryset[start : start + self.per_page])}
+
+    def paginate_queryset(self, queryset, request, view=None):  # DRF's generic hook
+        total = view.get_total_queryset() if view is not None and hasattr(view, "get_total_queryset") else queryset
+        return self.paginate(request=request, queryset=queryset, total_queryset=total)["objects"]
+
+    def get_paginated_response(self, data) -> Response:
+        return Response(
+            {
+                self.items_key: data,
+                "found_count": self.found_count,
+                "total_count": self.total_count,
+                "page": self.page,
+                "page_count": math.ceil(self.found_count / self.per_page) if self.found_count else 0,
+                "per_page": self.per_page,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {
+            "type": "object",
+            "required": [self.items_key, "found_count", "total_count", "page", "page_count", "per_page"],
+            "properties": {
+                self.items_key: schema,
+                "found_count": {"type": "integer"},
+                "total_count": {"type": "integer"},
+                "page": {"type": "integer"},
+                "page_count": {"type": "integer"},
+                "per_page": {"type": "integer"},
+            },
+        }
+
+
+class ItemsPagination(VirtoolPagination):
+    """The same page under the key `items` (Virtool's uploads and paginated groups)."""
+
+    items_key = "items"

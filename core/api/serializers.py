@@ -1,0 +1,87 @@
+"""Base input serializers: unknown fields and explicit nulls are refused per field, as Virtool does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.request import Request
+
+from core.constants import SampleGroupSetting
+
+
+class StrictSerializer(serializers.Serializer):
+    """An input serializer that rejects fields it does not declare and nulls it does not allow."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                {"non_field_errors": [serializers.ErrorDetail("Expected a JSON object", code="type_error.dict")]}
+            )
+        errors = {}
+        for key in data:
+            if key not in self.fields or self.fields[key].read_only:
+                errors[key] = [serializers.ErrorDetail("extra fields not permitted", code="unknown")]
+        for key, value in data.items():
+            field = self.fields.get(key)
+            if value is None and field is not None and not field.allow_null:
+                errors[key] = [serializers.ErrorDetail("Value may not be null", code="null")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+def validated(serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:
+    """Validate the request body with `serializer_class` and return the validated data (400 otherwise)."""
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def created(data: Any, location: str):
+    """A 201 response carrying `Location`, as every Virtool create does."""
+    from rest_framework.response import Response
+
+    response = Response(data, status=201)
+    response["Location"] = location
+    return response
+
+
+class SettingsSerializer(serializers.Serializer):
+    """Instance settings with Virtool's keys."""
+
+    default_source_types = serializers.ListField(child=serializers.CharField())
+    enable_api = serializers.BooleanField()
+    enable_sentry = serializers.BooleanField()
+    hmm_slug = serializers.CharField()
+    minimum_password_length = serializers.IntegerField()
+    sample_all_read = serializers.BooleanField()
+    sample_all_write = serializers.BooleanField()
+    sample_group = serializers.CharField(allow_null=True)
+    sample_group_read = serializers.BooleanField()
+    sample_group_write = serializers.BooleanField()
+    sample_unique_names = serializers.BooleanField()
+
+
+class SettingsUpdateSerializer(StrictSerializer):
+    """PATCH /settings: any subset of the keys."""
+
+    default_source_types = serializers.ListField(child=serializers.CharField(min_length=1), required=False)
+    enable_api = serializers.BooleanField(required=False)
+    enable_sentry = serializers.BooleanField(required=False)
+    hmm_slug = serializers.RegexField(r"^[\w.-]+/[\w.-]+$", max_length=200, required=False)
+    minimum_password_length = serializers.IntegerField(min_value=1, max_value=128, required=False)
+    sample_all_read = serializers.BooleanField(required=False)
+    sample_all_write = serializers.BooleanField(required=False)
+    sample_group = serializers.ChoiceField(choices=SampleGroupSetting.values, allow_null=True, required=False)
+    sample_group_read = serializers.BooleanField(required=False)
+    sample_group_write = serializers.BooleanField(required=False)
+    sample_unique_names = serializers.BooleanField(required=False)
+
+
+class InstanceMessageSerializer(StrictSerializer):
+    """PUT/PATCH /instance_message."""
+
+    message = serializers.CharField(allow_blank=True, max_length=2000, required=False)
+    color = serializers.RegexField(r"^(#[0-9a-fA-F]{3,8}|[a-z]{3,16})?$", required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False)

@@ -1,0 +1,93 @@
+"""Core API: the root document, instance settings and the instance message."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import URLPattern, URLResolver
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.serializers import InstanceMessageSerializer, SettingsSerializer, SettingsUpdateSerializer, validated
+from core.permissions import IsAuthenticated, require_role
+from core.selectors import settings_get
+from core.services import instance_message_set, settings_update
+from core.version import get_version
+
+
+def _endpoints() -> dict[str, str]:
+    from virtool_site.urls import api_patterns
+
+    names: dict[str, str] = {}
+    for pattern in api_patterns:
+        if isinstance(pattern, URLPattern | URLResolver):
+            segment = str(pattern.pattern).split("/")[0]
+            if segment and "<" not in segment and segment not in names:
+                names[segment] = f"/api/{segment}"
+    return dict(sorted(names.items()))
+
+
+class RootView(APIView):
+    """GET /api: version, whether first-user setup is open, and the endpoint map. Public."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        from django.contrib.auth import get_user_model
+
+        return Response(
+            {
+                "endpoints": _endpoints(),
+                "first_user": not get_user_model().objects.exists(),
+                "version": get_version(),
+                "dev": settings.DEBUG,
+            }
+        )
+
+
+class SettingsView(APIView):
+    """GET /settings (any user), PATCH /settings (administrators with the `settings` role)."""
+
+    def get_permissions(self):
+        if self.request.method == "PATCH":
+            return [IsAuthenticated(), require_role("settings")()]
+        return [IsAuthenticated()]
+
+    @extend_schema(responses=SettingsSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(SettingsSerializer(settings_get()).data)
+
+    @extend_schema(request=SettingsUpdateSerializer, responses=SettingsSerializer)
+    def patch(self, request: Request) -> Response:
+        data = validated(SettingsUpdateSerializer, request)
+        return Response(SettingsSerializer(settings_update(data=data)).data)
+
+
+def _message_document() -> dict | None:
+    instance = settings_get()
+    if not instance.message_active or not instance.message:
+        return None
+    return {"message": instance.message, "color": instance.message_color or "grey", "active": True}
+
+
+class InstanceMessageView(APIView):
+    """GET /instance_message (`null` when none is active); PUT/PATCH for administrators (`settings` role)."""
+
+    def get_permissions(self):
+        if self.request.method in ("PUT", "PATCH"):
+            return [IsAuthenticated(), require_role("settings")()]
+        return [IsAuthenticated()]
+
+    def get(self, request: Request) -> Response:
+        return Response(_message_document())
+
+    @extend_schema(request=InstanceMessageSerializer)
+    def patch(self, request: Request) -> Response:
+        data = validated(InstanceMessageSerializer, request)
+        instance_message_set(message=data.get("message"), color=data.get("color"), active=data.get("active"))
+        instance = settings_get()
+        return Response({"message": instance.message, "color": instance.message_color, "active": instance.message_active})
+
+    put = patch

@@ -1,0 +1,67 @@
+"""The websocket every browser tab keeps open at /ws to receive `{interface, operation, data}` messages."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from core.constants import WS_CLOSE_UNAUTHENTICATED
+from core.selectors import event_groups_for
+
+
+class EventConsumer(AsyncJsonWebsocketConsumer):
+    """Relays dispatcher events to one authenticated connection; consumers never write to the database."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.close(code=WS_CLOSE_UNAUTHENTICATED)
+            return
+        self.user_id = user.pk
+        session = self.scope.get("session")
+        self.session_key = session.session_key if session is not None else None
+        self.joined: set[str] = set()
+        # One change can reach a connection through several groups (e.g. `admins` and `users.<id>`).
+        self.seen: deque[str] = deque(maxlen=1024)
+        await self._refresh_groups()
+
+    async def _refresh_groups(self) -> None:
+        groups = await database_sync_to_async(event_groups_for)(user_id=self.user_id)
+        if groups is None:
+            await self.close(code=WS_CLOSE_UNAUTHENTICATED)
+            return
+        for group in groups - self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        for group in self.joined - groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined = groups
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", set()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        # Virtool clients send nothing; answer a ping so that clients can check liveness.
+        if isinstance(content, dict) and content.get("operation") == "ping":
+            await self.send_json({"interface": "ws", "operation": "pong", "data": None})
+
+    async def virtool_event(self, event: dict) -> None:
+        """Forward one dispatcher message, once."""
+        event_id = event.get("event_id")
+        if event_id is not None:
+            if event_id in self.seen:
+                return
+            self.seen.append(event_id)
+        await self.send_json(event["message"])
+
+    async def virtool_refresh(self, event: dict) -> None:
+        """The user's groups, role or active flag changed: rejoin, or close when the user was deactivated."""
+        await self._refresh_groups()
+
+    async def virtool_session_ended(self, event: dict) -> None:
+        """Close the sockets of a session that logged out."""
+        if event.get("session_key") and event["session_key"] == self.session_key:
+            await self.close(code=WS_CLOSE_UNAUTHENTICATED)

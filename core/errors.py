@@ -1,0 +1,45 @@
+"""Domain errors raised by services and rendered by the API as Virtool's `{id, message}` envelope."""
+
+from __future__ import annotations
+
+
+class ApplicationError(Exception):
+    """A refusal a client can act on; `error_id` and `status` follow Virtool's API."""
+
+    error_id = "bad_request"
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(ApplicationError):
+    """The request is well-formed but cannot be honoured (400)."""
+
+
+class NotFound(ApplicationError):
+    """The object does not exist or is not visible to the client (404)."""
+
+    error_id = "not_found"
+    status = 404
+
+    def __init__(self, message: str = "Not found") -> None:
+        super().__init__(message)
+
+
+class InsufficientRights(ApplicationError):
+    """The client is known but may not do this (403)."""
+
+    error_id = "insufficient_rights"
+    status = 403
+
+    def __init__(self, message: str = "Insufficient rights") -> None:
+        super().__init__(message)
+
+
+class Conflict(ApplicationError):
+    """The object's current state forbids the change (409)."""
+
+    error_id = "conflict"
+    status = 409

@@ -1,0 +1,179 @@
+"""The dispatcher: every committed change to a watched model reaches the browsers allowed to see it.
+
+Models register an interface name, a way to serialize a row and an audience (the Channels groups whose members
+may read it). Signal receivers queue a message with `transaction.on_commit`; the payload is built from the
+committed row when the transaction commits, then sent through the Redis channel layer, so changes made in
+Celery workers and management commands reach browsers connected to daphne. Code that bypasses signals
+(`QuerySet.update()`, `bulk_create()`, m2m changes) calls `dispatch()` itself.
+
+Audience groups (joined by `core.consumers.EventConsumer`):
+- `all`: every authenticated connection,
+- `admins`: administrators,
+- `users.<id>`: one user's connections,
+- `groups.<id>`: members of one group.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save
+
+log = logging.getLogger(__name__)
+
+Operation = Literal["insert", "update", "delete"]
+
+GROUP_ALL = "all"
+GROUP_ADMINS = "admins"
+
+
+def user_group(user_id: int) -> str:
+    """The Channels group of one user's connections."""
+    return f"users.{user_id}"
+
+
+def member_group(group_id: int) -> str:
+    """The Channels group of the members of one user group."""
+    return f"groups.{group_id}"
+
+
+@dataclass
+class Registration:
+    """How one model is dispatched."""
+
+    model: type[models.Model]
+    interface: str
+    serialize: Callable[[models.Model], dict]
+    audience: Callable[[models.Model], Iterable[str]]
+    queryset: Callable[[], models.QuerySet] | None = None
+    ids: Callable[[models.Model], Any] = field(default=lambda instance: instance.pk)
+
+    def load(self, pks: list) -> list[models.Model]:
+        """Re-read committed rows, in the order given."""
+        queryset = self.queryset() if self.queryset else self.model._default_manager.all()
+        rows = {row.pk: row for row in queryset.filter(pk__in=pks)}
+        return [rows[pk] for pk in pks if pk in rows]
+
+
+_REGISTRY: dict[type[models.Model], Registration] = {}
+_BY_INTERFACE: dict[str, Registration] = {}
+
+
+def register(
+    model: type[models.Model],
+    *,
+    interface: str,
+    serialize: Callable[[models.Model], dict],
+    audience: Callable[[models.Model], Iterable[str]],
+    queryset: Callable[[], models.QuerySet] | None = None,
+) -> None:
+    """Watch `model`: its inserts, updates and deletes are sent to `audience(instance)` as `interface`."""
+    registration = Registration(model, interface, serialize, audience, queryset)
+    _REGISTRY[model] = registration
+    _BY_INTERFACE[interface] = registration
+
+
+def registration_for(interface: str) -> Registration:
+    """The registration of an interface name."""
+    return _BY_INTERFACE[interface]
+
+
+def send(groups: Iterable[str], message: dict) -> None:
+    """Send one message to Channels groups now. Never raises: the change it reports is already committed."""
+    groups = sorted(set(groups))
+    if not groups:
+        return
+    event = {"type": "virtool.event", "event_id": uuid.uuid4().hex, "message": message}
+    layer = get_channel_layer()
+
+    async def fan_out() -> None:
+        for group in groups:
+            await layer.group_send(group, event)
+
+    try:
+        async_to_sync(fan_out)()
+    except Exception:  # a broker outage must not turn a committed write into a failed request
+        log.exception("could not dispatch %s %s", message.get("interface"), message.get("operation"))
+
+
+def control(groups: Iterable[str], kind: str, **payload: Any) -> None:
+    """Send a control message (e.g. membership changed) to consumers after commit; never shown to browsers."""
+    groups = list(groups)
+
+    def deliver() -> None:
+        layer = get_channel_layer()
+
+        async def fan_out() -> None:
+            for group in groups:
+                await layer.group_send(group, {"type": f"virtool.{kind}", **payload})
+
+        try:
+            async_to_sync(fan_out)()
+        except Exception:
+            log.exception("could not send %s control message", kind)
+
+    transaction.on_commit(deliver)
+
+
+def dispatch(*, interface: str, operation: Operation, ids: list, audience: Iterable[str] | None = None) -> None:
+    """Tell websocket clients about changes once the current transaction commits.
+
+    For insert and update the rows are re-read after commit and sent in full to the audience of each row;
+    for delete, `audience` (computed before the rows went away) receives the list of ids.
+    """
+    registration = _BY_INTERFACE[interface]
+    ids = list(ids)
+    fixed_audience = list(audience) if audience is not None else None
+
+    def deliver() -> None:
+        if operation == "delete":
+            send(fixed_audience or [], {"interface": interface, "operation": "delete", "data": ids})
+            return
+        try:
+            rows = registration.load(ids)
+        except Exception:
+            log.exception("could not load %s %s for dispatch", interface, ids)
+            return
+        for row in rows:
+            groups = fixed_audience if fixed_audience is not None else registration.audience(row)
+            send(groups, {"interface": interface, "operation": operation, "data": registration.serialize(row)})
+
+    transaction.on_commit(deliver)
+
+
+def dispatch_instance(instance: models.Model, operation: Operation = "update") -> None:
+    """Dispatch one registered row (for changes made without `save()`, such as m2m edits)."""
+    registration = _REGISTRY[type(instance)]
+    if operation == "delete":
+        dispatch(
+            interface=registration.interface,
+            operation="delete",
+            ids=[registration.ids(instance)],
+            audience=registration.audience(instance),
+        )
+    else:
+        dispatch(interface=registration.interface, operation=operation, ids=[instance.pk])
+
+
+def _on_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool = False, **_: Any) -> None:
+    if raw or sender not in _REGISTRY:
+        return
+    dispatch_instance(instance, "insert" if created else "update")
+
+
+def _on_delete(sender: type[models.Model], instance: models.Model, **_: Any) -> None:
+    if sender in _REGISTRY:
+        dispatch_instance(instance, "delete")
+
+
+def connect() -> None:
+    """Connect the generic receivers (called once from `CoreConfig.ready`)."""
+    post_save.connect(_on_save, dispatch_uid="virtool_events_save")
+    post_delete.connect(_on_delete, dispatch_uid="virtool_events_delete")

@@ -1,0 +1,35 @@
+"""The browser's navigation: every concern registers its page here, in menu order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the top navigation."""
+
+    key: str
+    label: str
+    url: str
+    administrators_only: bool = False
+
+
+NAVIGATION: list[NavItem] = [
+    NavItem("home", "Home", "/"),
+    NavItem("administration", "Administration", "/administration/users", administrators_only=True),
+]
+
+
+def nav_register(item: NavItem, *, before: str | None = "administration") -> None:
+    """Add a page to the navigation (apps call this from `AppConfig.ready`)."""
+    if any(existing.key == item.key for existing in NAVIGATION):
+        return
+    keys = [existing.key for existing in NAVIGATION]
+    NAVIGATION.insert(keys.index(before) if before in keys else len(NAVIGATION), item)
+
+
+def nav_for(user) -> list[NavItem]:
+    """The entries a user sees."""
+    is_admin = bool(getattr(user, "is_authenticated", False) and user.administrator_role)
+    return [item for item in NAVIGATION if is_admin or not item.administrators_only]

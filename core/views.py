@@ -1,0 +1,71 @@
+"""Browser pages: server-rendered shells that read the API and follow the websocket."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+
+
+def _first_user_open() -> bool:
+    return not get_user_model().objects.exists()
+
+
+def page(*, administrators: bool = False):
+    """Decorate a page view: setup first, then login, then (optionally) administrators only."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if _first_user_open():
+                return redirect("setup")
+            if not request.user.is_authenticated:
+                return redirect(f"/login?next={request.get_full_path()}")
+            if administrators and not request.user.administrator_role:
+                return HttpResponseForbidden(render(request, "403.html").content)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def setup(request: HttpRequest) -> HttpResponse:
+    """First-user setup; once a user exists it sends people to the login page."""
+    if not _first_user_open():
+        return redirect("login")
+    return render(request, "setup.html")
+
+
+def login_page(request: HttpRequest) -> HttpResponse:
+    """Login form; while no user exists the setup page is shown instead."""
+    if _first_user_open():
+        return redirect("setup")
+    if request.user.is_authenticated:
+        return redirect("home")
+    return render(request, "login.html")
+
+
+def reset_page(request: HttpRequest) -> HttpResponse:
+    """Forced password reset, reached from the login form."""
+    return render(request, "reset.html")
+
+
+@page()
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page after login."""
+    return render(request, "home.html", {"nav_active": "home"})
+
+
+@page()
+def account(request: HttpRequest) -> HttpResponse:
+    """Own account: email, password, display settings and API keys."""
+    return render(request, "account.html", {"nav_active": "account"})
+
+
+@page(administrators=True)
+def administration(request: HttpRequest, section: str = "users") -> HttpResponse:
+    """Administration: users, groups and instance settings."""
+    return render(request, f"administration/{section}.html", {"nav_active": "administration", "section": section})

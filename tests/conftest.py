@@ -1,0 +1,181 @@
+"""Shared fixtures: fast settings, users and clients, and real daphne/Celery processes on the test database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings as django_settings
+from rest_framework.test import APIClient
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _fast_isolated_settings(settings) -> None:
+    """Cheap password hashing and a test host; the real hasher is checked in its own test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+
+
+# --- Users and clients --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_user(db):
+    """Create a user: `make_user("bob", role="full", permissions=["create_sample"])`."""
+    from django.contrib.auth.models import Group, Permission
+
+    from users.models import User
+
+    def make(handle: str = "bob", *, password: str = "hunter2hunter2", role: str | None = None,
+             permissions: list[str] = (), **extra) -> User:
+        user = User.objects.create_user(handle, password, administrator_role=role, **extra)
+        if permissions:
+            group = Group.objects.create(name=f"{handle}-group")
+            group.permissions.set(
+                Permission.objects.filter(content_type__app_label="users", codename__in=permissions)
+            )
+            user.groups.add(group)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def admin_user(make_user):
+    """A full administrator."""
+    return make_user("admin", role="full")
+
+
+@pytest.fixture
+def user(make_user):
+    """An ordinary user with no permissions."""
+    return make_user("bob")
+
+
+def client_for(user) -> APIClient:
+    """An API client logged in as `user` through a real session."""
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_client(admin_user) -> APIClient:
+    """API client of a full administrator."""
+    return client_for(admin_user)
+
+
+@pytest.fixture
+def user_client(user) -> APIClient:
+    """API client of an ordinary user without permissions."""
+    return client_for(user)
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    """API client without credentials."""
+    return APIClient()
+
+
+# --- Real processes on the test database ----------------------------------------------------------------------
+
+
+def database_url() -> str:
+    """A DATABASE_URL pointing other processes at the test database."""
+    from django.db import connection
+
+    params = connection.settings_dict
+    if params["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{params['NAME']}"
+    auth = quote(params["USER"] or "")
+    if params.get("PASSWORD"):
+        auth += ":" + quote(params["PASSWORD"])
+    host = params["HOST"] or "127.0.0.1"
+    return f"postgres://{auth}@{host}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """Environment for a daphne, Celery or manage.py process sharing the test database and Redis."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(),
+        REDIS_URL=django_settings.REDIS_URL,
+        VIRTOOL_DATA_PATH=str(django_settings.DATA_PATH),
+        VIRTOOL_CHANNEL_PREFIX=django_settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+    return env
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    """Wait until something listens on `port`, failing early if `process` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a child process, killing it when it does not stop."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def live_server_url(transactional_db, tmp_path) -> Iterator[str]:
+    """A real daphne serving the ASGI app (HTTP and websockets) on the test database."""
+    port = free_port()
+    log = (tmp_path / "daphne.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "virtool_site.asgi:application"],
+        cwd=ROOT, env=process_env(), stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+        log.close()
+
+
+@pytest.fixture
+def run_manage():
+    """Run `manage.py` in a separate process on the test database."""
+
+    def run(*args: str, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=process_env(**env), capture_output=True,
+            text=True, timeout=120, check=False,
+        )
+
+    return run

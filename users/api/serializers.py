@@ -1,0 +1,214 @@
+"""Users API serializers: output documents in Virtool's shapes, strict input serializers."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from rest_framework import serializers
+
+from core.api.serializers import StrictSerializer
+from users.constants import PERMISSION_NAMES, QUICK_ANALYZE_WORKFLOWS, AdministratorRole
+from users.models import APIKey, User
+from users.selectors import group_permissions, key_effective_permissions, user_permissions
+
+
+def group_minimal(group: Group | None) -> dict | None:
+    """`{id, name}` of a group, or None."""
+    return None if group is None else {"id": group.pk, "name": group.name}
+
+
+class UserSerializer(serializers.Serializer):
+    """A user as Virtool shows it to administrators."""
+
+    id = serializers.IntegerField(source="pk")
+    handle = serializers.CharField()
+    active = serializers.BooleanField(source="is_active")
+    administrator_role = serializers.CharField(allow_null=True)
+    force_reset = serializers.BooleanField()
+    groups = serializers.SerializerMethodField()
+    primary_group = serializers.SerializerMethodField()
+    permissions = serializers.SerializerMethodField()
+    last_password_change = serializers.DateTimeField()
+
+    def get_groups(self, user: User) -> list[dict]:
+        return [group_minimal(group) for group in user.groups.all()]
+
+    def get_primary_group(self, user: User) -> dict | None:
+        return group_minimal(user.primary_group)
+
+    def get_permissions(self, user: User) -> dict[str, bool]:
+        return user_permissions(user=user)
+
+
+class AccountSerializer(UserSerializer):
+    """One's own account: the user document plus email and settings."""
+
+    email = serializers.CharField()
+    settings = serializers.DictField()
+
+
+class UserMinimalSerializer(serializers.Serializer):
+    """`{id, handle}`."""
+
+    id = serializers.IntegerField(source="pk")
+    handle = serializers.CharField()
+
+
+class GroupMinimalSerializer(serializers.Serializer):
+    """`{id, name}` (list view)."""
+
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField()
+
+
+class GroupSerializer(GroupMinimalSerializer):
+    """A group with its permissions and members."""
+
+    permissions = serializers.SerializerMethodField()
+    users = serializers.SerializerMethodField()
+
+    def get_permissions(self, group: Group) -> dict[str, bool]:
+        return group_permissions(group=group)
+
+    def get_users(self, group: Group) -> list[dict]:
+        return UserMinimalSerializer(group.user_set.all(), many=True).data
+
+
+class APIKeySerializer(serializers.Serializer):
+    """An API key without its secret."""
+
+    id = serializers.CharField(source="key_id")
+    name = serializers.CharField()
+    permissions = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_permissions(self, key: APIKey) -> dict[str, bool]:
+        return key_effective_permissions(key=key)
+
+
+# --- Input ----------------------------------------------------------------------------------------------------
+
+
+class PermissionsField(serializers.DictField):
+    """A partial `{permission: bool}` map; unknown permission names are refused by name."""
+
+    child = serializers.BooleanField()
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        unknown = sorted(set(value) - set(PERMISSION_NAMES))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown permissions: {', '.join(unknown)}", code="value_error")
+        return value
+
+
+class HandleField(serializers.CharField):
+    """A user handle."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_length=1, max_length=64, trim_whitespace=True, **kwargs)
+
+
+class FirstUserSerializer(StrictSerializer):
+    """PUT /users/first."""
+
+    handle = HandleField()
+    password = serializers.CharField(trim_whitespace=False, max_length=128)
+    force_reset = serializers.BooleanField(required=False, default=False)
+
+
+class UserCreateSerializer(StrictSerializer):
+    """POST /users."""
+
+    handle = HandleField()
+    password = serializers.CharField(trim_whitespace=False, max_length=128)
+    force_reset = serializers.BooleanField(required=False, default=False)
+
+
+class GroupReferenceField(serializers.IntegerField):
+    """A group id that must exist."""
+
+    def to_internal_value(self, data):
+        group_id = super().to_internal_value(data)
+        group = Group.objects.filter(pk=group_id).first()
+        if group is None:
+            raise serializers.ValidationError("Group does not exist", code="value_error")
+        return group
+
+
+class UserUpdateSerializer(StrictSerializer):
+    """PATCH /users/{id}."""
+
+    active = serializers.BooleanField(required=False)
+    force_reset = serializers.BooleanField(required=False)
+    groups = serializers.ListField(child=GroupReferenceField(), required=False)
+    password = serializers.CharField(trim_whitespace=False, max_length=128, required=False)
+    primary_group = GroupReferenceField(required=False, allow_null=True)
+
+
+class RoleSerializer(StrictSerializer):
+    """PUT /admin/users/{id}/role."""
+
+    role = serializers.ChoiceField(choices=AdministratorRole.values, allow_null=True)
+
+
+class LoginSerializer(StrictSerializer):
+    """POST /account/login."""
+
+    handle = serializers.CharField(max_length=64)
+    password = serializers.CharField(trim_whitespace=False, max_length=128)
+    remember = serializers.BooleanField(required=False, default=False)
+
+
+class ResetSerializer(StrictSerializer):
+    """POST /account/reset."""
+
+    password = serializers.CharField(trim_whitespace=False, max_length=128)
+    reset_code = serializers.CharField(max_length=64)
+
+
+class AccountUpdateSerializer(StrictSerializer):
+    """PATCH /account."""
+
+    email = serializers.EmailField(required=False, allow_blank=True)
+    old_password = serializers.CharField(trim_whitespace=False, max_length=128, required=False)
+    password = serializers.CharField(trim_whitespace=False, max_length=128, required=False)
+
+    def validate(self, attrs):
+        if "password" in attrs and "old_password" not in attrs:
+            raise serializers.ValidationError("The old password is needed to set a new one", code="value_error")
+        return attrs
+
+
+class AccountSettingsSerializer(StrictSerializer):
+    """PATCH /account/settings."""
+
+    show_ids = serializers.BooleanField(required=False)
+    show_versions = serializers.BooleanField(required=False)
+    skip_quick_analyze_dialog = serializers.BooleanField(required=False)
+    quick_analyze_workflow = serializers.ChoiceField(choices=QUICK_ANALYZE_WORKFLOWS, required=False)
+
+
+class KeyCreateSerializer(StrictSerializer):
+    """POST /account/keys."""
+
+    name = serializers.CharField(min_length=1, max_length=100)
+    permissions = PermissionsField(required=False, default=dict)
+
+
+class KeyUpdateSerializer(StrictSerializer):
+    """PATCH /account/keys/{id}."""
+
+    permissions = PermissionsField()
+
+
+class GroupCreateSerializer(StrictSerializer):
+    """POST /groups."""
+
+    name = serializers.CharField(min_length=1, max_length=150)
+
+
+class GroupUpdateSerializer(StrictSerializer):
+    """PATCH /groups/{id}."""
+
+    name = serializers.CharField(min_length=1, max_length=150, required=False)
+    permissions = PermissionsField(required=False)

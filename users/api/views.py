@@ -1,0 +1,293 @@
+"""Users API: account, login, API keys, users, administrator roles and groups (Virtool paths under /api)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.exceptions import QueryValidationError
+from core.api.pagination import ItemsPagination, VirtoolPagination
+from core.api.serializers import created, validated
+from core.errors import InsufficientRights
+from core.permissions import IsAuthenticated, require_role
+from users import selectors, services
+from users.api.serializers import (
+    AccountSerializer,
+    AccountSettingsSerializer,
+    AccountUpdateSerializer,
+    APIKeySerializer,
+    FirstUserSerializer,
+    GroupCreateSerializer,
+    GroupMinimalSerializer,
+    GroupSerializer,
+    GroupUpdateSerializer,
+    KeyCreateSerializer,
+    KeyUpdateSerializer,
+    LoginSerializer,
+    ResetSerializer,
+    RoleSerializer,
+    UserCreateSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
+from users.constants import ROLE_DESCRIPTIONS, AdministratorRole
+
+
+def query_bool(request: Request, name: str) -> bool | None:
+    """Read an optional boolean from the query string."""
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise QueryValidationError({name: ["value could not be parsed to a boolean"]}, code="type_error.bool")
+
+
+def _account_data(user) -> dict:
+    return AccountSerializer(selectors.user_get(user_id=user.pk)).data
+
+
+# --- Account ------------------------------------------------------------------------------------------------
+
+
+class AccountView(APIView):
+    """GET/PATCH /account: one's own account."""
+
+    @extend_schema(responses=AccountSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(_account_data(request.user))
+
+    @extend_schema(request=AccountUpdateSerializer, responses=AccountSerializer)
+    def patch(self, request: Request) -> Response:
+        data = validated(AccountUpdateSerializer, request)
+        services.account_update(request=request, user=request.user, data=data)
+        return Response(_account_data(request.user))
+
+
+class AccountSettingsView(APIView):
+    """GET/PATCH /account/settings."""
+
+    def get(self, request: Request) -> Response:
+        return Response(request.user.settings)
+
+    @extend_schema(request=AccountSettingsSerializer)
+    def patch(self, request: Request) -> Response:
+        data = validated(AccountSettingsSerializer, request)
+        return Response(services.account_settings_update(user=request.user, data=data))
+
+
+class LoginView(APIView):
+    """POST /account/login: start a session (`remember` keeps it for 30 days)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(request=LoginSerializer)
+    def post(self, request: Request) -> Response:
+        data = validated(LoginSerializer, request)
+        result = services.account_login(
+            request=request._request, handle=data["handle"], password=data["password"], remember=data["remember"]
+        )
+        return Response(result, status=status.HTTP_201_CREATED)
+
+
+class LogoutView(APIView):
+    """GET or POST /account/logout: end the session."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        if request.user.is_authenticated and request.auth is None:
+            services.account_logout(request=request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    post = get
+
+
+class ResetView(APIView):
+    """POST /account/reset: finish a forced password reset and log in."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(request=ResetSerializer)
+    def post(self, request: Request) -> Response:
+        data = validated(ResetSerializer, request)
+        services.account_reset(request=request._request, password=data["password"], reset_code=data["reset_code"])
+        return Response({"reset": False})
+
+
+class KeysView(APIView):
+    """GET/POST/DELETE /account/keys."""
+
+    @extend_schema(responses=APIKeySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(APIKeySerializer(selectors.key_list(user=request.user), many=True).data)
+
+    @extend_schema(request=KeyCreateSerializer, responses=APIKeySerializer)
+    def post(self, request: Request) -> Response:
+        data = validated(KeyCreateSerializer, request)
+        key, raw = services.key_create(user=request.user, name=data["name"], permissions=data["permissions"])
+        return created({**APIKeySerializer(key).data, "key": raw}, f"/api/account/keys/{key.key_id}")
+
+    def delete(self, request: Request) -> Response:
+        services.keys_purge(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class KeyView(APIView):
+    """GET/PATCH/DELETE /account/keys/{key_id}."""
+
+    @extend_schema(responses=APIKeySerializer)
+    def get(self, request: Request, key_id: str) -> Response:
+        return Response(APIKeySerializer(selectors.key_get(user=request.user, key_id=key_id)).data)
+
+    @extend_schema(request=KeyUpdateSerializer, responses=APIKeySerializer)
+    def patch(self, request: Request, key_id: str) -> Response:
+        key = selectors.key_get(user=request.user, key_id=key_id)
+        data = validated(KeyUpdateSerializer, request)
+        return Response(APIKeySerializer(services.key_update(key=key, permissions=data["permissions"])).data)
+
+    def delete(self, request: Request, key_id: str) -> Response:
+        services.key_delete(key=selectors.key_get(user=request.user, key_id=key_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Users --------------------------------------------------------------------------------------------------
+
+
+class FirstUserView(APIView):
+    """PUT /users/first: create the first user, an administrator, and log in. Only while no user exists."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(request=FirstUserSerializer, responses=UserSerializer)
+    def put(self, request: Request) -> Response:
+        data = validated(FirstUserSerializer, request)
+        user = services.user_create_first(handle=data["handle"], password=data["password"])
+        services.account_login(
+            request=request._request, handle=user.handle, password=data["password"], remember=False
+        )
+        return created(UserSerializer(selectors.user_get(user_id=user.pk)).data, f"/api/users/{user.pk}")
+
+
+class UsersView(APIView):
+    """GET/POST /users (administrators with the `users` role)."""
+
+    permission_classes = [IsAuthenticated, require_role(AdministratorRole.USERS)]
+
+    @extend_schema(responses=UserSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        queryset = selectors.user_list(
+            find=request.query_params.get("find", ""), active=query_bool(request, "active")
+        )
+        paginator = VirtoolPagination()
+        page = paginator.paginate(request=request, queryset=queryset, total_queryset=selectors.user_list())
+        return paginator.get_paginated_response(UserSerializer(page["objects"], many=True).data)
+
+    @extend_schema(request=UserCreateSerializer, responses=UserSerializer)
+    def post(self, request: Request) -> Response:
+        data = validated(UserCreateSerializer, request)
+        user = services.user_create(**data)
+        return created(UserSerializer(selectors.user_get(user_id=user.pk)).data, f"/api/users/{user.pk}")
+
+
+class UserView(APIView):
+    """GET/PATCH /users/{id}: administrators, or a user reading their own document."""
+
+    @extend_schema(responses=UserSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        if request.user.pk != pk and not request.user.has_role(AdministratorRole.USERS):
+            raise InsufficientRights()
+        return Response(UserSerializer(selectors.user_get(user_id=pk)).data)
+
+    @extend_schema(request=UserUpdateSerializer, responses=UserSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        if not request.user.has_role(AdministratorRole.USERS):
+            raise InsufficientRights()
+        user = selectors.user_get(user_id=pk)
+        data = validated(UserUpdateSerializer, request)
+        services.user_update(user=user, data=data)
+        return Response(UserSerializer(selectors.user_get(user_id=pk)).data)
+
+
+class RolesView(APIView):
+    """GET /admin/roles: the administrator roles, highest first."""
+
+    permission_classes = [IsAuthenticated, require_role(AdministratorRole.BASE)]
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            [{"id": role.value, "name": role.label, "description": ROLE_DESCRIPTIONS[role]} for role in AdministratorRole]
+        )
+
+
+class UserRoleView(APIView):
+    """PUT /admin/users/{id}/role: set or clear a user's administrator role (full administrators only)."""
+
+    permission_classes = [IsAuthenticated, require_role(AdministratorRole.FULL)]
+
+    @extend_schema(request=RoleSerializer, responses=UserSerializer)
+    def put(self, request: Request, pk: int) -> Response:
+        user = selectors.user_get(user_id=pk)
+        data = validated(RoleSerializer, request)
+        services.user_set_role(user=user, role=data["role"])
+        return Response(UserSerializer(selectors.user_get(user_id=pk)).data)
+
+
+# --- Groups -------------------------------------------------------------------------------------------------
+
+
+class GroupsView(APIView):
+    """GET /groups (a bare array unless ?paginate=true), POST /groups (administrators)."""
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), require_role(AdministratorRole.BASE)()]
+        return [IsAuthenticated()]
+
+    @extend_schema(responses=GroupMinimalSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        queryset = selectors.group_list(find=request.query_params.get("find", ""))
+        if not query_bool(request, "paginate"):
+            return Response(GroupMinimalSerializer(queryset, many=True).data)
+        paginator = ItemsPagination()
+        page = paginator.paginate(request=request, queryset=queryset, total_queryset=selectors.group_list())
+        return paginator.get_paginated_response(GroupMinimalSerializer(page["objects"], many=True).data)
+
+    @extend_schema(request=GroupCreateSerializer, responses=GroupSerializer)
+    def post(self, request: Request) -> Response:
+        data = validated(GroupCreateSerializer, request)
+        group = services.group_create(name=data["name"])
+        return created(GroupSerializer(selectors.group_get(group_id=group.pk)).data, f"/api/groups/{group.pk}")
+
+
+class GroupView(APIView):
+    """GET/PATCH/DELETE /groups/{id}."""
+
+    def get_permissions(self):
+        if self.request.method in ("PATCH", "DELETE"):
+            return [IsAuthenticated(), require_role(AdministratorRole.BASE)()]
+        return [IsAuthenticated()]
+
+    @extend_schema(responses=GroupSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(GroupSerializer(selectors.group_get(group_id=pk)).data)
+
+    @extend_schema(request=GroupUpdateSerializer, responses=GroupSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        group = selectors.group_get(group_id=pk)
+        data = validated(GroupUpdateSerializer, request)
+        services.group_update(group=group, name=data.get("name"), permissions=data.get("permissions"))
+        return Response(GroupSerializer(selectors.group_get(group_id=pk)).data)
+
+    def delete(self, request: Request, pk: int) -> Response:
+        services.group_delete(group=selectors.group_get(group_id=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)

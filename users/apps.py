@@ -1,0 +1,15 @@
+"""Users app."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class UsersConfig(AppConfig):
+    """Accounts, groups, permissions and API keys."""
+
+    name = "users"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from users import receivers  # noqa: F401  (registers models for websocket dispatch)

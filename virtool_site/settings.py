@@ -1,0 +1,248 @@
+"""Virtool settings: one env-driven file that runs with zero configuration on SQLite.
+
+Every variable read here is listed, with its default, in `.env.example` and the README.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)  # the OS environment wins over .env
+
+
+# --- Paths ------------------------------------------------------------------------------------------------
+DATA_PATH = Path(env("VIRTOOL_DATA_PATH", default=str(BASE_DIR / "data"))).resolve()
+WATCH_PATH = Path(env("VIRTOOL_WATCH_PATH", default=str(DATA_PATH / "watch"))).resolve()
+DATA_PATH.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """Use DJANGO_SECRET_KEY, else a key generated once and kept in the data path."""
+    if key := env("DJANGO_SECRET_KEY", default=""):
+        return key
+    path = DATA_PATH / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(50)
+        # O_EXCL: when web and workers start together, exactly one process writes the key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+
+
+# --- Core -------------------------------------------------------------------------------------------------
+SECRET_KEY = _secret_key()
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+VIRTOOL_HOST = env("VIRTOOL_HOST", default="127.0.0.1")
+VIRTOOL_PORT = env.int("VIRTOOL_PORT", default=9950)
+# Behind an HTTPS reverse proxy: secure cookies, HSTS and redirects (what `check --deploy` asks for).
+VIRTOOL_SECURE = env.bool("VIRTOOL_SECURE", default=False)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "core",
+    "users",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "core.middleware.OriginCheckMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.SessionActivityMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "virtool_site.urls"
+WSGI_APPLICATION = "virtool_site.wsgi.application"
+ASGI_APPLICATION = "virtool_site.asgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "core.context_processors.virtool",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite file in the data path unless DATABASE_URL says otherwise ------------------------------
+DATABASE_URL = env("DATABASE_URL", default="") or f"sqlite:///{DATA_PATH / 'virtool.sqlite3'}"
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers and one writer work at once; IMMEDIATE takes the write lock at BEGIN so that
+    # concurrent writers (web + Celery workers) wait on the busy timeout instead of failing to upgrade a lock.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+    }
+    # A file, not :memory:, so that daphne and Celery processes started by tests share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_PATH / "test_virtool.sqlite3")}
+else:
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Accounts ---------------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "users.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.BCryptPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+LOGIN_URL = "/login"
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = 2_600_000  # Virtool's cookie max_age; "remember me" sessions live this long
+SESSION_IDLE_SECONDS = env.int("VIRTOOL_SESSION_IDLE", default=3600)  # Virtool: authenticated sessions, 60 min
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+
+# --- Internationalisation ---------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files: served by WhiteNoise straight from the apps, no collectstatic step ----------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_PATH / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Virtool instance limits (2019 server options: proc, mem and the small/large job sizes) ---------------
+VIRTOOL_PROC = env.int("VIRTOOL_PROC", default=os.cpu_count() or 2)
+VIRTOOL_MEM = env.int("VIRTOOL_MEM", default=16)
+VIRTOOL_SM_PROC = env.int("VIRTOOL_SM_PROC", default=2)
+VIRTOOL_SM_MEM = env.int("VIRTOOL_SM_MEM", default=4)
+VIRTOOL_LG_PROC = env.int("VIRTOOL_LG_PROC", default=8)
+VIRTOOL_LG_MEM = env.int("VIRTOOL_LG_MEM", default=16)
+VIRTOOL_PROXY = env("VIRTOOL_PROXY", default="")
+
+# --- Redis: Celery broker and Channels layer ----------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "prefix": env("VIRTOOL_CHANNEL_PREFIX", default="virtool"),
+            # A slow client's inbox fills up and further messages to it are dropped: senders never wait.
+            "capacity": 500,
+            "expiry": 60,
+            "group_expiry": 86400,
+        },
+    }
+}
+
+# --- Celery -----------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_SOFT_TIME_LIMIT = 300
+CELERY_TASK_TIME_LIMIT = 360
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With acks_late on Redis, an unacknowledged message is redelivered after this long: longer than any job.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("VIRTOOL_VISIBILITY_TIMEOUT", default=43200)}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "sessions-clear-expired": {
+        "task": "core.tasks.sessions_clear_expired_task",
+        "schedule": env.float("VIRTOOL_SESSION_CLEANUP_INTERVAL", default=3600.0),
+    },
+}
+
+# --- DRF --------------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.authentication.OriginCheckedSessionAuthentication",
+        "core.authentication.APIKeyAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["core.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.VirtoolPagination",
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Virtool API",
+    "DESCRIPTION": "Virtool-compatible REST API: samples, references, analyses and jobs for plant-virus diagnostics.",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Security (production behind an HTTPS proxy: VIRTOOL_SECURE=true) ----------------------------------------
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if VIRTOOL_SECURE:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env.int("VIRTOOL_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# --- Logging ----------------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("VIRTOOL_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}
+
+# --- Sentry: Django and Celery errors, only when SENTRY_DSN is set ------------------------------------------
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from core.monitoring import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN)

@@ -1,0 +1,20 @@
+"""URL wiring: the API under /api, Django admin, and the browser pages."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from core.api import urls as core_api_urls
+from core.api.views import RootView
+from users.api import urls as users_api_urls
+
+# Each app's API routes; later apps add theirs here. `GET /api` lists their first path segments.
+api_patterns = [*core_api_urls.urlpatterns, *users_api_urls.urlpatterns]
+
+urlpatterns = [
+    re_path(r"^api/?$", RootView.as_view(), name="api-root"),
+    path("api/", include(api_patterns)),
+    path("admin/", admin.site.urls),
+    path("", include("core.urls")),
+]
