@@ -12,6 +12,6 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from core import events, receivers  # noqa: F401  (connects the dispatcher's signal receivers)
+        from core import events, receivers, schema  # noqa: F401  (receivers and OpenAPI extensions)
 
         events.connect()

@@ -52,11 +52,7 @@ class APIKeyAuthentication(BaseAuthentication):
                 "API key access is disabled on this instance; an administrator can turn on "
                 "'enable_api' in the instance settings"
             )
-        key = (
-            APIKey.objects.select_related("user")
-            .filter(key_hash=hash_key(raw), user__handle__iexact=handle)
-            .first()
-        )
+        key = APIKey.objects.select_related("user").filter(key_hash=hash_key(raw), user__handle__iexact=handle).first()
         if key is None or not key.user.is_active:
             raise AuthenticationFailed("Invalid handle or API key")
         return key.user, key

@@ -30,9 +30,7 @@ class OriginCheckMiddleware:
             and "HTTP_AUTHORIZATION" not in request.META
             and not self._same_origin(request)
         ):
-            return JsonResponse(
-                {"id": "insufficient_rights", "message": "Cross-origin request refused"}, status=403
-            )
+            return JsonResponse({"id": "insufficient_rights", "message": "Cross-origin request refused"}, status=403)
         return self.get_response(request)
 
     @staticmethod

@@ -22,8 +22,9 @@ def settings_update(*, data: dict[str, Any]) -> InstanceSettings:
 
 
 @transaction.atomic
-def instance_message_set(*, message: str | None = None, color: str | None = None, active: bool | None = None
-                         ) -> InstanceSettings:
+def instance_message_set(
+    *, message: str | None = None, color: str | None = None, active: bool | None = None
+) -> InstanceSettings:
     """Set the banner message shown to every user."""
     instance = settings_get()
     if message is not None:

@@ -16,6 +16,5 @@ urlpatterns = [
     path("administration", RedirectView.as_view(url="/administration/users"), name="administration"),
     path("administration/users", views.administration, {"section": "users"}, name="administration-users"),
     path("administration/groups", views.administration, {"section": "groups"}, name="administration-groups"),
-    path("administration/settings", views.administration, {"section": "settings"},
-         name="administration-settings"),
+    path("administration/settings", views.administration, {"section": "settings"}, name="administration-settings"),
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import subprocess
-
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -15,7 +14,11 @@ def get_version() -> str:
     """Version string shown by `GET /api` and sent to Sentry."""
     try:
         result = subprocess.run(
-            ["git", "describe", "--tags"], cwd=BASE_DIR, capture_output=True, text=True, timeout=5,
+            ["git", "describe", "--tags"],
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=5,
             check=False,
         )
         if result.returncode == 0 and result.stdout.strip():

@@ -36,14 +36,18 @@ def make_user(db):
 
     from users.models import User
 
-    def make(handle: str = "bob", *, password: str = "hunter2hunter2", role: str | None = None,
-             permissions: list[str] = (), **extra) -> User:
+    def make(
+        handle: str = "bob",
+        *,
+        password: str = "hunter2hunter2",
+        role: str | None = None,
+        permissions: list[str] = (),
+        **extra,
+    ) -> User:
         user = User.objects.create_user(handle, password, administrator_role=role, **extra)
         if permissions:
             group = Group.objects.create(name=f"{handle}-group")
-            group.permissions.set(
-                Permission.objects.filter(content_type__app_label="users", codename__in=permissions)
-            )
+            group.permissions.set(Permission.objects.filter(content_type__app_label="users", codename__in=permissions))
             user.groups.add(group)
         return user
 
@@ -158,7 +162,10 @@ def live_server_url(transactional_db, tmp_path) -> Iterator[str]:
     log = (tmp_path / "daphne.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "virtool_site.asgi:application"],
-        cwd=ROOT, env=process_env(), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=process_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port, process)
@@ -174,8 +181,13 @@ def run_manage():
 
     def run(*args: str, **env: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=process_env(**env), capture_output=True,
-            text=True, timeout=120, check=False,
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=process_env(**env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     return run

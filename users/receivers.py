@@ -31,6 +31,9 @@ events.register(
 )
 # Every signed-in user may read groups.
 events.register(
-    Group, interface="groups", serialize=_serialize_group, audience=lambda group: [events.GROUP_ALL],
+    Group,
+    interface="groups",
+    serialize=_serialize_group,
+    audience=lambda group: [events.GROUP_ALL],
     queryset=group_queryset,
 )

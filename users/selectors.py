@@ -117,4 +117,3 @@ def key_get(*, user: User, key_id: str) -> APIKey:
     if key is None:
         raise NotFound()
     return key
-

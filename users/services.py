@@ -199,8 +199,7 @@ def account_settings_update(*, user: User, data: dict[str, Any]) -> dict[str, An
 
 def _virtool_permissions() -> dict[str, Permission]:
     return {
-        p.codename: p
-        for p in Permission.objects.filter(content_type__app_label="users", codename__in=PERMISSION_NAMES)
+        p.codename: p for p in Permission.objects.filter(content_type__app_label="users", codename__in=PERMISSION_NAMES)
     }
 
 

@@ -32,7 +32,6 @@ _TYPE_CODES = {
     "empty": "value_error.list.min_items",
     "max_string_length": "value_error.any_str.max_length",
 }
-_TYPE_BY_FIELD_CLASS = {"BooleanField": "type_error.bool", "IntegerField": "type_error.integer"}
 
 
 def _flatten(detail: Any, loc: list, location: str, out: list[dict]) -> None:
@@ -104,7 +103,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.APIException):
         response = drf_exception_handler(exc, context)
         if response is not None:
-            response.data = {"id": exc.get_codes() if isinstance(exc.get_codes(), str) else "error",
-                             "message": str(exc.detail)}
+            response.data = {
+                "id": exc.get_codes() if isinstance(exc.get_codes(), str) else "error",
+                "message": str(exc.detail),
+            }
         return response
     return None

@@ -28,7 +28,34 @@ class StrictSerializer(serializers.Serializer):
                 errors[key] = [serializers.ErrorDetail("Value may not be null", code="null")]
         if errors:
             raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            _type_codes(self, exc.detail)
+            raise
+
+
+# pydantic-v1 type codes for a value of the wrong type, by field class (DRF only says "invalid").
+_INVALID_TYPE_CODES = (
+    (serializers.BooleanField, "type_error.bool"),
+    (serializers.IntegerField, "type_error.integer"),
+    (serializers.FloatField, "type_error.float"),
+    (serializers.EmailField, "value_error.email"),
+    (serializers.CharField, "type_error.str"),
+)
+
+
+def _type_codes(serializer: serializers.Serializer, detail: Any) -> None:
+    if not isinstance(detail, dict):
+        return
+    for name, errors in detail.items():
+        field = serializer.fields.get(name)
+        code = next((code for cls, code in _INVALID_TYPE_CODES if isinstance(field, cls)), None)
+        if code and isinstance(errors, list):
+            detail[name] = [
+                serializers.ErrorDetail(str(error), code=code) if getattr(error, "code", "") == "invalid" else error
+                for error in errors
+            ]
 
 
 def validated(serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import JsonResponse
 from django.urls import URLPattern, URLResolver
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -34,6 +36,7 @@ class RootView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         from django.contrib.auth import get_user_model
 
@@ -80,14 +83,18 @@ class InstanceMessageView(APIView):
             return [IsAuthenticated(), require_role("settings")()]
         return [IsAuthenticated()]
 
-    def get(self, request: Request) -> Response:
-        return Response(_message_document())
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> JsonResponse:
+        # DRF renders None as an empty body; Virtool's client expects the JSON literal null.
+        return JsonResponse(_message_document(), safe=False)
 
-    @extend_schema(request=InstanceMessageSerializer)
+    @extend_schema(request=InstanceMessageSerializer, responses=OpenApiTypes.OBJECT)
     def patch(self, request: Request) -> Response:
         data = validated(InstanceMessageSerializer, request)
         instance_message_set(message=data.get("message"), color=data.get("color"), active=data.get("active"))
         instance = settings_get()
-        return Response({"message": instance.message, "color": instance.message_color, "active": instance.message_active})
+        return Response(
+            {"message": instance.message, "color": instance.message_color, "active": instance.message_active}
+        )
 
     put = patch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -73,10 +74,11 @@ class AccountView(APIView):
 class AccountSettingsView(APIView):
     """GET/PATCH /account/settings."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(request.user.settings)
 
-    @extend_schema(request=AccountSettingsSerializer)
+    @extend_schema(request=AccountSettingsSerializer, responses=OpenApiTypes.OBJECT)
     def patch(self, request: Request) -> Response:
         data = validated(AccountSettingsSerializer, request)
         return Response(services.account_settings_update(user=request.user, data=data))
@@ -88,7 +90,7 @@ class LoginView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=LoginSerializer)
+    @extend_schema(request=LoginSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         data = validated(LoginSerializer, request)
         result = services.account_login(
@@ -102,6 +104,7 @@ class LogoutView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(request=None, responses={204: None})
     def get(self, request: Request) -> Response:
         if request.user.is_authenticated and request.auth is None:
             services.account_logout(request=request._request)
@@ -116,7 +119,7 @@ class ResetView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=ResetSerializer)
+    @extend_schema(request=ResetSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data = validated(ResetSerializer, request)
         services.account_reset(request=request._request, password=data["password"], reset_code=data["reset_code"])
@@ -136,6 +139,7 @@ class KeysView(APIView):
         key, raw = services.key_create(user=request.user, name=data["name"], permissions=data["permissions"])
         return created({**APIKeySerializer(key).data, "key": raw}, f"/api/account/keys/{key.key_id}")
 
+    @extend_schema(responses={204: None}, operation_id="account_keys_purge")
     def delete(self, request: Request) -> Response:
         services.keys_purge(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -154,6 +158,7 @@ class KeyView(APIView):
         data = validated(KeyUpdateSerializer, request)
         return Response(APIKeySerializer(services.key_update(key=key, permissions=data["permissions"])).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, key_id: str) -> Response:
         services.key_delete(key=selectors.key_get(user=request.user, key_id=key_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -172,9 +177,7 @@ class FirstUserView(APIView):
     def put(self, request: Request) -> Response:
         data = validated(FirstUserSerializer, request)
         user = services.user_create_first(handle=data["handle"], password=data["password"])
-        services.account_login(
-            request=request._request, handle=user.handle, password=data["password"], remember=False
-        )
+        services.account_login(request=request._request, handle=user.handle, password=data["password"], remember=False)
         return created(UserSerializer(selectors.user_get(user_id=user.pk)).data, f"/api/users/{user.pk}")
 
 
@@ -185,9 +188,7 @@ class UsersView(APIView):
 
     @extend_schema(responses=UserSerializer(many=True))
     def get(self, request: Request) -> Response:
-        queryset = selectors.user_list(
-            find=request.query_params.get("find", ""), active=query_bool(request, "active")
-        )
+        queryset = selectors.user_list(find=request.query_params.get("find", ""), active=query_bool(request, "active"))
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=selectors.user_list())
         return paginator.get_paginated_response(UserSerializer(page["objects"], many=True).data)
@@ -223,9 +224,13 @@ class RolesView(APIView):
 
     permission_classes = [IsAuthenticated, require_role(AdministratorRole.BASE)]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(
-            [{"id": role.value, "name": role.label, "description": ROLE_DESCRIPTIONS[role]} for role in AdministratorRole]
+            [
+                {"id": role.value, "name": role.label, "description": ROLE_DESCRIPTIONS[role]}
+                for role in AdministratorRole
+            ]
         )
 
 
@@ -288,6 +293,7 @@ class GroupView(APIView):
         services.group_update(group=group, name=data.get("name"), permissions=data.get("permissions"))
         return Response(GroupSerializer(selectors.group_get(group_id=pk)).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
         services.group_delete(group=selectors.group_get(group_id=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,522 @@
+#!/usr/bin/env python
+"""Websocket fan-out benchmark: how long one dispatched change takes to reach every connected browser.
+
+    .venv/bin/python bench/ws_fanout.py --clients 200 --rounds 20
+
+What it does (see bench/README.md for the figures and how to read them):
+
+1. makes a throwaway data path with a SQLite database, runs `manage.py migrate`, creates one user and one
+   Django session per websocket client (distinct users, so that every client has its own `users.<id>` group);
+2. starts a real daphne (`python -m daphne ... virtool_site.asgi:application`) on 127.0.0.1 with that env and
+   the Redis channel layer at REDIS_URL (default redis://127.0.0.1:6379/14, prefix `virtool-bench`);
+3. starts a dispatcher process (this script with `--dispatcher`) which changes the instance settings row through
+   `core.services.settings_update`, i.e. the real path: post_save -> on_commit -> reload -> serialize ->
+   `core.events.send` -> Redis `group_send` -> daphne -> `EventConsumer.virtool_event` -> websocket;
+4. opens the websocket clients (`websockets`, asyncio, `Cookie: sessionid=...`, `Origin: http://127.0.0.1:PORT`),
+   sends warm-up changes until every client has received one (so every consumer has joined its groups);
+5. runs the rounds: one change per round, timed from just before `settings_update` until each client got it;
+6. prints a table and cleans up (daphne, dispatcher, Redis keys under the bench prefix, the temp dir).
+
+Configurations compared in one run:
+
+- `all`:       the settings audience as registered, one `group_send` to `all` (N members);
+- `per-user`:  the same change with its audience replaced by the N `users.<id>` groups of the connected users
+               (what a resource readable by a list of users or groups costs): N sequential `group_send` calls;
+- `all` with `--small-clients` connections (default 50): how the `all` fan-out scales with N.
+
+Timestamps are `time.perf_counter()` (CLOCK_MONOTONIC on Linux), comparable between the bench and the
+dispatcher process. All traffic stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+DEFAULT_PREFIX = "virtool-bench"
+
+
+# --- Environment and processes ------------------------------------------------------------------------------
+
+
+def build_env(*, data_path: Path, redis_url: str, prefix: str) -> dict[str, str]:
+    """The environment shared by migrate, daphne, the dispatcher and this process."""
+    env = dict(os.environ)
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "SENTRY_DSN", "DJANGO_SECRET_KEY", "VIRTOOL_SECURE"):
+        env.pop(name, None)
+    env.update(
+        DJANGO_SETTINGS_MODULE="virtool_site.settings",
+        VIRTOOL_DATA_PATH=str(data_path),
+        DATABASE_URL=f"sqlite:///{data_path / 'bench.sqlite3'}",
+        REDIS_URL=redis_url,
+        VIRTOOL_CHANNEL_PREFIX=prefix,
+        ALLOWED_HOSTS="127.0.0.1",
+        DJANGO_DEBUG="false",
+        VIRTOOL_LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Wait until something listens on `port`, failing early if `process` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"daphne does not listen on {port} after {timeout}s")
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    """Terminate a child process, killing it when it does not stop."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def clear_redis_prefix(redis_url: str, prefix: str) -> int:
+    """Delete the channel-layer keys of the bench prefix (left by this or an interrupted run)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        removed = 0
+        for _ in range(10_000):  # bounded: at most 10,000 SCAN batches
+            keys = list(client.scan_iter(match=f"{prefix}*", count=500))[:500]
+            if not keys:
+                break
+            removed += client.delete(*keys)
+        return removed
+    finally:
+        client.close()
+
+
+def make_users_and_sessions(count: int) -> list[tuple[int, str]]:
+    """Create `count` ordinary users and one authenticated session each: [(user id, session key)]."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connections
+
+    from users.models import User
+
+    users = []
+    for index in range(count):
+        user = User(handle=f"bench{index:05d}")
+        user.set_unusable_password()  # no bcrypt: the sessions are made here, not by logging in
+        users.append(user)
+    # bulk_create: no post_save, so creating the users dispatches nothing.
+    User.objects.bulk_create(users, batch_size=500)
+    pairs = []
+    for user in User.objects.filter(handle__startswith="bench").order_by("pk"):
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session["remember"] = True
+        session.create()
+        pairs.append((user.pk, session.session_key))
+    connections.close_all()
+    return pairs
+
+
+# --- Dispatcher process -------------------------------------------------------------------------------------
+
+
+def dispatcher_main() -> None:
+    """Read one JSON command per line on stdin, make the change, answer with timestamps on stdout.
+
+    Command: {"marker": str, "audience": "all" | "per-user", "user_ids": [int]} or {"quit": true}.
+    Answer:  {"t0": before settings_update, "t_send": send() called, "t_sent": send() returned, "t1": returned}.
+    """
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from core import events
+    from core.selectors import settings_get
+    from core.services import settings_update
+
+    registration = events.registration_for("settings")
+    registered_audience = registration.audience
+    real_send = events.send
+    stamps: dict[str, float] = {}
+
+    def timed_send(groups, message) -> None:
+        stamps.setdefault("t_send", time.perf_counter())
+        real_send(groups, message)
+        stamps["t_sent"] = time.perf_counter()
+
+    # `dispatch()` looks `send` up in the module at delivery time, so this wraps the real call.
+    events.send = timed_send
+    settings_get()  # create the row and open the database connection before the first round
+    print(json.dumps({"ready": True}), flush=True)
+
+    for line in sys.stdin:
+        command = json.loads(line)
+        if command.get("quit"):
+            break
+        if command["audience"] == "per-user":
+            groups = [events.user_group(user_id) for user_id in command["user_ids"]]
+            registration.audience = lambda row, groups=groups: groups
+        else:
+            registration.audience = registered_audience
+        stamps.clear()
+        t0 = time.perf_counter()
+        settings_update(data={"message": command["marker"]})
+        t1 = time.perf_counter()
+        print(json.dumps({"t0": t0, "t1": t1, **stamps}), flush=True)
+
+
+class Dispatcher:
+    """The bench side of the dispatcher process."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, timeout: float = 60) -> None:
+        with self.log_path.open("w") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, str(Path(__file__).resolve()), "--dispatcher",
+                cwd=ROOT, env=self.env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log,
+            )
+        ready = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        if not ready:
+            raise RuntimeError(f"dispatcher did not start, see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
+
+    async def change(self, marker: str, audience: str, user_ids: list[int], timeout: float = 30) -> dict:
+        command = {"marker": marker, "audience": audience, "user_ids": user_ids if audience == "per-user" else []}
+        self.process.stdin.write((json.dumps(command) + "\n").encode())
+        await self.process.stdin.drain()
+        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        if not line:
+            raise RuntimeError(f"dispatcher died:\n{self.log_path.read_text()[-3000:]}")
+        return json.loads(line)
+
+    async def close(self) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        with contextlib.suppress(Exception):
+            self.process.stdin.write(b'{"quit": true}\n')
+            await self.process.stdin.drain()
+        try:
+            await asyncio.wait_for(self.process.wait(), 10)
+        except (asyncio.TimeoutError, TimeoutError):
+            self.process.kill()
+            await asyncio.wait_for(self.process.wait(), 10)
+
+
+# --- Websocket clients --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Round:
+    """The arrivals of one dispatched change."""
+
+    expected: int
+    arrivals: list[float] = field(default_factory=list)
+    complete: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Fleet:
+    """N websocket clients on one event loop, recording when each message arrives."""
+
+    def __init__(self, url: str, origin: str, sessions: list[tuple[int, str]]) -> None:
+        self.url = url
+        self.origin = origin
+        self.sessions = sessions
+        self.connections: list = []
+        self.readers: list[asyncio.Task] = []
+        self.rounds: dict[str, Round] = {}
+        self.warmed: set[int] = set()
+        self.closed_early = 0
+
+    @property
+    def user_ids(self) -> list[int]:
+        return [user_id for user_id, _ in self.sessions]
+
+    async def open(self, concurrency: int = 25, timeout: float = 120) -> None:
+        from websockets.asyncio.client import connect
+
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(session_key: str):
+            async with gate:
+                return await connect(
+                    self.url, origin=self.origin, additional_headers={"Cookie": f"sessionid={session_key}"},
+                    proxy=None, compression=None, open_timeout=30, ping_interval=None, close_timeout=5,
+                    max_queue=None,
+                )
+
+        self.connections = await asyncio.wait_for(
+            asyncio.gather(*(one(key) for _, key in self.sessions)), timeout
+        )
+        self.readers = [asyncio.create_task(self._read(index, ws)) for index, ws in enumerate(self.connections)]
+
+    async def _read(self, index: int, ws) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            async for raw in ws:
+                now = time.perf_counter()
+                message = json.loads(raw)
+                if message.get("interface") != "settings":
+                    continue
+                marker = (message.get("data") or {}).get("message", "")
+                if marker.startswith("warm-"):
+                    self.warmed.add(index)
+                elif (current := self.rounds.get(marker)) is not None:
+                    current.arrivals.append(now)
+                    if len(current.arrivals) >= current.expected:
+                        current.complete.set()
+        except ConnectionClosed:
+            pass
+        self.closed_early += 1
+
+    async def warm_up(self, dispatcher: Dispatcher, label: str, attempts: int = 10, wait: float = 3.0) -> int:
+        """Dispatch until every client has received a warm-up change (i.e. has joined `all`)."""
+        for attempt in range(attempts):
+            await dispatcher.change(f"warm-{label}-{attempt}", "all", [])
+            deadline = time.monotonic() + wait
+            while len(self.warmed) < len(self.connections) and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            if len(self.warmed) == len(self.connections):
+                await asyncio.sleep(0.3)  # let the last warm-up drain before timing
+                return attempt + 1
+        raise RuntimeError(
+            f"only {len(self.warmed)} of {len(self.connections)} clients received a warm-up change "
+            f"({self.closed_early} connections were closed by the server)"
+        )
+
+    async def run_round(self, dispatcher: Dispatcher, marker: str, audience: str, timeout: float) -> dict:
+        current = self.rounds[marker] = Round(expected=len(self.connections))
+        stamps = await dispatcher.change(marker, audience, self.user_ids)
+        with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
+            await asyncio.wait_for(current.complete.wait(), timeout)
+        arrivals = sorted(current.arrivals)
+        del self.rounds[marker]
+        t0 = stamps["t0"]
+        return {
+            "received": len(arrivals),
+            "expected": current.expected,
+            "first": arrivals[0] - t0 if arrivals else math.nan,
+            "last": arrivals[-1] - t0 if arrivals else math.nan,
+            "call": stamps["t1"] - t0,
+            "to_send": stamps.get("t_send", math.nan) - t0,
+            "send": stamps.get("t_sent", math.nan) - stamps.get("t_send", math.nan),
+        }
+
+    async def close(self) -> None:
+        async def one(ws) -> None:
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+        with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(one(ws) for ws in self.connections)), 30)
+        for reader in self.readers:
+            reader.cancel()
+        await asyncio.gather(*self.readers, return_exceptions=True)
+
+
+# --- Statistics ---------------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def summarize(label: str, results: list[dict]) -> dict:
+    complete = [r for r in results if r["received"] == r["expected"]]
+    lasts = [r["last"] for r in complete] or [math.nan]
+    firsts = [r["first"] for r in results if r["received"]] or [math.nan]
+    delivered = sum(r["received"] for r in results)
+    busy = sum(r["last"] for r in results if r["received"])
+    return {
+        "config": label,
+        "clients": results[0]["expected"] if results else 0,
+        "rounds": len(results),
+        "lost": sum(r["expected"] - r["received"] for r in results),
+        "all_median": statistics.median(lasts),
+        "all_p95": percentile(lasts, 0.95),
+        "all_max": max(lasts),
+        "first_median": statistics.median(firsts),
+        "call_median": statistics.median(r["call"] for r in results),
+        "to_send_median": statistics.median(r["to_send"] for r in results),
+        "send_median": statistics.median(r["send"] for r in results),
+        "msgs_per_s": delivered / busy if busy else math.nan,
+    }
+
+
+def ms(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value * 1000:.1f}"
+
+
+def print_table(rows: list[dict]) -> None:
+    headers = [
+        "config", "clients", "rounds", "all recv median ms", "all recv p95 ms", "all recv max ms",
+        "first recv median ms", "msgs/s", "write→send() ms", "send() ms", "lost",
+    ]
+    lines = [
+        [
+            row["config"], str(row["clients"]), str(row["rounds"]), ms(row["all_median"]), ms(row["all_p95"]),
+            ms(row["all_max"]), ms(row["first_median"]),
+            "n/a" if math.isnan(row["msgs_per_s"]) else f"{row['msgs_per_s']:.0f}",
+            ms(row["to_send_median"]), ms(row["send_median"]), str(row["lost"]),
+        ]
+        for row in rows
+    ]
+    print("| " + " | ".join(headers) + " |")
+    print("|" + "|".join("---" for _ in headers) + "|")
+    for line in lines:
+        print("| " + " | ".join(line) + " |")
+
+
+# --- The run ------------------------------------------------------------------------------------------------
+
+
+async def bench(args: argparse.Namespace, env: dict[str, str], port: int, tmp: Path,
+                sessions: list[tuple[int, str]]) -> list[dict]:
+    dispatcher = Dispatcher(env, tmp / "dispatcher.log")
+    url, origin = f"ws://127.0.0.1:{port}/ws", f"http://127.0.0.1:{port}"
+    phases = [(args.clients, ["all", "per-user"])]
+    if args.small_clients and args.small_clients != args.clients:
+        phases.append((args.small_clients, ["all"]))
+    summaries = []
+    try:
+        await dispatcher.start()
+        for count, audiences in phases:
+            fleet = Fleet(url, origin, sessions[:count])
+            try:
+                started = time.perf_counter()
+                await fleet.open()
+                opened = time.perf_counter() - started
+                warmups = await fleet.warm_up(dispatcher, str(count))
+                print(f"{count} clients connected in {opened:.1f}s, joined after {warmups} warm-up change(s)")
+                results: dict[str, list[dict]] = {audience: [] for audience in audiences}
+                for number in range(args.rounds):
+                    # Interleaved, so that drift (Redis, SQLite WAL, GC) affects every configuration alike.
+                    for audience in audiences:
+                        marker = f"round-{count}-{audience}-{number}"
+                        results[audience].append(await fleet.run_round(dispatcher, marker, audience, args.timeout))
+                        await asyncio.sleep(args.pause)
+                for audience in audiences:
+                    label = "all" if audience == "all" else f"per-user ({count} groups)"
+                    summaries.append(summarize(label, results[audience]))
+            finally:
+                await fleet.close()
+            await asyncio.sleep(0.5)  # let daphne run the disconnects before the next phase
+    finally:
+        await dispatcher.close()
+    return summaries
+
+
+@contextlib.contextmanager
+def daphne(env: dict[str, str], port: int, log_path: Path) -> Iterator[subprocess.Popen]:
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "virtool_site.asgi:application"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, process)
+            yield process
+        finally:
+            stop(process)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=200, help="websocket clients (default 200)")
+    parser.add_argument("--small-clients", type=int, default=50,
+                        help="clients of the second `all` configuration; 0 to skip (default 50)")
+    parser.add_argument("--rounds", type=int, default=20, help="timed changes per configuration (default 20)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for one round (default 10)")
+    parser.add_argument("--pause", type=float, default=0.1, help="seconds between rounds (default 0.1)")
+    parser.add_argument("--max-seconds", type=float, default=900, help="give up after this long (default 900)")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="VIRTOOL_CHANNEL_PREFIX (default virtool-bench)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, database)")
+    parser.add_argument("--dispatcher", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.dispatcher:
+        dispatcher_main()
+        return 0
+    if args.clients < 1 or args.rounds < 1 or args.small_clients < 0:
+        parser.error("--clients and --rounds must be at least 1")
+
+    tmp = Path(tempfile.mkdtemp(prefix="virtool-bench-"))
+    env = build_env(data_path=tmp / "data", redis_url=args.redis_url, prefix=args.prefix)
+    failed = True
+    try:
+        migrate = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, capture_output=True,
+            text=True, timeout=300, check=False,
+        )
+        if migrate.returncode:
+            raise RuntimeError(f"migrate failed:\n{migrate.stdout[-2000:]}\n{migrate.stderr[-3000:]}")
+        os.environ.update(env)
+        sys.path.insert(0, str(ROOT))
+        sessions = make_users_and_sessions(max(args.clients, args.small_clients))
+        clear_redis_prefix(args.redis_url, args.prefix)
+        port = free_port()
+        print(f"daphne on 127.0.0.1:{port}, Redis {args.redis_url} prefix {args.prefix!r}, data {tmp}")
+        with daphne(env, port, tmp / "daphne.log"):
+            summaries = asyncio.run(asyncio.wait_for(bench(args, env, port, tmp, sessions), args.max_seconds))
+        print()
+        print(f"python bench/ws_fanout.py --clients {args.clients} --rounds {args.rounds} "
+              f"--small-clients {args.small_clients}  (times from just before settings_update)")
+        print_table(summaries)
+        failed = any(row["lost"] for row in summaries)
+        return 1 if failed else 0
+    finally:
+        with contextlib.suppress(Exception):
+            clear_redis_prefix(args.redis_url, args.prefix)
+        if failed and (tmp / "daphne.log").exists():
+            print("--- daphne.log (tail) ---\n" + (tmp / "daphne.log").read_text()[-3000:], file=sys.stderr)
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,520 @@
+// Virtool browser shell: the API client, the live websocket, DOM helpers and the base-layout behaviour.
+// Every page module imports this one; ES modules are evaluated once, so a tab has one socket.
+
+// --- Constants shared by the pages ------------------------------------------------------------------------
+
+export const PERMISSIONS = {
+  cancel_job: "Cancel jobs",
+  create_ref: "Create references",
+  create_sample: "Create samples",
+  modify_hmm: "Modify HMMs",
+  modify_subtraction: "Modify subtractions",
+  remove_file: "Remove files",
+  remove_job: "Remove jobs",
+  upload_file: "Upload files",
+};
+
+export const ROLES = {
+  full: "Full",
+  settings: "Settings",
+  spaces: "Spaces",
+  users: "Users",
+  base: "Base",
+};
+
+const ROLE_RANK = { base: 1, users: 2, spaces: 3, settings: 4, full: 5 };
+
+/** True when `role` includes `required` (each administrator role includes the ones below it). */
+export function hasRole(role, required) {
+  return Boolean(role) && (ROLE_RANK[role] || 0) >= (ROLE_RANK[required] || 0);
+}
+
+/** A readable label for an administrator role. */
+export function roleLabel(role) {
+  return role ? `${ROLES[role] || role} administrator` : "User";
+}
+
+// --- API ------------------------------------------------------------------------------------------------
+
+/** A field name as people read it: `old_password` → "Old password". */
+export function humanize(name) {
+  const text = String(name).replace(/_/g, " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * Turn an error body into `{message, fields}`.
+ * Virtool answers `{id, message}`, or for schema validation a bare array of `{in, loc, msg, type}`.
+ */
+export function describeError(status, body) {
+  const fields = {};
+  if (Array.isArray(body)) {
+    const lines = [];
+    for (const item of body) {
+      const loc = Array.isArray(item?.loc) ? item.loc : [];
+      const field = loc.find((part) => typeof part === "string" && part !== "__root__");
+      const msg = String(item?.msg ?? "is invalid");
+      if (field) {
+        fields[field] = fields[field] ? `${fields[field]} ${msg}` : msg;
+        lines.push(`${humanize(field)}: ${msg}`);
+      } else {
+        lines.push(msg);
+      }
+    }
+    return { message: lines.join("\n") || "The request was not valid.", fields };
+  }
+  if (body && typeof body === "object" && typeof body.message === "string" && body.message) {
+    return { message: body.message, fields };
+  }
+  if (status === 0) return { message: "Could not reach the server. Check the connection and try again.", fields };
+  if (status >= 500) return { message: `The server failed to handle the request (${status}).`, fields };
+  return { message: `The request failed (${status}).`, fields };
+}
+
+/** An API failure: `status`, the parsed `body`, a readable `message` and per-field `fields`. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    const { message, fields } = describeError(status, body);
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.body = body;
+    this.fields = fields;
+  }
+}
+
+/**
+ * Call the JSON API on this origin with the session cookie. Returns the parsed body (null for 204).
+ * `path` may be given with or without the leading `/api`.
+ */
+export async function api(method, path, body) {
+  const url = path.startsWith("/api") ? path : `/api${path.startsWith("/") ? "" : "/"}${path}`;
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch {
+    throw new ApiError(0, null);
+  }
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = text;
+    }
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+// --- DOM helpers ----------------------------------------------------------------------------------------
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+export const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+
+/**
+ * Create an element. `props`: `class`, `text`, `dataset`, `on<Event>` handlers, DOM properties
+ * (`value`, `checked`, `disabled`, ...) and otherwise attributes. Children are nodes or strings (as text).
+ * Never parses HTML, so user data is always safe.
+ */
+export function h(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2).toLowerCase(), value);
+    else if (["value", "checked", "disabled", "selected", "hidden", "readOnly", "required"].includes(key)) node[key] = value;
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** Replace the children of `node`. */
+export function fill(node, ...children) {
+  node.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
+  return node;
+}
+
+let uid = 0;
+/** A unique id for label/aria wiring. */
+export function nextId(prefix = "vt") {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+/** A labelled checkbox: `<label class="check"><input type=checkbox> text</label>`. */
+export function checkbox({ name, label, checked = false, disabled = false, hint, onChange }) {
+  const input = h("input", { type: "checkbox", name, checked, disabled, onChange });
+  const hintNode = hint ? h("span", { class: "hint", text: hint }) : null;
+  return h("label", { class: "check" }, input, h("span", {}, label, hintNode));
+}
+
+/** Format an ISO date-time for people. */
+export function formatDate(value) {
+  if (!value) return "—";
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
+}
+
+/** Call `fn` once things stop happening for `ms`. */
+export function debounce(fn, ms = 250) {
+  let timer;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+/** A same-origin path from a `next` parameter, or `fallback` (never an absolute or protocol-relative URL). */
+export function safeNext(value, fallback = "/") {
+  if (typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\")) {
+    return value;
+  }
+  return fallback;
+}
+
+// --- Status messages --------------------------------------------------------------------------------------
+
+let toastTimer;
+/** Announce a short status message (polite live region; errors stay longer). */
+export function toast(message, { error = false } = {}) {
+  const node = $("#toast");
+  if (!node) return;
+  node.classList.toggle("error", error);
+  node.textContent = message;
+  node.classList.add("visible");
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => node.classList.remove("visible"), error ? 6000 : 2500);
+}
+
+// --- Form errors ------------------------------------------------------------------------------------------
+
+/** Remove the messages `showFormErrors` added. */
+export function clearFormErrors(form) {
+  for (const node of $$(".field-error[data-generated]", form)) node.remove();
+  for (const input of $$("[aria-invalid]", form)) {
+    input.removeAttribute("aria-invalid");
+    const described = (input.getAttribute("aria-describedby") || "").split(" ").filter((id) => !id.startsWith("err-"));
+    if (described.length) input.setAttribute("aria-describedby", described.join(" "));
+    else input.removeAttribute("aria-describedby");
+  }
+  const general = $(".form-error", form);
+  if (general) general.textContent = "";
+}
+
+function fieldControl(form, name) {
+  const control = form.elements.namedItem(name);
+  if (control instanceof RadioNodeList) return control[0] || null;
+  return control || form.querySelector(`[data-field="${CSS.escape(name)}"]`);
+}
+
+/**
+ * Show an error on a form: per-field messages next to their controls (`aria-invalid`, `aria-describedby`),
+ * anything else in the form's `.form-error` (role=alert). `error` is an ApiError, an Error or a string;
+ * `extraFields` adds client-side field messages.
+ */
+export function showFormErrors(form, error, extraFields = {}) {
+  clearFormErrors(form);
+  const fields = { ...(error?.fields || {}), ...extraFields };
+  const unplaced = [];
+  let first = null;
+  for (const [name, message] of Object.entries(fields)) {
+    const control = fieldControl(form, name);
+    if (!control) {
+      unplaced.push(`${humanize(name)}: ${message}`);
+      continue;
+    }
+    const id = nextId("err");
+    const note = h("p", { class: "field-error", id, dataset: { generated: "" }, text: message });
+    const host = control.closest(".field, .check, fieldset") || control;
+    host.append(note);
+    control.setAttribute("aria-invalid", "true");
+    const described = control.getAttribute("aria-describedby");
+    control.setAttribute("aria-describedby", described ? `${described} ${id}` : id);
+    first ||= control;
+  }
+  const general = $(".form-error", form);
+  let text = "";
+  if (unplaced.length) text = unplaced.join("\n");
+  else if (!Object.keys(fields).length && error) text = typeof error === "string" ? error : error.message;
+  if (general) general.textContent = text;
+  else if (text) toast(text, { error: true });
+  if (first) first.focus();
+}
+
+/**
+ * Handle a form's submit: errors are cleared, the submit button is disabled while `handler(form)` runs,
+ * and an ApiError is shown on the form.
+ */
+export function onSubmit(form, handler) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearFormErrors(form);
+    const buttons = $$("button[type=submit], button:not([type])", form);
+    for (const button of buttons) button.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      await handler(form);
+    } catch (error) {
+      if (error instanceof FieldErrors) showFormErrors(form, null, error.fields);
+      else if (error instanceof Error) showFormErrors(form, error);
+      else throw error;
+    } finally {
+      for (const button of buttons) button.disabled = false;
+      form.removeAttribute("aria-busy");
+    }
+  });
+}
+
+/** Thrown from a submit handler to show client-side field messages, e.g. `{confirm: "Passwords do not match"}`. */
+export class FieldErrors extends Error {
+  constructor(fields) {
+    super("Please correct the highlighted fields.");
+    this.fields = fields;
+  }
+}
+
+// --- Account ----------------------------------------------------------------------------------------------
+
+let accountPromise = null;
+/** The signed-in account, fetched once per page (pass `refresh` to read it again). */
+export function getAccount({ refresh = false } = {}) {
+  if (!accountPromise || refresh) {
+    accountPromise = api("GET", "/api/account").catch((error) => {
+      accountPromise = null;
+      throw error;
+    });
+  }
+  return accountPromise;
+}
+
+// --- Live updates -----------------------------------------------------------------------------------------
+
+const MIN_DELAY = 500;
+const MAX_DELAY = 10000;
+const PING_EVERY = 25000;
+const CLOSE_UNAUTHENTICATED = 4000;
+
+/**
+ * One websocket per tab at /ws. `live.on(interface, handler)` receives `{interface, operation, data}`;
+ * `live.onStatus(handler)` receives "connecting" | "connected" | "reconnecting" | "closed";
+ * `live.onReconnect(handler)` runs after a dropped socket is back, so pages can re-read what they missed.
+ */
+class Live {
+  constructor() {
+    this.handlers = new Map();
+    this.statusHandlers = new Set();
+    this.reconnectHandlers = new Set();
+    this.socket = null;
+    this.delay = MIN_DELAY;
+    this.retryTimer = null;
+    this.pingTimer = null;
+    this.state = "idle";
+    this.everConnected = false;
+    this.stopped = false;
+  }
+
+  on(iface, handler) {
+    if (!this.handlers.has(iface)) this.handlers.set(iface, new Set());
+    this.handlers.get(iface).add(handler);
+    return () => this.handlers.get(iface)?.delete(handler);
+  }
+
+  onStatus(handler) {
+    this.statusHandlers.add(handler);
+    handler(this.state);
+    return () => this.statusHandlers.delete(handler);
+  }
+
+  onReconnect(handler) {
+    this.reconnectHandlers.add(handler);
+    return () => this.reconnectHandlers.delete(handler);
+  }
+
+  start() {
+    this.stopped = false;
+    if (!this.socket && !this.retryTimer) this.connect();
+  }
+
+  /** Close for good (logout, leaving the page). */
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    clearInterval(this.pingTimer);
+    if (this.socket) {
+      this.socket.onclose = null;
+      this.socket.close(1000);
+      this.socket = null;
+    }
+    this.setState("closed");
+  }
+
+  setState(state) {
+    if (state === this.state) return;
+    this.state = state;
+    for (const handler of this.statusHandlers) handler(state);
+  }
+
+  connect() {
+    this.retryTimer = null;
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    this.setState(this.everConnected ? "reconnecting" : "connecting");
+    let socket;
+    try {
+      socket = new WebSocket(`${scheme}://${window.location.host}/ws`);
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      const reconnected = this.everConnected;
+      this.everConnected = true;
+      this.delay = MIN_DELAY;
+      this.setState("connected");
+      clearInterval(this.pingTimer);
+      this.pingTimer = setInterval(() => this.send({ operation: "ping" }), PING_EVERY);
+      if (reconnected) for (const handler of this.reconnectHandlers) handler();
+    };
+    socket.onmessage = (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (!message || message.interface === "ws") return;
+      for (const key of [message.interface, "*"]) {
+        for (const handler of this.handlers.get(key) || []) {
+          try {
+            handler(message);
+          } catch (error) {
+            console.error("live handler failed", error);
+          }
+        }
+      }
+    };
+    socket.onclose = (event) => {
+      clearInterval(this.pingTimer);
+      if (this.socket === socket) this.socket = null;
+      if (this.stopped) return;
+      if (event.code === CLOSE_UNAUTHENTICATED) {
+        this.stopped = true;
+        this.setState("closed");
+        const here = window.location.pathname + window.location.search;
+        window.location.assign(`/login?next=${encodeURIComponent(here)}`);
+        return;
+      }
+      this.scheduleReconnect();
+    };
+  }
+
+  scheduleReconnect() {
+    this.setState("reconnecting");
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), this.delay);
+    this.delay = Math.min(this.delay * 2, MAX_DELAY);
+  }
+
+  /** Try now instead of waiting for the backoff (the network came back, the tab became visible). */
+  nudge() {
+    if (this.stopped || this.socket || !this.retryTimer) return;
+    clearTimeout(this.retryTimer);
+    this.delay = MIN_DELAY;
+    this.connect();
+  }
+
+  send(message) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+}
+
+export const live = new Live();
+
+// --- Base layout --------------------------------------------------------------------------------------------
+
+const LIVE_LABELS = {
+  idle: "Offline",
+  connecting: "Connecting…",
+  connected: "Live",
+  reconnecting: "Reconnecting…",
+  closed: "Offline",
+};
+
+function setupIndicator() {
+  const indicator = $("#live-indicator");
+  if (!indicator) return;
+  const label = $(".live-label", indicator);
+  live.onStatus((state) => {
+    indicator.dataset.state = state;
+    label.textContent = LIVE_LABELS[state] || state;
+    indicator.title = state === "connected" ? "Receiving live updates" : "Live updates paused; reconnecting";
+  });
+}
+
+async function loadInstanceMessage() {
+  const banner = $("#instance-message");
+  if (!banner) return;
+  try {
+    const message = await api("GET", "/api/instance_message");
+    if (message && message.active !== false && message.message) {
+      banner.textContent = message.message;
+      if (message.color && /^(#[0-9a-f]{3,8}|[a-z]{3,16})$/i.test(message.color) && message.color !== "grey") {
+        banner.style.borderLeft = `6px solid ${message.color}`;
+      }
+      banner.hidden = false;
+    } else {
+      banner.hidden = true;
+    }
+  } catch {
+    banner.hidden = true;
+  }
+}
+
+function setupLogout() {
+  for (const button of $$("[data-action=logout]")) {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      live.stop();
+      try {
+        await api("POST", "/api/account/logout");
+      } catch {
+        // Logging out of an expired session is still logging out.
+      }
+      window.location.assign("/login");
+    });
+  }
+}
+
+function init() {
+  const authenticated = document.body.dataset.authenticated === "true";
+  setupLogout();
+  if (!authenticated) return;
+  setupIndicator();
+  live.start();
+  loadInstanceMessage();
+  window.addEventListener("online", () => live.nudge());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") live.nudge();
+  });
+  // Closing the socket before the page goes stops the indicator flashing "reconnecting" on navigation.
+  window.addEventListener("pagehide", () => live.stop());
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) live.start();
+  });
+}
+
+init();
