@@ -20,6 +20,16 @@ SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(autouse=True)
+def _clean_redis(settings) -> None:
+    """Forget channel groups and queued messages of earlier tests (only in the test suite's own Redis)."""
+    import redis
+
+    if settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] == "virtool":
+        return  # not the test configuration of bin/test: never wipe a Redis that may be in use
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(autouse=True)
 def _fast_isolated_settings(settings) -> None:
     """Cheap password hashing and a test host; the real hasher is checked in its own test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -179,11 +189,12 @@ def live_server_url(transactional_db, tmp_path) -> Iterator[str]:
 def run_manage():
     """Run `manage.py` in a separate process on the test database."""
 
-    def run(*args: str, **env: str) -> subprocess.CompletedProcess:
+    def run(*args: str, input_text: str | None = None, **env: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env=process_env(**env),
+            input=input_text,
             capture_output=True,
             text=True,
             timeout=120,
@@ -191,3 +202,56 @@ def run_manage():
         )
 
     return run
+
+
+def session_cookie_for(user) -> str:
+    """A committed Django session for `user`, as the value of the `sessionid` cookie (for real servers)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+@pytest.fixture
+def channel_reader(settings):
+    """Join fresh channels to Channels groups on the real Redis layer and read what arrives.
+
+    Each reader has its own layer instance and event loop: channels_redis binds a channel's receive buffer
+    to the loop that first reads it.
+    """
+    import asyncio
+
+    from channels_redis.core import RedisChannelLayer
+
+    readers = []
+
+    class Reader:
+        def __init__(self) -> None:
+            self.loop = asyncio.new_event_loop()
+            self.layer = RedisChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
+            self.channel = self.loop.run_until_complete(self.layer.new_channel())
+            readers.append(self)
+
+        def join(self, *groups: str) -> Reader:
+            for group in groups:
+                self.loop.run_until_complete(self.layer.group_add(group, self.channel))
+            return self
+
+        def receive(self, timeout: float = 5.0) -> dict | None:
+            try:
+                return self.loop.run_until_complete(asyncio.wait_for(self.layer.receive(self.channel), timeout))
+            except TimeoutError:
+                return None
+
+        def messages(self, timeout: float = 0.5) -> list[dict]:
+            out = []
+            while (event := self.receive(timeout)) is not None:
+                if event["type"] == "virtool.event":  # control messages (refresh, ...) are for consumers
+                    out.append(event["message"])
+            return out
+
+    yield Reader
+    for reader in readers:
+        reader.loop.run_until_complete(reader.layer.close_pools())
+        reader.loop.close()

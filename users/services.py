@@ -97,11 +97,12 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
             raise BadRequest("User is not a member of group")
         user.primary_group = group
         fields.add("primary_group")
+    # Queued first, so that open sockets have rejoined their groups before the change itself arrives.
+    _refresh_sockets([user.pk])
     if fields:
         user.save(update_fields=fields)
     else:
         events.dispatch_instance(user)
-    _refresh_sockets([user.pk])
     return user
 
 
@@ -109,8 +110,8 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
 def user_set_role(*, user: User, role: str | None) -> User:
     """Give a user an administrator role, or take it away with None."""
     user.administrator_role = role
-    user.save(update_fields=["administrator_role"])
     _refresh_sockets([user.pk])
+    user.save(update_fields=["administrator_role"])
     return user
 
 

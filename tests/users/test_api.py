@@ -121,12 +121,28 @@ def test_user_create_returns_201_with_location(admin_client):
     body = response.json()
     assert response["Location"] == f"/api/users/{body['id']}"
     assert set(body) == {
-        "id", "handle", "active", "administrator_role", "force_reset", "groups", "primary_group", "permissions",
+        "id",
+        "handle",
+        "active",
+        "administrator_role",
+        "force_reset",
+        "groups",
+        "primary_group",
+        "permissions",
         "last_password_change",
     }
     assert body["permissions"] == dict.fromkeys(
-        ["cancel_job", "create_ref", "create_sample", "modify_hmm", "modify_subtraction", "remove_file",
-         "remove_job", "upload_file"], False,
+        [
+            "cancel_job",
+            "create_ref",
+            "create_sample",
+            "modify_hmm",
+            "modify_subtraction",
+            "remove_file",
+            "remove_job",
+            "upload_file",
+        ],
+        False,
     )
 
 
@@ -228,8 +244,9 @@ def test_login_wrong_password_is_400(user):
 @pytest.mark.parametrize(("remember", "low", "high"), [(True, 29 * 86400, 31 * 86400), (False, 3000, 3700)])
 def test_login_remember_sets_session_lifetime(user, remember, low, high):
     client = APIClient()
-    client.post("/api/account/login", {"handle": "bob", "password": "hunter2hunter2", "remember": remember},
-                format="json")
+    client.post(
+        "/api/account/login", {"handle": "bob", "password": "hunter2hunter2", "remember": remember}, format="json"
+    )
     assert low <= client.session.get_expiry_age() <= high
 
 
@@ -245,19 +262,20 @@ def test_forced_reset_flow(make_user):
     assert bad.status_code == 400
     short = client.post("/api/account/reset", {"password": "short", "reset_code": body["reset_code"]}, format="json")
     assert short.status_code == 400
-    done = client.post("/api/account/reset", {"password": "brand new pass", "reset_code": body["reset_code"]},
-                       format="json")
+    done = client.post(
+        "/api/account/reset", {"password": "brand new pass", "reset_code": body["reset_code"]}, format="json"
+    )
     assert done.status_code == 200
     assert client.get("/api/account").json()["force_reset"] is False
     assert User.objects.get(handle="rita").check_password("brand new pass")
 
 
 def test_cross_origin_cookie_write_is_refused(user_client):
-    response = user_client.patch("/api/account", {"email": "x@example.org"}, format="json",
-                                 HTTP_ORIGIN="http://evil.example")
+    response = user_client.patch(
+        "/api/account", {"email": "x@example.org"}, format="json", HTTP_ORIGIN="http://evil.example"
+    )
     assert response.status_code == 403
-    same = user_client.patch("/api/account", {"email": "x@example.org"}, format="json",
-                             HTTP_ORIGIN="http://testserver")
+    same = user_client.patch("/api/account", {"email": "x@example.org"}, format="json", HTTP_ORIGIN="http://testserver")
     assert same.status_code == 200
 
 
@@ -270,8 +288,9 @@ def test_account_password_change_needs_old_password(user_client, user):
     assert response.json()[0]["loc"] == ["__root__"]
     wrong = user_client.patch("/api/account", {"password": "a new password", "old_password": "nope"}, format="json")
     assert wrong.json() == {"id": "bad_request", "message": "Invalid credentials"}
-    ok = user_client.patch("/api/account", {"password": "a new password", "old_password": "hunter2hunter2"},
-                           format="json")
+    ok = user_client.patch(
+        "/api/account", {"password": "a new password", "old_password": "hunter2hunter2"}, format="json"
+    )
     assert ok.status_code == 200
     assert user_client.get("/api/account").status_code == 200  # this session survives the change
     user.refresh_from_db()
@@ -280,7 +299,9 @@ def test_account_password_change_needs_old_password(user_client, user):
 
 def test_account_settings_defaults_and_update(user_client):
     assert user_client.get("/api/account/settings").json() == {
-        "show_ids": True, "show_versions": True, "skip_quick_analyze_dialog": True,
+        "show_ids": True,
+        "show_versions": True,
+        "skip_quick_analyze_dialog": True,
         "quick_analyze_workflow": "pathoscope_bowtie",
     }
     body = user_client.patch("/api/account/settings", {"quick_analyze_workflow": "nuvs"}, format="json").json()
@@ -300,8 +321,7 @@ def sampler(make_user):
 def test_key_create_ids_and_secret_shown_once(sampler):
     client = APIClient()
     client.force_login(sampler)
-    first = client.post("/api/account/keys", {"name": "Foo Bar", "permissions": {"create_sample": True}},
-                        format="json")
+    first = client.post("/api/account/keys", {"name": "Foo Bar", "permissions": {"create_sample": True}}, format="json")
     second = client.post("/api/account/keys", {"name": "Foo Bar"}, format="json")
     assert first.status_code == 201
     assert first.json()["id"] == "foo_bar_0"
@@ -391,7 +411,8 @@ def test_group_create_duplicate_and_list_shapes(admin_client):
     assert created.status_code == 201
     assert created["Location"] == f"/api/groups/{created.json()['id']}"
     assert admin_client.post("/api/groups", {"name": "technicians"}, format="json").json() == {
-        "id": "bad_request", "message": "Group already exists",
+        "id": "bad_request",
+        "message": "Group already exists",
     }
     assert admin_client.get("/api/groups").json() == [{"id": created.json()["id"], "name": "Technicians"}]
     page = admin_client.get("/api/groups?paginate=true").json()
@@ -412,16 +433,25 @@ def test_group_delete_removes_what_it_granted(admin_client, make_user):
 
 def test_settings_defaults_are_virtools(user_client):
     assert user_client.get("/api/settings").json() == {
-        "default_source_types": ["isolate", "strain"], "enable_api": False, "enable_sentry": True,
-        "hmm_slug": "virtool/virtool-hmm", "minimum_password_length": 8, "sample_all_read": True,
-        "sample_all_write": False, "sample_group": None, "sample_group_read": True, "sample_group_write": False,
+        "default_source_types": ["isolate", "strain"],
+        "enable_api": False,
+        "enable_sentry": True,
+        "hmm_slug": "virtool/virtool-hmm",
+        "minimum_password_length": 8,
+        "sample_all_read": True,
+        "sample_all_write": False,
+        "sample_group": None,
+        "sample_group_read": True,
+        "sample_group_write": False,
         "sample_unique_names": True,
     }
 
 
 def test_settings_update_validates(admin_client):
-    assert admin_client.patch("/api/settings", {"sample_group": "force_choice"}, format="json").json()[
-        "sample_group"] == "force_choice"
+    assert (
+        admin_client.patch("/api/settings", {"sample_group": "force_choice"}, format="json").json()["sample_group"]
+        == "force_choice"
+    )
     bad = admin_client.patch("/api/settings", {"sample_group": "everyone"}, format="json")
     assert bad.status_code == 400
     assert bad.json()[0]["loc"] == ["sample_group"]
@@ -429,7 +459,5 @@ def test_settings_update_validates(admin_client):
 
 def test_instance_message(admin_client, user_client):
     assert user_client.get("/api/instance_message").json() is None
-    admin_client.put("/api/instance_message", {"message": "Down at 5pm", "color": "red", "active": True},
-                     format="json")
-    assert user_client.get("/api/instance_message").json() == {"message": "Down at 5pm", "color": "red",
-                                                                "active": True}
+    admin_client.put("/api/instance_message", {"message": "Down at 5pm", "color": "red", "active": True}, format="json")
+    assert user_client.get("/api/instance_message").json() == {"message": "Down at 5pm", "color": "red", "active": True}

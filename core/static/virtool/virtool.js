@@ -161,6 +161,32 @@ export function checkbox({ name, label, checked = false, disabled = false, hint,
   return h("label", { class: "check" }, input, h("span", {}, label, hintNode));
 }
 
+/**
+ * Keep a set of checkboxes in `container` in step with `items` ([{value, label, checked, disabled, hint}]).
+ * The boxes are only rebuilt when the items themselves change, so a focused box keeps its focus.
+ */
+export function syncChecks(container, name, items) {
+  const signature = JSON.stringify(items.map((item) => [item.value, item.label, item.hint || ""]));
+  if (container.dataset.signature !== signature) {
+    const focused = container.contains(document.activeElement) ? document.activeElement.value : null;
+    fill(
+      container,
+      items.map((item) => {
+        const box = checkbox({ name, label: item.label, hint: item.hint });
+        $("input", box).value = String(item.value);
+        return box;
+      }),
+    );
+    container.dataset.signature = signature;
+    if (focused !== null) $$("input", container).find((input) => input.value === focused)?.focus();
+  }
+  const inputs = $$("input", container);
+  items.forEach((item, index) => {
+    inputs[index].checked = Boolean(item.checked);
+    inputs[index].disabled = Boolean(item.disabled);
+  });
+}
+
 /** Format an ISO date-time for people. */
 export function formatDate(value) {
   if (!value) return "—";
@@ -276,6 +302,14 @@ export function onSubmit(form, handler) {
       form.removeAttribute("aria-busy");
     }
   });
+}
+
+/** Show an `{id, message}` error next to the control `name` (e.g. a password-length refusal). */
+export function attachToField(error, name, test = () => true) {
+  if (error instanceof ApiError && !Object.keys(error.fields).length && error.status === 400 && test(error.message)) {
+    error.fields = { [name]: error.message };
+  }
+  return error;
 }
 
 /** Thrown from a submit handler to show client-side field messages, e.g. `{confirm: "Passwords do not match"}`. */
@@ -465,7 +499,8 @@ function setupIndicator() {
   });
 }
 
-async function loadInstanceMessage() {
+/** Show (or hide) the instance-message banner from `GET /api/instance_message`. */
+export async function loadInstanceMessage() {
   const banner = $("#instance-message");
   if (!banner) return;
   try {
