@@ -15,6 +15,5 @@ def sentry_init(*, dsn: str) -> None:
         dsn=dsn,
         integrations=[DjangoIntegration(), CeleryIntegration()],
         release=get_version(),
-        send_default_pii=False,
         traces_sample_rate=0.0,
     )

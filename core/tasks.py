@@ -6,12 +6,10 @@ import logging
 
 from celery import shared_task
 
-from virtool_site.celery import Queue
-
 log = logging.getLogger(__name__)
 
 
-@shared_task(queue=Queue.DEFAULT, ignore_result=True)
+@shared_task(ignore_result=True)
 def sessions_clear_expired_task() -> int:
     """Remove expired sessions (scheduled by beat)."""
     from core.services import sessions_clear_expired

@@ -185,6 +185,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With acks_late on Redis, an unacknowledged message is redelivered after this long: longer than any job.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("VIRTOOL_VISIBILITY_TIMEOUT", default=43200)}
 CELERY_TIMEZONE = "UTC"
+# Housekeeping goes to `default`; job tasks route themselves to `small` or `large` by their size.
+CELERY_TASK_ROUTES = {"core.tasks.*": {"queue": "default"}}
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {
         "task": "core.tasks.sessions_clear_expired_task",

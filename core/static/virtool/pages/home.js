@@ -33,6 +33,7 @@ function render(account) {
   summary.removeAttribute("aria-busy");
   permissions.removeAttribute("aria-busy");
   $("#getting-started").hidden = !account.administrator_role;
+  $("#full-admin-note").hidden = account.administrator_role !== "full";
 }
 
 async function load() {
