@@ -147,7 +147,7 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Virtool instance limits (2019 server options: proc, mem and the small/large job sizes) ---------------
-VIRTOOL_PROC = env.int("VIRTOOL_PROC", default=os.cpu_count() or 2)
+VIRTOOL_PROC = int(env("VIRTOOL_PROC", default="") or os.cpu_count() or 2)
 VIRTOOL_MEM = env.int("VIRTOOL_MEM", default=16)
 VIRTOOL_SM_PROC = env.int("VIRTOOL_SM_PROC", default=2)
 VIRTOOL_SM_MEM = env.int("VIRTOOL_SM_MEM", default=4)
@@ -172,7 +172,7 @@ CHANNEL_LAYERS = {
 }
 
 # --- Celery -----------------------------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -220,7 +220,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security (production behind an HTTPS proxy: VIRTOOL_SECURE=true) ----------------------------------------
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS = [origin for origin in env.list("CSRF_TRUSTED_ORIGINS", default=[]) if origin]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 if VIRTOOL_SECURE:
