@@ -11,7 +11,8 @@ What it does (see bench/README.md for the figures and how to read them):
    the Redis channel layer at REDIS_URL (default redis://127.0.0.1:6379/14, prefix `virtool-bench`);
 3. starts a dispatcher process (this script with `--dispatcher`) which changes the instance settings row through
    `core.services.settings_update`, i.e. the real path: post_save -> on_commit -> reload -> serialize ->
-   `core.events.send` -> Redis `group_send` -> daphne -> `EventConsumer.virtool_event` -> websocket;
+   `core.events.send` -> Redis `group_send` -> daphne -> `EventConsumer.virtool_event` -> websocket; each change
+   writes a unique marker into `hmm_slug` (a field the `settings` payload carries) to tell the rounds apart;
 4. opens the websocket clients (`websockets`, asyncio, `Cookie: sessionid=...`, `Origin: http://127.0.0.1:PORT`),
    sends warm-up changes until every client has received one (so every consumer has joined its groups);
 5. runs the rounds: one change per round, timed from just before `settings_update` until each client got it;
@@ -198,7 +199,7 @@ def dispatcher_main() -> None:
             registration.audience = registered_audience
         stamps.clear()
         t0 = time.perf_counter()
-        settings_update(data={"message": command["marker"]})
+        settings_update(data={"hmm_slug": command["marker"]})
         t1 = time.perf_counter()
         print(json.dumps({"t0": t0, "t1": t1, **stamps}), flush=True)
 
@@ -238,7 +239,7 @@ class Dispatcher:
             await self.process.stdin.drain()
         try:
             await asyncio.wait_for(self.process.wait(), 10)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             self.process.kill()
             await asyncio.wait_for(self.process.wait(), 10)
 
@@ -299,8 +300,8 @@ class Fleet:
                 message = json.loads(raw)
                 if message.get("interface") != "settings":
                     continue
-                marker = (message.get("data") or {}).get("message", "")
-                if marker.startswith("warm-"):
+                marker = (message.get("data") or {}).get("hmm_slug", "")
+                if marker.startswith("bench/warm-"):
                     self.warmed.add(index)
                 elif (current := self.rounds.get(marker)) is not None:
                     current.arrivals.append(now)
@@ -313,7 +314,7 @@ class Fleet:
     async def warm_up(self, dispatcher: Dispatcher, label: str, attempts: int = 10, wait: float = 3.0) -> int:
         """Dispatch until every client has received a warm-up change (i.e. has joined `all`)."""
         for attempt in range(attempts):
-            await dispatcher.change(f"warm-{label}-{attempt}", "all", [])
+            await dispatcher.change(f"bench/warm-{label}-{attempt}", "all", [])
             deadline = time.monotonic() + wait
             while len(self.warmed) < len(self.connections) and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
@@ -328,7 +329,7 @@ class Fleet:
     async def run_round(self, dispatcher: Dispatcher, marker: str, audience: str, timeout: float) -> dict:
         current = self.rounds[marker] = Round(expected=len(self.connections))
         stamps = await dispatcher.change(marker, audience, self.user_ids)
-        with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(current.complete.wait(), timeout)
         arrivals = sorted(current.arrivals)
         del self.rounds[marker]
@@ -348,11 +349,22 @@ class Fleet:
             with contextlib.suppress(Exception):
                 await ws.close()
 
-        with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(one(ws) for ws in self.connections)), 30)
         for reader in self.readers:
             reader.cancel()
         await asyncio.gather(*self.readers, return_exceptions=True)
+
+
+async def group_size(redis_url: str, prefix: str, group: str) -> int:
+    """How many channels a Channels group has in Redis (stale members would inflate every fan-out)."""
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        return await client.zcard(f"{prefix}:group:{group}")
+    finally:
+        await client.aclose()
 
 
 # --- Statistics ---------------------------------------------------------------------------------------------
@@ -430,12 +442,14 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, tmp: P
                 await fleet.open()
                 opened = time.perf_counter() - started
                 warmups = await fleet.warm_up(dispatcher, str(count))
-                print(f"{count} clients connected in {opened:.1f}s, joined after {warmups} warm-up change(s)")
+                members = await group_size(args.redis_url, args.prefix, "all")
+                print(f"{count} clients connected in {opened:.1f}s, joined after {warmups} warm-up change(s); "
+                      f"group `all` has {members} members")
                 results: dict[str, list[dict]] = {audience: [] for audience in audiences}
                 for number in range(args.rounds):
                     # Interleaved, so that drift (Redis, SQLite WAL, GC) affects every configuration alike.
                     for audience in audiences:
-                        marker = f"round-{count}-{audience}-{number}"
+                        marker = f"bench/round-{count}-{audience}-{number}"
                         results[audience].append(await fleet.run_round(dispatcher, marker, audience, args.timeout))
                         await asyncio.sleep(args.pause)
                 for audience in audiences:
@@ -450,10 +464,10 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, tmp: P
 
 
 @contextlib.contextmanager
-def daphne(env: dict[str, str], port: int, log_path: Path) -> Iterator[subprocess.Popen]:
+def daphne(env: dict[str, str], port: int, log_path: Path, app: str) -> Iterator[subprocess.Popen]:
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "virtool_site.asgi:application"],
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         try:
@@ -474,6 +488,8 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=900, help="give up after this long (default 900)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="VIRTOOL_CHANNEL_PREFIX (default virtool-bench)")
+    parser.add_argument("--asgi", default="virtool_site.asgi:application",
+                        help="ASGI application daphne serves (to try a variant; default virtool_site.asgi:application)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, database)")
     parser.add_argument("--dispatcher", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -499,7 +515,7 @@ def main() -> int:
         clear_redis_prefix(args.redis_url, args.prefix)
         port = free_port()
         print(f"daphne on 127.0.0.1:{port}, Redis {args.redis_url} prefix {args.prefix!r}, data {tmp}")
-        with daphne(env, port, tmp / "daphne.log"):
+        with daphne(env, port, tmp / "daphne.log", args.asgi):
             summaries = asyncio.run(asyncio.wait_for(bench(args, env, port, tmp, sessions), args.max_seconds))
         print()
         print(f"python bench/ws_fanout.py --clients {args.clients} --rounds {args.rounds} "

@@ -6,6 +6,7 @@ import os
 from enum import StrEnum
 
 from celery import Celery
+from kombu import Exchange
 from kombu import Queue as KombuQueue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "virtool_site.settings")
@@ -21,5 +22,8 @@ class Queue(StrEnum):
 
 app = Celery("virtool")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [KombuQueue(queue.value) for queue in Queue]
+# One direct exchange per queue, so a message routed to `small` can only ever land in `small`.
+app.conf.task_queues = [
+    KombuQueue(queue.value, Exchange(queue.value, type="direct"), routing_key=queue.value) for queue in Queue
+]
 app.autodiscover_tasks()

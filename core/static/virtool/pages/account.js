@@ -267,7 +267,7 @@ async function load() {
       api("GET", "/api/settings"),
     ]);
     account = accountDocument;
-    keys = keyDocuments;
+    keys = [...keyDocuments].sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
     instance = settings;
     const curl = $("#curl-example");
     curl.textContent = `curl -u ${account.handle}:KEY ${window.location.origin}/api/account`;

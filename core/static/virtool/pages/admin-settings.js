@@ -21,6 +21,11 @@ const dirtyNote = $("#settings-dirty");
 let saved = null;
 const dirty = new Set();
 
+// Nothing can be edited until the current values are in (typing early would be overwritten by them).
+for (const control of [...$$("input, select, textarea, button", form), ...$$("input, textarea, button", messageForm)]) {
+  control.disabled = true;
+}
+
 const KEYS = [
   "default_source_types",
   "enable_api",
