@@ -88,6 +88,12 @@ def open_socket(live_server_url: str, user):
     )
 
 
+def drain(socket) -> None:
+    """Read until the server closes the socket (raises ConnectionClosed) or 10 s of silence."""
+    while True:
+        socket.recv(timeout=10)
+
+
 def receive_until(socket, predicate, timeout: float = 10.0) -> dict:
     import time
 
@@ -125,9 +131,11 @@ def test_unauthenticated_socket_to_daphne_is_closed_with_4000(live_server_url):
     from websockets.exceptions import ConnectionClosed
 
     url = live_server_url.replace("http://", "ws://") + "/ws"
-    with connect(url, additional_headers={"Origin": live_server_url}, open_timeout=10) as socket:
-        with pytest.raises(ConnectionClosed) as closed:
-            socket.recv(timeout=10)
+    with (
+        connect(url, additional_headers={"Origin": live_server_url}, open_timeout=10) as socket,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        socket.recv(timeout=10)
     assert closed.value.rcvd.code == 4000
 
 
@@ -152,6 +160,5 @@ def test_logout_closes_the_sessions_sockets(live_server_url, make_user, settings
     with connect(url, additional_headers={"Cookie": cookie, "Origin": live_server_url}, open_timeout=10) as socket:
         assert session.get(f"{live_server_url}/api/account/logout", timeout=10).status_code == 204
         with pytest.raises(ConnectionClosed) as closed:
-            while True:
-                socket.recv(timeout=10)
+            drain(socket)
     assert closed.value.rcvd.code == 4000

@@ -54,10 +54,14 @@ def test_update_and_delete_messages(channel_reader):
 def test_nothing_is_sent_when_the_transaction_rolls_back(channel_reader):
     from django.db import transaction
 
+    def create_then_fail() -> None:
+        with transaction.atomic():
+            user_services.group_create(name="ghost")
+            raise RuntimeError("abort")
+
     reader = channel_reader().join(events.GROUP_ALL)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        user_services.group_create(name="ghost")
-        raise RuntimeError("abort")
+    with pytest.raises(RuntimeError):
+        create_then_fail()
     assert reader.messages() == []
 
 
