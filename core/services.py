@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from core import events
 from core.models import InstanceSettings
 from core.selectors import settings_get
 
@@ -34,7 +35,20 @@ def instance_message_set(
     if active is not None:
         instance.message_active = active
     instance.save()
+    document = instance_message_document(instance)
+    transaction.on_commit(
+        lambda: events.send(
+            [events.GROUP_ALL], {"interface": "instance_message", "operation": "update", "data": document}
+        )
+    )
     return instance
+
+
+def instance_message_document(instance: InstanceSettings) -> dict | None:
+    """The banner as Virtool's client reads it: None unless a message is active."""
+    if not instance.message_active or not instance.message:
+        return None
+    return {"message": instance.message, "color": instance.message_color or "grey", "active": True}
 
 
 def sessions_clear_expired() -> int:

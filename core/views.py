@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
@@ -22,7 +23,7 @@ def page(*, administrators: bool = False):
             if _first_user_open():
                 return redirect("setup")
             if not request.user.is_authenticated:
-                return redirect(f"/login?next={request.get_full_path()}")
+                return redirect(f"/login?{urlencode({'next': request.get_full_path()})}")
             if administrators and not request.user.administrator_role:
                 return HttpResponseForbidden(render(request, "403.html").content)
             return view(request, *args, **kwargs)

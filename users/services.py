@@ -76,8 +76,13 @@ def user_create_first(*, handle: str, password: str) -> User:
 
 
 @transaction.atomic
-def user_update(*, user: User, data: dict[str, Any]) -> User:
-    """Edit a user as an administrator: active, force_reset, password, groups, primary_group."""
+def user_update(*, user: User, data: dict[str, Any], actor: User | None = None) -> User:
+    """Edit a user as an administrator: active, force_reset, password, groups, primary_group.
+
+    Administrators cannot deactivate themselves: that could lock every administrator out.
+    """
+    if actor is not None and actor.pk == user.pk and data.get("active") is False:
+        raise BadRequest("Administrators cannot deactivate themselves")
     fields: set[str] = set()
     if "password" in data:
         _set_password(user, data["password"])
@@ -87,7 +92,10 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
             setattr(user, attribute, data[name])
             fields.add(attribute)
     if "groups" in data:
+        changed = set(user.groups.values_list("pk", flat=True)) ^ {group.pk for group in data["groups"]}
         user.groups.set(data["groups"])
+        if changed:  # their member lists changed
+            events.dispatch(interface="groups", operation="update", ids=sorted(changed))
         if user.primary_group_id is not None and user.primary_group not in data["groups"]:
             user.primary_group = None
             fields.add("primary_group")
@@ -107,8 +115,10 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
 
 
 @transaction.atomic
-def user_set_role(*, user: User, role: str | None) -> User:
-    """Give a user an administrator role, or take it away with None."""
+def user_set_role(*, user: User, role: str | None, actor: User | None = None) -> User:
+    """Give a user an administrator role, or take it away with None; nobody changes their own role."""
+    if actor is not None and actor.pk == user.pk:
+        raise BadRequest("Administrators cannot change their own role")
     user.administrator_role = role
     _refresh_sockets([user.pk])
     user.save(update_fields=["administrator_role"])
@@ -221,6 +231,9 @@ def group_update(*, group: Group, name: str | None = None, permissions: dict[str
             raise BadRequest("Group already exists")
         group.name = name.strip()
         group.save(update_fields=["name"])
+        member_ids = list(group.user_set.values_list("pk", flat=True))
+        if member_ids:  # their documents embed the group's name
+            events.dispatch(interface="users", operation="update", ids=member_ids)
     if permissions:
         available = _virtool_permissions()
         group.permissions.add(*[available[n] for n, granted in permissions.items() if granted])

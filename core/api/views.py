@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from core.api.serializers import InstanceMessageSerializer, SettingsSerializer, SettingsUpdateSerializer, validated
 from core.permissions import IsAuthenticated, require_role
 from core.selectors import settings_get
-from core.services import instance_message_set, settings_update
+from core.services import instance_message_document, instance_message_set, settings_update
 from core.version import get_version
 
 
@@ -68,13 +68,6 @@ class SettingsView(APIView):
         return Response(SettingsSerializer(settings_update(data=data)).data)
 
 
-def _message_document() -> dict | None:
-    instance = settings_get()
-    if not instance.message_active or not instance.message:
-        return None
-    return {"message": instance.message, "color": instance.message_color or "grey", "active": True}
-
-
 class InstanceMessageView(APIView):
     """GET /instance_message (`null` when none is active); PUT/PATCH for administrators (`settings` role)."""
 
@@ -86,15 +79,15 @@ class InstanceMessageView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> JsonResponse:
         # DRF renders None as an empty body; Virtool's client expects the JSON literal null.
-        return JsonResponse(_message_document(), safe=False)
+        return JsonResponse(instance_message_document(settings_get()), safe=False)
 
     @extend_schema(request=InstanceMessageSerializer, responses=OpenApiTypes.OBJECT)
     def patch(self, request: Request) -> Response:
         data = validated(InstanceMessageSerializer, request)
-        instance_message_set(message=data.get("message"), color=data.get("color"), active=data.get("active"))
-        instance = settings_get()
+        instance = instance_message_set(message=data.get("message"), color=data.get("color"), active=data.get("active"))
+        # Unlike GET, the editor gets the stored message back even while it is inactive.
         return Response(
-            {"message": instance.message, "color": instance.message_color, "active": instance.message_active}
+            {"message": instance.message, "color": instance.message_color or "grey", "active": instance.message_active}
         )
 
     put = patch

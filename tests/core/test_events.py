@@ -142,3 +142,30 @@ def test_send_survives_a_broker_outage(settings, caplog):
     finally:
         channel_layers.backends.clear()
     assert "could not dispatch" in caplog.text
+
+
+def test_membership_change_updates_the_groups_and_rename_updates_members(channel_reader, make_user):
+    lab = user_services.group_create(name="lab")
+    bob = make_user("bob")
+    everyone = channel_reader().join(events.GROUP_ALL)
+    admins = channel_reader().join(events.GROUP_ADMINS)
+    user_services.user_update(user=bob, data={"groups": [lab]})
+    (group_message,) = [m for m in everyone.messages() if m["interface"] == "groups"]
+    assert group_message["data"]["users"] == [{"id": bob.pk, "handle": "bob"}]
+    admins.messages()
+    user_services.group_update(group=lab, name="virology lab")
+    (user_message,) = [m for m in admins.messages() if m["interface"] == "users"]
+    assert user_message["data"]["groups"] == [{"id": lab.pk, "name": "virology lab"}]
+
+
+def test_instance_message_is_pushed(channel_reader):
+    from core.services import instance_message_set
+
+    reader = channel_reader().join(events.GROUP_ALL)
+    instance_message_set(message="Maintenance tonight", color="red", active=True)
+    (message,) = [m for m in reader.messages() if m["interface"] == "instance_message"]
+    assert message == {
+        "interface": "instance_message",
+        "operation": "update",
+        "data": {"message": "Maintenance tonight", "color": "red", "active": True},
+    }

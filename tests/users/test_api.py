@@ -461,3 +461,13 @@ def test_instance_message(admin_client, user_client):
     assert user_client.get("/api/instance_message").json() is None
     admin_client.put("/api/instance_message", {"message": "Down at 5pm", "color": "red", "active": True}, format="json")
     assert user_client.get("/api/instance_message").json() == {"message": "Down at 5pm", "color": "red", "active": True}
+
+
+def test_administrator_cannot_deactivate_self_or_change_own_role(admin_client, admin_user):
+    response = admin_client.patch(f"/api/users/{admin_user.pk}", {"active": False}, format="json")
+    assert response.json() == {"id": "bad_request", "message": "Administrators cannot deactivate themselves"}
+    response = admin_client.put(f"/api/admin/users/{admin_user.pk}/role", {"role": None}, format="json")
+    assert response.json() == {"id": "bad_request", "message": "Administrators cannot change their own role"}
+    admin_user.refresh_from_db()
+    assert admin_user.is_active
+    assert admin_user.administrator_role == "full"

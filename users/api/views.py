@@ -215,7 +215,7 @@ class UserView(APIView):
             raise InsufficientRights()
         user = selectors.user_get(user_id=pk)
         data = validated(UserUpdateSerializer, request)
-        services.user_update(user=user, data=data)
+        services.user_update(user=user, data=data, actor=request.user)
         return Response(UserSerializer(selectors.user_get(user_id=pk)).data)
 
 
@@ -243,7 +243,7 @@ class UserRoleView(APIView):
     def put(self, request: Request, pk: int) -> Response:
         user = selectors.user_get(user_id=pk)
         data = validated(RoleSerializer, request)
-        services.user_set_role(user=user, role=data["role"])
+        services.user_set_role(user=user, role=data["role"], actor=request.user)
         return Response(UserSerializer(selectors.user_get(user_id=pk)).data)
 
 

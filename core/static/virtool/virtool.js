@@ -499,23 +499,26 @@ function setupIndicator() {
   });
 }
 
-/** Show (or hide) the instance-message banner from `GET /api/instance_message`. */
-export async function loadInstanceMessage() {
+/** Show (or hide) the instance-message banner for a `{message, color, active}` document or null. */
+function showInstanceMessage(message) {
   const banner = $("#instance-message");
   if (!banner) return;
-  try {
-    const message = await api("GET", "/api/instance_message");
-    if (message && message.active !== false && message.message) {
-      banner.textContent = message.message;
-      if (message.color && /^(#[0-9a-f]{3,8}|[a-z]{3,16})$/i.test(message.color) && message.color !== "grey") {
-        banner.style.borderLeft = `6px solid ${message.color}`;
-      }
-      banner.hidden = false;
-    } else {
-      banner.hidden = true;
-    }
-  } catch {
+  if (message && message.active !== false && message.message) {
+    banner.textContent = message.message;
+    const colored = message.color && /^(#[0-9a-f]{3,8}|[a-z]{3,16})$/i.test(message.color) && message.color !== "grey";
+    banner.style.borderLeft = colored ? `6px solid ${message.color}` : "";
+    banner.hidden = false;
+  } else {
     banner.hidden = true;
+  }
+}
+
+/** Load the banner from `GET /api/instance_message`, then follow its live updates. */
+export async function loadInstanceMessage() {
+  try {
+    showInstanceMessage(await api("GET", "/api/instance_message"));
+  } catch {
+    showInstanceMessage(null);
   }
 }
 
@@ -541,6 +544,8 @@ function init() {
   setupIndicator();
   live.start();
   loadInstanceMessage();
+  live.on("instance_message", (message) => showInstanceMessage(message.data));
+  live.onReconnect(loadInstanceMessage);
   window.addEventListener("online", () => live.nudge());
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") live.nudge();

@@ -228,5 +228,11 @@ async function loadAll() {
   else renderEditor();
 }
 
+// Links to `#group-<id>` on this page select that group.
+window.addEventListener("hashchange", () => {
+  const match = /^#group-(\d+)$/.exec(window.location.hash);
+  if (match) select(Number(match[1]));
+});
+
 live.onReconnect(loadAll);
 loadAll();

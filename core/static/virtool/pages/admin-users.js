@@ -361,5 +361,11 @@ async function loadAll() {
   }
 }
 
+// Links to `#user-<id>` on this page select that user.
+window.addEventListener("hashchange", () => {
+  const match = /^#user-(\d+)$/.exec(window.location.hash);
+  if (match) select(Number(match[1]));
+});
+
 live.onReconnect(loadAll);
 loadAll();
