@@ -429,7 +429,7 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, tmp: P
                 sessions: list[tuple[int, str]]) -> list[dict]:
     dispatcher = Dispatcher(env, tmp / "dispatcher.log")
     url, origin = f"ws://127.0.0.1:{port}/ws", f"http://127.0.0.1:{port}"
-    phases = [(args.clients, ["all", "per-user"])]
+    phases = [(args.clients, args.audiences)]
     if args.small_clients and args.small_clients != args.clients:
         phases.append((args.small_clients, ["all"]))
     summaries = []
@@ -453,6 +453,11 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, tmp: P
                         results[audience].append(await fleet.run_round(dispatcher, marker, audience, args.timeout))
                         await asyncio.sleep(args.pause)
                 for audience in audiences:
+                    if args.details:
+                        for number, row in enumerate(results[audience]):
+                            print(f"  {count} {audience:8} round {number:3}: first {ms(row['first']):>7} ms, "
+                                  f"all {ms(row['last']):>7} ms, send() {ms(row['send']):>7} ms, "
+                                  f"received {row['received']}/{row['expected']}")
                     label = "all" if audience == "all" else f"per-user ({count} groups)"
                     summaries.append(summarize(label, results[audience]))
             finally:
@@ -488,6 +493,9 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=900, help="give up after this long (default 900)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="VIRTOOL_CHANNEL_PREFIX (default virtool-bench)")
+    parser.add_argument("--audiences", type=lambda text: text.split(","), default=["all", "per-user"],
+                        help="audiences timed with --clients, comma-separated (default all,per-user)")
+    parser.add_argument("--details", action="store_true", help="print every round")
     parser.add_argument("--asgi", default="virtool_site.asgi:application",
                         help="ASGI application daphne serves (to try a variant; default virtool_site.asgi:application)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, database)")
@@ -498,6 +506,8 @@ def main() -> int:
         return 0
     if args.clients < 1 or args.rounds < 1 or args.small_clients < 0:
         parser.error("--clients and --rounds must be at least 1")
+    if not args.audiences or set(args.audiences) - {"all", "per-user"}:
+        parser.error("--audiences takes all and/or per-user")
 
     tmp = Path(tempfile.mkdtemp(prefix="virtool-bench-"))
     env = build_env(data_path=tmp / "data", redis_url=args.redis_url, prefix=args.prefix)
