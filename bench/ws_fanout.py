@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,7 +268,8 @@ class Fleet:
         self.readers: list[asyncio.Task] = []
         self.rounds: dict[str, Round] = {}
         self.warmed: set[int] = set()
-        self.closed_early = 0
+        self.server_closed = 0  # connections the server closed before the bench did
+        self.closing = False
 
     @property
     def user_ids(self) -> list[int]:
@@ -309,7 +311,8 @@ class Fleet:
                         current.complete.set()
         except ConnectionClosed:
             pass
-        self.closed_early += 1
+        if not self.closing:
+            self.server_closed += 1
 
     async def warm_up(self, dispatcher: Dispatcher, label: str, attempts: int = 10, wait: float = 3.0) -> int:
         """Dispatch until every client has received a warm-up change (i.e. has joined `all`)."""
@@ -323,7 +326,7 @@ class Fleet:
                 return attempt + 1
         raise RuntimeError(
             f"only {len(self.warmed)} of {len(self.connections)} clients received a warm-up change "
-            f"({self.closed_early} connections were closed by the server)"
+            f"({self.server_closed} connections were closed by the server; see daphne.log, --keep keeps it)"
         )
 
     async def run_round(self, dispatcher: Dispatcher, marker: str, audience: str, timeout: float) -> dict:
@@ -345,6 +348,8 @@ class Fleet:
         }
 
     async def close(self) -> None:
+        self.closing = True
+
         async def one(ws) -> None:
             with contextlib.suppress(Exception):
                 await ws.close()
@@ -376,7 +381,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def summarize(label: str, results: list[dict]) -> dict:
+def summarize(label: str, results: list[dict], server_closed: int) -> dict:
     complete = [r for r in results if r["received"] == r["expected"]]
     lasts = [r["last"] for r in complete] or [math.nan]
     firsts = [r["first"] for r in results if r["received"]] or [math.nan]
@@ -387,6 +392,7 @@ def summarize(label: str, results: list[dict]) -> dict:
         "clients": results[0]["expected"] if results else 0,
         "rounds": len(results),
         "lost": sum(r["expected"] - r["received"] for r in results),
+        "closed": server_closed,
         "all_median": statistics.median(lasts),
         "all_p95": percentile(lasts, 0.95),
         "all_max": max(lasts),
@@ -405,7 +411,7 @@ def ms(value: float) -> str:
 def print_table(rows: list[dict]) -> None:
     headers = [
         "config", "clients", "rounds", "all recv median ms", "all recv p95 ms", "all recv max ms",
-        "first recv median ms", "msgs/s", "write→send() ms", "send() ms", "lost",
+        "first recv median ms", "msgs/s", "write→send() ms", "send() ms", "lost", "closed by server",
     ]
     lines = [
         [
@@ -413,6 +419,7 @@ def print_table(rows: list[dict]) -> None:
             ms(row["all_max"]), ms(row["first_median"]),
             "n/a" if math.isnan(row["msgs_per_s"]) else f"{row['msgs_per_s']:.0f}",
             ms(row["to_send_median"]), ms(row["send_median"]), str(row["lost"]),
+            str(row["closed"]),
         ]
         for row in rows
     ]
@@ -459,13 +466,19 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, tmp: P
                                   f"all {ms(row['last']):>7} ms, send() {ms(row['send']):>7} ms, "
                                   f"received {row['received']}/{row['expected']}")
                     label = "all" if audience == "all" else f"per-user ({count} groups)"
-                    summaries.append(summarize(label, results[audience]))
+                    summaries.append(summarize(label, results[audience], fleet.server_closed))
             finally:
                 await fleet.close()
             await asyncio.sleep(0.5)  # let daphne run the disconnects before the next phase
     finally:
         await dispatcher.close()
     return summaries
+
+
+def daphne_errors(log: str) -> Counter:
+    """The errors that ended consumers (each one closed a websocket), counted by message."""
+    marker = "Exception inside application: "
+    return Counter(line.split(marker, 1)[1].strip() for line in log.splitlines() if marker in line)
 
 
 @contextlib.contextmanager
@@ -498,6 +511,8 @@ def main() -> int:
     parser.add_argument("--details", action="store_true", help="print every round")
     parser.add_argument("--asgi", default="virtool_site.asgi:application",
                         help="ASGI application daphne serves (to try a variant; default virtool_site.asgi:application)")
+    parser.add_argument("--settings", default="virtool_site.settings",
+                        help="DJANGO_SETTINGS_MODULE of daphne and the dispatcher (to try a variant)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, database)")
     parser.add_argument("--dispatcher", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -511,6 +526,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="virtool-bench-"))
     env = build_env(data_path=tmp / "data", redis_url=args.redis_url, prefix=args.prefix)
+    env["DJANGO_SETTINGS_MODULE"] = args.settings
     failed = True
     try:
         migrate = subprocess.run(
@@ -531,13 +547,17 @@ def main() -> int:
         print(f"python bench/ws_fanout.py --clients {args.clients} --rounds {args.rounds} "
               f"--small-clients {args.small_clients}  (times from just before settings_update)")
         print_table(summaries)
-        failed = any(row["lost"] for row in summaries)
+        failed = any(row["lost"] or row["closed"] for row in summaries)
         return 1 if failed else 0
     finally:
         with contextlib.suppress(Exception):
             clear_redis_prefix(args.redis_url, args.prefix)
-        if failed and (tmp / "daphne.log").exists():
-            print("--- daphne.log (tail) ---\n" + (tmp / "daphne.log").read_text()[-3000:], file=sys.stderr)
+        if (tmp / "daphne.log").exists():
+            errors = daphne_errors((tmp / "daphne.log").read_text(errors="replace"))
+            for error, count in errors.most_common(5):
+                print(f"daphne.log: {count} x Exception inside application: {error}", file=sys.stderr)
+            if failed and not errors:
+                print("--- daphne.log (tail) ---\n" + (tmp / "daphne.log").read_text()[-3000:], file=sys.stderr)
         if args.keep:
             print(f"kept {tmp}")
         else:
