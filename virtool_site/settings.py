@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "channels",
     "core",
     "users",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +156,18 @@ VIRTOOL_LG_PROC = env.int("VIRTOOL_LG_PROC", default=8)
 VIRTOOL_LG_MEM = env.int("VIRTOOL_LG_MEM", default=16)
 VIRTOOL_PROXY = env("VIRTOOL_PROXY", default="")
 
+# --- Jobs -------------------------------------------------------------------------------------------------
+# Name under which this host's reservations are kept (hosts sharing one name share one set of limits).
+VIRTOOL_WORKER_HOST = env("VIRTOOL_WORKER_HOST", default="")
+# Seconds between a running job's heartbeats, and after which a silent job is considered dead.
+VIRTOOL_JOB_HEARTBEAT_SECONDS = env.float("VIRTOOL_JOB_HEARTBEAT_SECONDS", default=5.0)
+VIRTOOL_JOB_STALE_SECONDS = env.float("VIRTOOL_JOB_STALE_SECONDS", default=60.0)
+VIRTOOL_JOB_REAP_INTERVAL = env.float("VIRTOOL_JOB_REAP_INTERVAL", default=30.0)
+# Default time limit of a job (seconds); a workflow can set its own.
+VIRTOOL_JOB_TIME_LIMIT = env.int("VIRTOOL_JOB_TIME_LIMIT", default=7 * 24 * 3600)
+# Extra modules defining workflows (site-specific workflows; the test suite's own).
+VIRTOOL_WORKFLOW_MODULES = [module for module in env.list("VIRTOOL_WORKFLOW_MODULES", default=[]) if module]
+
 # --- Redis: Celery broker and Channels layer ----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
@@ -186,12 +199,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("VIRTOOL_VISIBILITY_TIMEOUT", default=43200)}
 CELERY_TIMEZONE = "UTC"
 # Housekeeping goes to `default`; job tasks route themselves to `small` or `large` by their size.
-CELERY_TASK_ROUTES = {"core.tasks.*": {"queue": "default"}}
+CELERY_TASK_ROUTES = {"core.tasks.*": {"queue": "default"}, "jobs.tasks.jobs_reap_task": {"queue": "default"}}
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {
         "task": "core.tasks.sessions_clear_expired_task",
         "schedule": env.float("VIRTOOL_SESSION_CLEANUP_INTERVAL", default=3600.0),
     },
+    "jobs-reap": {"task": "jobs.tasks.jobs_reap_task", "schedule": VIRTOOL_JOB_REAP_INTERVAL},
 }
 
 # --- DRF --------------------------------------------------------------------------------------------------

@@ -1,0 +1,14 @@
+"""Jobs API routes (mounted under /api)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from jobs.api import views
+
+urlpatterns = [
+    path("jobs", views.JobsView.as_view(), name="jobs"),
+    path("jobs/counts", views.JobCountsView.as_view(), name="job-counts"),
+    path("jobs/<str:job_id>", views.JobView.as_view(), name="job"),
+    path("jobs/<str:job_id>/cancel", views.JobCancelView.as_view(), name="job-cancel"),
+]

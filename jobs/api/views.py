@@ -1,0 +1,108 @@
+"""Jobs API (Virtool paths under /api): list with counts, get, cancel, remove, clear."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.exceptions import QueryValidationError
+from core.api.pagination import VirtoolPagination
+from core.permissions import IsAuthenticated, require_permission
+from jobs import selectors, services
+from jobs.api.serializers import JobMinimalSerializer, JobSerializer
+from jobs.constants import CLEAR_FILTERS, JobState
+
+
+def _list_param(request: Request, name: str) -> list[str]:
+    values = request.query_params.getlist(name) + request.query_params.getlist(f"{name}[]")
+    return [value for raw in values for value in raw.split(",") if value]
+
+
+class JobsView(APIView):
+    """GET /jobs (any user), DELETE /jobs?filter=complete|failed|finished (`remove_job`)."""
+
+    def get_permissions(self):
+        if self.request.method == "DELETE":
+            return [IsAuthenticated(), require_permission("remove_job")()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("state", str, many=True, enum=JobState.values),
+            OpenApiParameter("user", int, many=True),
+        ],
+        responses=JobMinimalSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        states = _list_param(request, "state")
+        bad = [state for state in states if state not in JobState.values]
+        if bad:
+            raise QueryValidationError(
+                {"state": [f"value is not a valid enumeration member; permitted: {', '.join(JobState.values)}"]},
+                code="type_error.enum",
+            )
+        try:
+            users = [int(user) for user in _list_param(request, "user")]
+        except ValueError:
+            raise QueryValidationError({"user": ["value is not a valid integer"]}) from None
+        paginator = VirtoolPagination()
+        page = paginator.paginate(
+            request=request,
+            queryset=selectors.job_list(states=states, user_ids=users),
+            total_queryset=selectors.job_list(),
+        )
+        response = paginator.get_paginated_response(JobMinimalSerializer(page["objects"], many=True).data)
+        response.data["counts"] = selectors.job_counts()
+        return response
+
+    @extend_schema(
+        parameters=[OpenApiParameter("filter", str, enum=list(CLEAR_FILTERS))], responses=OpenApiTypes.OBJECT
+    )
+    def delete(self, request: Request) -> Response:
+        which = request.query_params.get("filter", "finished")
+        if which not in CLEAR_FILTERS:
+            raise QueryValidationError(
+                {"filter": [f"must be one of {', '.join(CLEAR_FILTERS)}"]}, code="type_error.enum"
+            )
+        return Response({"removed": services.jobs_clear(which=which)})
+
+
+class JobCountsView(APIView):
+    """GET /jobs/counts: `{state: {workflow: count}}`."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        return Response(selectors.job_counts())
+
+
+class JobView(APIView):
+    """GET /jobs/{id} (any user), DELETE /jobs/{id} (`remove_job`, finished jobs only)."""
+
+    def get_permissions(self):
+        if self.request.method == "DELETE":
+            return [IsAuthenticated(), require_permission("remove_job")()]
+        return [IsAuthenticated()]
+
+    @extend_schema(responses=JobSerializer)
+    def get(self, request: Request, job_id: str) -> Response:
+        return Response(JobSerializer(selectors.job_get(job_id=job_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, job_id: str) -> Response:
+        services.job_remove(job=selectors.job_get(job_id=job_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class JobCancelView(APIView):
+    """PUT /jobs/{id}/cancel (`cancel_job`): waiting jobs stop at once, running ones within seconds."""
+
+    permission_classes = [IsAuthenticated, require_permission("cancel_job")]
+
+    @extend_schema(request=None, responses=JobSerializer)
+    def put(self, request: Request, job_id: str) -> Response:
+        job = services.job_cancel(job=selectors.job_get(job_id=job_id))
+        return Response(JobSerializer(selectors.job_get(job_id=job.pk)).data)

@@ -1,0 +1,18 @@
+"""Registers jobs for websocket dispatch: every signed-in user may follow jobs, as in Virtool."""
+
+from __future__ import annotations
+
+from core import events
+from jobs.models import Job
+from jobs.selectors import job_queryset
+
+
+def _serialize_job(job: Job) -> dict:
+    from jobs.api.serializers import JobSerializer
+
+    return JobSerializer(job).data
+
+
+events.register(
+    Job, interface="jobs", serialize=_serialize_job, audience=lambda job: [events.GROUP_ALL], queryset=job_queryset
+)

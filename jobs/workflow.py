@@ -1,0 +1,112 @@
+"""The workflow framework: a workflow is an ordered list of named steps plus a cleanup.
+
+Apps define workflows and register them; the job engine knows them only through this registry:
+
+    @register
+    class CreateSample(Workflow):
+        name = "create_sample"
+        display_name = "Create sample"
+        size = JobSize.SMALL
+
+        @step("Copy files", "Copy the reads into the sample folder.")
+        def copy_files(self, ctx: JobContext) -> None: ...
+
+        def cleanup(self, ctx: JobContext) -> None: ...   # failure, cancellation, crash: undo half-done work
+
+Steps run in the order they are defined. Each receives the `JobContext`, which reports progress within the step
+(`ctx.progress(done, total)`), runs external tools under supervision (`ctx.run([...])`), and knows the reserved
+`ctx.proc`/`ctx.mem` to pass to those tools.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from django.conf import settings
+
+from jobs.constants import JobSize
+
+if TYPE_CHECKING:
+    from jobs.runner import JobContext
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: its function name (Virtool's `stage`), display name and description."""
+
+    name: str
+    display_name: str
+    description: str
+    function: Callable
+
+
+def step(display_name: str, description: str = "") -> Callable[[Callable], Callable]:
+    """Mark a workflow method as a step."""
+
+    def decorate(function: Callable) -> Callable:
+        function.__virtool_step__ = (display_name, description)
+        return function
+
+    return decorate
+
+
+class Workflow:
+    """Base class of every workflow; subclasses set the class attributes and define steps."""
+
+    name: ClassVar[str]
+    display_name: ClassVar[str] = ""
+    size: ClassVar[str] = JobSize.SMALL
+    # Seconds before the job ends in `timeout` (Celery's soft time limit); None: the instance default.
+    time_limit: ClassVar[int | None] = None
+
+    @classmethod
+    def steps(cls) -> list[Step]:
+        """The steps in definition order."""
+        found: list[Step] = []
+        seen: set[str] = set()
+        for klass in reversed(cls.__mro__):
+            for attribute, value in vars(klass).items():
+                marker = getattr(value, "__virtool_step__", None)
+                if marker and attribute not in seen:
+                    seen.add(attribute)
+                    found.append(Step(attribute, marker[0], marker[1], value))
+        return found
+
+    def cleanup(self, ctx: JobContext) -> None:
+        """Undo partial work after an error, a cancellation, a timeout or a crash. Must be idempotent."""
+        return
+
+
+_REGISTRY: dict[str, type[Workflow]] = {}
+
+
+def register(workflow: type[Workflow]) -> type[Workflow]:
+    """Make a workflow runnable as a job (use as a class decorator)."""
+    if not getattr(workflow, "name", None):
+        raise TypeError(f"{workflow.__name__} has no name")
+    if not workflow.steps():
+        raise TypeError(f"{workflow.__name__} has no steps")
+    _REGISTRY[workflow.name] = workflow
+    return workflow
+
+
+def load_extra_workflows() -> None:
+    """Import the modules named in VIRTOOL_WORKFLOW_MODULES (site-specific workflows)."""
+    for module in settings.VIRTOOL_WORKFLOW_MODULES:
+        importlib.import_module(module)
+
+
+def get_workflow(name: str) -> type[Workflow]:
+    """The registered workflow called `name`; KeyError when there is none."""
+    if name not in _REGISTRY:
+        load_extra_workflows()
+    return _REGISTRY[name]
+
+
+def workflow_names() -> list[str]:
+    """Names of every registered workflow."""
+    load_extra_workflows()
+    return sorted(_REGISTRY)
