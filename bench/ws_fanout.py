@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import os
 import shutil
@@ -170,6 +171,8 @@ def dispatcher_main() -> None:
     import django
 
     django.setup()
+    # channels_redis reports, at INFO, group sends that found a full inbox (and dropped the message there).
+    logging.getLogger("channels_redis").setLevel(logging.INFO)
     from core import events
     from core.selectors import settings_get
     from core.services import settings_update
@@ -347,12 +350,15 @@ class Fleet:
             "send": stamps.get("t_sent", math.nan) - stamps.get("t_send", math.nan),
         }
 
-    async def close(self) -> None:
+    async def close(self, concurrency: int = 25) -> None:
+        """Close the clients, `concurrency` at a time (0: all at once, like a network blip or a proxy restart)."""
         self.closing = True
+        gate = asyncio.Semaphore(concurrency or len(self.connections) or 1)
 
         async def one(ws) -> None:
-            with contextlib.suppress(Exception):
-                await ws.close()
+            async with gate:
+                with contextlib.suppress(Exception):
+                    await ws.close()
 
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(one(ws) for ws in self.connections)), 30)
@@ -452,6 +458,9 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, tmp: P
                 members = await group_size(args.redis_url, args.prefix, "all")
                 print(f"{count} clients connected in {opened:.1f}s, joined after {warmups} warm-up change(s); "
                       f"group `all` has {members} members")
+                if members != count:
+                    print(f"  warning: `all` has {members - count} stale members (consumers that never left it): "
+                          "every fan-out to `all` also carries their channel names")
                 results: dict[str, list[dict]] = {audience: [] for audience in audiences}
                 for number in range(args.rounds):
                     # Interleaved, so that drift (Redis, SQLite WAL, GC) affects every configuration alike.
@@ -468,7 +477,7 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, tmp: P
                     label = "all" if audience == "all" else f"per-user ({count} groups)"
                     summaries.append(summarize(label, results[audience], fleet.server_closed))
             finally:
-                await fleet.close()
+                await fleet.close(args.close_concurrency)
             await asyncio.sleep(0.5)  # let daphne run the disconnects before the next phase
     finally:
         await dispatcher.close()
@@ -508,6 +517,8 @@ def main() -> int:
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="VIRTOOL_CHANNEL_PREFIX (default virtool-bench)")
     parser.add_argument("--audiences", type=lambda text: text.split(","), default=["all", "per-user"],
                         help="audiences timed with --clients, comma-separated (default all,per-user)")
+    parser.add_argument("--close-concurrency", type=int, default=25,
+                        help="clients closed at once between phases; 0 closes all at once (default 25)")
     parser.add_argument("--details", action="store_true", help="print every round")
     parser.add_argument("--asgi", default="virtool_site.asgi:application",
                         help="ASGI application daphne serves (to try a variant; default virtool_site.asgi:application)")
@@ -556,6 +567,11 @@ def main() -> int:
             errors = daphne_errors((tmp / "daphne.log").read_text(errors="replace"))
             for error, count in errors.most_common(5):
                 print(f"daphne.log: {count} x Exception inside application: {error}", file=sys.stderr)
+        if (tmp / "dispatcher.log").exists():
+            full = [line for line in (tmp / "dispatcher.log").read_text(errors="replace").splitlines()
+                    if "over capacity" in line]
+            if full:
+                print(f"dispatcher.log: {len(full)} group sends found full inboxes, e.g. {full[0]}", file=sys.stderr)
             if failed and not errors:
                 print("--- daphne.log (tail) ---\n" + (tmp / "daphne.log").read_text()[-3000:], file=sys.stderr)
         if args.keep:

@@ -17,4 +17,6 @@ urlpatterns = [
     path("administration/users", views.administration, {"section": "users"}, name="administration-users"),
     path("administration/groups", views.administration, {"section": "groups"}, name="administration-groups"),
     path("administration/settings", views.administration, {"section": "settings"}, name="administration-settings"),
+    path("jobs", views.jobs_page, name="jobs-page"),
+    path("jobs/<str:job_id>", views.job_page, name="job-page"),
 ]

@@ -70,3 +70,15 @@ def account(request: HttpRequest) -> HttpResponse:
 def administration(request: HttpRequest, section: str = "users") -> HttpResponse:
     """Administration: users, groups and instance settings."""
     return render(request, f"administration/{section}.html", {"nav_active": "administration", "section": section})
+
+
+@page()
+def jobs_page(request: HttpRequest) -> HttpResponse:
+    """Jobs: every job with its state and progress, following `jobs` events."""
+    return render(request, "jobs/list.html", {"nav_active": "jobs"})
+
+
+@page()
+def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
+    """One job: progress, status timeline, errors and the cancel/remove actions (the page reads the API)."""
+    return render(request, "jobs/detail.html", {"nav_active": "jobs", "job_id": job_id})

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _no_broker(mocker):
+def enqueue(mocker):
     """These tests run jobs in-process: nothing is sent to a worker."""
     return mocker.patch("jobs.services.job_enqueue")
 
@@ -106,14 +106,14 @@ def test_cancel_waiting_job_is_immediate_and_never_runs(admin_user, mocker):
     assert [e["event"] for e in journal(job.pk)] == ["cleanup"]
 
 
-def test_job_is_enqueued_only_after_commit(admin_user, _no_broker, django_capture_on_commit_callbacks):
+def test_job_is_enqueued_only_after_commit(admin_user, enqueue, django_capture_on_commit_callbacks):
     from django.db import transaction
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         job = job_create(workflow="test_three_steps", args={}, user=admin_user)
-        assert not _no_broker.called
-    _no_broker.assert_called_once()
-    assert _no_broker.call_args.kwargs["job"].pk == job.pk
+        assert not enqueue.called
+    enqueue.assert_called_once()
+    assert enqueue.call_args.kwargs["job"].pk == job.pk
 
 
 def test_unknown_workflow_is_refused():
