@@ -19,6 +19,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from core import events
 from jobs import services
 from jobs.constants import JobState
 from jobs.models import Job
@@ -254,18 +255,7 @@ def job_terminate(*, job: Job, stale_only: bool) -> bool:
 
     from django.utils import timezone
 
-    queryset = Job.objects.filter(pk=job.pk, state__in=(JobState.PREPARING, JobState.RUNNING))
-    if stale_only:
-        stale = timezone.now() - timedelta(seconds=settings.VIRTOOL_JOB_STALE_SECONDS)
-        queryset = queryset.filter(pinged_at__lt=stale)
-    # Claim the right to terminate with one conditional UPDATE, so two reapers never both do it.
-    if not queryset.update(state=JobState.TERMINATED):
-        return False
     job.refresh_from_db()
-    if job.host == host_name():
-        for pgid in job.process_groups:
-            kill_process_group(pgid)
-    HostResources(job.host or None).release(job.pk)
     last = job.status[-1] if job.status else {}
     step = f"during step '{last['step_name']}'" if last.get("step_name") else "before it started its first step"
     error = {
@@ -276,9 +266,6 @@ def job_terminate(*, job: Job, stale_only: bool) -> bool:
             "or its machine restarted. The job was stopped and its partial results removed; start it again."
         ],
     }
-    cleanup_error = job_cleanup(job=job)
-    if cleanup_error:
-        error["details"].append(cleanup_error)
     record = services.status_record(
         state=JobState.TERMINATED,
         progress=job.progress,
@@ -287,5 +274,26 @@ def job_terminate(*, job: Job, stale_only: bool) -> bool:
         step_description=last.get("step_description"),
         error=error,
     )
-    services.job_push_status(job=job, record=record)
+    queryset = Job.objects.filter(pk=job.pk, state__in=(JobState.PREPARING, JobState.RUNNING))
+    if stale_only:
+        stale = timezone.now() - timedelta(seconds=settings.VIRTOOL_JOB_STALE_SECONDS)
+        queryset = queryset.filter(pinged_at__lt=stale)
+    # One conditional UPDATE both claims the termination (two reapers never both do it; a job that pinged in
+    # the meantime is left alone) and records it.
+    if not queryset.update(
+        state=JobState.TERMINATED, status=[*job.status, record], finished_at=timezone.now(), process_groups=[]
+    ):
+        return False
+    process_groups = list(job.process_groups)
+    job.refresh_from_db()
+    events.dispatch_instance(job)
+    if job.host == host_name():
+        for pgid in process_groups:
+            kill_process_group(pgid)
+    HostResources(job.host or None).release(job.pk)
+    cleanup_error = job_cleanup(job=job)
+    if cleanup_error:
+        error["details"].append(cleanup_error)
+        job.status[-1]["error"] = error
+        job.save(update_fields=["status"])
     return True

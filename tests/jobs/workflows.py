@@ -165,3 +165,21 @@ class Python(Workflow):
     def echo(self, ctx) -> None:
         ctx.run([sys.executable, "-c", "import sys; print(sys.argv[1])", str(ctx.proc)])
         _journal(ctx, "echo")
+
+
+@register
+class TimeLimited(Workflow):
+    """A job with a two-second time limit whose tool runs for thirty."""
+
+    name = "test_time_limit"
+    display_name = "Time limited"
+    size = JobSize.SMALL
+    time_limit = 2
+
+    @step("Wait", "Run a program that outlives the time limit.")
+    def wait(self, ctx) -> None:
+        pid_file = Path(settings.DATA_PATH) / "journal" / f"{ctx.job.pk}.pids"
+        ctx.run(["sh", "-c", f"echo $$ > {pid_file}; sleep 30"])
+
+    def cleanup(self, ctx) -> None:
+        _journal(ctx, "cleanup")
