@@ -60,7 +60,9 @@ class JobsView(APIView):
         return response
 
     @extend_schema(
-        parameters=[OpenApiParameter("filter", str, enum=list(CLEAR_FILTERS))], responses=OpenApiTypes.OBJECT
+        parameters=[OpenApiParameter("filter", str, enum=list(CLEAR_FILTERS))],
+        responses=OpenApiTypes.OBJECT,
+        operation_id="jobs_clear",
     )
     def delete(self, request: Request) -> Response:
         which = request.query_params.get("filter", "finished")

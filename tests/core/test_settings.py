@@ -52,3 +52,18 @@ def test_sqlite_uses_wal_and_a_busy_timeout():
     with connection.cursor() as cursor:
         assert cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert cursor.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+
+
+def test_openapi_schema_generates_without_warnings(tmp_path):
+    environment = {**os.environ, "VIRTOOL_DATA_PATH": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yml")],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "/api/jobs/{job_id}/cancel" in (tmp_path / "schema.yml").read_text()
