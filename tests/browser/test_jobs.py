@@ -1,0 +1,179 @@
+"""The jobs pages in headless Chromium: a user watches a job on a real Celery worker move, then cancels it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from django.db import connection
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import ROOT, process_env, session_cookie_for, stop
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+T = TypeVar("T")
+
+
+def in_thread(fn: Callable[[], T]) -> T:
+    """Run ORM code outside Playwright's event loop (Django refuses synchronous queries inside one)."""
+    result: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            result["value"] = fn()
+        except BaseException as exc:  # re-raised in the test's thread
+            result["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+@pytest.fixture
+def celery_worker(tmp_path) -> Iterator[subprocess.Popen]:
+    """A real Celery worker on the small and large queues, running the test workflows on the test database."""
+    log_path = tmp_path / "celery.log"
+    log = log_path.open("w")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "virtool_site",
+            "worker",
+            "-Q",
+            "small,large",
+            "-c",
+            "2",
+            "-n",
+            "jobsui@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=process_env(VIRTOOL_WORKFLOW_MODULES="tests.jobs.workflows", VIRTOOL_JOB_HEARTBEAT_SECONDS="1"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while " ready." not in log_path.read_text():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        worker.log_path = log_path
+        yield worker
+    finally:
+        stop(worker)
+        log.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def wait_for_increases(page: Page, bar, count: int, timeout: float = 40.0) -> list[int]:
+    """Wait until the bar's aria-valuenow has gone up `count` times; returns the values seen."""
+    seen = [int(bar.get_attribute("aria-valuenow"))]
+    increases = 0
+    deadline = time.monotonic() + timeout
+    while increases < count:
+        assert time.monotonic() < deadline, f"the progress bar did not move: {seen}"
+        page.wait_for_timeout(100)
+        value = int(bar.get_attribute("aria-valuenow"))
+        if value != seen[-1]:
+            increases += value > seen[-1]
+            seen.append(value)
+    return seen
+
+
+def test_watch_a_job_progress_and_cancel_it(live_server_url: str, celery_worker, browser: Browser, make_user) -> None:
+    import tests.jobs.workflows  # noqa: F401  (registers test_slow_progress in this process)
+    from jobs.models import Job
+    from jobs.services import job_create
+
+    def create() -> tuple[str, str]:
+        user = make_user("ada", role="full")
+        job = job_create(workflow="test_slow_progress", args={}, user=user)
+        return job.pk, session_cookie_for(user)
+
+    job_id, cookie = in_thread(create)
+
+    context = browser.new_context(base_url=live_server_url)
+    context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server_url}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    page.goto(f"/jobs/{job_id}")
+    expect(page.locator("#live-indicator")).to_have_attribute("data-state", "connected")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Test slow progress")
+    state = page.locator("#job-state")
+    expect(state).to_have_text("Running", timeout=30_000)
+    page.evaluate("window.__notReloaded = true")
+
+    # The bar follows the worker's progress messages.
+    bar = page.get_by_role("progressbar", name="Progress of Test slow progress")
+    seen = wait_for_increases(page, bar, 2)
+    assert seen[-1] < 100, seen
+    expect(page.locator("#job-step")).to_have_text("Crawl")
+    expect(page.get_by_role("listitem").filter(has_text="Crawl")).to_have_count(1)
+
+    # Cancelling: the button says so until the worker has stopped the job.
+    page.once("dialog", lambda dialog: dialog.accept())
+    cancel = page.get_by_role("button", name="Cancel job")
+    cancel.click()
+    expect(page.locator("#job-cancel")).to_have_text("Cancelling…")
+    expect(state).to_have_text("Cancelled", timeout=10_000)
+    expect(page.locator("#job-cancel")).to_be_hidden()
+    expect(page.get_by_role("button", name="Remove job")).to_be_visible()
+    expect(page.locator("#job-error")).to_be_hidden()
+    assert page.evaluate("window.__notReloaded") is True
+    assert in_thread(lambda: Job.objects.get(pk=job_id).state) == "cancelled"
+
+    # The list shows it, linked to its page.
+    page.goto("/jobs")
+    row = page.locator(f'tr[data-id="{job_id}"]')
+    expect(row).to_be_visible()
+    expect(row.get_by_role("link", name="Test slow progress")).to_have_attribute("href", f"/jobs/{job_id}")
+    expect(row.locator(".job-state")).to_have_text("Cancelled")
+    expect(page.locator('[data-count="failed"]')).to_have_text("1")
+    assert errors == []
+    context.close()
