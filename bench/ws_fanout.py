@@ -11,7 +11,7 @@ What it does (see bench/README.md for the figures and how to read them):
    the Redis channel layer at REDIS_URL (default redis://127.0.0.1:6379/14, prefix `virtool-bench`);
 3. starts a dispatcher process (this script with `--dispatcher`) which changes the instance settings row through
    `core.services.settings_update`, i.e. the real path: post_save -> on_commit -> reload -> serialize ->
-   `core.events.send` -> Redis `group_send` -> daphne -> `EventConsumer.virtool_event` -> websocket; each change
+   `core.events.send_many` -> Redis `group_send` -> daphne -> `EventConsumer.virtool_event` -> websocket; each change
    writes a unique marker into `hmm_slug` (a field the `settings` payload carries) to tell the rounds apart;
 4. opens the websocket clients (`websockets`, asyncio, `Cookie: sessionid=...`, `Origin: http://127.0.0.1:PORT`),
    sends warm-up changes until every client has received one (so every consumer has joined its groups);
@@ -39,6 +39,7 @@ import logging
 import math
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -179,16 +180,16 @@ def dispatcher_main() -> None:
 
     registration = events.registration_for("settings")
     registered_audience = registration.audience
-    real_send = events.send
+    real_send_many = events.send_many
     stamps: dict[str, float] = {}
 
-    def timed_send(groups, message) -> None:
+    def timed_send_many(messages) -> None:
         stamps.setdefault("t_send", time.perf_counter())
-        real_send(groups, message)
+        real_send_many(messages)
         stamps["t_sent"] = time.perf_counter()
 
-    # `dispatch()` looks `send` up in the module at delivery time, so this wraps the real call.
-    events.send = timed_send
+    # `dispatch()` looks `send_many` up in the module at delivery time, so this wraps the real call.
+    events.send_many = timed_send_many
     settings_get()  # create the row and open the database connection before the first round
     print(json.dumps({"ready": True}), flush=True)
 
@@ -219,8 +220,14 @@ class Dispatcher:
     async def start(self, timeout: float = 60) -> None:
         with self.log_path.open("w") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, str(Path(__file__).resolve()), "--dispatcher",
-                cwd=ROOT, env=self.env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log,
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--dispatcher",
+                cwd=ROOT,
+                env=self.env,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
             )
         ready = await asyncio.wait_for(self.process.stdout.readline(), timeout)
         if not ready:
@@ -286,14 +293,18 @@ class Fleet:
         async def one(session_key: str):
             async with gate:
                 return await connect(
-                    self.url, origin=self.origin, additional_headers={"Cookie": f"sessionid={session_key}"},
-                    proxy=None, compression=None, open_timeout=30, ping_interval=None, close_timeout=5,
+                    self.url,
+                    origin=self.origin,
+                    additional_headers={"Cookie": f"sessionid={session_key}"},
+                    proxy=None,
+                    compression=None,
+                    open_timeout=30,
+                    ping_interval=None,
+                    close_timeout=5,
                     max_queue=None,
                 )
 
-        self.connections = await asyncio.wait_for(
-            asyncio.gather(*(one(key) for _, key in self.sessions)), timeout
-        )
+        self.connections = await asyncio.wait_for(asyncio.gather(*(one(key) for _, key in self.sessions)), timeout)
         self.readers = [asyncio.create_task(self._read(index, ws)) for index, ws in enumerate(self.connections)]
 
     async def _read(self, index: int, ws) -> None:
@@ -350,18 +361,21 @@ class Fleet:
             "send": stamps.get("t_sent", math.nan) - stamps.get("t_send", math.nan),
         }
 
-    async def close(self, concurrency: int = 25) -> None:
-        """Close the clients, `concurrency` at a time (0: all at once, like a network blip or a proxy restart)."""
+    async def close(self, batch: int = 25, pause: float = 0.25) -> None:
+        """Close the clients `batch` at a time, `pause` seconds apart (batch 0: all at once, like a proxy restart).
+
+        The pause matters: the close handshake ends before daphne has run the consumer's `disconnect()`.
+        """
         self.closing = True
-        gate = asyncio.Semaphore(concurrency or len(self.connections) or 1)
 
         async def one(ws) -> None:
-            async with gate:
-                with contextlib.suppress(Exception):
-                    await ws.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 30)
 
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*(one(ws) for ws in self.connections)), 30)
+        size = batch or len(self.connections) or 1
+        for start in range(0, len(self.connections), size):
+            await asyncio.gather(*(one(ws) for ws in self.connections[start : start + size]))
+            await asyncio.sleep(pause)
         for reader in self.readers:
             reader.cancel()
         await asyncio.gather(*self.readers, return_exceptions=True)
@@ -416,15 +430,32 @@ def ms(value: float) -> str:
 
 def print_table(rows: list[dict]) -> None:
     headers = [
-        "config", "clients", "rounds", "all recv median ms", "all recv p95 ms", "all recv max ms",
-        "first recv median ms", "msgs/s", "write→send() ms", "send() ms", "lost", "closed by server",
+        "config",
+        "clients",
+        "rounds",
+        "all recv median ms",
+        "all recv p95 ms",
+        "all recv max ms",
+        "first recv median ms",
+        "msgs/s",
+        "write→send() ms",
+        "send() ms",
+        "lost",
+        "closed by server",
     ]
     lines = [
         [
-            row["config"], str(row["clients"]), str(row["rounds"]), ms(row["all_median"]), ms(row["all_p95"]),
-            ms(row["all_max"]), ms(row["first_median"]),
+            row["config"],
+            str(row["clients"]),
+            str(row["rounds"]),
+            ms(row["all_median"]),
+            ms(row["all_p95"]),
+            ms(row["all_max"]),
+            ms(row["first_median"]),
             "n/a" if math.isnan(row["msgs_per_s"]) else f"{row['msgs_per_s']:.0f}",
-            ms(row["to_send_median"]), ms(row["send_median"]), str(row["lost"]),
+            ms(row["to_send_median"]),
+            ms(row["send_median"]),
+            str(row["lost"]),
             str(row["closed"]),
         ]
         for row in rows
@@ -438,13 +469,15 @@ def print_table(rows: list[dict]) -> None:
 # --- The run ------------------------------------------------------------------------------------------------
 
 
-async def bench(args: argparse.Namespace, env: dict[str, str], port: int, tmp: Path,
-                sessions: list[tuple[int, str]]) -> list[dict]:
+async def bench(
+    args: argparse.Namespace, env: dict[str, str], port: int, tmp: Path, sessions: list[tuple[int, str]]
+) -> list[dict]:
     dispatcher = Dispatcher(env, tmp / "dispatcher.log")
     url, origin = f"ws://127.0.0.1:{port}/ws", f"http://127.0.0.1:{port}"
     phases = [(args.clients, args.audiences)]
     if args.small_clients and args.small_clients != args.clients:
-        phases.append((args.small_clients, ["all"]))
+        # The small phase first: its few clients leave `all` cleanly, the many of the big phase may not.
+        phases.insert(0, (args.small_clients, ["all"]))
     summaries = []
     try:
         await dispatcher.start()
@@ -456,11 +489,15 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, tmp: P
                 opened = time.perf_counter() - started
                 warmups = await fleet.warm_up(dispatcher, str(count))
                 members = await group_size(args.redis_url, args.prefix, "all")
-                print(f"{count} clients connected in {opened:.1f}s, joined after {warmups} warm-up change(s); "
-                      f"group `all` has {members} members")
+                print(
+                    f"{count} clients connected in {opened:.1f}s, joined after {warmups} warm-up change(s); "
+                    f"group `all` has {members} members"
+                )
                 if members != count:
-                    print(f"  warning: `all` has {members - count} stale members (consumers that never left it): "
-                          "every fan-out to `all` also carries their channel names")
+                    print(
+                        f"  warning: `all` has {members - count} stale members (consumers that never left it): "
+                        "every fan-out to `all` also carries their channel names"
+                    )
                 results: dict[str, list[dict]] = {audience: [] for audience in audiences}
                 for number in range(args.rounds):
                     # Interleaved, so that drift (Redis, SQLite WAL, GC) affects every configuration alike.
@@ -471,14 +508,30 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, tmp: P
                 for audience in audiences:
                     if args.details:
                         for number, row in enumerate(results[audience]):
-                            print(f"  {count} {audience:8} round {number:3}: first {ms(row['first']):>7} ms, "
-                                  f"all {ms(row['last']):>7} ms, send() {ms(row['send']):>7} ms, "
-                                  f"received {row['received']}/{row['expected']}")
+                            print(
+                                f"  {count} {audience:8} round {number:3}: first {ms(row['first']):>7} ms, "
+                                f"all {ms(row['last']):>7} ms, send() {ms(row['send']):>7} ms, "
+                                f"received {row['received']}/{row['expected']}"
+                            )
                     label = "all" if audience == "all" else f"per-user ({count} groups)"
                     summaries.append(summarize(label, results[audience], fleet.server_closed))
             finally:
-                await fleet.close(args.close_concurrency)
+                await fleet.close(args.close_batch)
             await asyncio.sleep(0.5)  # let daphne run the disconnects before the next phase
+        # Daphne leaves the groups of closed sockets as it processes their disconnects: wait until the group is
+        # empty or has stopped shrinking for 3 s (at most 30 s).
+        started = time.monotonic()
+        left = await group_size(args.redis_url, args.prefix, "all")
+        last_change = time.monotonic()
+        while left and time.monotonic() - last_change < 3 and time.monotonic() - started < 30:
+            await asyncio.sleep(0.25)
+            now_left = await group_size(args.redis_url, args.prefix, "all")
+            if now_left != left:
+                left, last_change = now_left, time.monotonic()
+        print(
+            f"after every client left, group `all` still has {left} members"
+            + (" (stale)" if left else f" (emptied {time.monotonic() - started + 0.5:.1f} s after the last close)")
+        )
     finally:
         await dispatcher.close()
     return summaries
@@ -495,7 +548,10 @@ def daphne(env: dict[str, str], port: int, log_path: Path, app: str) -> Iterator
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             wait_for_port(port, process)
@@ -507,23 +563,41 @@ def daphne(env: dict[str, str], port: int, log_path: Path, app: str) -> Iterator
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=200, help="websocket clients (default 200)")
-    parser.add_argument("--small-clients", type=int, default=50,
-                        help="clients of the second `all` configuration; 0 to skip (default 50)")
+    parser.add_argument(
+        "--small-clients",
+        type=int,
+        default=50,
+        help="clients of the second `all` configuration; 0 to skip (default 50)",
+    )
     parser.add_argument("--rounds", type=int, default=20, help="timed changes per configuration (default 20)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for one round (default 10)")
     parser.add_argument("--pause", type=float, default=0.1, help="seconds between rounds (default 0.1)")
     parser.add_argument("--max-seconds", type=float, default=900, help="give up after this long (default 900)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="VIRTOOL_CHANNEL_PREFIX (default virtool-bench)")
-    parser.add_argument("--audiences", type=lambda text: text.split(","), default=["all", "per-user"],
-                        help="audiences timed with --clients, comma-separated (default all,per-user)")
-    parser.add_argument("--close-concurrency", type=int, default=25,
-                        help="clients closed at once between phases; 0 closes all at once (default 25)")
+    parser.add_argument(
+        "--audiences",
+        type=lambda text: text.split(","),
+        default=["all", "per-user"],
+        help="audiences timed with --clients, comma-separated (default all,per-user)",
+    )
+    parser.add_argument(
+        "--close-batch",
+        type=int,
+        default=25,
+        help="clients closed together, 0.25 s apart, after a phase; 0 closes all at once (default 25)",
+    )
     parser.add_argument("--details", action="store_true", help="print every round")
-    parser.add_argument("--asgi", default="virtool_site.asgi:application",
-                        help="ASGI application daphne serves (to try a variant; default virtool_site.asgi:application)")
-    parser.add_argument("--settings", default="virtool_site.settings",
-                        help="DJANGO_SETTINGS_MODULE of daphne and the dispatcher (to try a variant)")
+    parser.add_argument(
+        "--asgi",
+        default="virtool_site.asgi:application",
+        help="ASGI application daphne serves (to try a variant; default virtool_site.asgi:application)",
+    )
+    parser.add_argument(
+        "--settings",
+        default="virtool_site.settings",
+        help="DJANGO_SETTINGS_MODULE of daphne and the dispatcher (to try a variant)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, database)")
     parser.add_argument("--dispatcher", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -535,14 +609,23 @@ def main() -> int:
     if not args.audiences or set(args.audiences) - {"all", "per-user"}:
         parser.error("--audiences takes all and/or per-user")
 
+    # SIGTERM (and SIGINT, even when a non-interactive shell started the bench in the background) interrupts the
+    # run like Ctrl-C, so that the `finally` blocks stop daphne and the dispatcher and remove the temp dir.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     tmp = Path(tempfile.mkdtemp(prefix="virtool-bench-"))
     env = build_env(data_path=tmp / "data", redis_url=args.redis_url, prefix=args.prefix)
     env["DJANGO_SETTINGS_MODULE"] = args.settings
     failed = True
     try:
         migrate = subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, capture_output=True,
-            text=True, timeout=300, check=False,
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         if migrate.returncode:
             raise RuntimeError(f"migrate failed:\n{migrate.stdout[-2000:]}\n{migrate.stderr[-3000:]}")
@@ -555,8 +638,7 @@ def main() -> int:
         with daphne(env, port, tmp / "daphne.log", args.asgi):
             summaries = asyncio.run(asyncio.wait_for(bench(args, env, port, tmp, sessions), args.max_seconds))
         print()
-        print(f"python bench/ws_fanout.py --clients {args.clients} --rounds {args.rounds} "
-              f"--small-clients {args.small_clients}  (times from just before settings_update)")
+        print(f"{' '.join(sys.argv)}  (times in ms from just before settings_update; 2 phases on one daphne)")
         print_table(summaries)
         failed = any(row["lost"] or row["closed"] for row in summaries)
         return 1 if failed else 0
@@ -568,8 +650,11 @@ def main() -> int:
             for error, count in errors.most_common(5):
                 print(f"daphne.log: {count} x Exception inside application: {error}", file=sys.stderr)
         if (tmp / "dispatcher.log").exists():
-            full = [line for line in (tmp / "dispatcher.log").read_text(errors="replace").splitlines()
-                    if "over capacity" in line]
+            full = [
+                line
+                for line in (tmp / "dispatcher.log").read_text(errors="replace").splitlines()
+                if "over capacity" in line
+            ]
             if full:
                 print(f"dispatcher.log: {len(full)} group sends found full inboxes, e.g. {full[0]}", file=sys.stderr)
             if failed and not errors:
@@ -581,4 +666,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; daphne, the dispatcher and the temp dir were cleaned up", file=sys.stderr)
+        sys.exit(130)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 
 from channels.db import database_sync_to_async
@@ -10,9 +11,21 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from core.constants import WS_CLOSE_UNAUTHENTICATED
 from core.selectors import event_groups_for
 
+# Shorter than the channel layer's group_expiry (settings.CHANNEL_LAYERS), so memberships never lapse.
+GROUP_REFRESH_SECONDS = 1800
+
 
 class EventConsumer(AsyncJsonWebsocketConsumer):
     """Relays dispatcher events to one authenticated connection; consumers never write to the database."""
+
+    async def dispatch(self, message: dict) -> None:
+        # Channels closes stale database connections before every handler, through the one shared thread for
+        # synchronous code: with hundreds of sockets per process that queue delayed every fan-out. Relaying an
+        # event never touches the database, so it skips that step.
+        if message["type"] == "virtool.event":
+            await self.virtool_event(message)
+            return
+        await super().dispatch(message)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -24,6 +37,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         session = self.scope.get("session")
         self.session_key = session.session_key if session is not None else None
         self.joined: set[str] = set()
+        self.joined_at = float("-inf")  # when all memberships were last (re)added
         # One change can reach a connection through several groups (e.g. `admins` and `users.<id>`).
         self.seen: deque[str] = deque(maxlen=1024)
         await self._refresh_groups()
@@ -33,8 +47,13 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if groups is None:
             await self.close(code=WS_CLOSE_UNAUTHENTICATED)
             return
-        for group in groups - self.joined:
+        # Group memberships expire in Redis (so that sockets of a crashed server do not linger); a long-lived
+        # socket renews all of them now and then, re-adding is idempotent.
+        renew = time.monotonic() - self.joined_at > GROUP_REFRESH_SECONDS
+        for group in groups if renew else groups - self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
+        if renew:
+            self.joined_at = time.monotonic()
         for group in self.joined - groups:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.joined = groups
@@ -47,6 +66,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         # Virtool clients send nothing; answer a ping so that clients can check liveness.
         if isinstance(content, dict) and content.get("operation") == "ping":
             await self.send_json({"interface": "ws", "operation": "pong", "data": None})
+            if time.monotonic() - self.joined_at > GROUP_REFRESH_SECONDS:
+                await self._refresh_groups()
 
     async def virtool_event(self, event: dict) -> None:
         """Forward one dispatcher message, once."""

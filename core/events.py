@@ -15,13 +15,15 @@ Audience groups (joined by `core.consumers.EventConsumer`):
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
@@ -85,22 +87,60 @@ def registration_for(interface: str) -> Registration:
     return _BY_INTERFACE[interface]
 
 
-def send(groups: Iterable[str], message: dict) -> None:
-    """Send one message to Channels groups now. Never raises: the change it reports is already committed."""
-    groups = sorted(set(groups))
-    if not groups:
+class _Sender:
+    """One event loop in a daemon thread that performs every group send of this process.
+
+    `async_to_sync` would start a new loop (and a new Redis connection) per call in Celery workers and commands;
+    one long-lived loop keeps a warm connection pool instead.
+    """
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.lock = threading.Lock()
+        self.pid: int | None = None
+
+    def _ensure(self) -> asyncio.AbstractEventLoop:
+        with self.lock:
+            # A forked process (Celery prefork) inherits the object but not the thread: start a fresh one.
+            if self.loop is None or self.pid != os.getpid():
+                self.loop = asyncio.new_event_loop()
+                self.pid = os.getpid()
+                threading.Thread(target=self.loop.run_forever, name="virtool-events", daemon=True).start()
+            return self.loop
+
+    def run(self, messages: list[tuple[list[str], dict]], timeout: float = 10.0) -> None:
+        layer = get_channel_layer()
+
+        async def fan_out() -> None:
+            for groups, event in messages:
+                for group in groups:
+                    await layer.group_send(group, event)
+
+        asyncio.run_coroutine_threadsafe(fan_out(), self._ensure()).result(timeout)
+
+
+_sender = _Sender()
+
+
+def _event(message: dict) -> dict:
+    return {"type": "virtool.event", "event_id": uuid.uuid4().hex, "message": message}
+
+
+def send_many(messages: list[tuple[Iterable[str], dict]]) -> None:
+    """Send messages (each to its groups) now, in order. Never raises: what they report is already committed."""
+    batch = [(sorted(set(groups)), _event(message)) for groups, message in messages]
+    batch = [(groups, event) for groups, event in batch if groups]
+    if not batch:
         return
-    event = {"type": "virtool.event", "event_id": uuid.uuid4().hex, "message": message}
-    layer = get_channel_layer()
-
-    async def fan_out() -> None:
-        for group in groups:
-            await layer.group_send(group, event)
-
     try:
-        async_to_sync(fan_out)()
+        _sender.run(batch)
     except Exception:  # a broker outage must not turn a committed write into a failed request
-        log.exception("could not dispatch %s %s", message.get("interface"), message.get("operation"))
+        log.exception("could not dispatch %s", ", ".join(f"{e['message'].get('interface')}" for _, e in batch))
+
+
+def send(groups: Iterable[str], message: dict) -> None:
+    """Send one message to Channels groups now."""
+    send_many([(groups, message)])
 
 
 def control(groups: Iterable[str], kind: str, **payload: Any) -> None:
@@ -108,14 +148,8 @@ def control(groups: Iterable[str], kind: str, **payload: Any) -> None:
     groups = list(groups)
 
     def deliver() -> None:
-        layer = get_channel_layer()
-
-        async def fan_out() -> None:
-            for group in groups:
-                await layer.group_send(group, {"type": f"virtool.{kind}", **payload})
-
         try:
-            async_to_sync(fan_out)()
+            _sender.run([(groups, {"type": f"virtool.{kind}", **payload})])
         except Exception:
             log.exception("could not send %s control message", kind)
 
@@ -141,9 +175,15 @@ def dispatch(*, interface: str, operation: Operation, ids: list, audience: Itera
         except Exception:
             log.exception("could not load %s %s for dispatch", interface, ids)
             return
-        for row in rows:
-            groups = fixed_audience if fixed_audience is not None else registration.audience(row)
-            send(groups, {"interface": interface, "operation": operation, "data": registration.serialize(row)})
+        send_many(
+            [
+                (
+                    fixed_audience if fixed_audience is not None else registration.audience(row),
+                    {"interface": interface, "operation": operation, "data": registration.serialize(row)},
+                )
+                for row in rows
+            ]
+        )
 
     transaction.on_commit(deliver)
 

@@ -174,12 +174,19 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # channels_redis blocks 5 s on each read; redis-py 8's default socket timeout is also 5 s, which
+            # closed idle websockets. Its async pool also refuses the 101st connection, which a mass disconnect
+            # of sockets (each discarding its groups at once) reached.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 10_000}],
             "prefix": env("VIRTOOL_CHANNEL_PREFIX", default="virtool"),
-            # A slow client's inbox fills up and further messages to it are dropped: senders never wait.
-            "capacity": 500,
+            # Each daphne process has one inbox in Redis for all its sockets; when it is full, messages are
+            # dropped (logged), never waited for: a slow client never blocks a sender. Each socket's own buffer
+            # inside daphne holds this many and drops the oldest.
+            "capacity": 2000,
             "expiry": 60,
-            "group_expiry": 86400,
+            # Sockets renew their memberships every 30 minutes (core.consumers); members of a server that died
+            # without saying goodbye are forgotten after this.
+            "group_expiry": 7200,
         },
     }
 }

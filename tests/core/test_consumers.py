@@ -163,3 +163,27 @@ def test_logout_closes_the_sessions_sockets(live_server_url, make_user, settings
         with pytest.raises(ConnectionClosed) as closed:
             drain(socket)
     assert closed.value.rcvd.code == 4000
+
+
+async def test_long_lived_socket_renews_its_group_memberships(make_user, monkeypatch, settings):
+    import asyncio
+
+    import redis.asyncio as redis
+
+    monkeypatch.setattr("core.consumers.GROUP_REFRESH_SECONDS", 0)
+    bob = await database_sync_to_async(make_user)("bob")
+    communicator = await communicator_for(bob)
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    key = f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}:group:all"
+    for _ in range(50):  # the socket joins its groups right after the handshake
+        if members := await client.zrange(key, 0, -1, withscores=True):
+            break
+        await asyncio.sleep(0.05)
+    ((member, first),) = members
+    await asyncio.sleep(0.05)
+    await communicator.send_json_to({"operation": "ping"})
+    await communicator.receive_json_from(5)
+    await asyncio.sleep(0.2)
+    assert await client.zscore(key, member) > first
+    await communicator.disconnect()
+    await client.aclose()
