@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import TypeVar
 
 import pytest
 from django.db import connection
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import ROOT, process_env, session_cookie_for, stop
+from tests.conftest import session_cookie_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 T = TypeVar("T")
 
@@ -54,58 +41,11 @@ def in_thread(fn: Callable[[], T]) -> T:
 
 
 @pytest.fixture
-def celery_worker(tmp_path) -> Iterator[subprocess.Popen]:
+def celery_worker(start_worker) -> subprocess.Popen:
     """A real Celery worker on the small and large queues, running the test workflows on the test database."""
-    log_path = tmp_path / "celery.log"
-    log = log_path.open("w")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "virtool_site",
-            "worker",
-            "-Q",
-            "small,large",
-            "-c",
-            "2",
-            "-n",
-            "jobsui@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=process_env(VIRTOOL_WORKFLOW_MODULES="tests.jobs.workflows", VIRTOOL_JOB_HEARTBEAT_SECONDS="1"),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while " ready." not in log_path.read_text():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        worker.log_path = log_path
-        yield worker
-    finally:
-        stop(worker)
-        log.close()
+    import tests.jobs.workflows  # noqa: F401  (the test process must know the workflows it creates jobs of)
 
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    return start_worker(VIRTOOL_JOB_HEARTBEAT_SECONDS="1")
 
 
 def wait_for_increases(page: Page, bar, count: int, timeout: float = 40.0) -> list[int]:
