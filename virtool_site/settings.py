@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "core",
     "users",
     "jobs",
+    "files",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +157,16 @@ VIRTOOL_LG_PROC = env.int("VIRTOOL_LG_PROC", default=8)
 VIRTOOL_LG_MEM = env.int("VIRTOOL_LG_MEM", default=16)
 VIRTOOL_PROXY = env("VIRTOOL_PROXY", default="")
 
+# --- Uploads ----------------------------------------------------------------------------------------------
+# Largest upload accepted (bytes), and how many days an upload is kept before it expires (0: forever).
+VIRTOOL_UPLOAD_MAX_SIZE = env.int("VIRTOOL_UPLOAD_MAX_SIZE", default=100 * 1024**3)
+VIRTOOL_UPLOAD_LIFETIME_DAYS = env.int("VIRTOOL_UPLOAD_LIFETIME_DAYS", default=0)
+# Seconds a file in the watch folder must keep the same size (after being closed) before it is imported.
+VIRTOOL_WATCH_SETTLE_SECONDS = env.float("VIRTOOL_WATCH_SETTLE_SECONDS", default=5.0)
+# Request bodies Django spools before parsing stay on disk past this size (memory stays flat).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
 # --- Jobs -------------------------------------------------------------------------------------------------
 # Name under which this host's reservations are kept (hosts sharing one name share one set of limits).
 VIRTOOL_WORKER_HOST = env("VIRTOOL_WORKER_HOST", default="")
@@ -206,13 +217,21 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("VIRTOOL_VISIBILITY_TIMEOUT", default=43200)}
 CELERY_TIMEZONE = "UTC"
 # Housekeeping goes to `default`; job tasks route themselves to `small` or `large` by their size.
-CELERY_TASK_ROUTES = {"core.tasks.*": {"queue": "default"}, "jobs.tasks.jobs_reap_task": {"queue": "default"}}
+CELERY_TASK_ROUTES = {
+    "core.tasks.*": {"queue": "default"},
+    "files.tasks.*": {"queue": "default"},
+    "jobs.tasks.jobs_reap_task": {"queue": "default"},
+}
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {
         "task": "core.tasks.sessions_clear_expired_task",
         "schedule": env.float("VIRTOOL_SESSION_CLEANUP_INTERVAL", default=3600.0),
     },
     "jobs-reap": {"task": "jobs.tasks.jobs_reap_task", "schedule": VIRTOOL_JOB_REAP_INTERVAL},
+    "uploads-expire": {
+        "task": "files.tasks.uploads_expire_task",
+        "schedule": env.float("VIRTOOL_UPLOAD_EXPIRE_INTERVAL", default=600.0),
+    },
 }
 
 # --- DRF --------------------------------------------------------------------------------------------------

@@ -7,11 +7,17 @@ from django.urls import include, path, re_path
 
 from core.api import urls as core_api_urls
 from core.api.views import RootView
+from files.api import urls as files_api_urls
 from jobs.api import urls as jobs_api_urls
 from users.api import urls as users_api_urls
 
 # Each app's API routes; later apps add theirs here. `GET /api` lists their first path segments.
-api_patterns = [*core_api_urls.urlpatterns, *users_api_urls.urlpatterns, *jobs_api_urls.urlpatterns]
+api_patterns = [
+    *core_api_urls.urlpatterns,
+    *users_api_urls.urlpatterns,
+    *jobs_api_urls.urlpatterns,
+    *files_api_urls.urlpatterns,
+]
 
 urlpatterns = [
     re_path(r"^api/?$", RootView.as_view(), name="api-root"),

@@ -1,0 +1,38 @@
+"""Uploads API documents (Virtool's shape)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from core.api.serializers import StrictSerializer
+from files.constants import UploadType
+from files.models import Upload
+
+
+class UploadSerializer(serializers.Serializer):
+    """An upload."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    name_on_disk = serializers.CharField()
+    type = serializers.CharField()
+    user = serializers.SerializerMethodField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    ready = serializers.BooleanField()
+    reserved = serializers.BooleanField()
+    removed = serializers.BooleanField()
+    removed_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    uploaded_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+    def get_user(self, upload: Upload) -> dict | None:
+        return None if upload.user is None else {"id": upload.user.pk, "handle": upload.user.handle}
+
+
+class UploadQuerySerializer(StrictSerializer):
+    """`?name=&type=` of POST /uploads."""
+
+    name = serializers.CharField(min_length=1, max_length=200)
+    type = serializers.ChoiceField(choices=UploadType.values)

@@ -1,0 +1,12 @@
+"""Uploads API routes (mounted under /api)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from files.api import views
+
+urlpatterns = [
+    path("uploads", views.UploadsView.as_view(), name="uploads"),
+    path("uploads/<int:upload_id>", views.UploadView.as_view(), name="upload"),
+]

@@ -1,0 +1,183 @@
+"""Uploads API (Virtool paths under /api): list, upload (streamed), download (with ranges), remove."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.exceptions import QueryValidationError, error_response
+from core.api.pagination import ItemsPagination, query_int
+from core.api.serializers import created
+from core.permissions import IsAuthenticated, require_permission
+from files import selectors, services
+from files.api.serializers import UploadQuerySerializer, UploadSerializer
+from files.constants import UploadType
+from files.storage import CHUNK, NotAcceptable, UploadWriter, safe_name, upload_path
+from files.uploads import ReceivedFile, UploadToFilesHandler
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _query(request: Request) -> dict:
+    serializer = UploadQuerySerializer(data=request.query_params.dict())
+    if not serializer.is_valid():
+        raise QueryValidationError(serializer.errors)
+    return serializer.validated_data
+
+
+def _receive(request: Request, *, name: str, upload_type: str) -> ReceivedFile:
+    """Stream the body (multipart field `file`, or the raw body) into the files folder."""
+    django_request = request._request
+    max_size = settings.VIRTOOL_UPLOAD_MAX_SIZE
+    if django_request.content_type == "multipart/form-data":
+        handler = UploadToFilesHandler(django_request, name=name, upload_type=upload_type, max_size=max_size)
+        django_request.upload_handlers = [handler]
+        try:
+            received = django_request.FILES.get("file")
+        except BaseException:
+            handler.discard()
+            raise
+        if received is None:
+            handler.discard()
+            raise NotAcceptable("The upload has no file: send it in the multipart field 'file'")
+        return received
+    writer = UploadWriter(name=name, upload_type=upload_type, max_size=max_size)
+    try:
+        while chunk := django_request.read(CHUNK):
+            writer.write(chunk)
+        return ReceivedFile(*writer.finish())
+    except BaseException:
+        writer.discard()
+        raise
+
+
+class UploadsView(APIView):
+    """GET /uploads (any user), POST /uploads?name=&type= (`upload_file`)."""
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), require_permission("upload_file")()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("user", int), OpenApiParameter("type", str, enum=UploadType.values)],
+        responses=UploadSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        upload_type = request.query_params.get("type") or request.query_params.get("upload_type")
+        if upload_type and upload_type not in UploadType.values:
+            raise QueryValidationError(
+                {"type": [f"must be one of {', '.join(UploadType.values)}"]}, code="type_error.enum"
+            )
+        user = request.query_params.get("user")
+        user_id = query_int(request, "user", 0) if user else None
+        paginator = ItemsPagination()
+        page = paginator.paginate(
+            request=request,
+            queryset=selectors.upload_list(user_id=user_id, upload_type=upload_type),
+            total_queryset=selectors.upload_list(),
+        )
+        return paginator.get_paginated_response(UploadSerializer(page["objects"], many=True).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("name", str, required=True),
+            OpenApiParameter("type", str, enum=UploadType.values, required=True),
+        ],
+        request={"multipart/form-data": OpenApiTypes.BINARY, "application/octet-stream": OpenApiTypes.BINARY},
+        responses={201: UploadSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        params = _query(request)
+        name = safe_name(params["name"])
+        if not name:
+            raise QueryValidationError({"name": ["The file name is empty"]})
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.VIRTOOL_UPLOAD_MAX_SIZE + 64 * 1024:
+            return error_response(
+                "payload_too_large",
+                f"The file is larger than the {settings.VIRTOOL_UPLOAD_MAX_SIZE} bytes this server accepts",
+                413,
+            )
+        try:
+            received = _receive(request, name=name, upload_type=params["type"])
+        except NotAcceptable as error:
+            return error_response("bad_request", str(error), 400)
+        upload = services.upload_create(
+            name=name,
+            upload_type=params["type"],
+            user=request.user,
+            temp_path=received.path,
+            size=received.size,
+            sha256=received.sha256,
+        )
+        upload = selectors.upload_get(upload_id=upload.pk)
+        return created(UploadSerializer(upload).data, f"/api/uploads/{upload.pk}")
+
+
+def ranged_file_response(request: Request, path: Path, filename: str) -> HttpResponse:
+    """Stream a file with Content-Length, honouring a single `Range: bytes=a-b` request."""
+    size = path.stat().st_size
+    match = _RANGE.match(request.META.get("HTTP_RANGE", ""))
+    if not match or (not match.group(1) and not match.group(2)):
+        response = FileResponse(path.open("rb"), as_attachment=True, filename=filename)
+        response["Accept-Ranges"] = "bytes"
+        return response
+    first, last = match.group(1), match.group(2)
+    if first:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    else:
+        start, end = max(0, size - int(last)), size - 1
+    if start > end or start >= size:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+
+    def chunks():
+        with path.open("rb") as handle:
+            handle.seek(start)
+            remaining = end - start + 1
+            while remaining > 0:
+                data = handle.read(min(CHUNK, remaining))
+                if not data:
+                    return
+                remaining -= len(data)
+                yield data
+
+    response = StreamingHttpResponse(chunks(), status=206, content_type="application/octet-stream")
+    response["Content-Length"] = str(end - start + 1)
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class UploadView(APIView):
+    """GET /uploads/{id} downloads the file; DELETE /uploads/{id} removes it (`remove_file`)."""
+
+    def get_permissions(self):
+        if self.request.method == "DELETE":
+            return [IsAuthenticated(), require_permission("remove_file")()]
+        return [IsAuthenticated()]
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, upload_id: int) -> HttpResponse:
+        upload = selectors.upload_get(upload_id=upload_id)
+        path = upload_path(upload.name_on_disk)
+        if not path.exists():
+            return error_response("not_found", "The file of this upload is missing", 404)
+        return ranged_file_response(request, path, upload.name)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, upload_id: int) -> Response:
+        services.upload_remove(upload=selectors.upload_get(upload_id=upload_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

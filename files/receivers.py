@@ -1,0 +1,21 @@
+"""Registers uploads for websocket dispatch."""
+
+from __future__ import annotations
+
+from core import events
+from files.models import Upload
+
+
+def _serialize_upload(upload: Upload) -> dict:
+    from files.api.serializers import UploadSerializer
+
+    return UploadSerializer(upload).data
+
+
+events.register(
+    Upload,
+    interface="uploads",
+    serialize=_serialize_upload,
+    audience=lambda upload: [events.GROUP_ALL],
+    queryset=lambda: Upload.objects.select_related("user"),
+)

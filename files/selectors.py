@@ -1,0 +1,26 @@
+"""Reads for uploads."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from core.errors import NotFound
+from files.models import Upload
+
+
+def upload_list(*, user_id: int | None = None, upload_type: str | None = None) -> QuerySet[Upload]:
+    """Uploads that can be used: not removed, not reserved by a sample being created (as Virtool lists them)."""
+    queryset = Upload.objects.select_related("user").filter(removed=False, reserved=False, ready=True)
+    if user_id is not None:
+        queryset = queryset.filter(user_id=user_id)
+    if upload_type:
+        queryset = queryset.filter(type=upload_type)
+    return queryset.order_by("-created_at", "-pk")
+
+
+def upload_get(*, upload_id: int) -> Upload:
+    """One upload that still has its file, or 404."""
+    upload = Upload.objects.select_related("user").filter(pk=upload_id, removed=False).first()
+    if upload is None:
+        raise NotFound("Upload does not exist")
+    return upload

@@ -1,0 +1,173 @@
+"""Writes for uploads: create from a finished stream, remove, reserve, expire, and keep the files folder in sync."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core import events
+from core.errors import Conflict
+from files.constants import PARTIAL_PREFIX
+from files.models import FileReport, Upload
+from files.storage import files_path, upload_path
+
+log = logging.getLogger(__name__)
+
+
+def _dispatch_gone(upload_ids: list[int]) -> None:
+    if upload_ids:
+        events.dispatch(interface="uploads", operation="delete", ids=upload_ids, audience=[events.GROUP_ALL])
+
+
+def upload_unique_name(name: str) -> str:
+    """`name`, or `name (1)`, `name (2)`, ... when an upload of that name exists: never an overwrite."""
+    taken = set(Upload.objects.filter(removed=False, name__startswith=_stem(name)[0]).values_list("name", flat=True))
+    if name not in taken:
+        return name
+    stem, suffix = _stem(name)
+    counter = 1
+    while f"{stem} ({counter}){suffix}" in taken:
+        counter += 1
+    return f"{stem} ({counter}){suffix}"
+
+
+def _stem(name: str) -> tuple[str, str]:
+    for suffix in (".fastq.gz", ".fq.gz", ".fa.gz", ".fasta.gz", ".json.gz", ".tar.gz"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)], suffix
+    root, ext = os.path.splitext(name)
+    return root, ext
+
+
+def upload_create(
+    *, name: str, upload_type: str, user, temp_path: Path, size: int, sha256: str, unique_name: bool = False
+) -> Upload:
+    """Make a finished temporary file an upload: insert the row and rename the file into place, together.
+
+    If anything fails, including the commit, neither the row nor the file remains. Call it outside any other
+    transaction: the file is renamed before the commit of an outer transaction could roll the row back.
+    """
+    now = timezone.now()
+    lifetime = settings.VIRTOOL_UPLOAD_LIFETIME_DAYS
+    final: Path | None = None
+    try:
+        with transaction.atomic():
+            upload = Upload.objects.create(
+                name=upload_unique_name(name) if unique_name else name,
+                type=upload_type,
+                user=user,
+                size=size,
+                sha256=sha256,
+                ready=True,
+                created_at=now,
+                uploaded_at=now,
+                expires_at=now + timedelta(days=lifetime) if lifetime else None,
+            )
+            upload.name_on_disk = f"{upload.pk}-{upload.name}"
+            upload.save(update_fields=["name_on_disk"])
+            final = upload_path(upload.name_on_disk)
+            os.replace(temp_path, final)
+    except BaseException:
+        Path(temp_path).unlink(missing_ok=True)
+        if final is not None:
+            final.unlink(missing_ok=True)
+        raise
+    return upload
+
+
+def upload_remove(*, upload: Upload) -> None:
+    """Remove an upload: its file goes and its row is marked removed (refused while a sample is using it)."""
+    if upload.reserved:
+        raise Conflict("Upload is in use by a sample being created")
+    uploads_mark_removed(upload_ids=[upload.pk], delete_files=True)
+
+
+def uploads_mark_removed(*, upload_ids: list[int], delete_files: bool) -> list[int]:
+    """Mark uploads removed (and delete their files); returns the ids that were not removed before."""
+    with transaction.atomic():
+        rows = list(Upload.objects.select_for_update().filter(pk__in=upload_ids, removed=False))
+        Upload.objects.filter(pk__in=[row.pk for row in rows]).update(removed=True, removed_at=timezone.now())
+        _dispatch_gone([row.pk for row in rows])
+    if delete_files:
+        for row in rows:
+            if row.name_on_disk:
+                upload_path(row.name_on_disk).unlink(missing_ok=True)
+    return [row.pk for row in rows]
+
+
+@transaction.atomic
+def uploads_reserve(*, upload_ids: list[int]) -> None:
+    """Reserve uploads for a sample being created: they leave the list and cannot be removed or expire."""
+    Upload.objects.filter(pk__in=upload_ids).update(reserved=True)
+    _dispatch_gone(list(upload_ids))
+
+
+@transaction.atomic
+def uploads_release(*, upload_ids: list[int]) -> None:
+    """Give reserved uploads back (the sample they were for failed), so they can be used again."""
+    Upload.objects.filter(pk__in=upload_ids).update(reserved=False)
+    events.dispatch(interface="uploads", operation="insert", ids=list(upload_ids))
+
+
+def uploads_expire() -> list[int]:
+    """Remove uploads whose expiry time has passed, except reserved ones."""
+    expired = Upload.objects.filter(removed=False, reserved=False, expires_at__lt=timezone.now())
+    return uploads_mark_removed(upload_ids=list(expired.values_list("pk", flat=True)), delete_files=True)
+
+
+def files_reconcile() -> dict[str, list]:
+    """Make the files folder and the rows agree: rows without a file are marked removed; files without a row
+    are reported (never adopted). Partial uploads older than a day (a crashed server's) are deleted."""
+    folder = files_path()
+    on_disk = {entry.name: entry for entry in os.scandir(folder) if entry.is_file()}
+    live = dict(Upload.objects.filter(removed=False).exclude(name_on_disk="").values_list("name_on_disk", "pk"))
+    missing = [pk for name, pk in live.items() if name not in on_disk]
+    removed = uploads_mark_removed(upload_ids=missing, delete_files=False)
+    unreferenced = []
+    stale_before = timezone.now().timestamp() - 86400
+    for name, entry in on_disk.items():
+        if name.startswith(PARTIAL_PREFIX):
+            if entry.stat().st_mtime < stale_before:
+                Path(entry.path).unlink(missing_ok=True)
+            continue
+        if name not in live:
+            unreferenced.append(name)
+            file_report(
+                kind=FileReport.Kind.UNREFERENCED,
+                path=Path(entry.path),
+                detail="No upload refers to this file; it was left in place.",
+            )
+    FileReport.objects.filter(kind=FileReport.Kind.UNREFERENCED).exclude(
+        path__in=[str(folder / name) for name in unreferenced]
+    ).delete()
+    return {"removed": removed, "unreferenced": unreferenced}
+
+
+def file_report(*, kind: str, path: Path, detail: str) -> FileReport:
+    """Record (once) and log something an administrator should look at."""
+    size = path.stat().st_size if path.exists() else 0
+    report, created = FileReport.objects.update_or_create(
+        kind=kind, path=str(path), defaults={"size": size, "detail": detail}
+    )
+    if created:
+        log.warning("%s: %s (%s)", FileReport.Kind(kind).label, path, detail)
+    return report
+
+
+@transaction.atomic
+def uploads_delete(*, uploads: list[Upload]) -> None:
+    """Delete upload rows for good (administrators, in the Django admin), and their files."""
+    paths = [upload_path(upload.name_on_disk) for upload in uploads if upload.name_on_disk]
+    Upload.objects.filter(pk__in=[upload.pk for upload in uploads]).delete()
+
+    def remove_files() -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    transaction.on_commit(remove_files)

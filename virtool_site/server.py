@@ -1,0 +1,97 @@
+"""Run daphne so that large request bodies reach the application as it reads them.
+
+Daphne (4.2, django/daphne#483) receives a request body into a temporary file, then copies all of it into the
+application's input queue at once: a 2 GB upload would take 2 GB of memory. Here each HTTP request gets a queue
+that drops those copies and reads the body again from daphne's file, one megabyte at a time, when the
+application asks for it. Everything else is daphne's own behaviour.
+
+Usage: `python -m virtool_site.server [daphne options] virtool_site.asgi:application`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from functools import partial
+
+from daphne.cli import CommandLineInterface
+from daphne.server import Server
+
+BODY_CHUNK = 1024 * 1024
+
+
+class BodyQueue(asyncio.Queue):
+    """An HTTP request's input queue that hands over a spooled body lazily instead of holding it."""
+
+    def __init__(self, request) -> None:
+        super().__init__()
+        self._request = request
+        self._fd: int | None = None
+        self._length = 0
+        self._offset = 0
+
+    def _open_body(self) -> bool:
+        content = getattr(self._request, "content", None)
+        try:
+            fd = content.fileno()  # small bodies live in memory (BytesIO): those are queued as they are
+        except (AttributeError, OSError, ValueError):
+            return False
+        self._fd = os.dup(fd)  # ours: daphne closes its file when the response is done
+        self._length = os.fstat(self._fd).st_size
+        return True
+
+    def put_nowait(self, message: dict) -> None:
+        if message.get("type") == "http.request" and (self._fd is not None or self._open_body()):
+            return  # dropped: `get` reads the same bytes from the file when the application wants them
+        super().put_nowait(message)
+
+    async def get(self) -> dict:
+        if self._fd is not None:
+            data = os.pread(self._fd, min(BODY_CHUNK, self._length - self._offset), self._offset)
+            self._offset += len(data)
+            more = bool(data) and self._offset < self._length
+            if not more:
+                self._close()
+            return {"type": "http.request", "body": data, "more_body": more}
+        return await super().get()
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
+    def __del__(self) -> None:
+        self._close()
+
+
+class StreamingServer(Server):
+    """Daphne's server with lazily read HTTP request bodies."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        # Daphne still walks the spooled body once before the application runs; large reads make that walk short.
+        kwargs.setdefault("request_buffer_size", BODY_CHUNK)
+        super().__init__(*args, **kwargs)
+
+    def create_application(self, protocol, scope):
+        if scope.get("type") != "http":
+            return super().create_application(protocol, scope)
+        assert "application_instance" not in self.connections[protocol]
+        queue = BodyQueue(protocol)
+        scope.setdefault("asgi", {"version": "3.0"})
+        instance = self.application(scope=scope, receive=queue.get, send=partial(self.handle_reply, protocol))
+        if protocol not in self.connections:
+            return None
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(instance)
+        return queue
+
+
+class VirtoolCommandLine(CommandLineInterface):
+    """Daphne's command line with the streaming server."""
+
+    server_class = StreamingServer
+
+
+if __name__ == "__main__":
+    VirtoolCommandLine.entrypoint()
