@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from datetime import timedelta
@@ -74,9 +75,11 @@ def upload_create(
             final = upload_path(upload.name_on_disk)
             os.replace(temp_path, final)
     except BaseException:
-        Path(temp_path).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            Path(temp_path).unlink(missing_ok=True)
         if final is not None:
-            final.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                final.unlink(missing_ok=True)
         raise
     return upload
 
@@ -123,26 +126,38 @@ def uploads_expire() -> list[int]:
 
 def files_reconcile() -> dict[str, list]:
     """Make the files folder and the rows agree: rows without a file are marked removed; files without a row
-    are reported (never adopted). Partial uploads older than a day (a crashed server's) are deleted."""
+    are reported (never adopted). Partial uploads older than a day (a crashed server's) are deleted.
+
+    The rows are read before the folder is listed: a row committed before the read had its file in place before
+    the listing, so a missing file is really missing. Files seemingly without a row are checked again after the
+    listing, for rows committed in between.
+    """
     folder = files_path()
-    on_disk = {entry.name: entry for entry in os.scandir(folder) if entry.is_file()}
     live = dict(Upload.objects.filter(removed=False).exclude(name_on_disk="").values_list("name_on_disk", "pk"))
+    now = timezone.now().timestamp()
+    on_disk: dict[str, os.stat_result] = {}
+    for entry in os.scandir(folder):
+        try:
+            if entry.is_file():
+                on_disk[entry.name] = entry.stat()
+        except FileNotFoundError:  # renamed or discarded while we looked
+            continue
     missing = [pk for name, pk in live.items() if name not in on_disk]
     removed = uploads_mark_removed(upload_ids=missing, delete_files=False)
-    unreferenced = []
-    stale_before = timezone.now().timestamp() - 86400
-    for name, entry in on_disk.items():
-        if name.startswith(PARTIAL_PREFIX):
-            if entry.stat().st_mtime < stale_before:
-                Path(entry.path).unlink(missing_ok=True)
-            continue
-        if name not in live:
-            unreferenced.append(name)
-            file_report(
-                kind=FileReport.Kind.UNREFERENCED,
-                path=Path(entry.path),
-                detail="No upload refers to this file; it was left in place.",
-            )
+    for name, stat in on_disk.items():
+        if name.startswith(PARTIAL_PREFIX) and stat.st_mtime < now - 86400:
+            (folder / name).unlink(missing_ok=True)
+    candidates = [name for name in on_disk if name not in live and not name.startswith(PARTIAL_PREFIX)]
+    adopted_since = set(
+        Upload.objects.filter(removed=False, name_on_disk__in=candidates).values_list("name_on_disk", flat=True)
+    )
+    unreferenced = [name for name in candidates if name not in adopted_since]
+    for name in unreferenced:
+        file_report(
+            kind=FileReport.Kind.UNREFERENCED,
+            path=folder / name,
+            detail="No upload refers to this file; it was left in place.",
+        )
     FileReport.objects.filter(kind=FileReport.Kind.UNREFERENCED).exclude(
         path__in=[str(folder / name) for name in unreferenced]
     ).delete()
@@ -151,7 +166,10 @@ def files_reconcile() -> dict[str, list]:
 
 def file_report(*, kind: str, path: Path, detail: str) -> FileReport:
     """Record (once) and log something an administrator should look at."""
-    size = path.stat().st_size if path.exists() else 0
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
     report, created = FileReport.objects.update_or_create(
         kind=kind, path=str(path), defaults={"size": size, "detail": detail}
     )

@@ -28,10 +28,18 @@ def upload_path(name_on_disk: str) -> Path:
     return files_path() / name_on_disk
 
 
+MAX_NAME_BYTES = 200  # `<id>-<name>` must fit the file system's 255-byte limit on names
+
+
 def safe_name(name: str) -> str:
     """An upload name without folders or control characters."""
     name = os.path.basename(name.replace("\\", "/")).strip()
-    return "".join(character for character in name if character.isprintable())[:200]
+    return "".join(character for character in name if character.isprintable())
+
+
+def name_fits(name: str) -> bool:
+    """Whether an upload name is short enough to be stored (counted in UTF-8 bytes, as file systems do)."""
+    return len(name.encode()) <= MAX_NAME_BYTES
 
 
 class NotAcceptable(Exception):

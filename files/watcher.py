@@ -2,9 +2,9 @@
 
 - A file deleted from `<data_path>/files` by hand marks its upload removed within seconds.
 - A file appearing there without an upload is reported (log and Django admin), never adopted.
-- FASTQ files written into the watch folder are imported as `reads` uploads once they are closed and their size
-  has stayed the same for VIRTOOL_WATCH_SETTLE_SECONDS: copied into the files folder, checked, then removed from
-  the watch folder. Anything else there is reported and left alone.
+- FASTQ files written into the watch folder are imported as `reads` uploads once no process has them open for
+  writing and their size has stayed the same for VIRTOOL_WATCH_SETTLE_SECONDS: copied into the files folder,
+  checked, then removed from the watch folder. Anything else there is reported and left alone.
 
 A full reconciliation runs at start-up and every minute, so that nothing missed while the service was down (or
 an event the operating system dropped) stays wrong for long.
@@ -77,6 +77,25 @@ def import_watched_file(path: Path) -> Upload | None:
     return upload
 
 
+def open_for_writing(path: Path) -> bool:
+    """Whether any process has `path` open for writing (read from /proc: a writer that merely paused counts)."""
+    try:
+        target = path.resolve()
+    except OSError:
+        return False
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            for fd in fd_dir.iterdir():
+                if fd.readlink() != target:
+                    continue
+                flags = int((fd_dir.parent / "fdinfo" / fd.name).read_text().split("flags:")[1].split()[0], 8)
+                if flags & (os.O_WRONLY | os.O_RDWR):
+                    return True
+        except (OSError, ValueError, IndexError):
+            continue
+    return False
+
+
 class _Pending:
     """Watch-folder files waiting to settle: imported once closed and unchanged in size for a while."""
 
@@ -107,9 +126,11 @@ class _Pending:
                     continue
                 if current != size:
                     self.files[path] = (current, now)
-                elif now - seen >= self.settle:
+                elif now - seen >= self.settle and not open_for_writing(path):
                     del self.files[path]
                     ready.append(path)
+                elif now - seen >= self.settle:
+                    self.files[path] = (current, now)  # a writer still holds it open: wait for it to close
         return ready
 
 
@@ -186,14 +207,22 @@ class FileManager:
                 )
 
     def tick(self) -> None:
-        """One round of the deferred work: settled watch-folder files and files that appeared."""
-        close_old_connections()
-        for path in self.pending.due():
+        """One round of the deferred work: settled watch-folder files and files that appeared. Never raises."""
+        try:
+            close_old_connections()
+            due = self.pending.due()
+        except Exception:
+            log.exception("could not check the watch folder")
+            return
+        for path in due:
             try:
                 import_watched_file(path)
             except Exception:
-                log.exception("could not import %s", path)
-        self._check_appeared()
+                log.exception("could not import %s; it will be tried again when it changes", path)
+        try:
+            self._check_appeared()
+        except Exception:
+            log.exception("could not check new files in the files folder")
 
     def start(self) -> None:
         """Reconcile, queue what is already in the watch folder, and start watching both folders."""
@@ -220,7 +249,10 @@ class FileManager:
                 self.tick()
                 if time.monotonic() - last_reconcile >= RECONCILE_SECONDS:
                     last_reconcile = time.monotonic()
-                    files_reconcile()
+                    try:
+                        files_reconcile()
+                    except Exception:  # a database hiccup must not stop the service; the next round retries
+                        log.exception("reconciling the files folder failed")
         finally:
             self.observer.stop()
             self.observer.join(5)

@@ -21,7 +21,7 @@ from core.permissions import IsAuthenticated, require_permission
 from files import selectors, services
 from files.api.serializers import UploadQuerySerializer, UploadSerializer
 from files.constants import UploadType
-from files.storage import CHUNK, NotAcceptable, UploadWriter, safe_name, upload_path
+from files.storage import CHUNK, MAX_NAME_BYTES, NotAcceptable, UploadWriter, name_fits, safe_name, upload_path
 from files.uploads import ReceivedFile, UploadToFilesHandler
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -101,6 +101,8 @@ class UploadsView(APIView):
         name = safe_name(params["name"])
         if not name:
             raise QueryValidationError({"name": ["The file name is empty"]})
+        if not name_fits(name):
+            raise QueryValidationError({"name": [f"The file name is longer than {MAX_NAME_BYTES} bytes"]})
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > settings.VIRTOOL_UPLOAD_MAX_SIZE + 64 * 1024:
             return error_response(
