@@ -161,6 +161,10 @@ def files_reconcile() -> dict[str, list]:
     FileReport.objects.filter(kind=FileReport.Kind.UNREFERENCED).exclude(
         path__in=[str(folder / name) for name in unreferenced]
     ).delete()
+    stale_reports = [
+        r.pk for r in FileReport.objects.filter(kind=FileReport.Kind.NOT_FASTQ) if not Path(r.path).exists()
+    ]
+    FileReport.objects.filter(pk__in=stale_reports).delete()  # the file was taken away: nothing to look at
     return {"removed": removed, "unreferenced": unreferenced}
 
 

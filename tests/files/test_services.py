@@ -269,3 +269,18 @@ def test_file_report_is_recorded_once(files_dir, caplog):
     report = FileReport.objects.get()
     assert (report.size, report.detail) == (6, "second")
     assert len([record for record in caplog.records if "odd.bin" in record.getMessage()]) == 1
+
+
+def test_files_reconcile_forgets_reports_of_watch_folder_files_taken_away(files_dir, tmp_path):
+    from files.models import FileReport
+    from files.services import file_report, files_reconcile
+
+    gone = tmp_path / "notes.txt"
+    gone.write_text("not reads")
+    kept = tmp_path / "still-here.txt"
+    kept.write_text("not reads either")
+    for path in (gone, kept):
+        file_report(kind=FileReport.Kind.NOT_FASTQ, path=path, detail="not FASTQ")
+    gone.unlink()
+    files_reconcile()
+    assert list(FileReport.objects.values_list("path", flat=True)) == [str(kept)]
