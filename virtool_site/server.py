@@ -3,7 +3,9 @@
 Daphne (4.2, django/daphne#483) receives a request body into a temporary file, then copies all of it into the
 application's input queue at once: a 2 GB upload would take 2 GB of memory. Here each HTTP request gets a queue
 that drops those copies and reads the body again from daphne's file, one megabyte at a time, when the
-application asks for it. Everything else is daphne's own behaviour.
+application asks for it. And Twisted, under daphne, parses every multipart POST body in memory (about ten times
+its size) before daphne sees it, for nothing: Django parses it again, streaming. That parsing is turned off.
+Everything else is daphne's own behaviour.
 
 Usage: `python -m virtool_site.server [daphne options] virtool_site.asgi:application`.
 """
@@ -15,7 +17,9 @@ import contextlib
 import os
 from functools import partial
 
+import daphne.server
 from daphne.cli import CommandLineInterface
+from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 
 BODY_CHUNK = 1024 * 1024
@@ -53,6 +57,7 @@ class BodyQueue(asyncio.Queue):
             more = bool(data) and self._offset < self._length
             if not more:
                 self._close()
+            await asyncio.sleep(0)  # let other connections run between megabytes
             return {"type": "http.request", "body": data, "more_body": more}
         return await super().get()
 
@@ -66,8 +71,31 @@ class BodyQueue(asyncio.Queue):
         self._close()
 
 
+class StreamingWebRequest(WebRequest):
+    """Daphne's request without Twisted's in-memory parsing of multipart bodies."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._parsePOSTFormSubmission = False
+
+
+class StreamingHTTPFactory(HTTPFactory):
+    """Daphne's HTTP factory building `StreamingWebRequest`s."""
+
+    def buildProtocol(self, addr):
+        protocol = super().buildProtocol(addr)
+        if protocol is not None:
+            protocol.requestFactory = StreamingWebRequest
+        return protocol
+
+
 class StreamingServer(Server):
     """Daphne's server with lazily read HTTP request bodies."""
+
+    def run(self) -> None:
+        # Server.run builds its factory from the module's name `HTTPFactory`: point it at ours.
+        daphne.server.HTTPFactory = StreamingHTTPFactory
+        super().run()
 
     def __init__(self, *args, **kwargs) -> None:
         # Daphne still walks the spooled body once before the application runs; large reads make that walk short.

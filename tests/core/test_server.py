@@ -98,14 +98,80 @@ def test_two_gigabyte_upload_keeps_server_memory_flat(live_server_url, admin_use
     document = response.json()
     assert document["size"] == total
     assert document["sha256"] == upload.digest.hexdigest()
-    assert (Path(settings.DATA_PATH) / "files" / document["name_on_disk"]).stat().st_size == total
+    stored = Path(settings.DATA_PATH) / "files" / document["name_on_disk"]
+    assert stored.stat().st_size == total
+    stored.unlink()
     assert peak - baseline < 100, f"server memory grew by {peak - baseline:.0f} MB during a 2 GB upload"
+
+
+class MultipartBody(Body):
+    """The same body wrapped as the multipart field `file`, as Virtool's client sends it."""
+
+    BOUNDARY = "virtool-test-boundary"
+
+    def __init__(self, total: int) -> None:
+        super().__init__(total)
+        self.prefix = (
+            f'--{self.BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.fq"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        self.suffix = f"\r\n--{self.BOUNDARY}--\r\n".encode()
+        self.stage = 0
+
+    def __len__(self) -> int:
+        return len(self.prefix) + self.total + len(self.suffix)
+
+    def read(self, size: int = -1) -> bytes:
+        if self.stage == 0:
+            self.stage = 1
+            return self.prefix
+        chunk = super().read(size)
+        if chunk:
+            return chunk
+        if self.stage == 1:
+            self.stage = 2
+            return self.suffix
+        return b""
+
+
+def test_multipart_upload_keeps_server_memory_flat(live_server_url, admin_user):
+    pid = server_pid(int(live_server_url.rsplit(":", 1)[1]))
+    session = requests.Session()
+    session.cookies.set("sessionid", session_cookie_for(admin_user))
+    headers = {"Origin": live_server_url}
+    session.get(f"{live_server_url}/api/uploads", headers=headers, timeout=30)
+    baseline, peak, done = rss_mb(pid), 0.0, threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.05):
+            peak = max(peak, rss_mb(pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    upload = MultipartBody(512 * 1024**2)
+    try:
+        response = session.post(
+            f"{live_server_url}/api/uploads?name=big.fq&type=reads",
+            data=upload,
+            timeout=600,
+            headers={**headers, "Content-Type": f"multipart/form-data; boundary={MultipartBody.BOUNDARY}"},
+        )
+    finally:
+        done.set()
+        sampler.join()
+    assert response.status_code == 201, response.text
+    assert response.json()["sha256"] == upload.digest.hexdigest()
+    (Path(settings.DATA_PATH) / "files" / response.json()["name_on_disk"]).unlink()
+    assert peak - baseline < 100, f"server memory grew by {peak - baseline:.0f} MB during a 512 MB multipart upload"
 
 
 def test_upload_cut_off_half_way_leaves_no_row_and_no_file(live_server_url, admin_user):
     from files.models import Upload
 
     port = int(live_server_url.rsplit(":", 1)[1])
+    files = Path(settings.DATA_PATH) / "files"
+    before = set(files.iterdir()) if files.exists() else set()
     total = 20 * 1024 * 1024
     with socket.create_connection(("127.0.0.1", port)) as connection:
         connection.sendall(
@@ -121,7 +187,6 @@ def test_upload_cut_off_half_way_leaves_no_row_and_no_file(live_server_url, admi
             sent += len(RECORD) * 1000
     time.sleep(2)
     assert not Upload.objects.exists()
-    files = Path(settings.DATA_PATH) / "files"
-    assert not files.exists() or list(files.iterdir()) == []
+    assert (set(files.iterdir()) if files.exists() else set()) == before
     # The server is fine afterwards.
     assert requests.get(f"{live_server_url}/api", timeout=10).status_code == 200
