@@ -171,7 +171,16 @@ def live_server_url(transactional_db, tmp_path) -> Iterator[str]:
     port = free_port()
     log = (tmp_path / "daphne.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "virtool_site.server", "-b", "127.0.0.1", "-p", str(port), "virtool_site.asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "virtool_site.server",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "virtool_site.asgi:application",
+        ],
         cwd=ROOT,
         env=process_env(),
         stdout=log,
