@@ -19,4 +19,5 @@ urlpatterns = [
     path("administration/settings", views.administration, {"section": "settings"}, name="administration-settings"),
     path("jobs", views.jobs_page, name="jobs-page"),
     path("jobs/<str:job_id>", views.job_page, name="job-page"),
+    path("uploads", views.uploads_page, name="uploads-page"),
 ]

@@ -82,3 +82,9 @@ def jobs_page(request: HttpRequest) -> HttpResponse:
 def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
     """One job: progress, status timeline, errors and the cancel/remove actions (the page reads the API)."""
     return render(request, "jobs/detail.html", {"nav_active": "jobs", "job_id": job_id})
+
+
+@page()
+def uploads_page(request: HttpRequest) -> HttpResponse:
+    """Uploads: send files with progress, and the list of uploads following `uploads` events."""
+    return render(request, "uploads/list.html", {"nav_active": "uploads"})
