@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "users",
     "jobs",
     "files",
+    "samples",
 ]
 
 MIDDLEWARE = [

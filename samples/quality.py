@@ -1,0 +1,205 @@
+"""The quality report of a FASTQ file, exactly as Virtool stores it (FastQC 0.11.9's numbers, unbinned cycles).
+
+One streaming pass over the reads (dnaio) fills a few count arrays with vectorised numpy arithmetic, so memory
+does not depend on the file's size:
+
+- quality characters per cycle (a 128-slot histogram per position),
+- G, A, T, C per cycle (N excluded; lowercase letters count as uppercase, as FastQC upper-cases reads),
+- the per-read mean quality character (integer division, as FastQC's PerSequenceQualityScores),
+- read count, length range and the lowest quality character seen (which decides the encoding).
+
+The definitions follow FastQC's modules as ported by Virtool's quality-core (`../shared/docs/workflows.md` §3):
+percentiles are FastQC's integer walk (first quality whose cumulative count reaches `n * p // 100`), a cycle with
+at most 100 reads reports its mean six times, values are rounded half-to-even, GC is an integer percentage, and
+a pair's report is built from the two files' rounded rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import dnaio
+import numpy as np
+
+BATCH = 100_000
+SLOTS = 128  # ASCII
+PERCENTILES = (50, 25, 75, 10, 90)  # median, lower quartile, upper quartile, 10th, 90th
+_BASE_INDEX = np.full(256, 4, dtype=np.uint8)
+for _index, _base in enumerate(b"GATC"):
+    _BASE_INDEX[_base] = _index
+    _BASE_INDEX[_base + 32] = _index  # FastQC upper-cases reads: a lowercase base counts as its uppercase one
+
+
+class QualityError(Exception):
+    """The file is not readable FASTQ; the message names the file and, where known, the record."""
+
+
+def _encoding(lowest: int) -> tuple[str, int]:
+    """FastQC's encoding guess from the lowest quality character in the whole file."""
+    if lowest < 33:
+        raise QualityError(f"quality character {lowest!r} is below '!' (33): no known FASTQ encoding")
+    if lowest < 64:
+        return "Sanger / Illumina 1.9", 33
+    if lowest == 65:
+        return "Illumina 1.3", 64
+    if lowest <= 126:
+        return "Illumina 1.5", 64
+    raise QualityError(f"quality character {lowest!r} is above '~' (126): no known FASTQ encoding")
+
+
+class QualityProfile:
+    """Counts accumulated over the reads of one file."""
+
+    def __init__(self) -> None:
+        self.qualities = np.zeros((0, SLOTS), dtype=np.int64)
+        self.bases = np.zeros((0, 4), dtype=np.int64)
+        self.read_means = np.zeros(SLOTS, dtype=np.int64)
+        self.count = 0
+        self.min_length: int | None = None
+        self.max_length = 0
+        self.lowest = 255
+
+    def _grow(self, length: int) -> None:
+        if length > self.qualities.shape[0]:
+            extra = length - self.qualities.shape[0]
+            self.qualities = np.vstack([self.qualities, np.zeros((extra, SLOTS), dtype=np.int64)])
+            self.bases = np.vstack([self.bases, np.zeros((extra, 4), dtype=np.int64)])
+
+    def add(self, sequences: list[str], qualities: list[str]) -> None:
+        """Count a batch of reads."""
+        n = len(qualities)
+        if n == 0:
+            return
+        lengths = np.fromiter(map(len, qualities), dtype=np.int64, count=n)
+        quality = np.frombuffer("".join(qualities).encode("latin-1"), dtype=np.uint8)
+        sequence = np.frombuffer("".join(sequences).encode("latin-1"), dtype=np.uint8)
+        self.count += n
+        shortest, longest = int(lengths.min()), int(lengths.max())
+        self.min_length = shortest if self.min_length is None else min(self.min_length, shortest)
+        self.max_length = max(self.max_length, longest)
+        if quality.size == 0:
+            return
+        if int(quality.max()) >= SLOTS:
+            raise QualityError("a quality character is not ASCII")
+        self.lowest = min(self.lowest, int(quality.min()))
+        self._grow(longest)
+        rows = self.qualities.shape[0]
+        starts = np.zeros(n, dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        cycle = np.arange(quality.size, dtype=np.int64) - np.repeat(starts, lengths)
+        self.qualities += np.bincount(cycle * SLOTS + quality, minlength=rows * SLOTS).reshape(rows, SLOTS)
+        base = _BASE_INDEX[sequence]
+        counted = base < 4
+        self.bases += np.bincount(cycle[counted] * 4 + base[counted], minlength=rows * 4).reshape(rows, 4)
+        nonempty = lengths > 0
+        read = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        sums = np.bincount(read, weights=quality, minlength=n).astype(np.int64)
+        means = sums[nonempty] // lengths[nonempty]
+        self.read_means += np.bincount(means, minlength=SLOTS)[:SLOTS]
+
+    def report(self) -> dict:
+        """The quality document of this file (Virtool's single-file shape)."""
+        if self.count == 0:
+            raise QualityError("the file contains no reads")
+        encoding, offset = _encoding(self.lowest)
+        phred = np.arange(SLOTS - offset, dtype=np.int64)
+        bases = []
+        for histogram in self.qualities:
+            counts = histogram[offset:]
+            n = int(counts.sum())
+            if n == 0:
+                continue
+            mean = float(int((counts * phred).sum())) / n
+            if n <= 100:
+                values = [mean] * 6
+            else:
+                cumulative = np.cumsum(counts)
+                values = [mean] + [float(np.argmax(cumulative >= n * p // 100)) for p in PERCENTILES]
+            bases.append([round(value, 3) for value in values])
+        composition = []
+        for counts in self.bases:
+            total = int(counts.sum())
+            composition.append([0, 0, 0, 0] if total == 0 else [round(int(x) / total * 100, 1) for x in counts])
+        g, a, t, c = (int(x) for x in self.bases.sum(axis=0))
+        acgt = a + c + g + t
+        sequences = [int(x) for x in self.read_means[offset : offset + 50]]
+        sequences += [0] * (50 - len(sequences))
+        return {
+            "bases": bases,
+            "composition": composition,
+            "count": self.count,
+            "encoding": encoding,
+            "gc": (g + c) * 100 // acgt if acgt else 0,
+            "length": [self.min_length, self.max_length],
+            "sequences": sequences,
+        }
+
+
+def _batches(path: Path) -> Iterable[tuple[list[str], list[str]]]:
+    sequences: list[str] = []
+    qualities: list[str] = []
+    try:
+        with dnaio.open(path, mode="r") as reader:
+            if not isinstance(reader, dnaio.FastqReader):
+                raise QualityError(f"{path.name} is not a FASTQ file")
+            for record in reader:
+                sequences.append(record.sequence)
+                qualities.append(record.qualities)
+                if len(qualities) >= BATCH:
+                    yield sequences, qualities
+                    sequences, qualities = [], []
+    except dnaio.exceptions.FileFormatError as error:
+        record = f", record {error.line // 4 + 1}" if getattr(error, "line", None) is not None else ""
+        raise QualityError(f"{path.name} is not valid FASTQ{record}: {error.message}") from None
+    except (EOFError, OSError) as error:
+        raise QualityError(f"{path.name} could not be read to the end ({error}); is it truncated?") from None
+    if qualities:
+        yield sequences, qualities
+
+
+def file_quality(path: str | Path, *, on_progress: Callable[[int], None] | None = None) -> dict:
+    """The quality document of one FASTQ file (plain or gzip); `on_progress` receives the reads read so far."""
+    path = Path(path)
+    profile = QualityProfile()
+    for sequences, qualities in _batches(path):
+        profile.add(sequences, qualities)
+        if on_progress:
+            on_progress(profile.count)
+    try:
+        return profile.report()
+    except QualityError as error:
+        raise QualityError(f"{path.name}: {error}") from None
+
+
+def composite_quality(left: dict, right: dict) -> dict:
+    """A pair's quality from the two files' documents, as Virtool builds it from the rounded rows."""
+    rows = min(len(left["bases"]), len(right["bases"]))
+    columns = min(len(left["composition"]), len(right["composition"]))
+    return {
+        "bases": [
+            [round((x + y) / 2, 3) for x, y in zip(left["bases"][i], right["bases"][i], strict=True)]
+            for i in range(rows)
+        ],
+        "composition": [
+            [round((x + y) / 2, 1) for x, y in zip(left["composition"][i], right["composition"][i], strict=True)]
+            for i in range(columns)
+        ],
+        "count": left["count"] + right["count"],
+        "encoding": left["encoding"],
+        "gc": (left["gc"] + right["gc"]) / 2,
+        "length": [min(left["length"][0], right["length"][0]), max(left["length"][1], right["length"][1])],
+        "sequences": [x + y for x, y in zip(left["sequences"], right["sequences"], strict=True)],
+    }
+
+
+def quality(paths: list[str | Path], *, on_progress: Callable[[int], None] | None = None) -> dict:
+    """The quality document of a sample: one file, or a pair's composite."""
+    if len(paths) == 1:
+        return file_quality(paths[0], on_progress=on_progress)
+    if len(paths) != 2:
+        raise ValueError("a sample has one or two read files")
+    left = file_quality(paths[0], on_progress=on_progress)
+    done = left["count"]
+    right = file_quality(paths[1], on_progress=(lambda count: on_progress(done + count)) if on_progress else None)
+    return composite_quality(left, right)
