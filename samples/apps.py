@@ -6,7 +6,10 @@ from django.apps import AppConfig
 
 
 class SamplesConfig(AppConfig):
-    """Sequenced libraries and their quality reports."""
+    """Sequenced libraries, their quality reports, and labels."""
 
     name = "samples"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from samples import receivers, workflows  # noqa: F401  (dispatch registrations; the create_sample workflow)

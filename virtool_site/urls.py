@@ -9,6 +9,7 @@ from core.api import urls as core_api_urls
 from core.api.views import RootView
 from files.api import urls as files_api_urls
 from jobs.api import urls as jobs_api_urls
+from samples.api import urls as samples_api_urls
 from users.api import urls as users_api_urls
 
 # Each app's API routes; later apps add theirs here. `GET /api` lists their first path segments.
@@ -17,6 +18,7 @@ api_patterns = [
     *users_api_urls.urlpatterns,
     *jobs_api_urls.urlpatterns,
     *files_api_urls.urlpatterns,
+    *samples_api_urls.urlpatterns,
 ]
 
 urlpatterns = [

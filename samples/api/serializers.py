@@ -1,0 +1,145 @@
+"""Samples and labels API documents (Virtool's shapes) and input serializers."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from core.api.serializers import StrictSerializer
+from samples.constants import LibraryType
+from samples.models import Label, Sample
+
+
+class LabelSerializer(serializers.Serializer):
+    """A label with its sample count."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    color = serializers.CharField()
+    description = serializers.CharField()
+    count = serializers.SerializerMethodField()
+
+    def get_count(self, label: Label) -> int:
+        return label.count if hasattr(label, "count") else label.samples.count()
+
+
+def _job(sample: Sample) -> dict | None:
+    job = sample.job
+    if job is None:
+        return None
+    user = {"id": job.user.pk, "handle": job.user.handle} if job.user else None
+    return {
+        "id": job.pk,
+        "created_at": serializers.DateTimeField().to_representation(job.created_at),
+        "progress": job.progress,
+        "state": job.state,
+        "user": user,
+        "workflow": job.workflow,
+    }
+
+
+class SampleMinimalSerializer(serializers.Serializer):
+    """A sample in lists."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+    host = serializers.CharField()
+    isolate = serializers.CharField()
+    library_type = serializers.CharField()
+    paired = serializers.BooleanField()
+    ready = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    labels = serializers.SerializerMethodField()
+    user = serializers.SerializerMethodField()
+    job = serializers.SerializerMethodField()
+
+    def get_labels(self, sample: Sample) -> list[dict]:
+        return [
+            {"id": label.pk, "name": label.name, "color": label.color, "description": label.description}
+            for label in sample.labels.all()
+        ]
+
+    def get_user(self, sample: Sample) -> dict | None:
+        return {"id": sample.user.pk, "handle": sample.user.handle} if sample.user else None
+
+    def get_job(self, sample: Sample) -> dict | None:
+        return _job(sample)
+
+
+class SampleSerializer(SampleMinimalSerializer):
+    """A sample with its rights, quality and read files."""
+
+    locale = serializers.CharField()
+    notes = serializers.CharField()
+    subtractions = serializers.ListField()
+    group = serializers.SerializerMethodField()
+    group_read = serializers.BooleanField()
+    group_write = serializers.BooleanField()
+    all_read = serializers.BooleanField()
+    all_write = serializers.BooleanField()
+    quality = serializers.JSONField()
+    format = serializers.SerializerMethodField()
+    reads = serializers.SerializerMethodField()
+
+    def get_group(self, sample: Sample) -> dict | None:
+        return {"id": sample.group.pk, "name": sample.group.name} if sample.group else None
+
+    def get_format(self, sample: Sample) -> str:
+        return "fastq"
+
+    def get_reads(self, sample: Sample) -> list[dict]:
+        from samples.workflows import reads_files
+
+        return reads_files(sample)
+
+
+class SampleCreateSerializer(StrictSerializer):
+    """POST /samples."""
+
+    name = serializers.CharField(min_length=1, max_length=200)
+    host = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    isolate = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    locale = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    library_type = serializers.ChoiceField(choices=LibraryType.values, required=False, default=LibraryType.NORMAL)
+    subtractions = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    labels = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    group = serializers.IntegerField(required=False, allow_null=True, default=None)
+    files = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=2)
+
+
+class SampleUpdateSerializer(StrictSerializer):
+    """PATCH /samples/{id}."""
+
+    name = serializers.CharField(min_length=1, max_length=200, required=False)
+    host = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    isolate = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    locale = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    notes = serializers.CharField(required=False, allow_blank=True)
+    labels = serializers.ListField(child=serializers.IntegerField(), required=False)
+    subtractions = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class SampleRightsSerializer(StrictSerializer):
+    """PATCH /samples/{id}/rights."""
+
+    group = serializers.IntegerField(required=False, allow_null=True)
+    group_read = serializers.BooleanField(required=False)
+    group_write = serializers.BooleanField(required=False)
+    all_read = serializers.BooleanField(required=False)
+    all_write = serializers.BooleanField(required=False)
+
+
+class LabelCreateSerializer(StrictSerializer):
+    """POST /labels."""
+
+    name = serializers.CharField(min_length=1, max_length=100)
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, default="#A0AEC0")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class LabelUpdateSerializer(StrictSerializer):
+    """PATCH /labels/{id}."""
+
+    name = serializers.CharField(min_length=1, max_length=100, required=False)
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+    description = serializers.CharField(required=False, allow_blank=True)

@@ -1,0 +1,152 @@
+"""Samples and labels API (Virtool paths under /api)."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.exceptions import QueryValidationError, error_response
+from core.api.pagination import VirtoolPagination
+from core.api.serializers import created, validated
+from core.errors import InsufficientRights
+from core.permissions import IsAuthenticated, require_permission
+from files.api.views import ranged_file_response
+from samples import selectors, services
+from samples.api.serializers import (
+    LabelCreateSerializer,
+    LabelSerializer,
+    LabelUpdateSerializer,
+    SampleCreateSerializer,
+    SampleMinimalSerializer,
+    SampleRightsSerializer,
+    SampleSerializer,
+    SampleUpdateSerializer,
+)
+from samples.constants import READS_NAMES, SORT_FIELDS
+
+
+def _labels(request: Request) -> list[int]:
+    raw = request.query_params.getlist("label") + request.query_params.getlist("label[]")
+    try:
+        return [int(value) for value in raw]
+    except ValueError:
+        raise QueryValidationError({"label": ["value is not a valid integer"]}) from None
+
+
+class SamplesView(APIView):
+    """GET /samples (what the user may read), POST /samples (`create_sample`)."""
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), require_permission("create_sample")()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("find", str),
+            OpenApiParameter("label", int, many=True),
+            OpenApiParameter("sort", str, enum=list(SORT_FIELDS)),
+        ],
+        responses=SampleMinimalSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        sort = request.query_params.get("sort", "-created_at")
+        if sort not in SORT_FIELDS:
+            raise QueryValidationError({"sort": [f"must be one of {', '.join(SORT_FIELDS)}"]}, code="type_error.enum")
+        queryset = selectors.sample_list(
+            user=request.user, find=request.query_params.get("find", ""), labels=_labels(request), sort=sort
+        )
+        paginator = VirtoolPagination()
+        page = paginator.paginate(
+            request=request, queryset=queryset, total_queryset=selectors.sample_list(user=request.user)
+        )
+        return paginator.get_paginated_response(SampleMinimalSerializer(page["objects"], many=True).data)
+
+    @extend_schema(request=SampleCreateSerializer, responses={201: SampleSerializer})
+    def post(self, request: Request) -> Response:
+        sample = services.sample_create(user=request.user, data=validated(SampleCreateSerializer, request))
+        sample = selectors.sample_get(user=request.user, sample_id=sample.pk)
+        return created(SampleSerializer(sample).data, f"/api/samples/{sample.pk}")
+
+
+class SampleView(APIView):
+    """GET/PATCH/DELETE /samples/{id}."""
+
+    @extend_schema(responses=SampleSerializer)
+    def get(self, request: Request, sample_id: str) -> Response:
+        return Response(SampleSerializer(selectors.sample_get(user=request.user, sample_id=sample_id)).data)
+
+    @extend_schema(request=SampleUpdateSerializer, responses=SampleSerializer)
+    def patch(self, request: Request, sample_id: str) -> Response:
+        sample = selectors.sample_get(user=request.user, sample_id=sample_id, kind="write")
+        services.sample_update(sample=sample, data=validated(SampleUpdateSerializer, request))
+        return Response(SampleSerializer(selectors.sample_get(user=request.user, sample_id=sample_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, sample_id: str) -> Response:
+        services.sample_delete(sample=selectors.sample_get(user=request.user, sample_id=sample_id, kind="write"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SampleRightsView(APIView):
+    """PATCH /samples/{id}/rights: the owner or an administrator."""
+
+    @extend_schema(request=SampleRightsSerializer, responses=SampleSerializer)
+    def patch(self, request: Request, sample_id: str) -> Response:
+        sample = selectors.sample_get(user=request.user, sample_id=sample_id)
+        if not (request.user.is_administrator or sample.user_id == request.user.pk):
+            raise InsufficientRights()
+        services.sample_set_rights(sample=sample, data=validated(SampleRightsSerializer, request))
+        return Response(SampleSerializer(selectors.sample_get(user=request.user, sample_id=sample_id)).data)
+
+
+class SampleReadsView(APIView):
+    """GET /samples/{id}/reads/reads_{1|2}.fq.gz."""
+
+    @extend_schema(responses={(200, "application/gzip"): OpenApiTypes.BINARY})
+    def get(self, request: Request, sample_id: str, filename: str) -> HttpResponse:
+        sample = selectors.sample_get(user=request.user, sample_id=sample_id)
+        path = selectors.samples_path(sample.pk) / filename
+        if filename not in READS_NAMES or not path.exists():
+            return error_response("not_found", "Not found", 404)
+        return ranged_file_response(request, path, filename)
+
+
+class LabelsView(APIView):
+    """GET/POST /labels."""
+
+    @extend_schema(responses=LabelSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(
+            LabelSerializer(selectors.label_list(find=request.query_params.get("find", "")), many=True).data
+        )
+
+    @extend_schema(request=LabelCreateSerializer, responses={201: LabelSerializer})
+    def post(self, request: Request) -> Response:
+        label = services.label_create(**validated(LabelCreateSerializer, request))
+        return created(LabelSerializer(selectors.label_get(label_id=label.pk)).data, f"/api/labels/{label.pk}")
+
+
+class LabelView(APIView):
+    """GET/PATCH/DELETE /labels/{id}."""
+
+    @extend_schema(responses=LabelSerializer)
+    def get(self, request: Request, label_id: int) -> Response:
+        return Response(LabelSerializer(selectors.label_get(label_id=label_id)).data)
+
+    @extend_schema(request=LabelUpdateSerializer, responses=LabelSerializer)
+    def patch(self, request: Request, label_id: int) -> Response:
+        label = services.label_update(
+            label=selectors.label_get(label_id=label_id), data=validated(LabelUpdateSerializer, request)
+        )
+        return Response(LabelSerializer(selectors.label_get(label_id=label.pk)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, label_id: int) -> Response:
+        services.label_delete(label=selectors.label_get(label_id=label_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

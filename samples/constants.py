@@ -1,0 +1,18 @@
+"""Sample library types and read file names."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class LibraryType(models.TextChoices):
+    """Virtool's library types."""
+
+    NORMAL = "normal", "Normal"
+    SRNA = "srna", "Small RNA"
+    AMPLICON = "amplicon", "Amplicon"
+    OTHER = "other", "Other"
+
+
+READS_NAMES = ("reads_1.fq.gz", "reads_2.fq.gz")
+SORT_FIELDS = {"name": "name", "-name": "-name", "created_at": "created_at", "-created_at": "-created_at"}

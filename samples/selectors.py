@@ -1,0 +1,73 @@
+"""Reads for samples and labels; every query is scoped to what the user may read (Virtool's sample rights)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+
+from core.errors import InsufficientRights, NotFound
+from samples.constants import SORT_FIELDS
+from samples.models import Label, Sample
+
+
+def samples_path(sample_id: str) -> Path:
+    """`<data_path>/samples/<id>`."""
+    return Path(settings.DATA_PATH) / "samples" / sample_id
+
+
+def _rights_q(user, kind: str) -> Q:
+    group_ids = list(user.groups.values_list("pk", flat=True))
+    return Q(user=user) | Q(**{f"all_{kind}": True}) | Q(**{f"group_{kind}": True, "group_id__in": group_ids})
+
+
+def sample_can(*, user, sample: Sample, kind: str) -> bool:
+    """Whether `user` may `read` or `write` the sample: administrators, the owner, `all_*`, or the group."""
+    if user.is_administrator or sample.user_id == user.pk or getattr(sample, f"all_{kind}"):
+        return True
+    return bool(getattr(sample, f"group_{kind}")) and user.groups.filter(pk=sample.group_id).exists()
+
+
+def sample_queryset() -> QuerySet[Sample]:
+    """Samples with what their documents need."""
+    return Sample.objects.select_related("user", "group", "job", "job__user").prefetch_related("labels")
+
+
+def sample_list(
+    *, user, find: str = "", labels: list[int] | None = None, sort: str = "-created_at"
+) -> QuerySet[Sample]:
+    """Samples the user may read, optionally matching a name/host/isolate fragment and carrying all `labels`."""
+    queryset = sample_queryset()
+    if not user.is_administrator:
+        queryset = queryset.filter(_rights_q(user, "read"))
+    if find:
+        queryset = queryset.filter(Q(name__icontains=find) | Q(host__icontains=find) | Q(isolate__icontains=find))
+    for label in labels or []:
+        queryset = queryset.filter(labels=label)
+    order = SORT_FIELDS.get(sort, "-created_at")
+    return queryset.order_by(order, "pk").distinct()
+
+
+def sample_get(*, user, sample_id: str, kind: str = "read") -> Sample:
+    """One sample: 404 when it does not exist, 403 when the user may not read (or write) it."""
+    sample = sample_queryset().filter(pk=sample_id).first()
+    if sample is None:
+        raise NotFound("Sample does not exist")
+    if not sample_can(user=user, sample=sample, kind=kind):
+        raise InsufficientRights()
+    return sample
+
+
+def label_list(*, find: str = "") -> QuerySet[Label]:
+    """Labels with the number of samples carrying each."""
+    queryset = Label.objects.annotate(count=Count("samples")).order_by("name")
+    return queryset.filter(name__icontains=find) if find else queryset
+
+
+def label_get(*, label_id: int) -> Label:
+    """One label with its count, or 404."""
+    label = label_list().filter(pk=label_id).first()
+    if label is None:
+        raise NotFound("Label does not exist")
+    return label

@@ -1,0 +1,184 @@
+"""Writes for samples and labels."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.db import IntegrityError, transaction
+
+from core import events
+from core.errors import BadRequest, Conflict
+from core.selectors import settings_get
+from files.models import Upload
+from files.services import uploads_release, uploads_reserve
+from jobs.constants import ACTIVE_STATES
+from jobs.services import job_create
+from samples.models import Label, Sample
+from samples.selectors import samples_path
+
+
+def _check_labels(label_ids: list[int]) -> list[Label]:
+    labels = list(Label.objects.filter(pk__in=label_ids))
+    missing = sorted(set(label_ids) - {label.pk for label in labels})
+    if missing:
+        raise BadRequest(f"Labels do not exist: {missing}")
+    return labels
+
+
+@transaction.atomic
+def sample_create(*, user, data: dict[str, Any]) -> Sample:
+    """Create a sample from one or two reads uploads and queue its `create_sample` job."""
+    settings = settings_get()
+    name = data["name"].strip()
+    if settings.sample_unique_names and Sample.objects.filter(name__iexact=name).exists():
+        raise BadRequest("Sample name is already in use")
+    upload_ids = data["files"]
+    uploads = {
+        upload.pk: upload
+        for upload in Upload.objects.select_for_update().filter(pk__in=upload_ids, removed=False, ready=True)
+    }
+    if len(uploads) != len(set(upload_ids)) or len(set(upload_ids)) != len(upload_ids):
+        raise BadRequest("File does not exist")
+    if any(upload.type != "reads" for upload in uploads.values()):
+        raise BadRequest("Only reads uploads can make a sample")
+    if any(upload.reserved for upload in uploads.values()):
+        raise Conflict("A file is already being used by another sample")
+    if data.get("subtractions"):
+        raise BadRequest(f"Subtractions do not exist: {', '.join(data['subtractions'])}")
+    labels = _check_labels(data.get("labels", []))
+    group = None
+    if data.get("group") is not None:
+        group = Group.objects.filter(pk=data["group"]).first()
+        if group is None:
+            raise BadRequest("Group does not exist")
+    elif settings.sample_group == "force_choice":
+        raise BadRequest("A group must be chosen for the sample")
+    elif settings.sample_group == "users_primary_group":
+        group = user.primary_group
+    sample = Sample.objects.create(
+        name=name,
+        host=data.get("host", ""),
+        isolate=data.get("isolate", ""),
+        locale=data.get("locale", ""),
+        notes=data.get("notes", ""),
+        library_type=data.get("library_type", "normal"),
+        paired=len(upload_ids) == 2,
+        group=group,
+        group_read=settings.sample_group_read,
+        group_write=settings.sample_group_write,
+        all_read=settings.sample_all_read,
+        all_write=settings.sample_all_write,
+        user=user,
+        upload_ids=upload_ids,
+    )
+    sample.labels.set(labels)
+    uploads_reserve(upload_ids=upload_ids)
+    files = [{"id": uploads[pk].pk, "name": uploads[pk].name, "size": uploads[pk].size} for pk in upload_ids]
+    sample.job = job_create(workflow="create_sample", args={"sample_id": sample.pk, "files": files}, user=user)
+    sample.save(update_fields=["job"])
+    return sample
+
+
+@transaction.atomic
+def sample_update(*, sample: Sample, data: dict[str, Any]) -> Sample:
+    """Edit a sample's name, metadata and labels."""
+    if "name" in data:
+        name = data["name"].strip()
+        if (
+            settings_get().sample_unique_names
+            and Sample.objects.filter(name__iexact=name).exclude(pk=sample.pk).exists()
+        ):
+            raise BadRequest("Sample name is already in use")
+        sample.name = name
+    for field in ("host", "isolate", "locale", "notes"):
+        if field in data:
+            setattr(sample, field, data[field])
+    if data.get("subtractions"):
+        raise BadRequest(f"Subtractions do not exist: {', '.join(data['subtractions'])}")
+    if "labels" in data:
+        sample.labels.set(_check_labels(data["labels"]))
+    sample.save()
+    return sample
+
+
+@transaction.atomic
+def sample_set_rights(*, sample: Sample, data: dict[str, Any]) -> Sample:
+    """Change who may read and write a sample (its owner or an administrator)."""
+    if "group" in data:
+        group = data["group"]
+        if group is not None and not Group.objects.filter(pk=group).exists():
+            raise BadRequest("Group does not exist")
+        sample.group_id = group
+    for field in ("group_read", "group_write", "all_read", "all_write"):
+        if field in data:
+            setattr(sample, field, data[field])
+    # Users who could read it before and cannot now must see it go.
+    events.dispatch(interface="samples", operation="delete", ids=[sample.pk], audience=sample_audience(sample))
+    sample.save()
+    return sample
+
+
+def sample_delete(*, sample: Sample) -> None:
+    """Delete a sample and its files (refused while its creation job runs); its reserved uploads are released."""
+    if sample.job_id and sample.job.state in ACTIVE_STATES:
+        raise Conflict("The sample is still being created")
+    sample_discard(sample_id=sample.pk)
+
+
+def sample_discard(*, sample_id: str) -> None:
+    """Remove a sample row and folder, and give its uploads back (creation failed or it was deleted)."""
+    with transaction.atomic():
+        sample = Sample.objects.filter(pk=sample_id).first()
+        if sample is None:
+            return
+        upload_ids = list(sample.upload_ids)
+        still_reserved = list(
+            Upload.objects.filter(pk__in=upload_ids, reserved=True, removed=False).values_list("pk", flat=True)
+        )
+        sample.delete()
+        if still_reserved:
+            uploads_release(upload_ids=still_reserved)
+    shutil.rmtree(samples_path(sample_id), ignore_errors=True)
+
+
+def sample_audience(sample: Sample) -> list[str]:
+    """The Channels groups allowed to read a sample."""
+    groups = [events.GROUP_ADMINS]
+    if sample.user_id:
+        groups.append(events.user_group(sample.user_id))
+    if sample.all_read:
+        groups.append(events.GROUP_ALL)
+    if sample.group_id and sample.group_read:
+        groups.append(events.member_group(sample.group_id))
+    return groups
+
+
+@transaction.atomic
+def label_create(*, name: str, color: str, description: str) -> Label:
+    """Create a label; names are unique case-insensitively."""
+    if Label.objects.filter(name__iexact=name.strip()).exists():
+        raise BadRequest("Label name already exists")
+    try:
+        with transaction.atomic():
+            return Label.objects.create(name=name.strip(), color=color, description=description)
+    except IntegrityError:
+        raise BadRequest("Label name already exists") from None
+
+
+@transaction.atomic
+def label_update(*, label: Label, data: dict[str, Any]) -> Label:
+    """Edit a label."""
+    if "name" in data and Label.objects.filter(name__iexact=data["name"].strip()).exclude(pk=label.pk).exists():
+        raise BadRequest("Label name already exists")
+    for field in ("name", "color", "description"):
+        if field in data:
+            setattr(label, field, data[field].strip() if field == "name" else data[field])
+    label.save()
+    return label
+
+
+def label_delete(*, label: Label) -> None:
+    """Delete a label (it disappears from its samples)."""
+    label.delete()
