@@ -20,4 +20,6 @@ urlpatterns = [
     path("jobs", views.jobs_page, name="jobs-page"),
     path("jobs/<str:job_id>", views.job_page, name="job-page"),
     path("uploads", views.uploads_page, name="uploads-page"),
+    path("samples", views.samples_page, name="samples-page"),
+    path("samples/<str:sample_id>", views.sample_page, name="sample-page"),
 ]

@@ -88,3 +88,15 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
 def uploads_page(request: HttpRequest) -> HttpResponse:
     """Uploads: send files with progress, and the list of uploads following `uploads` events."""
     return render(request, "uploads/list.html", {"nav_active": "uploads"})
+
+
+@page()
+def samples_page(request: HttpRequest) -> HttpResponse:
+    """Samples: search, label filter, sort and pages, live creation progress, and the create form."""
+    return render(request, "samples/list.html", {"nav_active": "samples"})
+
+
+@page()
+def sample_page(request: HttpRequest, sample_id: str) -> HttpResponse:
+    """One sample: metadata, labels, rights, read files and the quality charts (the page reads the API)."""
+    return render(request, "samples/detail.html", {"nav_active": "samples", "sample_id": sample_id})

@@ -12,4 +12,7 @@ class SamplesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from core.navigation import NavItem, nav_register
         from samples import receivers, workflows  # noqa: F401  (dispatch registrations; the create_sample workflow)
+
+        nav_register(NavItem("samples", "Samples", "/samples"), before="jobs")

@@ -16,3 +16,6 @@ class LibraryType(models.TextChoices):
 
 READS_NAMES = ("reads_1.fq.gz", "reads_2.fq.gz")
 SORT_FIELDS = {"name": "name", "-name": "-name", "created_at": "created_at", "-created_at": "-created_at"}
+
+# The quality document's keys, in Virtool's order.
+QUALITY_KEYS = ("bases", "composition", "count", "encoding", "gc", "length", "sequences")

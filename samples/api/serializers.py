@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from core.api.serializers import StrictSerializer
-from samples.constants import LibraryType
+from samples.constants import QUALITY_KEYS, LibraryType
 from samples.models import Label, Sample
 
 
@@ -76,12 +76,18 @@ class SampleSerializer(SampleMinimalSerializer):
     group_write = serializers.BooleanField()
     all_read = serializers.BooleanField()
     all_write = serializers.BooleanField()
-    quality = serializers.JSONField()
+    quality = serializers.SerializerMethodField()
     format = serializers.SerializerMethodField()
     reads = serializers.SerializerMethodField()
 
     def get_group(self, sample: Sample) -> dict | None:
         return {"id": sample.group.pk, "name": sample.group.name} if sample.group else None
+
+    def get_quality(self, sample: Sample) -> dict | None:
+        # PostgreSQL's jsonb reorders keys; the document keeps Virtool's order.
+        if sample.quality is None:
+            return None
+        return {key: sample.quality[key] for key in QUALITY_KEYS if key in sample.quality}
 
     def get_format(self, sample: Sample) -> str:
         return "fastq"
