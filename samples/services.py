@@ -106,6 +106,7 @@ def sample_update(*, sample: Sample, data: dict[str, Any]) -> Sample:
 @transaction.atomic
 def sample_set_rights(*, sample: Sample, data: dict[str, Any]) -> Sample:
     """Change who may read and write a sample (its owner or an administrator)."""
+    before = set(sample_audience(sample))
     if "group" in data:
         group = data["group"]
         if group is not None and not Group.objects.filter(pk=group).exists():
@@ -114,9 +115,11 @@ def sample_set_rights(*, sample: Sample, data: dict[str, Any]) -> Sample:
     for field in ("group_read", "group_write", "all_read", "all_write"):
         if field in data:
             setattr(sample, field, data[field])
-    # Users who could read it before and cannot now must see it go.
-    events.dispatch(interface="samples", operation="delete", ids=[sample.pk], audience=sample_audience(sample))
     sample.save()
+    # Connections that could read it before and cannot now must see it go (the update reaches the others).
+    lost = before - set(sample_audience(sample))
+    if lost:
+        events.dispatch(interface="samples", operation="delete", ids=[sample.pk], audience=sorted(lost))
     return sample
 
 

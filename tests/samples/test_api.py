@@ -248,3 +248,13 @@ def test_labels_crud_with_counts(admin_client, admin_user):
 def test_anonymous_is_401(anon_client):
     for path in ("/api/samples", "/api/labels", "/api/samples/abc"):
         assert anon_client.get(path).status_code == 401
+
+
+def test_rights_change_tells_those_who_lost_access(world, channel_reader):
+    everyone = channel_reader().join(events.GROUP_ALL)
+    members = channel_reader().join(events.member_group(world["lab"].pk))
+    client_for(world["owner"]).patch(f"/api/samples/{world['sample'].pk}/rights", {"group_read": False}, format="json")
+    assert [(m["operation"], m["data"]) for m in members.messages() if m["interface"] == "samples"] == [
+        ("delete", [world["sample"].pk])
+    ]
+    assert everyone.messages() == []
