@@ -22,7 +22,7 @@ from pathlib import Path
 import dnaio
 import numpy as np
 
-BATCH = 100_000
+BATCH = 10_000  # small batches keep the temporary arrays in cache and out of fresh memory maps
 SLOTS = 128  # ASCII
 PERCENTILES = (50, 25, 75, 10, 90)  # median, lower quartile, upper quartile, 10th, 90th
 _BASE_INDEX = np.full(256, 4, dtype=np.uint8)
@@ -87,16 +87,19 @@ class QualityProfile:
         rows = self.qualities.shape[0]
         starts = np.zeros(n, dtype=np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
-        cycle = np.arange(quality.size, dtype=np.int64) - np.repeat(starts, lengths)
-        self.qualities += np.bincount(cycle * SLOTS + quality, minlength=rows * SLOTS).reshape(rows, SLOTS)
-        base = _BASE_INDEX[sequence]
-        counted = base < 4
-        self.bases += np.bincount(cycle[counted] * 4 + base[counted], minlength=rows * 4).reshape(rows, 4)
+        # One key per base, (cycle * 5 + base) * 128 + quality, built in place, and a single histogram of it.
+        key = np.arange(quality.size, dtype=np.int32)
+        key -= np.repeat(starts.astype(np.int32), lengths)
+        key *= 5
+        key += _BASE_INDEX[sequence]  # 0-3 for G, A, T, C; 4 for anything else (N)
+        key *= SLOTS
+        key += quality
+        joint = np.bincount(key, minlength=rows * 5 * SLOTS).reshape(rows, 5, SLOTS)
+        self.qualities += joint.sum(axis=1)
+        self.bases += joint[:, :4, :].sum(axis=2)
         nonempty = lengths > 0
-        read = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        sums = np.bincount(read, weights=quality, minlength=n).astype(np.int64)
-        means = sums[nonempty] // lengths[nonempty]
-        self.read_means += np.bincount(means, minlength=SLOTS)[:SLOTS]
+        sums = np.add.reduceat(quality, starts[nonempty], dtype=np.int64)
+        self.read_means += np.bincount(sums // lengths[nonempty], minlength=SLOTS)[:SLOTS]
 
     def report(self) -> dict:
         """The quality document of this file (Virtool's single-file shape)."""
@@ -140,7 +143,8 @@ def _batches(path: Path) -> Iterable[tuple[list[str], list[str]]]:
     sequences: list[str] = []
     qualities: list[str] = []
     try:
-        with dnaio.open(path, mode="r") as reader:
+        # open_threads: gzip is decompressed on another core while this one counts.
+        with dnaio.open(path, mode="r", open_threads=1) as reader:
             if not isinstance(reader, dnaio.FastqReader):
                 raise QualityError(f"{path.name} is not a FASTQ file")
             for record in reader:
