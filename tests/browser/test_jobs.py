@@ -3,41 +3,15 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
-from collections.abc import Callable
-from typing import TypeVar
 
 import pytest
-from django.db import connection
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.conftest import in_thread
 from tests.conftest import session_cookie_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-T = TypeVar("T")
-
-
-def in_thread(fn: Callable[[], T]) -> T:
-    """Run ORM code outside Playwright's event loop (Django refuses synchronous queries inside one)."""
-    result: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            result["value"] = fn()
-        except BaseException as exc:  # re-raised in the test's thread
-            result["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
 
 
 @pytest.fixture

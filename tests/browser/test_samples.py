@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
-from django.db import connection
 from playwright.sync_api import Browser, expect
 
+from tests.browser.conftest import in_thread
 from tests.conftest import session_cookie_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,28 +16,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "samples"
 FASTQ = SAMPLES / "small_50bp_1.fq.gz"
 SCREENSHOTS = Path(os.environ.get("VIRTOOL_SCREENSHOTS", "/tmp"))
-
-T = TypeVar("T")
-
-
-def in_thread(fn: Callable[[], T]) -> T:
-    """Run ORM code outside Playwright's event loop (Django refuses synchronous queries inside one)."""
-    result: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            result["value"] = fn()
-        except BaseException as exc:  # re-raised in the test's thread
-            result["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
 
 
 def test_create_a_sample_from_a_chosen_file_and_see_its_quality(

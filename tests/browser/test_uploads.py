@@ -5,16 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 import requests
-from django.db import connection
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.browser.conftest import in_thread
 from tests.conftest import session_cookie_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,28 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "samples"
 FASTQ = [SAMPLES / "rprsv_1.fq.gz", SAMPLES / "small_50bp_2.fq.gz"]
 SCREENSHOTS = Path(os.environ.get("VIRTOOL_SCREENSHOTS", "/tmp"))
-
-T = TypeVar("T")
-
-
-def in_thread(fn: Callable[[], T]) -> T:
-    """Run ORM code outside Playwright's event loop (Django refuses synchronous queries inside one)."""
-    result: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            result["value"] = fn()
-        except BaseException as exc:  # re-raised in the test's thread
-            result["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
 
 
 # Builds a DataTransfer holding real File objects in the page: what the browser hands a drop handler.
