@@ -29,8 +29,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        await self.accept()
         if user is None or not user.is_authenticated:
+            await self.accept()
             await self.close(code=WS_CLOSE_UNAUTHENTICATED)
             return
         self.user_id = user.pk
@@ -40,11 +40,14 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         self.joined_at = float("-inf")  # when all memberships were last (re)added
         # One change can reach a connection through several groups (e.g. `admins` and `users.<id>`).
         self.seen: deque[str] = deque(maxlen=1024)
-        await self._refresh_groups()
+        # Join the groups before accepting: once the client sees the socket open, no change can slip past it.
+        await self._refresh_groups(accept=True)
 
-    async def _refresh_groups(self) -> None:
+    async def _refresh_groups(self, accept: bool = False) -> None:
         groups = await database_sync_to_async(event_groups_for)(user_id=self.user_id)
         if groups is None:
+            if accept:
+                await self.accept()
             await self.close(code=WS_CLOSE_UNAUTHENTICATED)
             return
         # Group memberships expire in Redis (so that sockets of a crashed server do not linger); a long-lived
@@ -57,6 +60,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         for group in self.joined - groups:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.joined = groups
+        if accept:
+            await self.accept()
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", set()):
