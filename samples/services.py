@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -17,6 +18,13 @@ from jobs.constants import ACTIVE_STATES
 from jobs.services import job_create
 from samples.models import Label, Sample
 from samples.selectors import samples_path
+
+
+def _labels_counted(label_ids: Iterable[int]) -> None:
+    """Label counts changed: send the labels again after commit (m2m edits bypass the save signals)."""
+    ids = sorted(set(label_ids))
+    if ids:
+        events.dispatch(interface="labels", operation="update", ids=ids)
 
 
 def _check_labels(label_ids: list[int]) -> list[Label]:
@@ -74,6 +82,7 @@ def sample_create(*, user, data: dict[str, Any]) -> Sample:
         upload_ids=upload_ids,
     )
     sample.labels.set(labels)
+    _labels_counted(label.pk for label in labels)
     uploads_reserve(upload_ids=upload_ids)
     files = [{"id": uploads[pk].pk, "name": uploads[pk].name, "size": uploads[pk].size} for pk in upload_ids]
     sample.job = job_create(workflow="create_sample", args={"sample_id": sample.pk, "files": files}, user=user)
@@ -98,7 +107,10 @@ def sample_update(*, sample: Sample, data: dict[str, Any]) -> Sample:
     if data.get("subtractions"):
         raise BadRequest(f"Subtractions do not exist: {', '.join(data['subtractions'])}")
     if "labels" in data:
-        sample.labels.set(_check_labels(data["labels"]))
+        before = set(sample.labels.values_list("pk", flat=True))
+        labels = _check_labels(data["labels"])
+        sample.labels.set(labels)
+        _labels_counted(before ^ {label.pk for label in labels})
     sample.save()
     return sample
 
@@ -137,6 +149,7 @@ def sample_discard(*, sample_id: str) -> None:
         if sample is None:
             return
         upload_ids = list(sample.upload_ids)
+        _labels_counted(sample.labels.values_list("pk", flat=True))
         still_reserved = list(
             Upload.objects.filter(pk__in=upload_ids, reserved=True, removed=False).values_list("pk", flat=True)
         )

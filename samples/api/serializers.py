@@ -135,11 +135,15 @@ class SampleRightsSerializer(StrictSerializer):
     all_write = serializers.BooleanField(required=False)
 
 
+COLOR = r"^#[0-9a-fA-F]{6}$"
+COLOR_ERRORS = {"invalid": "Enter a colour as # and six hex digits, such as #A0AEC0."}
+
+
 class LabelCreateSerializer(StrictSerializer):
     """POST /labels."""
 
     name = serializers.CharField(min_length=1, max_length=100)
-    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, default="#A0AEC0")
+    color = serializers.RegexField(COLOR, required=False, default="#A0AEC0", error_messages=COLOR_ERRORS)
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -147,5 +151,5 @@ class LabelUpdateSerializer(StrictSerializer):
     """PATCH /labels/{id}."""
 
     name = serializers.CharField(min_length=1, max_length=100, required=False)
-    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+    color = serializers.RegexField(COLOR, required=False, error_messages=COLOR_ERRORS)
     description = serializers.CharField(required=False, allow_blank=True)

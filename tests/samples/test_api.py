@@ -259,3 +259,34 @@ def test_rights_change_tells_those_who_lost_access(world, channel_reader):
         ("delete", [world["sample"].pk])
     ]
     assert everyone.messages() == []
+
+
+def test_label_counts_follow_their_samples_live(admin_client, admin_user, channel_reader):
+    everyone = channel_reader().join(events.GROUP_ALL)
+    virus = Label.objects.create(name="Virus")
+    bacteria = Label.objects.create(name="Bacteria")
+    sample = Sample.objects.create(name="s", user=admin_user, ready=True)
+    everyone.messages()
+
+    def counts() -> list[tuple[str, int]]:
+        return [
+            (m["data"]["name"], m["data"]["count"])
+            for m in everyone.messages()
+            if m["interface"] == "labels" and m["operation"] == "update"
+        ]
+
+    admin_client.patch(f"/api/samples/{sample.pk}", {"labels": [virus.pk]}, format="json")
+    assert counts() == [("Virus", 1)]
+    admin_client.patch(f"/api/samples/{sample.pk}", {"labels": [bacteria.pk]}, format="json")
+    assert sorted(counts()) == [("Bacteria", 1), ("Virus", 0)]
+    admin_client.patch(f"/api/samples/{sample.pk}", {"notes": "same labels", "labels": [bacteria.pk]}, format="json")
+    assert counts() == []
+    assert admin_client.delete(f"/api/samples/{sample.pk}").status_code == 204
+    assert counts() == [("Bacteria", 0)]
+
+
+def test_label_colour_must_be_hex(admin_client):
+    response = admin_client.post("/api/labels", {"name": "x", "color": "green"}, format="json")
+    assert response.status_code == 400
+    assert response.json()[0]["loc"] == ["color"]
+    assert response.json()[0]["msg"] == "Enter a colour as # and six hex digits, such as #A0AEC0."
