@@ -9,9 +9,11 @@ class ApplicationError(Exception):
     error_id = "bad_request"
     status = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, errors: list | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # Every problem found, when there are several (e.g. in an imported file); rendered as `errors`.
+        self.errors = errors
 
 
 class BadRequest(ApplicationError):

@@ -23,3 +23,8 @@ class APIKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "basic", "description": "handle:API key"}
+
+
+def drop_aliases(endpoints: list) -> list:
+    """Leave alias routes (e.g. `/api/references/v1`, the later name of `/api/refs`) out of the schema."""
+    return [endpoint for endpoint in endpoints if not endpoint[0].startswith("/api/references/v1")]

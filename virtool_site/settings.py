@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "jobs",
     "files",
     "samples",
+    "references",
+    "otus",
+    "indexes",
 ]
 
 MIDDLEWARE = [
@@ -258,6 +261,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["core.schema.drop_aliases"],
 }
 
 # --- Security (production behind an HTTPS proxy: VIRTOOL_SECURE=true) ----------------------------------------

@@ -8,7 +8,10 @@ from django.urls import include, path, re_path
 from core.api import urls as core_api_urls
 from core.api.views import RootView
 from files.api import urls as files_api_urls
+from indexes.api import urls as indexes_api_urls
 from jobs.api import urls as jobs_api_urls
+from otus.api import urls as otus_api_urls
+from references.api import urls as references_api_urls
 from samples.api import urls as samples_api_urls
 from users.api import urls as users_api_urls
 
@@ -19,6 +22,9 @@ api_patterns = [
     *jobs_api_urls.urlpatterns,
     *files_api_urls.urlpatterns,
     *samples_api_urls.urlpatterns,
+    *references_api_urls.urlpatterns,
+    *otus_api_urls.urlpatterns,
+    *indexes_api_urls.urlpatterns,
 ]
 
 urlpatterns = [

@@ -76,7 +76,10 @@ def error_response(error_id: str, message: str, status_code: int) -> Response:
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF exception handler producing Virtool-shaped bodies."""
     if isinstance(exc, ApplicationError):
-        return error_response(exc.error_id, exc.message, exc.status)
+        response = error_response(exc.error_id, exc.message, exc.status)
+        if exc.errors:
+            response.data["errors"] = exc.errors
+        return response
     if isinstance(exc, exceptions.ValidationError):
         location = "query string" if isinstance(exc, QueryValidationError) else "body"
         return Response(validation_errors(exc.detail, location), status=status.HTTP_400_BAD_REQUEST)

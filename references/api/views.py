@@ -1,0 +1,256 @@
+"""References API: /refs (and its alias /references/v1) with OTUs, history, indexes and members."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.exceptions import QueryValidationError
+from core.api.pagination import VirtoolPagination
+from core.api.serializers import created, validated
+from core.permissions import IsAuthenticated, require_permission
+from indexes import selectors as index_selectors
+from indexes import services as index_services
+from indexes.api.serializers import index_document
+from otus import selectors as otu_selectors
+from otus import services as otu_services
+from otus.api.serializers import OTUCreateSerializer, change_out, otu_minimal, otu_out
+from references import selectors, services
+from references.api.serializers import (
+    GroupMemberCreateSerializer,
+    ReferenceCreateSerializer,
+    ReferenceUpdateSerializer,
+    RightsSerializer,
+    UserMemberCreateSerializer,
+    member_document,
+    reference_document,
+)
+
+
+def query_bool(request: Request, name: str) -> bool | None:
+    """A boolean query parameter (true/false/1/0), or None when absent."""
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise QueryValidationError({name: ["value could not be parsed to a boolean"]}, code="type_error.bool")
+
+
+def _document(request: Request, reference_id: str) -> dict:
+    reference = selectors.reference_get(reference_id=reference_id)
+    return reference_document(reference)
+
+
+class ReferencesView(APIView):
+    """GET /refs (every user may read references), POST /refs (`create_ref`)."""
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), require_permission("create_ref")()]
+        return [IsAuthenticated()]
+
+    @extend_schema(operation_id="refs_list", parameters=[OpenApiParameter("find", str)], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        paginator = VirtoolPagination()
+        page = paginator.paginate(
+            request=request,
+            queryset=selectors.reference_list(find=request.query_params.get("find", "")),
+            total_queryset=selectors.reference_list(),
+        )
+        return paginator.get_paginated_response([reference_document(r, detail=False) for r in page["objects"]])
+
+    @extend_schema(request=ReferenceCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        reference = services.reference_create(user=request.user, data=validated(ReferenceCreateSerializer, request))
+        return created(_document(request, reference.pk), f"/api/refs/{reference.pk}")
+
+
+class ReferenceView(APIView):
+    """GET/PATCH/DELETE /refs/{id}."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, ref_id: str) -> Response:
+        return Response(_document(request, ref_id))
+
+    @extend_schema(request=ReferenceUpdateSerializer, responses=OpenApiTypes.OBJECT)
+    def patch(self, request: Request, ref_id: str) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        selectors.reference_require(user=request.user, reference=reference, right="modify")
+        services.reference_update(reference=reference, data=validated(ReferenceUpdateSerializer, request))
+        return Response(_document(request, ref_id))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, ref_id: str) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        selectors.reference_require(user=request.user, reference=reference, right="remove")
+        services.reference_delete(reference=reference)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReferenceExportView(APIView):
+    """GET /refs/{id}/export?scope=built|unbuilt|remote: the reference as `reference.json.gz`."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("scope", str, enum=["built", "unbuilt", "remote"])],
+        responses={(200, "application/gzip"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, ref_id: str) -> HttpResponse:
+        scope = request.query_params.get("scope", "unbuilt")
+        if scope not in ("built", "unbuilt", "remote"):
+            raise QueryValidationError({"scope": ["must be one of built, unbuilt, remote"]}, code="type_error.enum")
+        reference = selectors.reference_get(reference_id=ref_id)
+        document = index_selectors.reference_document(reference=reference, scope=scope)
+        body = gzip.compress(json.dumps(document).encode(), compresslevel=6)
+        response = HttpResponse(body, content_type="application/gzip")
+        response["Content-Disposition"] = f'attachment; filename="{reference.pk}.{scope}.json.gz"'
+        return response
+
+
+class ReferenceOTUsView(APIView):
+    """GET /refs/{id}/otus (search by name or abbreviation), POST (right `modify_otu`)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("find", str), OpenApiParameter("verified", bool), OpenApiParameter("names", bool)],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request, ref_id: str) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        queryset = otu_selectors.otu_list(
+            reference_id=reference.pk,
+            find=request.query_params.get("find", ""),
+            verified=query_bool(request, "verified"),
+        )
+        if query_bool(request, "names"):
+            return Response([{"id": otu.pk, "name": otu.name} for otu in queryset.only("id", "name")])
+        paginator = VirtoolPagination()
+        page = paginator.paginate(
+            request=request, queryset=queryset, total_queryset=otu_selectors.otu_list(reference_id=reference.pk)
+        )
+        response = paginator.get_paginated_response([otu_minimal(otu) for otu in page["objects"]])
+        response.data["modified_count"] = (
+            otu_selectors.history_list(reference_id=reference.pk, unbuilt=True).values("otu_id").distinct().count()
+        )
+        return response
+
+    @extend_schema(request=OTUCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, ref_id: str) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        selectors.reference_require(user=request.user, reference=reference, right="modify_otu")
+        otu = otu_services.otu_create(
+            reference=reference, data=validated(OTUCreateSerializer, request), user=request.user
+        )
+        joined = otu_selectors.otu_joined(otu_id=otu.pk)
+        change = otu_selectors.history_list(otu_id=otu.pk).first()
+        return created(otu_out(joined, most_recent_change=change), f"/api/otus/{otu.pk}")
+
+
+class ReferenceHistoryView(APIView):
+    """GET /refs/{id}/history?unbuilt=true|false."""
+
+    @extend_schema(parameters=[OpenApiParameter("unbuilt", bool)], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, ref_id: str) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        queryset = otu_selectors.history_list(reference_id=reference.pk, unbuilt=query_bool(request, "unbuilt"))
+        paginator = VirtoolPagination()
+        page = paginator.paginate(
+            request=request, queryset=queryset, total_queryset=otu_selectors.history_list(reference_id=reference.pk)
+        )
+        return paginator.get_paginated_response([change_out(c, with_diff=False) for c in page["objects"]])
+
+
+class ReferenceIndexesView(APIView):
+    """GET /refs/{id}/indexes, POST (right `build`): start a build."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, ref_id: str) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        queryset = index_selectors.index_list(reference_id=reference.pk)
+        paginator = VirtoolPagination()
+        page = paginator.paginate(request=request, queryset=queryset, total_queryset=queryset)
+        return paginator.get_paginated_response([index_document(i, detail=False) for i in page["objects"]])
+
+    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, ref_id: str) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        selectors.reference_require(user=request.user, reference=reference, right="build")
+        index = index_services.index_create(reference=reference, user=request.user)
+        return created(index_document(index_selectors.index_get(index_id=index.pk)), f"/api/indexes/{index.pk}")
+
+
+class ReferenceMembersView(APIView):
+    """GET/POST /refs/{id}/users or /groups (POST: right `modify`)."""
+
+    kind = "user"
+
+    @extend_schema(operation_id="refs_users_list", responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, ref_id: str) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        members = reference.members.filter(**{f"{self.kind}__isnull": False}).select_related("user", "group")
+        return Response([member_document(m) for m in members])
+
+    @extend_schema(request=UserMemberCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, ref_id: str) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        selectors.reference_require(user=request.user, reference=reference, right="modify")
+        serializer = UserMemberCreateSerializer if self.kind == "user" else GroupMemberCreateSerializer
+        data = validated(serializer, request)
+        member_id = data.pop(f"{self.kind}_id")
+        member = services.member_add(reference=reference, kind=self.kind, member_id=member_id, rights=data)
+        return created(member_document(member), f"/api/refs/{ref_id}/{self.kind}s/{member_id}")
+
+
+class ReferenceGroupMembersView(ReferenceMembersView):
+    """GET/POST /refs/{id}/groups."""
+
+    kind = "group"
+
+    @extend_schema(operation_id="refs_groups_list", responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, ref_id: str) -> Response:
+        return super().get(request, ref_id)
+
+    @extend_schema(request=GroupMemberCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, ref_id: str) -> Response:
+        return super().post(request, ref_id)
+
+
+class ReferenceMemberView(APIView):
+    """GET/PATCH/DELETE /refs/{id}/users/{uid} or /groups/{gid} (writes: right `modify`)."""
+
+    kind = "user"
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, ref_id: str, member_id: int) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        return Response(member_document(services._member(reference, self.kind, member_id)))
+
+    @extend_schema(request=RightsSerializer, responses=OpenApiTypes.OBJECT)
+    def patch(self, request: Request, ref_id: str, member_id: int) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        selectors.reference_require(user=request.user, reference=reference, right="modify")
+        rights = validated(RightsSerializer, request)
+        member = services.member_update(reference=reference, kind=self.kind, member_id=member_id, rights=rights)
+        return Response(member_document(member))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, ref_id: str, member_id: int) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        selectors.reference_require(user=request.user, reference=reference, right="modify")
+        services.member_remove(reference=reference, kind=self.kind, member_id=member_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReferenceGroupMemberView(ReferenceMemberView):
+    """GET/PATCH/DELETE /refs/{id}/groups/{gid}."""
+
+    kind = "group"

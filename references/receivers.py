@@ -1,0 +1,22 @@
+"""Registers references for websocket dispatch (every user may read references)."""
+
+from __future__ import annotations
+
+from core import events
+from references.models import Reference
+from references.selectors import reference_queryset
+
+
+def _serialize(reference: Reference) -> dict:
+    from references.api.serializers import reference_document
+
+    return reference_document(reference, detail=False)
+
+
+events.register(
+    Reference,
+    interface="references",
+    serialize=_serialize,
+    audience=lambda reference: [events.GROUP_ALL],
+    queryset=reference_queryset,
+)

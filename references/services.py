@@ -1,0 +1,229 @@
+"""Writes for references: create (empty, import, clone), edit, delete, and their members' rights."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from core import events
+from core.errors import BadRequest, Conflict, NotFound
+from files.models import Upload
+from files.services import uploads_release, uploads_reserve
+from files.storage import upload_path
+from jobs.constants import ACTIVE_STATES
+from jobs.services import job_create
+from references import formats
+from references.constants import RIGHTS
+from references.models import Reference, ReferenceMember
+from references.selectors import references_path
+
+
+def _add_creator(reference: Reference, user) -> None:
+    # Virtool adds the creator as a member with every right.
+    ReferenceMember.objects.create(reference=reference, user=user, **{right: True for right in RIGHTS})
+
+
+def _new(*, user, data: dict[str, Any], **fields: Any) -> Reference:
+    reference = Reference.objects.create(
+        name=data.get("name", "").strip() or fields.pop("default_name", "Unnamed reference"),
+        description=data.get("description", ""),
+        data_type=data.get("data_type", "genome"),
+        organism=data.get("organism", ""),
+        user=user,
+        **{key: value for key, value in fields.items() if key != "default_name"},
+    )
+    _add_creator(reference, user)
+    return reference
+
+
+@transaction.atomic
+def reference_create(*, user, data: dict[str, Any]) -> Reference:
+    """Create a reference: empty, or filled by an `import_reference` or `clone_reference` job."""
+    if data.get("clone_from"):
+        return _clone(user=user, data=data)
+    if data.get("import_from"):
+        return _import(user=user, data=data)
+    if not data.get("name", "").strip():
+        raise BadRequest("Name is required")
+    return _new(user=user, data=data)
+
+
+def _import(*, user, data: dict[str, Any]) -> Reference:
+    """Validate the uploaded file now (so a bad file creates nothing), then import it in a job."""
+    key = str(data["import_from"])
+    query = Upload.objects.filter(removed=False, ready=True)
+    upload = (query.filter(pk=int(key)) if key.isdigit() else query.filter(name_on_disk=key)).first()
+    if upload is None:
+        raise BadRequest("File does not exist")
+    if upload.type != "reference":
+        raise BadRequest("Only reference uploads can be imported")
+    if upload.reserved:
+        raise Conflict("The file is already being imported")
+    content = formats.read_reference_file(upload_path(upload.name_on_disk))
+    problems = formats.validate(content)
+    if problems:
+        count = len(problems)
+        raise formats.ReferenceFileError(
+            f"The reference file has {count} problem{'s' if count != 1 else ''}; nothing was imported", errors=problems
+        )
+    fields = {
+        "data_type": content.get("data_type") or "genome",
+        "organism": data.get("organism") or content.get("organism") or "",
+        "targets": content.get("targets"),
+    }
+    reference = _new(
+        user=user,
+        data={**data, **fields},
+        default_name=content.get("name") or upload.name,
+        imported_from={"id": upload.pk, "name": upload.name, "user": {"id": upload.user_id}},
+        targets=fields["targets"],
+        ready=False,
+    )
+    uploads_reserve(upload_ids=[upload.pk])
+    reference.job = job_create(
+        workflow="import_reference",
+        args={"ref_id": reference.pk, "upload_id": upload.pk, "name": upload.name, "count": len(content["otus"])},
+        user=user,
+    )
+    reference.save(update_fields=["job"])
+    return reference
+
+
+def _clone(*, user, data: dict[str, Any]) -> Reference:
+    source = Reference.objects.filter(pk=data["clone_from"]).first()
+    if source is None:
+        raise BadRequest("Source reference does not exist")
+    if not source.ready:
+        raise Conflict("The source reference is still being filled")
+    reference = _new(
+        user=user,
+        data={
+            **data,
+            "data_type": source.data_type,
+            "organism": data.get("organism") or source.organism,
+            "description": data.get("description", source.description),
+        },
+        default_name=f"Clone of {source.name}",
+        cloned_from={"id": source.pk, "name": source.name},
+        restrict_source_types=source.restrict_source_types,
+        source_types=source.source_types,
+        targets=source.targets,
+        ready=False,
+    )
+    reference.job = job_create(
+        workflow="clone_reference", args={"ref_id": reference.pk, "source_id": source.pk}, user=user
+    )
+    reference.save(update_fields=["job"])
+    return reference
+
+
+def reference_finish_fill(*, reference_id: str, upload_id: int | None = None) -> None:
+    """An import or clone finished: the reference is ready; an imported upload is used up."""
+    from files.services import uploads_mark_removed
+
+    Reference.objects.filter(pk=reference_id).update(ready=True)
+    events.dispatch(interface="references", operation="update", ids=[reference_id])
+    if upload_id is not None:
+        uploads_mark_removed(upload_ids=[upload_id], delete_files=True)
+
+
+def reference_discard(*, reference_id: str, upload_id: int | None = None) -> None:
+    """An import or clone failed or was cancelled: remove the half-filled reference, give the upload back."""
+    with transaction.atomic():
+        reference = Reference.objects.filter(pk=reference_id).first()
+        if reference is not None:
+            reference.delete()
+        if upload_id is not None and Upload.objects.filter(pk=upload_id, removed=False).exists():
+            uploads_release(upload_ids=[upload_id])
+    shutil.rmtree(references_path(reference_id), ignore_errors=True)
+
+
+@transaction.atomic
+def reference_update(*, reference: Reference, data: dict[str, Any]) -> Reference:
+    """Edit name, description, organism, internal control, source-type restriction and targets (right `modify`)."""
+    for field in ("name", "description", "organism", "restrict_source_types"):
+        if field in data:
+            setattr(reference, field, data[field].strip() if field == "name" else data[field])
+    if "source_types" in data:
+        reference.source_types = [s.strip().lower() for s in data["source_types"] if s.strip()]
+    if "targets" in data:
+        if reference.data_type != "barcode":
+            raise BadRequest("Only barcode references have targets")
+        names = [t["name"] for t in data["targets"]]
+        if len(set(names)) != len(names):
+            raise BadRequest("The targets contain duplicate names")
+        reference.targets = data["targets"]
+    if "internal_control" in data:
+        otu_id = data["internal_control"]
+        if otu_id and not reference.otus.filter(pk=otu_id).exists():
+            raise BadRequest("Internal control does not exist")
+        reference.internal_control = otu_id or None
+    if not reference.name:
+        raise BadRequest("Name is required")
+    reference.save()
+    return reference
+
+
+def reference_delete(*, reference: Reference) -> None:
+    """Delete a reference with its OTUs, history and indexes (refused while a job fills or builds it)."""
+    from indexes.models import Index
+
+    if reference.job_id and reference.job.state in ACTIVE_STATES:
+        raise Conflict("The reference is still being filled")
+    if Index.objects.filter(reference=reference, ready=False, job__state__in=ACTIVE_STATES).exists():
+        raise Conflict("An index of this reference is being built")
+    reference_id = reference.pk
+    reference.delete()
+    shutil.rmtree(references_path(reference_id), ignore_errors=True)
+
+
+@transaction.atomic
+def member_add(*, reference: Reference, kind: str, member_id: int, rights: dict[str, bool]) -> ReferenceMember:
+    """Add a user or group member with rights (right `modify`)."""
+    if kind == "user":
+        target = get_user_model().objects.filter(pk=member_id).first()
+        if target is None:
+            raise BadRequest("User does not exist")
+        exists = ReferenceMember.objects.filter(reference=reference, user=target).exists()
+        fields: dict[str, Any] = {"user": target}
+    else:
+        target = Group.objects.filter(pk=member_id).first()
+        if target is None:
+            raise BadRequest("Group does not exist")
+        exists = ReferenceMember.objects.filter(reference=reference, group=target).exists()
+        fields = {"group": target}
+    if exists:
+        raise BadRequest(f"{kind.capitalize()} already exists")
+    member = ReferenceMember.objects.create(reference=reference, **fields, **{r: bool(rights.get(r)) for r in RIGHTS})
+    events.dispatch_instance(reference)
+    return member
+
+
+def _member(reference: Reference, kind: str, member_id: int) -> ReferenceMember:
+    member = ReferenceMember.objects.filter(reference=reference, **{f"{kind}_id": member_id}).first()
+    if member is None:
+        raise NotFound(f"{kind.capitalize()} does not exist")
+    return member
+
+
+@transaction.atomic
+def member_update(*, reference: Reference, kind: str, member_id: int, rights: dict[str, bool]) -> ReferenceMember:
+    """Change a member's rights."""
+    member = _member(reference, kind, member_id)
+    for right in RIGHTS:
+        if right in rights:
+            setattr(member, right, bool(rights[right]))
+    member.save()
+    events.dispatch_instance(reference)
+    return member
+
+
+@transaction.atomic
+def member_remove(*, reference: Reference, kind: str, member_id: int) -> None:
+    """Remove a member."""
+    _member(reference, kind, member_id).delete()
+    events.dispatch_instance(reference)

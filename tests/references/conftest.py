@@ -1,0 +1,70 @@
+"""Helpers for reference tests: uploads of reference files and jobs run in this process."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from files.models import Upload
+from files.storage import upload_path
+from jobs.models import Job
+from jobs.runner import job_execute
+from tests.conftest import SHARED
+
+REFERENCES = SHARED / "data" / "references"
+DEMO = REFERENCES / "demo-plant-viruses.json.gz"
+EXPORT_20 = REFERENCES / "virtool-export-20-otus.json.gz"
+
+
+@pytest.fixture(autouse=True)
+def _run_jobs_here(mocker):
+    """Jobs are run in this process by the tests (a real worker runs them in tests/jobs)."""
+    mocker.patch("jobs.services.job_enqueue")
+
+
+def make_reference_upload(user, *, source: Path | None = None, data: bytes | None = None, name: str | None = None):
+    """An uploaded `reference` file from a path or bytes."""
+    content = data if data is not None else source.read_bytes()
+    upload = Upload.objects.create(
+        name=name or (source.name if source else "reference.json.gz"),
+        type="reference",
+        user=user,
+        size=len(content),
+        ready=True,
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+    upload.name_on_disk = f"{upload.pk}-{upload.name}"
+    upload.save()
+    upload_path(upload.name_on_disk).write_bytes(content)
+    return upload
+
+
+def gz_json(document: dict) -> bytes:
+    """A document as reference.json.gz bytes."""
+    return gzip.compress(json.dumps(document).encode())
+
+
+def load(path: Path) -> dict:
+    """A reference file as a document."""
+    return json.loads(gzip.decompress(path.read_bytes()))
+
+
+def run_jobs() -> list[str]:
+    """Run every waiting job here, in creation order; returns their final states."""
+    states = []
+    for job in Job.objects.filter(state="waiting").order_by("created_at"):
+        states.append(job_execute(job_id=job.pk))
+    return states
+
+
+def import_reference(client, user, source: Path | None = None, data: bytes | None = None, **fields) -> dict:
+    """Import a reference file through the API and run its job; returns the reference document."""
+    upload = make_reference_upload(user, source=source, data=data)
+    response = client.post("/api/refs", {"import_from": upload.name_on_disk, **fields}, format="json")
+    assert response.status_code == 201, response.json()
+    assert run_jobs() == ["complete"]
+    return client.get(f"/api/refs/{response.json()['id']}").json()
