@@ -42,13 +42,24 @@ def create_otu(client, reference, name="Tobacco mosaic virus", abbreviation="TMV
 
 def latest_change(otu_id: str) -> dict:
     change = Change.objects.filter(otu_id=otu_id).order_by("-pk").first()
-    return {"id": change.change_id, "method_name": change.method_name, "description": change.description, "diff": change.diff}
+    return {
+        "id": change.change_id,
+        "method_name": change.method_name,
+        "description": change.description,
+        "diff": change.diff,
+    }
 
 
 def test_create_records_the_whole_document(client, reference, curator):
     otu = create_otu(client, reference)
-    assert otu["version"] == 0 and otu["verified"] is False
-    assert otu["issues"] == {"empty_otu": True, "empty_isolate": False, "empty_sequence": False, "isolate_inconsistency": False}
+    assert otu["version"] == 0
+    assert otu["verified"] is False
+    assert otu["issues"] == {
+        "empty_otu": True,
+        "empty_isolate": False,
+        "empty_sequence": False,
+        "isolate_inconsistency": False,
+    }
     change = client.get(f"/api/history/{otu['id']}.0").json()
     assert change["method_name"] == "create"
     assert change["description"] == "Created Tobacco mosaic virus (TMV)"
@@ -72,7 +83,8 @@ def test_create_records_the_whole_document(client, reference, curator):
 def test_edit_name_writes_dictdiffer_diff(client, reference):
     otu = create_otu(client, reference)
     response = client.patch(f"/api/otus/{otu['id']}", {"name": "Tomato mosaic virus"}, format="json")
-    assert response.status_code == 200 and response.json()["version"] == 1
+    assert response.status_code == 200
+    assert response.json()["version"] == 1
     change = latest_change(otu["id"])
     assert change["id"] == f"{otu['id']}.1"
     assert change["method_name"] == "edit"
@@ -89,11 +101,27 @@ def test_adding_an_isolate_and_a_sequence_verifies_the_otu(client, reference):
     isolate = client.post(
         f"/api/otus/{otu['id']}/isolates", {"source_type": "Isolate", "source_name": "A1"}, format="json"
     ).json()
-    assert isolate["default"] is True and isolate["source_type"] == "isolate"
+    assert isolate["default"] is True
+    assert isolate["source_type"] == "isolate"
     change = latest_change(otu["id"])
     assert change["description"] == "Added Isolate A1 as default"
     assert change["diff"] == [
-        ["add", "isolates", [[0, {"default": True, "id": isolate["id"], "source_name": "A1", "source_type": "isolate", "sequences": []}]]],
+        [
+            "add",
+            "isolates",
+            [
+                [
+                    0,
+                    {
+                        "default": True,
+                        "id": isolate["id"],
+                        "source_name": "A1",
+                        "source_type": "isolate",
+                        "sequences": [],
+                    },
+                ]
+            ],
+        ],
         ["change", "version", [0, 1]],
     ]
     response = client.post(
@@ -131,14 +159,21 @@ def test_bad_sequences_and_segments_are_refused_with_a_reason(client, reference)
     isolate = client.post(f"/api/otus/{otu['id']}/isolates", {}, format="json").json()
     url = f"/api/otus/{otu['id']}/isolates/{isolate['id']}/sequences"
     bad = client.post(url, {"accession": "X1", "definition": "d", "sequence": "ACGT-XZ"}, format="json")
-    assert bad.status_code == 400 and "IUPAC" in bad.json()["message"] and "XZ" in bad.json()["message"]
-    segment = client.post(url, {"accession": "X1", "definition": "d", "sequence": SEQ, "segment": "RNA9"}, format="json")
-    assert segment.status_code == 400 and segment.json()["message"] == "Segment does not exist"
+    assert bad.status_code == 400
+    assert "IUPAC" in bad.json()["message"]
+    assert "XZ" in bad.json()["message"]
+    segment = client.post(
+        url, {"accession": "X1", "definition": "d", "sequence": SEQ, "segment": "RNA9"}, format="json"
+    )
+    assert segment.status_code == 400
+    assert segment.json()["message"] == "Segment does not exist"
     missing = client.post(url, {"definition": "d", "sequence": SEQ}, format="json")
-    assert missing.status_code == 400 and missing.json()[0]["loc"] == ["accession"]
+    assert missing.status_code == 400
+    assert missing.json()[0]["loc"] == ["accession"]
     assert client.get(f"/api/otus/{otu['id']}").json()["version"] == 1  # nothing else was recorded
     duplicate = client.post(f"/api/refs/{reference['id']}/otus", {"name": "tobacco MOSAIC virus"}, format="json")
-    assert duplicate.status_code == 400 and duplicate.json()["message"] == "Name already exists"
+    assert duplicate.status_code == 400
+    assert duplicate.json()["message"] == "Name already exists"
 
 
 def test_every_kind_of_edit_reverts_bit_for_bit(client, reference):
@@ -163,10 +198,16 @@ def test_every_kind_of_edit_reverts_bit_for_bit(client, reference):
     )
     step(
         client.post(
-            f"{base}/isolates/{b['id']}/sequences", {"accession": "AB2", "definition": "two", "sequence": SEQ}, format="json"
+            f"{base}/isolates/{b['id']}/sequences",
+            {"accession": "AB2", "definition": "two", "sequence": SEQ},
+            format="json",
         )
     )
-    step(client.patch(f"{base}/isolates/{a['id']}/sequences/{s1['id']}", {"sequence": SEQ + "GG", "host": "Vitis"}, format="json"))
+    step(
+        client.patch(
+            f"{base}/isolates/{a['id']}/sequences/{s1['id']}", {"sequence": SEQ + "GG", "host": "Vitis"}, format="json"
+        )
+    )
     step(client.put(f"{base}/isolates/{b['id']}/default"))
     step(client.patch(f"{base}/isolates/{a['id']}", {"source_name": "A-renamed"}, format="json"))
     step(client.patch(base, {"abbreviation": "ToMV", "schema": []}, format="json"))  # drops the segment of s1
@@ -215,7 +256,9 @@ def test_reverting_a_create_removes_the_otu(client, reference):
 
 def test_fasta_downloads(client, reference):
     otu = create_otu(client, reference)
-    isolate = client.post(f"/api/otus/{otu['id']}/isolates", {"source_type": "isolate", "source_name": "A"}, format="json").json()
+    isolate = client.post(
+        f"/api/otus/{otu['id']}/isolates", {"source_type": "isolate", "source_name": "A"}, format="json"
+    ).json()
     sequence = client.post(
         f"/api/otus/{otu['id']}/isolates/{isolate['id']}/sequences",
         {"accession": "AB1", "definition": "one", "sequence": SEQ},
@@ -236,7 +279,10 @@ def test_fasta_downloads(client, reference):
 def test_search_otus_by_name_or_abbreviation(client, reference):
     create_otu(client, reference, "Tobacco mosaic virus", "TMV")
     create_otu(client, reference, "Grapevine fanleaf virus", "GFLV")
-    found = lambda term: [o["name"] for o in client.get(f"/api/refs/{reference['id']}/otus?find={term}").json()["documents"]]  # noqa: E731
+
+    def found(term):
+        return [o["name"] for o in client.get(f"/api/refs/{reference['id']}/otus?find={term}").json()["documents"]]
+
     assert found("mosaic") == ["Tobacco mosaic virus"]
     assert found("gflv") == ["Grapevine fanleaf virus"]
     assert len(found("")) == 2
@@ -253,16 +299,28 @@ def test_search_otus_by_name_or_abbreviation(client, reference):
         ("admin", {}, True, True, True, True),
     ],
 )
-def test_reference_rights(client, reference, make_user, member, rights, can_edit_otu, can_modify, can_build, can_remove):
+def test_reference_rights(
+    client, reference, make_user, member, rights, can_edit_otu, can_modify, can_build, can_remove
+):
     from django.contrib.auth.models import Group
 
     other = make_user("other", role="full" if member == "admin" else None)
     if member == "user":
-        assert client.post(f"/api/refs/{reference['id']}/users", {"user_id": other.pk, **rights}, format="json").status_code == 201
+        assert (
+            client.post(
+                f"/api/refs/{reference['id']}/users", {"user_id": other.pk, **rights}, format="json"
+            ).status_code
+            == 201
+        )
     elif member == "group":
         group = Group.objects.create(name="lab")
         other.groups.add(group)
-        assert client.post(f"/api/refs/{reference['id']}/groups", {"group_id": group.pk, **rights}, format="json").status_code == 201
+        assert (
+            client.post(
+                f"/api/refs/{reference['id']}/groups", {"group_id": group.pk, **rights}, format="json"
+            ).status_code
+            == 201
+        )
     otu = create_otu(client, reference)
     theirs = client_for(other)
     code = lambda allowed, response: (response.status_code < 400) == allowed or response.json()  # noqa: E731

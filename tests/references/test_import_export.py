@@ -57,7 +57,8 @@ def test_import_keeps_every_id_and_sequence(curator, path):
     assert reference["unbuilt_change_count"] == len(source["otus"])
     assert not OTU.objects.filter(verified=False).exists()
     otu = client.get(f"/api/otus/{source['otus'][0]['_id']}").json()
-    assert otu["name"] == source["otus"][0]["name"] and otu["issues"] is False
+    assert otu["name"] == source["otus"][0]["name"]
+    assert otu["issues"] is False
 
 
 def test_export_then_import_gives_an_equal_reference(curator):
@@ -65,13 +66,17 @@ def test_export_then_import_gives_an_equal_reference(curator):
     reference = import_reference(client, curator, DEMO, name="Demo")
     response = client.get(f"/api/refs/{reference['id']}/export?scope=unbuilt")
     assert response.status_code == 200
-    exported = json.loads(gzip.decompress(b"".join(response.streaming_content) if response.streaming else response.content))
+    exported = json.loads(
+        gzip.decompress(b"".join(response.streaming_content) if response.streaming else response.content)
+    )
     source = load(DEMO)
     assert [normal(o) for o in sorted(source["otus"], key=lambda o: o["name"])] == exported["otus"]
-    assert exported["data_type"] == "genome" and exported["organism"] == "virus"
+    assert exported["data_type"] == "genome"
+    assert exported["organism"] == "virus"
     # Remove the original, import the export: the same ids, names and sequences come back.
     assert client.delete(f"/api/refs/{reference['id']}").status_code == 204
-    assert not OTU.objects.exists() and not Sequence.objects.exists()
+    assert not OTU.objects.exists()
+    assert not Sequence.objects.exists()
     again = import_reference(client, curator, data=gzip.compress(json.dumps(exported).encode()), name="Again")
     second = client.get(f"/api/refs/{again['id']}/export?scope=unbuilt")
     assert json.loads(gzip.decompress(second.content))["otus"] == exported["otus"]
@@ -109,9 +114,12 @@ def test_import_of_a_bad_file_lists_every_problem_and_creates_nothing(curator):
     assert any("has no isolates" in m for m in messages)
     assert any("Duplicate abbreviation" in m for m in messages)
     assert body["errors"][0]["loc"][0] == "otus"
-    assert not Reference.objects.exists() and not OTU.objects.exists() and not Change.objects.exists()
+    assert not Reference.objects.exists()
+    assert not OTU.objects.exists()
+    assert not Change.objects.exists()
     upload.refresh_from_db()
-    assert not upload.reserved and not upload.removed
+    assert not upload.reserved
+    assert not upload.removed
 
 
 def test_import_of_something_that_is_not_a_reference_is_refused(curator):
@@ -159,7 +167,8 @@ def test_clone_copies_every_otu_with_new_ids_and_clone_history(curator):
 
     assert run_jobs() == ["complete"]
     clone = client.get(f"/api/refs/{response.json()['id']}").json()
-    assert clone["otu_count"] == 20 and clone["cloned_from"] == {"id": source["id"], "name": "Source"}
+    assert clone["otu_count"] == 20
+    assert clone["cloned_from"] == {"id": source["id"], "name": "Source"}
     assert Change.objects.filter(reference_id=clone["id"], method_name="clone").count() == 20
     export = lambda ref: json.loads(gzip.decompress(client.get(f"/api/refs/{ref}/export").content))["otus"]  # noqa: E731
     strip = lambda otus: [  # noqa: E731
