@@ -175,3 +175,28 @@ def test_clone_copies_every_otu_with_new_ids_and_clone_history(curator):
         (o["name"], [[s["sequence"] for s in i["sequences"]] for i in o["isolates"]]) for o in otus
     ]
     assert strip(export(clone["id"])) == strip(export(source["id"]))
+
+
+def test_import_and_export_commands(run_manage, admin_user, tmp_path):
+    result = run_manage("import_reference", str(DEMO), "--name", "From the command line")
+    assert result.returncode == 0, result.stderr
+    assert "24/24 OTUs" in result.stderr
+    reference = Reference.objects.get(name="From the command line")
+    assert reference.ready
+    assert reference.user == admin_user
+    target = tmp_path / "out.json.gz"
+    result = run_manage("export_reference", reference.pk, str(target))
+    assert result.returncode == 0, result.stderr
+    exported = load(target)
+    assert [normal(o) for o in sorted(load(DEMO)["otus"], key=lambda o: o["name"])] == exported["otus"]
+
+
+def test_import_command_reports_problems(run_manage, tmp_path):
+    bad = tmp_path / "bad.json.gz"
+    document = load(EXPORT_20)
+    document["otus"][0]["isolates"][0]["sequences"][0]["sequence"] = "ACG"
+    bad.write_bytes(gz_json(document))
+    result = run_manage("import_reference", str(bad))
+    assert result.returncode != 0
+    assert "is 3 nt long" in result.stderr
+    assert not Reference.objects.exists()
