@@ -187,6 +187,17 @@ export function syncChecks(container, name, items) {
   });
 }
 
+/** A sample label as a chip: a dot of its colour and its name (the description as a tooltip). */
+export function labelChip(label, extra = {}) {
+  const color = /^#[0-9a-f]{6}$/i.test(label.color) ? label.color : "#a0aec0";
+  return h(
+    "span",
+    { class: "label-chip", title: label.description || label.name, ...extra },
+    h("span", { class: "label-dot", style: `background:${color}` }),
+    label.name,
+  );
+}
+
 /** Format an ISO date-time for people. */
 export function formatDate(value) {
   if (!value) return "—";
@@ -223,6 +234,28 @@ export function toast(message, { error = false } = {}) {
   node.classList.add("visible");
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => node.classList.remove("visible"), error ? 6000 : 2500);
+}
+
+const NEXT_TOAST = "virtool.toast";
+
+/** Show `message` on the next page this tab opens (e.g. "Deleted S1" after leaving a deleted sample's page). */
+export function toastAfterNavigation(message) {
+  try {
+    sessionStorage.setItem(NEXT_TOAST, message);
+  } catch {
+    // Storage may be disabled; the message is a courtesy.
+  }
+}
+
+function showPendingToast() {
+  let message = null;
+  try {
+    message = sessionStorage.getItem(NEXT_TOAST);
+    sessionStorage.removeItem(NEXT_TOAST);
+  } catch {
+    return;
+  }
+  if (message) toast(message);
 }
 
 // --- Form errors ------------------------------------------------------------------------------------------
@@ -541,6 +574,7 @@ function init() {
   const authenticated = document.body.dataset.authenticated === "true";
   setupLogout();
   if (!authenticated) return;
+  showPendingToast();
   setupIndicator();
   live.start();
   loadInstanceMessage();

@@ -1,25 +1,40 @@
-// One sample: metadata (editable when the account may write it), labels, rights, read files and the quality
-// report drawn as inline SVG charts (per-cycle quality box plot, base composition, per-read mean quality).
-import { $, api, attachToField, fill, getAccount, h, live, onSubmit, toast } from "../virtool.js";
+// One sample: metadata and labels (editable with write access), rights (owner and administrators), deletion,
+// read files and the quality report drawn as inline SVG charts (per-cycle quality box plot, base composition,
+// per-read mean quality).
+import {
+  $,
+  $$,
+  api,
+  attachToField,
+  debounce,
+  FieldErrors,
+  fill,
+  getAccount,
+  h,
+  labelChip,
+  live,
+  onSubmit,
+  toast,
+  toastAfterNavigation,
+} from "../virtool.js";
 import { progressBar, setProgress, stepText, timeAgo } from "./jobs-common.js";
 
 const root = $("#sample-root");
 const sampleId = root.dataset.sampleId;
-const state = { sample: null, account: null, job: null };
+const state = {
+  sample: null,
+  account: null,
+  job: null,
+  labels: null, // every label, for the checkboxes
+  groups: null, // every group, for the rights form
+  metaDirty: false,
+  rightsDirty: false,
+  gone: false,
+  deleting: false,
+};
 
 const NUMBER = new Intl.NumberFormat("en-US");
 const LIBRARY_LABELS = { normal: "Normal", srna: "sRNA", amplicon: "Amplicon", other: "Other" };
-
-/** A coloured label chip (as on the list page). */
-function labelChip(label) {
-  const color = /^#[0-9a-f]{6}$/i.test(label.color) ? label.color : "#a0aec0";
-  return h(
-    "span",
-    { class: "label-chip", title: label.description || label.name },
-    h("span", { class: "label-dot", style: `background:${color}` }),
-    label.name,
-  );
-}
 
 function showProblem(message) {
   const node = $("#sample-error");
@@ -279,11 +294,17 @@ function fact(term, value) {
   return [h("dt", { text: term }), h("dd", {}, value)];
 }
 
+/** Write access as the API grants it: administrators, the owner, `all_write`, or `group_write` for members. */
 function mayWrite(sample, account) {
   if (!account) return false;
   if (account.administrator_role) return true;
   if (sample.user?.id === account.id || sample.all_write) return true;
   return Boolean(sample.group_write && account.groups?.some((group) => group.id === sample.group?.id));
+}
+
+/** Only the owner and administrators may change who can read and write a sample. */
+function mayChangeRights(sample, account) {
+  return Boolean(account) && (Boolean(account.administrator_role) || sample.user?.id === account.id);
 }
 
 function renderStatus(sample) {
@@ -300,25 +321,229 @@ function renderStatus(sample) {
   $(".job-step", node).textContent = `${stepText(job)} · ${Math.round(job.progress || 0)}%`;
 }
 
-function render(sample, { form = true } = {}) {
+// --- Metadata and labels ----------------------------------------------------------------------------------------
+
+const META_FIELDS = ["name", "host", "isolate", "locale", "notes"];
+const metaForm = $("#meta-form");
+
+/**
+ * The labels part of the form: checkboxes for every label when the account may write the sample, else the
+ * sample's chips. `selected` is the set of checked label ids.
+ */
+function renderLabels(selected) {
+  const container = $("#meta-labels");
+  const sample = state.sample;
+  const writable = mayWrite(sample, state.account);
+  container.classList.toggle("checks", writable);
+  container.classList.toggle("label-list", !writable);
+  if (!writable) {
+    $("#meta-labels-empty").hidden = true;
+    fill(
+      container,
+      sample.labels.length
+        ? sample.labels.map((label) => labelChip(label))
+        : h("span", { class: "muted", text: "None" }),
+    );
+    return;
+  }
+  // Until the label list arrives (or when it misses one), the sample's own labels are offered.
+  const known = new Map((state.labels || []).map((label) => [label.id, label]));
+  for (const label of sample.labels) if (!known.has(label.id)) known.set(label.id, label);
+  const labels = [...known.values()].sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: "base" }));
+  const focused = container.contains(document.activeElement) ? document.activeElement.value : null;
+  fill(
+    container,
+    labels.map((label) =>
+      h(
+        "label",
+        { class: "check" },
+        h("input", { type: "checkbox", name: "labels", value: String(label.id), checked: selected.has(label.id) }),
+        labelChip(label),
+      ),
+    ),
+  );
+  if (focused !== null) $$("input", container).find((input) => input.value === focused)?.focus();
+  $("#meta-labels-empty").hidden = labels.length > 0;
+}
+
+function checkedLabels() {
+  return new Set($$("#meta-labels input:checked").map((input) => Number(input.value)));
+}
+
+function renderMeta(sample) {
+  const writable = mayWrite(sample, state.account);
+  if (!state.metaDirty) {
+    for (const key of META_FIELDS) $(`#meta-${key}`).value = sample[key] || "";
+    renderLabels(new Set(sample.labels.map((label) => label.id)));
+  } else {
+    renderLabels(checkedLabels());
+  }
+  for (const key of META_FIELDS) $(`#meta-${key}`).readOnly = !writable;
+  $("#meta-actions").hidden = !writable;
+  $("#sample-delete").hidden = !writable || state.gone;
+}
+
+// Someone else's change must not wipe what is being typed: once edited, the form keeps its values until saved.
+for (const type of ["input", "change"]) metaForm.addEventListener(type, () => (state.metaDirty = true));
+
+onSubmit(metaForm, async (form) => {
+  const body = {};
+  for (const key of META_FIELDS) body[key] = form.elements[key].value.trim();
+  if (!body.name) throw new FieldErrors({ name: "A name is required." });
+  body.labels = [...checkedLabels()];
+  let sample;
+  try {
+    sample = await api("PATCH", `/api/samples/${encodeURIComponent(sampleId)}`, body);
+  } catch (error) {
+    throw attachToField(error, "name", (message) => /name/i.test(message));
+  }
+  state.metaDirty = false;
+  render(sample);
+  toast("Saved");
+});
+
+async function loadLabels() {
+  try {
+    state.labels = await api("GET", "/api/labels");
+  } catch {
+    return; // the sample's own labels stay on offer
+  }
+  if (state.sample) renderLabels(state.metaDirty ? checkedLabels() : new Set(state.sample.labels.map((l) => l.id)));
+}
+
+// --- Rights -------------------------------------------------------------------------------------------------------
+
+const rightsForm = $("#rights-form");
+const access = (read, write) => (write ? "write" : read ? "read" : "none");
+const ACCESS_TEXT = { none: "no access", read: "read", write: "read and edit" };
+
+function renderGroupOptions(sample) {
+  const select = $("#rights-group");
+  const groups = [...(state.groups || [])];
+  if (sample.group && !groups.some((group) => group.id === sample.group.id)) groups.push(sample.group);
+  const signature = JSON.stringify(groups.map((group) => [group.id, group.name]));
+  if (select.dataset.signature === signature) return;
+  const current = select.value;
+  fill(
+    select,
+    h("option", { value: "", text: "None" }),
+    groups.map((group) => h("option", { value: String(group.id), text: group.name })),
+  );
+  select.dataset.signature = signature;
+  select.value = current;
+}
+
+function syncGroupAccess() {
+  // Without a group there is nobody to grant group rights to.
+  $("#rights-group-access").disabled = !$("#rights-group").value;
+}
+
+function renderRights(sample) {
+  const editable = mayChangeRights(sample, state.account);
+  rightsForm.hidden = !editable;
+  $("#rights-summary").hidden = editable;
+  fill(
+    $("#rights-summary"),
+    h("li", { text: `Owner: ${sample.user?.handle || "—"}` }),
+    h("li", {
+      text: sample.group
+        ? `Group ${sample.group.name}: ${ACCESS_TEXT[access(sample.group_read, sample.group_write)]}`
+        : "Group: none",
+    }),
+    h("li", { text: `Everyone: ${ACCESS_TEXT[access(sample.all_read, sample.all_write)]}` }),
+  );
+  if (!editable) return;
+  $("#rights-owner").textContent =
+    `Owned by ${sample.user?.handle || "nobody"}. The owner and administrators can always read, edit and delete it.`;
+  renderGroupOptions(sample);
+  if (!state.rightsDirty) {
+    $("#rights-group").value = sample.group ? String(sample.group.id) : "";
+    $("#rights-group-access").value = access(sample.group_read, sample.group_write);
+    $("#rights-all-access").value = access(sample.all_read, sample.all_write);
+  }
+  syncGroupAccess();
+}
+
+async function loadGroups() {
+  try {
+    state.groups = await api("GET", "/api/groups");
+  } catch {
+    state.groups = null;
+    return;
+  }
+  if (state.sample) renderRights(state.sample);
+}
+
+rightsForm.addEventListener("change", (event) => {
+  state.rightsDirty = true;
+  if (event.target.id === "rights-group") syncGroupAccess();
+});
+
+onSubmit(rightsForm, async (form) => {
+  const group = form.elements.group.value;
+  const groupAccess = form.elements.group_access.value;
+  const allAccess = form.elements.all_access.value;
+  const sample = await api("PATCH", `/api/samples/${encodeURIComponent(sampleId)}/rights`, {
+    group: group ? Number(group) : null,
+    group_read: groupAccess !== "none",
+    group_write: groupAccess === "write",
+    all_read: allAccess !== "none",
+    all_write: allAccess === "write",
+  });
+  state.rightsDirty = false;
+  render(sample);
+  toast("Rights saved");
+});
+
+// --- Deleting -----------------------------------------------------------------------------------------------------
+
+function showDeleteError(message, ...extra) {
+  const node = $("#delete-error");
+  fill(node, message ? [message, ...extra] : []);
+  node.hidden = !message;
+}
+
+$("#sample-delete").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  const sample = state.sample;
+  if (!sample) return;
+  showDeleteError("");
+  const warning = `Delete the sample "${sample.name}"? Its read files and analyses are removed too. This cannot be undone.`;
+  if (!window.confirm(warning)) return;
+  button.disabled = true;
+  try {
+    await api("DELETE", `/api/samples/${encodeURIComponent(sampleId)}`);
+  } catch (error) {
+    button.disabled = false;
+    if (error.status === 409) {
+      const text = error.message.replace(/\.?$/, ".");
+      const job = sample.job?.id;
+      showDeleteError(
+        `${text} It can be deleted once its creation job has finished or been cancelled. `,
+        job ? h("a", { href: `/jobs/${encodeURIComponent(job)}`, text: "View the job" }) : null,
+      );
+    } else {
+      showDeleteError(error.message);
+    }
+    return;
+  }
+  state.deleting = true;
+  toastAfterNavigation(`Deleted ${sample.name}`);
+  window.location.assign("/samples");
+});
+
+// --- Rendering and loading ------------------------------------------------------------------------------------------
+
+function render(sample) {
   state.sample = sample;
   document.title = `${sample.name} · Virtool`;
   $("#sample-title").textContent = sample.name;
   $("#sample-body").hidden = false;
   renderStatus(sample);
-  const writable = mayWrite(sample, state.account);
-  if (form) {
-    for (const key of ["name", "host", "isolate", "locale", "notes"]) {
-      const input = $(`#meta-${key}`);
-      input.value = sample[key] || "";
-      input.readOnly = !writable;
-    }
-  }
-  $("#meta-actions").hidden = !writable;
+  renderMeta(sample);
   fill(
     $("#sample-facts"),
     fact("Library type", LIBRARY_LABELS[sample.library_type] || sample.library_type),
-    fact("Labels", sample.labels.length ? h("span", { class: "label-list" }, sample.labels.map((label) => labelChip(label))) : "None"),
     fact("Created", [timeAgo(sample.created_at), sample.user ? ` by ${sample.user.handle}` : ""]),
     fact("Paired", sample.paired ? "Yes" : "No"),
   );
@@ -345,41 +570,41 @@ function render(sample, { form = true } = {}) {
       ),
     ),
   );
-  const who = sample.group ? `group ${sample.group.name}` : "no group";
-  const right = (read, write) => (write ? "read and write" : read ? "read" : "no access");
-  fill(
-    $("#rights-summary"),
-    h("li", { text: `Owner: ${sample.user?.handle || "—"}` }),
-    h("li", { text: `Group (${who}): ${right(sample.group_read, sample.group_write)}` }),
-    h("li", { text: `Everyone: ${right(sample.all_read, sample.all_write)}` }),
-  );
+  renderRights(sample);
   renderQuality(sample);
 }
 
-async function load() {
-  try {
-    const editing = $("#meta-form").contains(document.activeElement);
-    render(await api("GET", `/api/samples/${encodeURIComponent(sampleId)}`), { form: !editing || !state.sample });
-    showProblem("");
-  } catch (error) {
-    showProblem(error.status === 404 ? "This sample does not exist or you may not read it." : error.message);
-  }
+/** The sample is gone (deleted, or no longer readable): say so and offer nothing that would act on it. */
+function showGone(message) {
+  state.gone = true;
+  showProblem(message);
+  $("#sample-body").hidden = true;
+  $("#sample-delete").hidden = true;
 }
 
-onSubmit($("#meta-form"), async (form) => {
-  const body = {};
-  for (const key of ["name", "host", "isolate", "locale", "notes"]) body[key] = form.elements[key].value.trim();
+async function load() {
+  let sample;
   try {
-    render(await api("PATCH", `/api/samples/${encodeURIComponent(sampleId)}`, body));
+    sample = await api("GET", `/api/samples/${encodeURIComponent(sampleId)}`);
   } catch (error) {
-    throw attachToField(error, "name", (message) => /name/i.test(message));
+    if (error.status === 404 && state.sample) showGone("This sample was deleted.");
+    else if (error.status === 403 && state.sample) showGone("You may no longer read this sample.");
+    else if ([403, 404].includes(error.status)) showGone("This sample does not exist or you may not read it.");
+    else showProblem(error.message);
+    return;
   }
-  toast("Saved");
-});
+  state.gone = false;
+  showProblem("");
+  const first = !state.sample;
+  render(sample);
+  if (first && mayChangeRights(sample, state.account)) loadGroups();
+}
 
 live.on("samples", ({ operation, data }) => {
   if (operation === "delete") {
-    if ((Array.isArray(data) ? data : [data]).includes(sampleId)) showProblem("This sample was removed.");
+    // A rights change tells a whole Channels group the sample went away, even members who can still read it
+    // (its owner, say): ask the API, which says 403/404 when it is really gone.
+    if (!state.deleting && (Array.isArray(data) ? data : [data]).includes(sampleId)) load();
     return;
   }
   if (data?.id === sampleId) load();
@@ -391,7 +616,15 @@ live.on("jobs", ({ data }) => {
   renderStatus(state.sample);
 });
 
-live.onReconnect(() => load());
+live.on("labels", debounce(loadLabels, 200));
+live.on("groups", () => {
+  if (state.groups) loadGroups();
+});
+
+live.onReconnect(() => {
+  load();
+  loadLabels();
+});
 
 async function start() {
   try {
@@ -399,7 +632,7 @@ async function start() {
   } catch {
     state.account = null;
   }
-  await load();
+  await Promise.all([load(), loadLabels()]);
 }
 
 start();

@@ -11,6 +11,7 @@ import {
   fill,
   getAccount,
   h,
+  labelChip,
   live,
   onSubmit,
   toast,
@@ -31,16 +32,6 @@ export function suggestName(fileName) {
 
 function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
-}
-
-/** A coloured label chip. */
-export function labelChip(label, extra = {}) {
-  return h(
-    "span",
-    { class: "label-chip", title: label.description || label.name, ...extra },
-    h("span", { class: "label-dot", style: `background:${/^#[0-9a-f]{6}$/i.test(label.color) ? label.color : "#a0aec0"}` }),
-    label.name,
-  );
 }
 
 // --- State ----------------------------------------------------------------------------------------------------
@@ -209,6 +200,8 @@ function renderRows() {
 function renderLabelFilter() {
   const container = $("#label-filter");
   container.hidden = state.allLabels.length === 0;
+  // Counts change whenever samples gain or lose labels: a rebuilt filter must not take the focus away.
+  const focused = container.contains(document.activeElement) ? document.activeElement.dataset.label : null;
   fill(
     container,
     state.allLabels.map((label) =>
@@ -233,16 +226,32 @@ function renderLabelFilter() {
       ),
     ),
   );
+  if (focused) $(`[data-label="${focused}"]`, container)?.focus();
 }
 
+const labelLooks = (labels) => JSON.stringify(labels.map((label) => [label.id, label.name, label.color]));
+
+let labelsLoaded = false;
 async function loadLabels() {
+  const before = labelsLoaded ? labelLooks(state.allLabels) : null;
   try {
     state.allLabels = await api("GET", "/api/labels");
   } catch {
-    state.allLabels = [];
+    if (!labelsLoaded) {
+      renderLabelFilter();
+      renderCreateLabels();
+    }
+    return; // a failed refresh keeps the labels already shown
   }
+  labelsLoaded = true;
+  // A deleted label can no longer filter; a renamed or recoloured one must be redrawn in the rows.
+  const known = new Set(state.allLabels.map((label) => label.id));
+  const dropped = [...state.labels].filter((id) => !known.has(id));
+  for (const id of dropped) state.labels.delete(id);
+  if (dropped.length) syncUrl();
   renderLabelFilter();
   renderCreateLabels();
+  if (state.result && (dropped.length || (before !== null && labelLooks(state.allLabels) !== before))) reload();
 }
 
 // --- Loading --------------------------------------------------------------------------------------------------
