@@ -21,5 +21,6 @@ urlpatterns = [
     path("jobs/<str:job_id>", views.job_page, name="job-page"),
     path("uploads", views.uploads_page, name="uploads-page"),
     path("samples", views.samples_page, name="samples-page"),
+    path("samples/labels", views.labels_page, name="labels-page"),  # before the sample route, which would take it
     path("samples/<str:sample_id>", views.sample_page, name="sample-page"),
 ]

@@ -100,3 +100,9 @@ def samples_page(request: HttpRequest) -> HttpResponse:
 def sample_page(request: HttpRequest, sample_id: str) -> HttpResponse:
     """One sample: metadata, labels, rights, read files and the quality charts (the page reads the API)."""
     return render(request, "samples/detail.html", {"nav_active": "samples", "sample_id": sample_id})
+
+
+@page()
+def labels_page(request: HttpRequest) -> HttpResponse:
+    """Labels: create, edit and delete the labels that sort samples, with their live sample counts."""
+    return render(request, "labels/list.html", {"nav_active": "samples"})
