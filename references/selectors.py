@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from core.errors import InsufficientRights, NotFound
 from references.constants import RIGHTS
@@ -17,14 +18,22 @@ def references_path(reference_id: str) -> Path:
     return Path(settings.DATA_PATH) / "references" / reference_id
 
 
+def _count(queryset: QuerySet) -> Coalesce:
+    # A correlated subquery per count: joining OTUs and history in one query would multiply their rows.
+    counted = queryset.order_by().values("reference").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
 def reference_queryset() -> QuerySet[Reference]:
     """References with what their documents need."""
+    from otus.models import OTU, Change
+
     return (
         Reference.objects.select_related("user", "job")
         .prefetch_related("members__user", "members__group")
         .annotate(
-            otu_count=Count("otus", distinct=True),
-            unbuilt_change_count=Count("history", filter=Q(history__index__isnull=True), distinct=True),
+            otu_count=_count(OTU.objects.filter(reference=OuterRef("pk"))),
+            unbuilt_change_count=_count(Change.objects.filter(reference=OuterRef("pk"), index__isnull=True)),
         )
     )
 
