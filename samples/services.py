@@ -127,11 +127,13 @@ def sample_set_rights(*, sample: Sample, data: dict[str, Any]) -> Sample:
     for field in ("group_read", "group_write", "all_read", "all_write"):
         if field in data:
             setattr(sample, field, data[field])
-    sample.save()
-    # Connections that could read it before and cannot now must see it go (the update reaches the others).
+    # Connections that could read it before and cannot now must see it go. A lost group (say `all`) can hold
+    # connections that still may read it through another group (the owner's), so the delete is queued before the
+    # save's update: those connections get the sample back right after.
     lost = before - set(sample_audience(sample))
     if lost:
         events.dispatch(interface="samples", operation="delete", ids=[sample.pk], audience=sorted(lost))
+    sample.save()
     return sample
 
 

@@ -261,6 +261,17 @@ def test_rights_change_tells_those_who_lost_access(world, channel_reader):
     assert everyone.messages() == []
 
 
+def test_rights_change_does_not_hide_the_sample_from_who_still_reads_it(world, channel_reader):
+    """The lab loses read access: its members see the sample go, but the owner (also in the lab) gets it back."""
+    sample = world["sample"]
+    world["owner"].groups.add(world["lab"])
+    member = channel_reader().join(events.member_group(world["lab"].pk), events.user_group(world["member"].pk))
+    owner = channel_reader().join(events.member_group(world["lab"].pk), events.user_group(world["owner"].pk))
+    client_for(world["owner"]).patch(f"/api/samples/{sample.pk}/rights", {"group_read": False}, format="json")
+    assert [m["operation"] for m in owner.messages() if m["interface"] == "samples"] == ["delete", "update"]
+    assert [m["operation"] for m in member.messages() if m["interface"] == "samples"] == ["delete"]
+
+
 def test_label_counts_follow_their_samples_live(admin_client, admin_user, channel_reader):
     everyone = channel_reader().join(events.GROUP_ALL)
     virus = Label.objects.create(name="Virus")
