@@ -23,4 +23,7 @@ urlpatterns = [
     path("samples", views.samples_page, name="samples-page"),
     path("samples/labels", views.labels_page, name="labels-page"),  # before the sample route, which would take it
     path("samples/<str:sample_id>", views.sample_page, name="sample-page"),
+    path("refs", views.references_page, name="references-page"),
+    path("refs/<str:ref_id>", views.reference_page, name="reference-page"),
+    path("refs/<str:ref_id>/otus/<str:otu_id>", views.otu_page, name="otu-page"),
 ]

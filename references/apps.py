@@ -12,4 +12,7 @@ class ReferencesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from core.navigation import NavItem, nav_register
         from references import receivers, workflows  # noqa: F401  (dispatch registrations; workflows)
+
+        nav_register(NavItem("references", "References", "/refs"), before="jobs")
