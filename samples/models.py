@@ -39,7 +39,9 @@ class Sample(models.Model):
     library_type = models.CharField(max_length=16, choices=LibraryType.choices, default=LibraryType.NORMAL)
     paired = models.BooleanField(default=False)
     labels = models.ManyToManyField(Label, blank=True, related_name="samples")
-    subtractions = models.JSONField(default=list, blank=True)
+    subtractions = models.ManyToManyField(
+        "subtractions.Subtraction", blank=True, related_name="samples", help_text="Default subtractions."
+    )
     group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="samples")
     group_read = models.BooleanField(default=True)
     group_write = models.BooleanField(default=False)

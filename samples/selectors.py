@@ -31,7 +31,7 @@ def sample_can(*, user, sample: Sample, kind: str) -> bool:
 
 def sample_queryset() -> QuerySet[Sample]:
     """Samples with what their documents need."""
-    return Sample.objects.select_related("user", "group", "job", "job__user").prefetch_related("labels")
+    return Sample.objects.select_related("user", "group", "job", "job__user").prefetch_related("labels", "subtractions")
 
 
 def sample_list(

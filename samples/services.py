@@ -27,6 +27,16 @@ def _labels_counted(label_ids: Iterable[int]) -> None:
         events.dispatch(interface="labels", operation="update", ids=ids)
 
 
+def _check_subtractions(subtraction_ids: list[str]) -> list:
+    from subtractions.models import Subtraction
+
+    subtractions = list(Subtraction.objects.filter(pk__in=subtraction_ids))
+    missing = [pk for pk in subtraction_ids if pk not in {s.pk for s in subtractions}]
+    if missing:
+        raise BadRequest(f"Subtractions do not exist: {', '.join(missing)}")
+    return subtractions
+
+
 def _check_labels(label_ids: list[int]) -> list[Label]:
     labels = list(Label.objects.filter(pk__in=label_ids))
     missing = sorted(set(label_ids) - {label.pk for label in labels})
@@ -53,8 +63,7 @@ def sample_create(*, user, data: dict[str, Any]) -> Sample:
         raise BadRequest("Only reads uploads can make a sample")
     if any(upload.reserved for upload in uploads.values()):
         raise Conflict("A file is already being used by another sample")
-    if data.get("subtractions"):
-        raise BadRequest(f"Subtractions do not exist: {', '.join(data['subtractions'])}")
+    subtractions = _check_subtractions(data.get("subtractions", []))
     labels = _check_labels(data.get("labels", []))
     group = None
     if data.get("group") is not None:
@@ -82,6 +91,7 @@ def sample_create(*, user, data: dict[str, Any]) -> Sample:
         upload_ids=upload_ids,
     )
     sample.labels.set(labels)
+    sample.subtractions.set(subtractions)
     _labels_counted(label.pk for label in labels)
     uploads_reserve(upload_ids=upload_ids)
     files = [{"id": uploads[pk].pk, "name": uploads[pk].name, "size": uploads[pk].size} for pk in upload_ids]
@@ -104,8 +114,8 @@ def sample_update(*, sample: Sample, data: dict[str, Any]) -> Sample:
     for field in ("host", "isolate", "locale", "notes"):
         if field in data:
             setattr(sample, field, data[field])
-    if data.get("subtractions"):
-        raise BadRequest(f"Subtractions do not exist: {', '.join(data['subtractions'])}")
+    if "subtractions" in data:
+        sample.subtractions.set(_check_subtractions(data["subtractions"]))
     if "labels" in data:
         before = set(sample.labels.values_list("pk", flat=True))
         labels = _check_labels(data["labels"])

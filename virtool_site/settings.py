@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "references",
     "otus",
     "indexes",
+    "subtractions",
 ]
 
 MIDDLEWARE = [

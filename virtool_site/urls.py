@@ -13,6 +13,7 @@ from jobs.api import urls as jobs_api_urls
 from otus.api import urls as otus_api_urls
 from references.api import urls as references_api_urls
 from samples.api import urls as samples_api_urls
+from subtractions.api import urls as subtractions_api_urls
 from users.api import urls as users_api_urls
 
 # Each app's API routes; later apps add theirs here. `GET /api` lists their first path segments.
@@ -25,6 +26,7 @@ api_patterns = [
     *references_api_urls.urlpatterns,
     *otus_api_urls.urlpatterns,
     *indexes_api_urls.urlpatterns,
+    *subtractions_api_urls.urlpatterns,
 ]
 
 urlpatterns = [

@@ -70,7 +70,7 @@ class SampleSerializer(SampleMinimalSerializer):
 
     locale = serializers.CharField()
     notes = serializers.CharField()
-    subtractions = serializers.ListField()
+    subtractions = serializers.SerializerMethodField()
     group = serializers.SerializerMethodField()
     group_read = serializers.BooleanField()
     group_write = serializers.BooleanField()
@@ -79,6 +79,9 @@ class SampleSerializer(SampleMinimalSerializer):
     quality = serializers.SerializerMethodField()
     format = serializers.SerializerMethodField()
     reads = serializers.SerializerMethodField()
+
+    def get_subtractions(self, sample: Sample) -> list[str]:
+        return [subtraction.pk for subtraction in sample.subtractions.all()]
 
     def get_group(self, sample: Sample) -> dict | None:
         return {"id": sample.group.pk, "name": sample.group.name} if sample.group else None

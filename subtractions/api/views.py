@@ -1,0 +1,90 @@
+"""Subtractions API (/subtractions); writes need the permission `modify_subtraction`."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.exceptions import error_response
+from core.api.pagination import VirtoolPagination
+from core.api.serializers import created, validated
+from core.permissions import IsAuthenticated, require_permission
+from files.api.views import ranged_file_response
+from references.api.views import query_bool
+from subtractions import selectors, services
+from subtractions.api.serializers import (
+    SubtractionCreateSerializer,
+    SubtractionUpdateSerializer,
+    subtraction_document,
+)
+from subtractions.constants import SUBTRACTION_FILES
+
+
+class _Writes(APIView):
+    def get_permissions(self):
+        if self.request.method in ("POST", "PATCH", "DELETE"):
+            return [IsAuthenticated(), require_permission("modify_subtraction")()]
+        return [IsAuthenticated()]
+
+
+class SubtractionsView(_Writes):
+    """GET /subtractions (?find, ?ready, ?short=true for [{id, name, ready}]), POST /subtractions."""
+
+    @extend_schema(
+        operation_id="subtractions_list",
+        parameters=[OpenApiParameter("find", str), OpenApiParameter("ready", bool), OpenApiParameter("short", bool)],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request) -> Response:
+        queryset = selectors.subtraction_list(
+            find=request.query_params.get("find", ""), ready=query_bool(request, "ready")
+        )
+        if query_bool(request, "short"):
+            return Response([{"id": s.pk, "name": s.name, "ready": s.ready} for s in queryset])
+        paginator = VirtoolPagination()
+        page = paginator.paginate(request=request, queryset=queryset, total_queryset=selectors.subtraction_list())
+        return paginator.get_paginated_response([subtraction_document(s, detail=False) for s in page["objects"]])
+
+    @extend_schema(request=SubtractionCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        subtraction = services.subtraction_create(
+            user=request.user, data=validated(SubtractionCreateSerializer, request)
+        )
+        document = subtraction_document(selectors.subtraction_get(subtraction_id=subtraction.pk))
+        return created(document, f"/api/subtractions/{subtraction.pk}")
+
+
+class SubtractionView(_Writes):
+    """GET/PATCH/DELETE /subtractions/{id}."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, subtraction_id: str) -> Response:
+        return Response(subtraction_document(selectors.subtraction_get(subtraction_id=subtraction_id)))
+
+    @extend_schema(request=SubtractionUpdateSerializer, responses=OpenApiTypes.OBJECT)
+    def patch(self, request: Request, subtraction_id: str) -> Response:
+        subtraction = selectors.subtraction_get(subtraction_id=subtraction_id)
+        services.subtraction_update(subtraction=subtraction, data=validated(SubtractionUpdateSerializer, request))
+        return Response(subtraction_document(selectors.subtraction_get(subtraction_id=subtraction_id)))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, subtraction_id: str) -> Response:
+        services.subtraction_delete(subtraction=selectors.subtraction_get(subtraction_id=subtraction_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SubtractionFileView(APIView):
+    """GET /subtractions/{id}/files/{filename}."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, subtraction_id: str, filename: str) -> HttpResponse:
+        subtraction = selectors.subtraction_get(subtraction_id=subtraction_id)
+        path = selectors.subtractions_path(subtraction.pk) / filename
+        if filename not in dict(SUBTRACTION_FILES) or not path.exists():
+            return error_response("not_found", "Not found", 404)
+        return ranged_file_response(request, path, filename)

@@ -1,0 +1,21 @@
+"""Registers subtractions for websocket dispatch (every user may read subtractions)."""
+
+from __future__ import annotations
+
+from core import events
+from subtractions.models import Subtraction
+
+
+def _serialize(subtraction: Subtraction) -> dict:
+    from subtractions.api.serializers import subtraction_document
+
+    return subtraction_document(subtraction, detail=False)
+
+
+events.register(
+    Subtraction,
+    interface="subtraction",
+    serialize=_serialize,
+    audience=lambda subtraction: [events.GROUP_ALL],
+    queryset=lambda: Subtraction.objects.select_related("user", "job"),
+)

@@ -1,0 +1,87 @@
+"""Writes for subtractions: create (with its job), edit, delete, and the job's finish and discard."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from django.db import transaction
+
+from core.errors import BadRequest, Conflict
+from files.models import Upload
+from files.services import uploads_mark_removed, uploads_release, uploads_reserve
+from jobs.constants import ACTIVE_STATES
+from jobs.services import job_create
+from subtractions.models import Subtraction
+from subtractions.selectors import subtractions_path
+
+
+@transaction.atomic
+def subtraction_create(*, user, data: dict[str, Any]) -> Subtraction:
+    """Create a subtraction from a `subtraction` upload and queue its `create_subtraction` job."""
+    upload = Upload.objects.select_for_update().filter(pk=data["upload_id"], removed=False, ready=True).first()
+    if upload is None:
+        raise BadRequest("File does not exist")
+    if upload.type != "subtraction":
+        raise BadRequest("Only subtraction uploads can make a subtraction")
+    if upload.reserved:
+        raise Conflict("The file is already being used")
+    subtraction = Subtraction.objects.create(
+        name=data["name"].strip(),
+        nickname=data.get("nickname", "").strip(),
+        file={"id": upload.pk, "name": upload.name},
+        user=user,
+    )
+    uploads_reserve(upload_ids=[upload.pk])
+    subtraction.job = job_create(
+        workflow="create_subtraction",
+        args={"subtraction_id": subtraction.pk, "files": [{"id": upload.pk, "name": upload.name}]},
+        user=user,
+    )
+    subtraction.save(update_fields=["job"])
+    return subtraction
+
+
+@transaction.atomic
+def subtraction_update(*, subtraction: Subtraction, data: dict[str, Any]) -> Subtraction:
+    """Edit name and nickname."""
+    if "name" in data:
+        if not data["name"].strip():
+            raise BadRequest("Name is required")
+        subtraction.name = data["name"].strip()
+    if "nickname" in data:
+        subtraction.nickname = data["nickname"].strip()
+    subtraction.save()
+    return subtraction
+
+
+def subtraction_delete(*, subtraction: Subtraction) -> None:
+    """Delete a subtraction and its files; refused while samples use it or its job runs."""
+    if subtraction.samples.exists():
+        names = ", ".join(subtraction.samples.order_by("name").values_list("name", flat=True)[:5])
+        raise Conflict(f"Subtraction is linked to samples: {names}")
+    if subtraction.job_id and subtraction.job.state in ACTIVE_STATES:
+        raise Conflict("The subtraction is still being created")
+    subtraction_id = subtraction.pk
+    subtraction.delete()
+    shutil.rmtree(subtractions_path(subtraction_id), ignore_errors=True)
+
+
+@transaction.atomic
+def subtraction_finish(*, subtraction_id: str, count: int, gc: dict, upload_id: int) -> None:
+    """The job succeeded: store the statistics, mark ready, use up the upload."""
+    subtraction = Subtraction.objects.select_for_update().get(pk=subtraction_id)
+    subtraction.count = count
+    subtraction.gc = gc
+    subtraction.ready = True
+    subtraction.save()
+    transaction.on_commit(lambda: uploads_mark_removed(upload_ids=[upload_id], delete_files=True))
+
+
+def subtraction_discard(*, subtraction_id: str, upload_id: int | None) -> None:
+    """The job failed or was cancelled: remove the subtraction and its files, give the upload back."""
+    with transaction.atomic():
+        Subtraction.objects.filter(pk=subtraction_id).delete()
+        if upload_id is not None and Upload.objects.filter(pk=upload_id, removed=False).exists():
+            uploads_release(upload_ids=[upload_id])
+    shutil.rmtree(subtractions_path(subtraction_id), ignore_errors=True)
