@@ -329,9 +329,10 @@ function renderIsolate() {
 }
 
 $("#isolate-default").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
   const isolate = selectedIsolate();
   isolateProblem("");
-  event.currentTarget.disabled = true;
+  button.disabled = true;
   try {
     await api("PUT", `${otuPath}/isolates/${encodeURIComponent(isolate.id)}/default`);
     toast(`${isolateName(isolate)} is the default isolate`);
@@ -340,7 +341,7 @@ $("#isolate-default").addEventListener("click", async (event) => {
   } catch (error) {
     isolateProblem(error.message);
   } finally {
-    event.currentTarget.disabled = false;
+    button.disabled = false;
   }
 });
 
