@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "otus",
     "indexes",
     "subtractions",
+    "analyses",
 ]
 
 MIDDLEWARE = [

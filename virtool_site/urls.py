@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from analyses.api import urls as analyses_api_urls
 from core.api import urls as core_api_urls
 from core.api.views import RootView
 from files.api import urls as files_api_urls
@@ -27,6 +28,7 @@ api_patterns = [
     *otus_api_urls.urlpatterns,
     *indexes_api_urls.urlpatterns,
     *subtractions_api_urls.urlpatterns,
+    *analyses_api_urls.urlpatterns,
 ]
 
 urlpatterns = [

@@ -1,0 +1,18 @@
+"""Analyses API routes (mounted under /api)."""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+
+from analyses.api import views
+
+urlpatterns = [
+    path("samples/<str:sample_id>/analyses", views.SampleAnalysesView.as_view(), name="sample-analyses"),
+    path("analyses", views.AnalysesView.as_view(), name="analyses"),
+    re_path(
+        r"^analyses/documents/(?P<analysis_id>[A-Za-z0-9]+)\.(?P<extension>csv|xlsx)$",
+        views.AnalysisExportView.as_view(),
+        name="analysis-export",
+    ),
+    path("analyses/<str:analysis_id>", views.AnalysisView.as_view(), name="analysis"),
+]

@@ -1,0 +1,106 @@
+"""Analyses API: /samples/{id}/analyses, /analyses, /analyses/{id} and the PathoScope exports."""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analyses import selectors, services
+from analyses.api.serializers import (
+    AnalysesCreateSerializer,
+    AnalysisCreateSerializer,
+    analysis_document,
+    analysis_minimal,
+)
+from analyses.formatting import export_csv, export_xlsx, format_pathoscope
+from core.api.pagination import VirtoolPagination
+from core.api.serializers import created, validated
+from core.errors import BadRequest, Conflict
+from samples.selectors import sample_get
+
+
+class SampleAnalysesView(APIView):
+    """GET /samples/{id}/analyses; POST starts an analysis (write right on the sample)."""
+
+    @extend_schema(operation_id="samples_analyses_list", responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, sample_id: str) -> Response:
+        sample = sample_get(user=request.user, sample_id=sample_id)
+        queryset = selectors.analysis_list(user=request.user, sample_id=sample.pk)
+        paginator = VirtoolPagination()
+        page = paginator.paginate(request=request, queryset=queryset, total_queryset=queryset)
+        return paginator.get_paginated_response([analysis_minimal(a) for a in page["objects"]])
+
+    @extend_schema(request=AnalysisCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, sample_id: str) -> Response:
+        sample = sample_get(user=request.user, sample_id=sample_id, kind="write")
+        analysis = services.analysis_create(
+            user=request.user, sample=sample, data=validated(AnalysisCreateSerializer, request)
+        )
+        analysis = selectors.analysis_get(user=request.user, analysis_id=analysis.pk)
+        return created(analysis_minimal(analysis), f"/api/analyses/{analysis.pk}")
+
+
+class AnalysesView(APIView):
+    """GET /analyses: every analysis the user may read; POST: the same analysis on several samples."""
+
+    @extend_schema(operation_id="analyses_list", responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        queryset = selectors.analysis_list(user=request.user)
+        paginator = VirtoolPagination()
+        page = paginator.paginate(request=request, queryset=queryset, total_queryset=queryset)
+        return paginator.get_paginated_response([analysis_minimal(a) for a in page["objects"]])
+
+    @extend_schema(request=AnalysesCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        data = validated(AnalysesCreateSerializer, request)
+        samples = [
+            sample_get(user=request.user, sample_id=sample_id, kind="write")
+            for sample_id in dict.fromkeys(data.pop("sample_ids"))
+        ]
+        analyses = services.analyses_create(user=request.user, samples=samples, data=data)
+        documents = [analysis_minimal(selectors.analysis_get(user=request.user, analysis_id=a.pk)) for a in analyses]
+        return Response(documents, status=status.HTTP_201_CREATED)
+
+
+class AnalysisView(APIView):
+    """GET /analyses/{id} (results formatted), DELETE (409 while running)."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, analysis_id: str) -> Response:
+        return Response(analysis_document(selectors.analysis_get(user=request.user, analysis_id=analysis_id)))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, analysis_id: str) -> Response:
+        analysis = selectors.analysis_get(user=request.user, analysis_id=analysis_id, kind="write")
+        services.analysis_delete(analysis=analysis)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AnalysisExportView(APIView):
+    """GET /analyses/documents/{id}.csv|.xlsx: one row per detected sequence."""
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    def get(self, request: Request, analysis_id: str, extension: str) -> HttpResponse:
+        analysis = selectors.analysis_get(user=request.user, analysis_id=analysis_id)
+        formatted = format_pathoscope(analysis)
+        if formatted is None:
+            raise Conflict("Analysis is not ready yet")
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{analysis.sample.name}_{analysis.pk}").strip("_")
+        if extension == "csv":
+            response = HttpResponse(export_csv(formatted), content_type="text/csv; charset=utf-8")
+        elif extension == "xlsx":
+            response = HttpResponse(
+                export_xlsx(formatted, analysis.sample.name),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        else:
+            raise BadRequest("Export as csv or xlsx")
+        response["Content-Disposition"] = f'attachment; filename="{stem}.{extension}"'
+        return response

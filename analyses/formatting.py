@@ -1,0 +1,188 @@
+"""PathoScope results as users read them: hits grouped by OTU (at its indexed version), isolates, sequences,
+weights, depths, coverage and drawable coverage lines; and the CSV/XLSX exports (workflows.md §1.8)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import numpy as np
+import visvalingamwyatt
+
+from analyses.models import Analysis
+from otus.documents import isolate_name
+from otus.selectors import otu_at_version
+
+# Coverage lines longer than this are simplified with Visvalingam-Whyatt (Virtool's Python server did the same).
+SIMPLIFY_ABOVE = 100
+SIMPLIFY_RATIO = 0.4
+EXPORT_COLUMNS = ("OTU", "Isolate", "Sequence", "Length", "Weight", "Median Depth", "Coverage")
+
+
+def coverage_line(align: list[int]) -> list[list[int]]:
+    """Depth per position as [[x, depth], ...]: the first and last points and every change point, simplified."""
+    if not align:
+        return []
+    depth = np.asarray(align)
+    changes = np.flatnonzero(np.diff(depth)) if depth.size > 1 else np.array([], dtype=int)
+    # A change between i and i+1 keeps both sides, so the line steps instead of sloping.
+    keep = np.unique(np.concatenate(([0, depth.size - 1], changes, changes + 1)))
+    points = [[int(x), int(depth[x])] for x in keep]
+    if len(points) > SIMPLIFY_ABOVE:
+        points = [[int(x), int(y)] for x, y in visvalingamwyatt.simplify(points, ratio=SIMPLIFY_RATIO)]
+    return points
+
+
+def _median(values: np.ndarray) -> int:
+    return round(float(np.median(values))) if values.size else 0
+
+
+def _coverage(values: np.ndarray) -> float:
+    return round(float(np.count_nonzero(values)) / values.size, 3) if values.size else 0.0
+
+
+def format_pathoscope(analysis: Analysis) -> dict[str, Any] | None:
+    """The stored results grouped by OTU for display, or None while there are none."""
+    results = analysis.results
+    if results is None:
+        return None
+    by_otu: dict[tuple, list[dict]] = {}
+    for hit in results.get("hits", []):
+        key = (hit["otu"]["id"], hit["otu"]["version"])
+        by_otu.setdefault(key, []).append(hit)
+    otus = []
+    for (otu_id, version), hits in by_otu.items():
+        document = otu_at_version(otu_id=otu_id, version=version) if otu_id and version is not None else None
+        otus.append(_format_otu(otu_id, version, document, {hit["id"]: hit for hit in hits}))
+    otus.sort(key=lambda otu: (-otu["pi"], otu["name"]))
+    return {
+        "read_count": results.get("read_count", 0),
+        "subtracted_count": results.get("subtracted_count", 0),
+        "hits": otus,
+    }
+
+
+def _format_otu(otu_id: str | None, version: int | None, document: dict | None, hits: dict[str, dict]) -> dict:
+    isolates = []
+    if document:
+        sources = document["isolates"]
+    else:  # the OTU cannot be found any more: show the sequences by id
+        unknown = [{"_id": ref, "accession": ref, "definition": "", "segment": None, "sequence": ""} for ref in hits]
+        sources = [{"id": None, "source_type": "", "source_name": "", "default": False, "sequences": unknown}]
+    segments: dict[str, list[np.ndarray]] = {}
+    for isolate in sources:
+        sequences = []
+        depths = []
+        for sequence in isolate["sequences"]:
+            hit = hits.get(sequence["_id"])
+            if hit is None:
+                continue
+            length = len(sequence["sequence"]) or len(hit["align"])
+            align = np.zeros(length, dtype=np.int64)
+            values = np.asarray(hit["align"][:length], dtype=np.int64)
+            align[: values.size] = values
+            depths.append(align)
+            segments.setdefault(sequence.get("segment") or sequence["_id"], []).append(align)
+            sequences.append(
+                {
+                    "id": sequence["_id"],
+                    "accession": sequence["accession"],
+                    "definition": sequence["definition"],
+                    "segment": sequence.get("segment"),
+                    "length": length,
+                    "pi": hit["final"]["pi"],
+                    "best": hit["final"]["best"],
+                    "reads": hit["final"]["reads"],
+                    "coverage": hit["coverage"],
+                    "depth": hit["depth"],
+                    "median_depth": _median(align),
+                    "align": coverage_line(align.tolist()),
+                }
+            )
+        if not sequences:
+            continue
+        joined = np.concatenate(depths)
+        isolates.append(
+            {
+                "id": isolate["id"],
+                "source_type": isolate["source_type"],
+                "source_name": isolate["source_name"],
+                "name": isolate_name(isolate),
+                "default": isolate["default"],
+                "pi": sum(s["pi"] for s in sequences),
+                "best": sum(s["best"] for s in sequences),
+                "reads": sum(s["reads"] for s in sequences),
+                "coverage": _coverage(joined),
+                "depth": _median(joined),
+                "sequences": sequences,
+            }
+        )
+    merged = []
+    for arrays in segments.values():
+        longest = max(a.size for a in arrays)
+        stacked = np.zeros((len(arrays), longest), dtype=np.int64)
+        for row, array in enumerate(arrays):
+            stacked[row, : array.size] = array
+        merged.append(stacked.max(axis=0))
+    everything = np.concatenate(merged) if merged else np.zeros(0, dtype=np.int64)
+    return {
+        "id": otu_id,
+        "name": document["name"] if document else (otu_id or "Unknown OTU"),
+        "abbreviation": document["abbreviation"] if document else "",
+        "version": version,
+        "schema": document["schema"] if document else [],
+        "pi": sum(i["pi"] for i in isolates),
+        "best": sum(i["best"] for i in isolates),
+        "reads": sum(i["reads"] for i in isolates),
+        "coverage": max((i["coverage"] for i in isolates), default=0.0),
+        "depth": _median(everything),
+        "max_depth": int(everything.max()) if everything.size else 0,
+        "isolates": sorted(isolates, key=lambda i: -i["pi"]),
+    }
+
+
+def export_rows(formatted: dict[str, Any]) -> list[list]:
+    """One row per detected sequence: OTU, Isolate, Sequence, Length, Weight, Median Depth, Coverage."""
+    rows = []
+    for otu in formatted["hits"]:
+        for isolate in otu["isolates"]:
+            for sequence in isolate["sequences"]:
+                rows.append(
+                    [
+                        otu["name"],
+                        isolate["name"],
+                        sequence["accession"],
+                        sequence["length"],
+                        sequence["pi"],
+                        sequence["median_depth"],
+                        sequence["coverage"],
+                    ]
+                )
+    return rows
+
+
+def export_csv(formatted: dict[str, Any]) -> str:
+    """The CSV export."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    writer.writerows(export_rows(formatted))
+    return buffer.getvalue()
+
+
+def export_xlsx(formatted: dict[str, Any], title: str) -> bytes:
+    """The XLSX export (one sheet, the same columns as the CSV)."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet(title[:31] or "PathoScope")
+    bold = workbook.add_format({"bold": True})
+    sheet.write_row(0, 0, EXPORT_COLUMNS, bold)
+    for row, values in enumerate(export_rows(formatted), start=1):
+        sheet.write_row(row, 0, values)
+    sheet.set_column(0, 0, 40)
+    sheet.set_column(1, 2, 20)
+    workbook.close()
+    return buffer.getvalue()

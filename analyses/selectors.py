@@ -1,0 +1,51 @@
+"""Reads for analyses; an analysis is visible to whoever may read its sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.db.models import QuerySet
+
+from analyses.models import Analysis
+from core.errors import InsufficientRights, NotFound
+from samples.selectors import sample_can, sample_rights_q, samples_path
+
+
+def analysis_path(analysis: Analysis) -> Path:
+    """`<data_path>/samples/<sample>/analysis/<id>` (Virtool's layout)."""
+    return samples_path(analysis.sample_id) / "analysis" / analysis.pk
+
+
+def analysis_queryset() -> QuerySet[Analysis]:
+    """Analyses with what their documents need."""
+    return Analysis.objects.select_related("sample", "reference", "index", "job", "user").prefetch_related(
+        "subtractions"
+    )
+
+
+def analysis_list(*, user, sample_id: str | None = None) -> QuerySet[Analysis]:
+    """Analyses of samples the user may read, newest first."""
+    queryset = analysis_queryset()
+    if sample_id is not None:
+        queryset = queryset.filter(sample_id=sample_id)
+    if not user.is_administrator:
+        sample_q = sample_rights_q(user, "read")
+        queryset = queryset.filter(sample__in=sample_q_samples(sample_q))
+    return queryset.order_by("-created_at", "id")
+
+
+def sample_q_samples(q) -> QuerySet:
+    """Samples matching a rights filter."""
+    from samples.models import Sample
+
+    return Sample.objects.filter(q).values("pk")
+
+
+def analysis_get(*, user, analysis_id: str, kind: str = "read") -> Analysis:
+    """One analysis: 404 when missing, 403 when the user may not read (or write) its sample."""
+    analysis = analysis_queryset().filter(pk=analysis_id).first()
+    if analysis is None:
+        raise NotFound("Analysis does not exist")
+    if not sample_can(user=user, sample=analysis.sample, kind=kind):
+        raise InsufficientRights()
+    return analysis

@@ -1,0 +1,125 @@
+"""Writes for analyses: start (one sample or many), finish, discard, delete."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from analyses.models import Analysis
+from analyses.selectors import analysis_path
+from core.errors import BadRequest, Conflict
+from indexes.selectors import index_current
+from jobs.constants import ACTIVE_STATES
+from jobs.services import job_create
+from references.models import Reference
+from samples.models import Sample
+from subtractions.models import Subtraction
+
+WORKFLOWS = {"pathoscope_bowtie": "pathoscope_bowtie", "pathoscope": "pathoscope_bowtie"}
+
+
+def _checked(data: dict[str, Any]) -> tuple[str, Reference, Any, list[Subtraction]]:
+    workflow = WORKFLOWS.get(data.get("workflow", "pathoscope_bowtie"))
+    if workflow is None:
+        raise BadRequest(f"Unknown workflow: {data.get('workflow')} (available: pathoscope_bowtie)")
+    reference = Reference.objects.filter(pk=data["ref_id"]).first()
+    if reference is None:
+        raise BadRequest("Reference does not exist")
+    index = index_current(reference_id=reference.pk)
+    if index is None:
+        raise BadRequest("The reference has no ready index: build one first")
+    if reference.data_type != "genome":
+        raise BadRequest("PathoScope needs a genome reference")
+    subtraction_ids = list(dict.fromkeys(data.get("subtractions", [])))
+    subtractions = list(Subtraction.objects.filter(pk__in=subtraction_ids))
+    missing = [pk for pk in subtraction_ids if pk not in {s.pk for s in subtractions}]
+    if missing:
+        raise BadRequest(f"Subtractions do not exist: {', '.join(missing)}")
+    not_ready = [s.name for s in subtractions if not s.ready]
+    if not_ready:
+        raise BadRequest(f"Subtractions are not ready yet: {', '.join(not_ready)}")
+    order = {pk: position for position, pk in enumerate(subtraction_ids)}
+    return workflow, reference, index, sorted(subtractions, key=lambda s: order[s.pk])
+
+
+def _create(*, user, sample: Sample, workflow: str, reference: Reference, index, subtractions: list) -> Analysis:
+    if not sample.ready:
+        raise Conflict(f"Sample {sample.name} is not ready yet")
+    if sample.library_type == "amplicon":
+        raise BadRequest(f"Sample {sample.name} is an amplicon library: PathoScope does not apply")
+    analysis = Analysis.objects.create(
+        workflow=workflow,
+        sample=sample,
+        reference=reference,
+        reference_name=reference.name,
+        index=index,
+        index_version=index.version,
+        user=user,
+    )
+    analysis.subtractions.set(subtractions)
+    analysis.job = job_create(
+        workflow=workflow,
+        args={
+            "analysis_id": analysis.pk,
+            "ref_id": reference.pk,
+            "sample_id": sample.pk,
+            "sample_name": sample.name,
+            "index_id": index.pk,
+            "subtractions": [s.pk for s in subtractions],
+        },
+        user=user,
+    )
+    analysis.save(update_fields=["job"])
+    return analysis
+
+
+@transaction.atomic
+def analysis_create(*, user, sample: Sample, data: dict[str, Any]) -> Analysis:
+    """Start an analysis of one sample with the newest ready index of a reference (write right on the sample)."""
+    workflow, reference, index, subtractions = _checked(data)
+    return _create(
+        user=user, sample=sample, workflow=workflow, reference=reference, index=index, subtractions=subtractions
+    )
+
+
+@transaction.atomic
+def analyses_create(*, user, samples: list[Sample], data: dict[str, Any]) -> list[Analysis]:
+    """Start the same analysis on several samples at once (all or none)."""
+    workflow, reference, index, subtractions = _checked(data)
+    return [
+        _create(
+            user=user, sample=sample, workflow=workflow, reference=reference, index=index, subtractions=subtractions
+        )
+        for sample in samples
+    ]
+
+
+@transaction.atomic
+def analysis_finish(*, analysis_id: str, results: dict[str, Any]) -> None:
+    """The workflow finished: store the results and mark the analysis ready."""
+    Analysis.objects.filter(pk=analysis_id).update(results=results, ready=True, updated_at=timezone.now())
+    from core import events
+
+    events.dispatch(interface="analyses", operation="update", ids=[analysis_id])
+
+
+def analysis_discard(*, analysis_id: str) -> None:
+    """The workflow failed or was cancelled: remove the analysis and its files."""
+    analysis = Analysis.objects.filter(pk=analysis_id).first()
+    if analysis is None:
+        return
+    folder = analysis_path(analysis)
+    analysis.delete()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def analysis_delete(*, analysis: Analysis) -> None:
+    """Delete an analysis (409 while it runs)."""
+    if analysis.job_id and analysis.job.state in ACTIVE_STATES:
+        raise Conflict("Analysis is still running")
+    folder = analysis_path(analysis)
+    analysis.delete()
+    shutil.rmtree(folder, ignore_errors=True)

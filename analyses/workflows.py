@@ -1,0 +1,191 @@
+"""The `pathoscope_bowtie` workflow (large job), after Virtool's (workflows.md §1).
+
+Steps: map the reads to the default isolates (the index build's bowtie2 index) to find candidate OTUs; build a
+bowtie2 index of every isolate of those OTUs; map again keeping up to 100 alignments per read; for each
+subtraction, map the reads that aligned to the host and drop the isolate alignments the host explains as well or
+better; reassign multi-mapping reads with PathoScope's EM; store the report with coverage.
+
+Reads are given to bowtie2 as unpaired (`-U reads_1,reads_2`), as Virtool does, so mates that share a read name
+pool their alignments. bowtie2 writes SAM files into the job's scratch folder; they are parsed line by line into
+flat arrays (`analyses.pathoscope`), never held as Python objects.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from analyses.models import Analysis
+from indexes.models import Index
+from indexes.selectors import index_path
+from jobs.constants import JobSize
+from jobs.workflow import Workflow, register, step
+from samples.constants import READS_NAMES
+from samples.selectors import samples_path
+from subtractions.selectors import subtractions_path
+
+P_SCORE_CUTOFF = 0.01
+# Virtool's bowtie2 flags (workflows.md §1.1): local alignment, min score 20 + 1.0·read length, seed length 15.
+MAPPING_FLAGS = ["--local", "--no-unal", "--score-min", "L,20,1.0", "-N", "0", "-L", "15"]
+
+
+class AnalysisError(Exception):
+    """The analysis cannot run; the message says why."""
+
+
+def _reads(ctx) -> list[str]:
+    folder = samples_path(ctx.args["sample_id"])
+    reads = [folder / name for name in READS_NAMES if (folder / name).exists()]
+    if not reads:
+        raise AnalysisError("The sample's read files are missing")
+    return [str(path) for path in reads]
+
+
+def _reference_otus(index: Index) -> list[dict]:
+    path = index_path(index) / "reference.json.gz"
+    if not path.exists():
+        raise AnalysisError(f"The files of index {index.version} are missing: rebuild the index")
+    with gzip.open(path, "rt") as handle:
+        return json.load(handle)["otus"]
+
+
+def filter_fastq(source: Path, target: Path, drop: set[str]) -> int:
+    """Copy FASTQ records whose read id (header up to whitespace, without '@') is not in `drop`; returns kept."""
+    kept = 0
+    with source.open("rb") as src, target.open("wb") as dst:
+        while True:
+            record = [src.readline() for _ in range(4)]
+            if not record[0]:
+                break
+            name = record[0][1:].split(None, 1)[0].decode()
+            if name not in drop:
+                dst.writelines(record)
+                kept += 1
+    return kept
+
+
+@register
+class PathoscopeBowtie(Workflow):
+    """Virtool's pathoscope_bowtie: large job."""
+
+    name = "pathoscope_bowtie"
+    display_name = "PathoScope"
+    size = JobSize.LARGE
+
+    def _analysis(self, ctx) -> Analysis:
+        analysis = Analysis.objects.select_related("index").filter(pk=ctx.args["analysis_id"]).first()
+        if analysis is None:
+            raise AnalysisError("The analysis was deleted while it was running")
+        if analysis.index is None:
+            raise AnalysisError("The index of the analysis was removed")
+        return analysis
+
+    @step("Map to default isolates", "Map the reads to each OTU's default isolate to find candidate OTUs.")
+    def map_default_isolates(self, ctx) -> None:
+        from analyses.pathoscope import read_sam
+
+        analysis = self._analysis(ctx)
+        work = ctx.work_path
+        ctx.otus = _reference_otus(analysis.index)
+        ctx.sequence_otu = {
+            sequence["_id"]: otu["_id"]
+            for otu in ctx.otus
+            for isolate in otu["isolates"]
+            for sequence in isolate["sequences"]
+        }
+        ctx.run(
+            [
+                "bowtie2", "-p", str(ctx.proc), *MAPPING_FLAGS,
+                "-x", str(index_path(analysis.index) / "reference"),
+                "-U", ",".join(_reads(ctx)),
+                "-S", str(work / "default.sam"),
+            ]
+        )  # fmt: skip
+        alignments = read_sam(work / "default.sam")
+        hit_refs = {alignments.ref_names[i] for i in set(alignments.ref[alignments.score >= P_SCORE_CUTOFF].tolist())}
+        ctx.candidates = sorted({ctx.sequence_otu[ref] for ref in hit_refs if ref in ctx.sequence_otu})
+        (work / "default.sam").unlink()
+
+    @step("Build isolate index", "Build a bowtie2 index of every isolate of the candidate OTUs.")
+    def build_isolate_index(self, ctx) -> None:
+        if not ctx.candidates:
+            return
+        work = ctx.work_path
+        candidates = set(ctx.candidates)
+        with (work / "isolates.fa").open("w") as fasta:
+            for otu in ctx.otus:
+                if otu["_id"] in candidates:
+                    for isolate in otu["isolates"]:
+                        for sequence in isolate["sequences"]:
+                            fasta.write(f">{sequence['_id']}\n{sequence['sequence']}\n")
+        ctx.run(["bowtie2-build", "--threads", str(ctx.proc), "isolates.fa", "isolates"], cwd=work)
+
+    @step("Map to isolates", "Map the reads to all isolates of the candidates, up to 100 alignments per read.")
+    def map_isolates(self, ctx) -> None:
+        if not ctx.candidates:
+            return
+        work = ctx.work_path
+        ctx.run(
+            [
+                "bowtie2", "-p", str(ctx.proc), *MAPPING_FLAGS, "-k", "100",
+                "--al", str(work / "isolates.fq"),
+                "-x", str(work / "isolates"),
+                "-U", ",".join(_reads(ctx)),
+                "-S", str(work / "isolates.sam"),
+            ]
+        )  # fmt: skip
+
+    @step("Eliminate subtraction", "Drop alignments that fit each host genome as well as or better than a virus.")
+    def eliminate_subtraction(self, ctx) -> None:
+        from analyses.pathoscope import eliminate, host_scores, read_sam
+
+        ctx.subtracted_count = 0
+        ctx.alignments = None
+        ctx.keep = None
+        if not ctx.candidates:
+            return
+        work = ctx.work_path
+        ctx.alignments = read_sam(work / "isolates.sam")
+        reads = work / "isolates.fq"
+        for position, subtraction_id in enumerate(ctx.args["subtractions"]):
+            prefix = subtractions_path(subtraction_id) / "subtraction"
+            if not Path(f"{prefix}.1.bt2").exists():
+                raise AnalysisError(f"The bowtie2 index of subtraction {subtraction_id} is missing")
+            host_sam = work / f"subtraction_{position}.sam"
+            ctx.run(
+                ["bowtie2", "--local", "--no-unal", "-N", "0", "-p", str(ctx.proc),
+                 "-x", str(prefix), "-U", str(reads), "-S", str(host_sam)]
+            )  # fmt: skip
+            keep, subtracted = eliminate(ctx.alignments, host_scores(host_sam))
+            ctx.keep = keep if ctx.keep is None else ctx.keep & keep
+            ctx.subtracted_count += len(subtracted)
+            remaining = work / f"remaining_{position}.fq"
+            filter_fastq(reads, remaining, subtracted)
+            reads = remaining
+            host_sam.unlink()
+
+    @step("Reassign reads", "Reassign multi-mapping reads with PathoScope's EM, compute coverage and the report.")
+    def reassignment(self, ctx) -> None:
+        from analyses.pathoscope import em, report
+        from analyses.services import analysis_finish
+
+        analysis = self._analysis(ctx)
+        hits: list[dict] = []
+        read_count = 0
+        if ctx.alignments is not None:
+            result = em(ctx.alignments, p_score_cutoff=P_SCORE_CUTOFF, keep=ctx.keep)
+            read_count = result["read_count"]
+            manifest = analysis.index.manifest
+            for hit in report(result, cutoff=P_SCORE_CUTOFF):
+                otu_id = ctx.sequence_otu.get(hit["id"])
+                hits.append({**hit, "otu": {"id": otu_id, "version": manifest.get(otu_id)}})
+        analysis_finish(
+            analysis_id=analysis.pk,
+            results={"read_count": read_count, "subtracted_count": ctx.subtracted_count, "hits": hits},
+        )
+
+    def cleanup(self, ctx) -> None:
+        from analyses.services import analysis_discard
+
+        analysis_discard(analysis_id=ctx.args["analysis_id"])
