@@ -1,0 +1,215 @@
+#!/usr/bin/env python
+"""PathoScope EM benchmark: the vectorised `em` against the loop transcription `em_loop` on one generated SAM.
+
+    .venv/bin/python bench/pathoscope_em.py --records 1000000
+
+What it does (figures in bench/README.md):
+
+1. writes a bowtie2-like SAM (`-k 100 --local`, unpaired, 150 nt reads, ~5 % 100-149 nt) into a temp dir:
+   `--otus` OTUs of 4-12 isolates each (hundreds of references, 3-12 kb), OTU abundances skewed (Zipf-like),
+   every read drawn from one "true" isolate of an OTU and aligned to a random subset of that OTU's isolates
+   (about a quarter of the reads unique), scores `AS = 2*aligned - 8*mismatches - 2*softclip` with
+   more mismatches on isolates far from the true one (bowtie2 --local: +2 per match, -6 per mismatch),
+   clamped at bowtie2's `--score-min L,20,1.0`; ~2 % of reads have a second alignment to the same reference;
+   records carry bowtie2's tags (AS, XS, XN, XM, XO, XG, NM, YT) and real-length SEQ/QUAL, until at least
+   `--records` records are written;
+2. runs each implementation in its own fresh process (so that peak RSS is its own; `os.wait4`): `em` =
+   `read_sam` + `em` (vectorised), `loop` = the same `read_sam` + `em_loop` (PathoScope 2 style dicts and lists);
+   both time parsing and EM separately and dump their result;
+3. checks that both results are equal (refs, read_count exactly; every float to 1e-9 relative; coverage exactly)
+   and prints a table: wall time (parse, EM, total), peak RSS, and the speed-up.
+
+Local work only: no network, no database, no Django settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def generate(path: Path, records: int, otus: int, seed: int) -> dict:
+    """Write the SAM file; return a few numbers describing it."""
+    rng = np.random.default_rng(seed)
+    isolates_per_otu = rng.integers(4, 13, size=otus)
+    refs = []  # (name, length, otu)
+    for otu in range(otus):
+        base_length = int(rng.integers(3000, 12000))
+        for isolate in range(isolates_per_otu[otu]):
+            refs.append((f"otu{otu:03d}_iso{isolate:02d}", base_length + int(rng.integers(-50, 50)), otu))
+    otu_refs = [[i for i, ref in enumerate(refs) if ref[2] == otu] for otu in range(otus)]
+    # Zipf-like abundance: a few OTUs take most reads, as in a real sample.
+    abundance = 1.0 / np.arange(1, otus + 1) ** 1.1
+    abundance /= abundance.sum()
+    # Divergence of each isolate from its OTU's "true" isolate (the first): extra mismatches per read.
+    divergence = [0 if refs[i][0].endswith("iso00") else int(rng.integers(1, 8)) for i in range(len(refs))]
+
+    bases = rng.choice(np.frombuffer(b"ACGT", dtype=np.uint8), size=1_000_000).tobytes().decode()
+    quals = rng.integers(35, 74, size=1_000_000, dtype=np.uint8).tobytes().decode()
+
+    written = 0
+    reads = 0
+    with open(path, "w", buffering=1 << 22) as out:
+        out.write("@HD\tVN:1.0\tSO:unsorted\n")
+        for name, length, _ in refs:
+            out.write(f"@SQ\tSN:{name}\tLN:{length}\n")
+        out.write("@PG\tID:bowtie2\tPN:bowtie2\tVN:2.5.4\tCL:bench\n")
+        while written < records:
+            n = 50_000
+            otu_of = rng.choice(otus, size=n, p=abundance)
+            length_of = np.where(rng.random(n) < 0.05, rng.integers(100, 150, size=n), 150)
+            error_of = rng.poisson(1.5, size=n)
+            lines = []
+            for j in range(n):
+                members = otu_refs[otu_of[j]]
+                # A quarter unique; the others hit 2..all isolates of the OTU (bowtie2 -k 100 reports them all).
+                k = 1 if rng.random() < 0.25 else int(rng.integers(2, len(members) + 1))
+                hits = rng.choice(members, size=k, replace=False).tolist()
+                if rng.random() < 0.02:
+                    hits.append(hits[0])  # a second locus on the same reference
+                read_len = int(length_of[j])
+                offset = int(rng.integers(0, 1_000_000 - read_len))
+                seq = bases[offset : offset + read_len]
+                qual = quals[offset : offset + read_len]
+                qname = f"SIM:{reads}:{otu_of[j]}:{j}"
+                start = int(rng.integers(1, 2500))
+                scores = []
+                for hit in hits:
+                    mismatches = int(error_of[j]) + divergence[hit] + int(rng.integers(0, 2))
+                    clip = int(rng.integers(0, 6)) if rng.random() < 0.2 else 0
+                    score = max(2 * (read_len - clip) - 8 * mismatches - 2 * clip, 20 + read_len)
+                    scores.append((hit, score, mismatches, clip))
+                best = max(s for _, s, _, _ in scores)
+                for index, (hit, score, mismatches, clip) in enumerate(scores):
+                    flag = (256 if index else 0) | (16 if rng.random() < 0.5 else 0)
+                    cigar = f"{clip}S{read_len - clip}M" if clip else f"{read_len}M"
+                    pos = min(start + int(rng.integers(-3, 4)), refs[hit][1] - 10)
+                    lines.append(
+                        f"{qname}\t{flag}\t{refs[hit][0]}\t{max(pos, 1)}\t{1 if k > 1 else 42}\t{cigar}\t*\t0\t0\t"
+                        f"{seq}\t{qual}\tAS:i:{score}\tXS:i:{best}\tXN:i:0\tXM:i:{mismatches}\tXO:i:0\tXG:i:0\t"
+                        f"NM:i:{mismatches}\tYT:Z:UU\n"
+                    )
+                reads += 1
+            out.writelines(lines)
+            written += len(lines)
+    return {"records": written, "reads": reads, "refs": len(refs), "bytes": path.stat().st_size}
+
+
+def worker(which: str, sam: str, out: str) -> None:
+    """Run one implementation (in its own process) and pickle its result and timings."""
+    sys.path.insert(0, str(ROOT))
+    from analyses.pathoscope import em, em_loop, read_sam
+
+    started = time.perf_counter()
+    alignments = read_sam(sam)
+    parsed = time.perf_counter()
+    result = (em if which == "em" else em_loop)(alignments)
+    done = time.perf_counter()
+    with open(out, "wb") as handle:
+        pickle.dump({"result": result, "parse": parsed - started, "em": done - parsed}, handle)
+
+
+def run(which: str, sam: Path, tmp: Path) -> dict:
+    """Start a worker process; wall time, peak RSS (wait4) and its pickled numbers."""
+    out = tmp / f"{which}.pickle"
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, __file__, "--worker", which, str(sam), str(out)])
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{which} worker failed with status {status}")
+    with open(out, "rb") as handle:
+        numbers = pickle.load(handle)
+    numbers.update(wall=wall, rss_mb=usage.ru_maxrss / 1024)
+    return numbers
+
+
+def compare(a: dict, b: dict, rel: float = 1e-9) -> list[str]:
+    """Differences between two em results (empty when equal to `rel` relative)."""
+    problems = []
+    if a["refs"] != b["refs"]:
+        problems.append("refs differ")
+    if a["read_count"] != b["read_count"]:
+        problems.append(f"read_count {a['read_count']} != {b['read_count']}")
+    for key, values in a.items():
+        if key in ("refs", "read_count", "coverage"):
+            continue
+        worst = max(
+            (abs(x - y) / max(abs(x), abs(y)) if x != y else 0.0 for x, y in zip(values, b[key], strict=True)),
+            default=0.0,
+        )
+        if worst > rel:
+            problems.append(f"{key}: relative difference {worst:.3g}")
+    if a["coverage"] != b["coverage"]:
+        problems.append("coverage differs")
+    return problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=1_000_000, help="at least this many SAM records")
+    parser.add_argument("--otus", type=int, default=50, help="OTUs (4-12 isolates, i.e. references, each)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (SAM and results)")
+    parser.add_argument("--worker", nargs=3, metavar=("WHICH", "SAM", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(*args.worker)
+        return
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-pathoscope-em-"))
+    try:
+        sam = tmp / "isolates.sam"
+        started = time.perf_counter()
+        shape = generate(sam, args.records, args.otus, args.seed)
+        print(
+            f"SAM: {shape['records']:,} records, {shape['reads']:,} reads, {shape['refs']} references, "
+            f"{shape['bytes'] / 1e6:.0f} MB (generated in {time.perf_counter() - started:.1f} s)"
+        )
+        vectorised = run("em", sam, tmp)
+        loop = run("loop", sam, tmp)
+        problems = compare(vectorised["result"], loop["result"])
+        result = vectorised["result"]
+        multi = sum(1 for x in result["level_2_final"] if x) if result else 0
+        print(f"matrix: {result['read_count']:,} reads, {len(result['refs'])} references ({multi} with low hits)")
+        print()
+        print("| implementation | parse s | EM s | total s (process) | peak RSS MB |")
+        print("|---|---:|---:|---:|---:|")
+        for name, numbers in (("`em` (numpy, vectorised)", vectorised), ("`em_loop` (pure Python)", loop)):
+            print(
+                f"| {name} | {numbers['parse']:.2f} | {numbers['em']:.2f} | {numbers['parse'] + numbers['em']:.2f} "
+                f"({numbers['wall']:.2f}) | {numbers['rss_mb']:.0f} |"
+            )
+        speedup_total = (loop["parse"] + loop["em"]) / (vectorised["parse"] + vectorised["em"])
+        speedup_em = loop["em"] / vectorised["em"]
+        print()
+        print(f"speed-up, parse + EM: {speedup_total:.1f}x (goal >= 20x); EM alone: {speedup_em:.1f}x")
+        print("results equal (1e-9 relative):", "yes" if not problems else "NO: " + "; ".join(problems))
+        top = sorted(zip(result["pi"], result["refs"], strict=True), reverse=True)[:3]
+        print("top pi:", ", ".join(f"{ref} {pi:.4f}" for pi, ref in top))
+        if problems:
+            raise SystemExit(1)
+        if not math.isfinite(speedup_total):
+            raise SystemExit(1)
+    finally:
+        if args.keep:
+            print("kept", tmp)
+        else:
+            for child in tmp.iterdir():
+                child.unlink()
+            tmp.rmdir()
+
+
+if __name__ == "__main__":
+    main()
