@@ -4,6 +4,7 @@ import { may, progressBar, setProgress, timeAgo } from "./jobs-common.js";
 import { dataTypeLabel, importProblems } from "./refs-common.js";
 
 const PER_PAGE = 25;
+const FILL_WORKFLOWS = new Set(["import_reference", "clone_reference"]);
 const params = new URLSearchParams(window.location.search);
 const state = {
   find: params.get("find") || "",
@@ -135,10 +136,15 @@ live.on("references", (message) => {
 live.on("jobs", (message) => {
   if (message.operation === "delete") return;
   const job = message.data;
-  if (!state.references.some((reference) => reference.job?.id === job.id)) return;
+  const finished = !["waiting", "preparing", "running"].includes(job.state);
+  if (!state.references.some((reference) => reference.job?.id === job.id)) {
+    // A fill job that ended before this page heard of its reference (its POST answer still on the way).
+    if (finished && FILL_WORKFLOWS.has(job.workflow)) reload();
+    return;
+  }
   state.jobs.set(job.id, job);
   render();
-  if (job.state === "complete") reload();
+  if (finished) reload();
 });
 live.onReconnect(load);
 
