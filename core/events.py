@@ -16,6 +16,7 @@ Audience groups (joined by `core.consumers.EventConsumer`):
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import threading
@@ -27,6 +28,7 @@ from typing import Any, Literal
 from channels.layers import get_channel_layer
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
+from rest_framework.utils.encoders import JSONEncoder
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +77,15 @@ def register(
     serialize: Callable[[models.Model], dict],
     audience: Callable[[models.Model], Iterable[str]],
     queryset: Callable[[], models.QuerySet] | None = None,
+    ids: Callable[[models.Model], Any] | None = None,
 ) -> None:
-    """Watch `model`: its inserts, updates and deletes are sent to `audience(instance)` as `interface`."""
+    """Watch `model`: its inserts, updates and deletes are sent to `audience(instance)` as `interface`.
+
+    `ids` gives the id a delete message carries when it is not the primary key (e.g. a history change's id).
+    """
     registration = Registration(model, interface, serialize, audience, queryset)
+    if ids is not None:
+        registration.ids = ids
     _REGISTRY[model] = registration
     _BY_INTERFACE[interface] = registration
 
@@ -120,6 +128,11 @@ class _Sender:
 
 
 _sender = _Sender()
+
+
+def jsonable(data: Any) -> Any:
+    """`data` with dates, decimals and UUIDs as the API renders them: the channel layer only carries JSON types."""
+    return json.loads(json.dumps(data, cls=JSONEncoder))
 
 
 def _event(message: dict) -> dict:
@@ -179,7 +192,7 @@ def dispatch(*, interface: str, operation: Operation, ids: list, audience: Itera
             [
                 (
                     fixed_audience if fixed_audience is not None else registration.audience(row),
-                    {"interface": interface, "operation": operation, "data": registration.serialize(row)},
+                    {"interface": interface, "operation": operation, "data": jsonable(registration.serialize(row))},
                 )
                 for row in rows
             ]

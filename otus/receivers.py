@@ -25,4 +25,5 @@ events.register(
     serialize=_serialize_change,
     audience=lambda change: [events.GROUP_ALL],
     queryset=lambda: Change.objects.select_related("user", "index"),
+    ids=lambda change: change.change_id,
 )

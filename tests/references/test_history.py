@@ -342,3 +342,18 @@ def test_creating_a_reference_needs_create_ref(make_user):
     nobody = client_for(make_user("nobody"))
     response = nobody.post("/api/refs", {"name": "Mine"}, format="json")
     assert response.status_code == 403
+
+
+def test_changes_reach_browsers_live(client, reference, channel_reader):
+    from core import events
+
+    everyone = channel_reader().join(events.GROUP_ALL)
+    otu = create_otu(client, reference)
+    client.patch(f"/api/otus/{otu['id']}", {"name": "Renamed"}, format="json")
+    messages = [(m["interface"], m["operation"]) for m in everyone.messages()]
+    assert ("otus", "insert") in messages
+    assert ("history", "insert") in messages
+    assert ("references", "update") in messages
+    assert client.delete(f"/api/history/{otu['id']}.1").status_code == 204
+    deletes = [m for m in everyone.messages() if m["interface"] == "history" and m["operation"] == "delete"]
+    assert [m["data"] for m in deletes] == [[f"{otu['id']}.1"]]
