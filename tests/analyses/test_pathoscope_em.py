@@ -441,3 +441,49 @@ def test_vectorised_em_equals_loop(case):
         em(alignments, p_score_cutoff=cutoff, keep=keep),
         em_loop(alignments, p_score_cutoff=cutoff, keep=keep),
     )
+
+
+# --- Management command -------------------------------------------------------------------------------------------
+
+
+def _command_available() -> bool:
+    from django.apps import apps
+
+    return apps.is_installed("analyses")
+
+
+@pytest.mark.skipif(not _command_available(), reason="the analyses app is not installed yet")
+def test_pathoscope_em_command(tmp_path):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    path = sam(tmp_path, record("r1", "A"), record("r2", "A", pos=20), record("r3", "B", as_i=91))
+    out = io.StringIO()
+    call_command("pathoscope_em", str(path), stdout=out)
+    printed = json.loads(out.getvalue())
+    assert printed == json.loads(json.dumps(em(read_sam(path))))
+    assert set(printed) == {
+        "refs",
+        "read_count",
+        "init_pi",
+        "pi",
+        "best_hit_initial",
+        "best_hit_initial_reads",
+        "level_1_initial",
+        "level_2_initial",
+        "best_hit_final",
+        "best_hit_final_reads",
+        "level_1_final",
+        "level_2_final",
+        "coverage",
+    }
+    out = io.StringIO()
+    call_command("pathoscope_em", str(path), "--p-score-cutoff", "100", stdout=out)
+    assert json.loads(out.getvalue())["refs"] == ["B"]
+
+    bad = sam(tmp_path, record("r1", "A"), "r2\t0\n", name="bad.sam")
+    with pytest.raises(CommandError, match=r"bad.sam: line 7: expected at least 11 tab-separated fields, found 2"):
+        call_command("pathoscope_em", str(bad))
+    with pytest.raises(CommandError, match=r"cannot read .*missing\.sam: No such file"):
+        call_command("pathoscope_em", str(tmp_path / "missing.sam"))
