@@ -124,3 +124,22 @@ def reference_page(request: HttpRequest, ref_id: str) -> HttpResponse:
 def otu_page(request: HttpRequest, ref_id: str, otu_id: str) -> HttpResponse:
     """One OTU: name and schema, isolates and their sequences, FASTA downloads and its history with revert."""
     return render(request, "references/otu.html", {"nav_active": "references", "ref_id": ref_id, "otu_id": otu_id})
+
+
+@page()
+def analysis_page(request: HttpRequest, analysis_id: str, sample_id: str | None = None) -> HttpResponse:
+    """One analysis: the detected OTUs with weights, depths, coverage charts, filters and exports; live progress."""
+    context = {"nav_active": "samples", "analysis_id": analysis_id, "sample_id": sample_id or ""}
+    return render(request, "analyses/detail.html", context)
+
+
+@page()
+def subtractions_page(request: HttpRequest) -> HttpResponse:
+    """Subtractions: the host genomes, with the create form (upload or pick a FASTA) and live creation progress."""
+    return render(request, "subtractions/list.html", {"nav_active": "subtractions"})
+
+
+@page()
+def subtraction_page(request: HttpRequest, subtraction_id: str) -> HttpResponse:
+    """One subtraction: count, GC, files, linked samples, editing and deletion."""
+    return render(request, "subtractions/detail.html", {"nav_active": "subtractions", "subtraction_id": subtraction_id})

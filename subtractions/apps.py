@@ -12,4 +12,7 @@ class SubtractionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from core.navigation import NavItem, nav_register
         from subtractions import receivers, workflows  # noqa: F401  (dispatch registrations; create_subtraction)
+
+        nav_register(NavItem("subtractions", "Subtractions", "/subtractions"), before="jobs")

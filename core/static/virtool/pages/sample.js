@@ -18,6 +18,7 @@ import {
   toastAfterNavigation,
 } from "../virtool.js";
 import { progressBar, setProgress, stepText, timeAgo } from "./jobs-common.js";
+import { setupAnalyses } from "./sample-analyses.js";
 
 const root = $("#sample-root");
 const sampleId = root.dataset.sampleId;
@@ -34,6 +35,7 @@ const state = {
 };
 
 const NUMBER = new Intl.NumberFormat("en-US");
+const analyses = setupAnalyses({ sampleId });
 const LIBRARY_LABELS = { normal: "Normal", srna: "sRNA", amplicon: "Amplicon", other: "Other" };
 
 function showProblem(message) {
@@ -572,6 +574,7 @@ function render(sample) {
   );
   renderRights(sample);
   renderQuality(sample);
+  analyses.render(sample, mayWrite(sample, state.account));
 }
 
 /** The sample is gone (deleted, or no longer readable): say so and offer nothing that would act on it. */

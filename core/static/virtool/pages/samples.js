@@ -16,6 +16,7 @@ import {
   onSubmit,
   toast,
 } from "../virtool.js";
+import { analysisUrl, loadStartOptions, renderStartOptions, startBody, startFields, startParts } from "./analyses-common.js";
 import { may, progressBar, refreshTimes, setProgress, stepText, timeAgo } from "./jobs-common.js";
 
 const PER_PAGE = 25;
@@ -50,6 +51,8 @@ const state = {
   jobs: new Map(),
   // Samples that became ready while this page was open.
   readied: new Set(),
+  // Samples chosen for starting the same analysis on all of them: id → name (kept across pages and searches).
+  selected: new Map(),
 };
 
 const table = $("#sample-table");
@@ -82,6 +85,21 @@ function createRow(sample) {
   return h(
     "tr",
     { dataset: { id: sample.id } },
+    h(
+      "td",
+      { class: "sample-select-col" },
+      h("input", {
+        type: "checkbox",
+        dataset: { part: "select" },
+        "aria-label": `Select ${sample.name}`,
+        onChange: (event) => {
+          const current = state.samples.find((item) => item.id === sample.id) || sample;
+          if (event.currentTarget.checked) state.selected.set(sample.id, current.name);
+          else state.selected.delete(sample.id);
+          renderSelection();
+        },
+      }),
+    ),
     h(
       "td",
       { class: "sample-name", dataset: { label: "Name" } },
@@ -148,6 +166,12 @@ function updateRow(row, sample) {
     fill(labels, sample.labels.map((label) => labelChip(label)));
   }
   setText(part(row, "user"), sample.user?.handle || "—");
+  const select = part(row, "select");
+  select.checked = state.selected.has(sample.id);
+  // Only ready samples can be analysed (the API answers 409 for the others).
+  select.disabled = !sample.ready && !select.checked;
+  select.title = sample.ready ? "" : "Not ready yet";
+  select.setAttribute("aria-label", `Select ${sample.name}`);
   const created = part(row, "created");
   if (created.firstElementChild?.getAttribute("datetime") !== sample.created_at) fill(created, timeAgo(sample.created_at));
   renderStatus(row, sample);
@@ -172,6 +196,7 @@ function renderRows() {
   });
   table.removeAttribute("aria-busy");
   table.hidden = state.samples.length === 0;
+  renderSelection();
   const empty = $("#samples-empty");
   empty.hidden = state.samples.length > 0;
   const filtered = state.find || state.labels.size;
@@ -635,6 +660,89 @@ onSubmit(form, async () => {
   }
   reload();
   toggle.focus();
+});
+
+// --- Selection: the same analysis on several samples ---------------------------------------------------------
+
+const bulkForm = $("#bulk-form");
+const bulkToggle = $("#bulk-toggle");
+fill($("#bulk-fields"), startFields("bulk"));
+const bulkParts = startParts("bulk", bulkForm);
+
+function renderSelection() {
+  const count = state.selected.size;
+  $("#selection-bar").hidden = count === 0;
+  if (!count && !bulkForm.hidden) openBulk(false);
+  const names = [...state.selected.values()];
+  const listed = names.slice(0, 3).join(", ") + (names.length > 3 ? ` and ${names.length - 3} more` : "");
+  setText($("#selection-count"), count ? `${count} sample${count === 1 ? "" : "s"} selected: ${listed}` : "");
+  const ready = state.samples.filter((sample) => sample.ready);
+  const pageBox = $("#select-page");
+  const chosen = ready.filter((sample) => state.selected.has(sample.id)).length;
+  pageBox.checked = ready.length > 0 && chosen === ready.length;
+  pageBox.indeterminate = chosen > 0 && chosen < ready.length;
+  pageBox.disabled = ready.length === 0;
+}
+
+$("#select-page").addEventListener("change", (event) => {
+  const ready = state.samples.filter((sample) => sample.ready);
+  for (const sample of ready) {
+    if (event.currentTarget.checked) state.selected.set(sample.id, sample.name);
+    else state.selected.delete(sample.id);
+  }
+  for (const sample of state.samples) {
+    const row = rows.get(sample.id);
+    if (row) part(row, "select").checked = state.selected.has(sample.id);
+  }
+  renderSelection();
+});
+
+$("#selection-clear").addEventListener("click", () => {
+  state.selected.clear();
+  for (const row of rows.values()) part(row, "select").checked = false;
+  renderSelection();
+});
+
+async function openBulk(open) {
+  bulkForm.hidden = !open;
+  bulkToggle.setAttribute("aria-expanded", String(open));
+  if (!open) return;
+  bulkParts.select.focus();
+  try {
+    const options = await loadStartOptions();
+    renderStartOptions({ ...bulkParts, options });
+    $("#bulk-start").disabled = options.indexes.length === 0;
+  } catch (error) {
+    setText($(".form-error", bulkForm), `Could not load the references: ${error.message}`);
+  }
+}
+
+bulkToggle.addEventListener("click", () => openBulk(bulkForm.hidden));
+$("#bulk-cancel").addEventListener("click", () => {
+  openBulk(false);
+  bulkToggle.focus();
+});
+
+onSubmit(bulkForm, async () => {
+  const body = { ...startBody(bulkParts.select, bulkParts.container), sample_ids: [...state.selected.keys()] };
+  const analyses = await api("POST", "/api/analyses", body);
+  const started = `Started ${analyses.length} analys${analyses.length === 1 ? "is" : "es"}`;
+  toast(started);
+  const result = $("#bulk-result");
+  fill(
+    result,
+    `${started}: `,
+    analyses.flatMap((analysis, index) => [
+      index ? ", " : "",
+      h("a", { href: analysisUrl(analysis), text: analysis.sample?.name || analysis.id }),
+    ]),
+    ". Their progress shows on each result page.",
+  );
+  result.hidden = false;
+  state.selected.clear();
+  for (const row of rows.values()) part(row, "select").checked = false;
+  openBulk(false);
+  renderSelection();
 });
 
 // --- Start ----------------------------------------------------------------------------------------------------
