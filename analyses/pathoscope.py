@@ -429,12 +429,14 @@ def _distinct(
 BLOCK_SIZE = 8 << 20
 
 
-def read_sam(source: str | os.PathLike | BinaryIO) -> Alignments:
+def read_sam(source: str | os.PathLike | BinaryIO, *, by_line: bool = False) -> Alignments:
     """Parse a SAM file (path, plain or gzip, or a binary stream such as bowtie2's stdout) into `Alignments`.
 
     Unmapped records (flag 0x4), records with RNAME "*" and records without an `AS:i` tag are skipped; secondary
     alignments (0x100, every alignment after a read's first with bowtie2 -k) are kept. Raises `SamError` naming
-    the line for a malformed header or record. Streams: reads blocks of about 8 MB of whole lines.
+    the line for a malformed header or record. Streams: reads blocks of about 8 MB of whole lines, parsed with
+    numpy (falling back to the line parser for a block with anything unusual in it). `by_line=True` uses only
+    the line-by-line parser (PathoScope 2 style: split each line; the reference for tests and the benchmark).
     """
     stream, close = _open_sam(source)
     parser = _SamParser()
@@ -443,7 +445,7 @@ def read_sam(source: str | os.PathLike | BinaryIO) -> Alignments:
     # Blocks carry 16 spare bytes after their data, so that 8-byte reads near the end stay inside the buffer.
     slack = bytes(16)
     try:
-        while True:
+        while not by_line:
             data = stream.read(BLOCK_SIZE)
             if not data:
                 if rest:
@@ -456,6 +458,8 @@ def read_sam(source: str | os.PathLike | BinaryIO) -> Alignments:
                 continue
             lineno += parser.block(data, cut, lineno)
             rest = data[cut : len(data) - len(slack)]
+        if by_line:
+            parser.lines(stream, 1)
     except (OSError, EOFError, gzip.BadGzipFile) as error:
         raise SamError(f"line {lineno}: cannot read the file: {error}") from None
     finally:
