@@ -30,6 +30,17 @@ def _clean_redis(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _dispatch_never_fails(request, caplog):
+    """A change that cannot reach the browsers is logged, not raised: fail the test that caused it instead."""
+    yield
+    if request.node.get_closest_marker("dispatch_errors_expected"):
+        return
+    records = caplog.get_records("call")
+    failures = [r.getMessage() for r in records if r.name == "core.events" and r.levelname == "ERROR"]
+    assert not failures, f"websocket dispatch failed: {failures}"
+
+
+@pytest.fixture(autouse=True)
 def _fast_isolated_settings(settings) -> None:
     """Cheap password hashing and a test host; the real hasher is checked in its own test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -131,6 +131,7 @@ def test_a_client_that_never_reads_does_not_block_the_sender(channel_reader, sma
     assert len(dead.messages(timeout=0.2)) == capacity  # the dead client's overflow was dropped
 
 
+@pytest.mark.dispatch_errors_expected
 def test_send_survives_a_broker_outage(settings, caplog):
     settings.CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}
