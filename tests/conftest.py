@@ -47,6 +47,25 @@ def _fast_isolated_settings(settings) -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
 
 
+# --- Uploads ---------------------------------------------------------------------------------------------------
+
+
+def stored_upload(user, data: bytes, *, name: str, upload_type: str):
+    """A ready upload of `upload_type` holding `data`, as if it had been sent through POST /api/uploads."""
+    import hashlib
+
+    from files.models import Upload
+    from files.storage import upload_path
+
+    upload = Upload.objects.create(
+        name=name, type=upload_type, user=user, size=len(data), ready=True, sha256=hashlib.sha256(data).hexdigest()
+    )
+    upload.name_on_disk = f"{upload.pk}-{name}"
+    upload.save()
+    upload_path(upload.name_on_disk).write_bytes(data)
+    return upload
+
+
 # --- Users and clients --------------------------------------------------------------------------------------
 
 

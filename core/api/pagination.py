@@ -28,6 +28,18 @@ def query_int(request: Request, name: str, default: int, minimum: int = 1, maxim
     return value
 
 
+def query_bool(request: Request, name: str) -> bool | None:
+    """Read an optional boolean (true/false/1/0/yes/no) from the query string; None when absent."""
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise QueryValidationError({name: ["value could not be parsed to a boolean"]}, code="type_error.bool")
+
+
 class VirtoolPagination(BasePagination):
     """Page through a queryset the way Virtool does; `total_count` ignores filters, `found_count` does not."""
 

@@ -10,14 +10,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import error_response
-from core.api.pagination import VirtoolPagination
+from core.api.pagination import VirtoolPagination, query_bool
 from files.api.views import ranged_file_response
 from indexes import selectors
 from indexes.api.serializers import index_document
 from indexes.constants import INDEX_FILES
 from otus.api.serializers import change_out
 from otus.selectors import history_list
-from references.api.views import query_bool
 
 
 class IndexesView(APIView):

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError
-from core.api.pagination import VirtoolPagination
+from core.api.pagination import VirtoolPagination, query_bool
 from core.api.serializers import created, validated
 from core.permissions import IsAuthenticated, require_permission
 from indexes import selectors as index_selectors
@@ -33,18 +33,6 @@ from references.api.serializers import (
     member_document,
     reference_document,
 )
-
-
-def query_bool(request: Request, name: str) -> bool | None:
-    """A boolean query parameter (true/false/1/0), or None when absent."""
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    if raw.lower() in ("true", "1", "yes"):
-        return True
-    if raw.lower() in ("false", "0", "no"):
-        return False
-    raise QueryValidationError({name: ["value could not be parsed to a boolean"]}, code="type_error.bool")
 
 
 def _document(request: Request, reference_id: str) -> dict:

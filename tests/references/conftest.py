@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
-from files.models import Upload
-from files.storage import upload_path
 from jobs.models import Job
 from jobs.runner import job_execute
-from tests.conftest import SHARED
+from tests.conftest import SHARED, stored_upload
 
 REFERENCES = SHARED / "data" / "references"
 DEMO = REFERENCES / "demo-plant-viruses.json.gz"
@@ -29,18 +26,8 @@ def _run_jobs_here(mocker):
 def make_reference_upload(user, *, source: Path | None = None, data: bytes | None = None, name: str | None = None):
     """An uploaded `reference` file from a path or bytes."""
     content = data if data is not None else source.read_bytes()
-    upload = Upload.objects.create(
-        name=name or (source.name if source else "reference.json.gz"),
-        type="reference",
-        user=user,
-        size=len(content),
-        ready=True,
-        sha256=hashlib.sha256(content).hexdigest(),
-    )
-    upload.name_on_disk = f"{upload.pk}-{upload.name}"
-    upload.save()
-    upload_path(upload.name_on_disk).write_bytes(content)
-    return upload
+    name = name or (source.name if source else "reference.json.gz")
+    return stored_upload(user, content, name=name, upload_type="reference")
 
 
 def gz_json(document: dict) -> bytes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from files.storage import upload_path
 from jobs.runner import job_execute
 from samples.models import Label, Sample
 from samples.quality import quality
-from tests.conftest import SHARED, client_for
+from tests.conftest import SHARED, client_for, stored_upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SAMPLES = SHARED / "data" / "samples"
@@ -36,18 +35,7 @@ def creator(make_user):
 
 def make_upload(user, source: Path | None = None, *, name: str | None = None, content: bytes | None = None) -> Upload:
     data = content if content is not None else source.read_bytes()
-    upload = Upload.objects.create(
-        name=name or source.name,
-        type="reads",
-        user=user,
-        size=len(data),
-        ready=True,
-        sha256=hashlib.sha256(data).hexdigest(),
-    )
-    upload.name_on_disk = f"{upload.pk}-{upload.name}"
-    upload.save()
-    upload_path(upload.name_on_disk).write_bytes(data)
-    return upload
+    return stored_upload(user, data, name=name or source.name, upload_type="reads")
 
 
 def create(client, uploads, **fields):

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import random
 
 import pytest
 
 from files.models import Upload
-from files.storage import upload_path
 from jobs.models import Job
 from jobs.runner import job_execute
 from samples.models import Sample
 from subtractions.models import Subtraction
 from subtractions.selectors import subtractions_path
-from tests.conftest import client_for
+from tests.conftest import client_for, stored_upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,13 +29,7 @@ def curator(make_user):
 
 
 def make_upload(user, data: bytes, name: str = "host.fa") -> Upload:
-    upload = Upload.objects.create(
-        name=name, type="subtraction", user=user, size=len(data), ready=True, sha256=hashlib.sha256(data).hexdigest()
-    )
-    upload.name_on_disk = f"{upload.pk}-{name}"
-    upload.save()
-    upload_path(upload.name_on_disk).write_bytes(data)
-    return upload
+    return stored_upload(user, data, name=name, upload_type="subtraction")
 
 
 def genome(seed: int = 3, records: int = 3, length: int = 2000) -> bytes:

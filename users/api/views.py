@@ -10,8 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.exceptions import QueryValidationError
-from core.api.pagination import ItemsPagination, VirtoolPagination
+from core.api.pagination import ItemsPagination, VirtoolPagination, query_bool
 from core.api.serializers import created, validated
 from core.errors import InsufficientRights
 from core.permissions import IsAuthenticated, require_role
@@ -36,18 +35,6 @@ from users.api.serializers import (
     UserUpdateSerializer,
 )
 from users.constants import ROLE_DESCRIPTIONS, AdministratorRole
-
-
-def query_bool(request: Request, name: str) -> bool | None:
-    """Read an optional boolean from the query string."""
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    if raw.lower() in ("true", "1", "yes"):
-        return True
-    if raw.lower() in ("false", "0", "no"):
-        return False
-    raise QueryValidationError({name: ["value could not be parsed to a boolean"]}, code="type_error.bool")
 
 
 def _account_data(user) -> dict:
