@@ -23,18 +23,15 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import os
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _sandbox import SHARED, sandbox, stored_upload
 
 
 def read_fastq(path: Path) -> list[tuple[bytes, bytes, bytes]]:
@@ -67,39 +64,17 @@ def main() -> None:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"))
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    temp = Path(tempfile.mkdtemp(prefix="virtool-bench-pathoscope-"))
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="virtool_site.settings",
-        VIRTOOL_DATA_PATH=str(temp / "data"),
-        DATABASE_URL=f"sqlite:///{temp / 'bench.sqlite3'}",
-        REDIS_URL=args.redis_url,
-        VIRTOOL_CHANNEL_PREFIX="virtool-bench-pathoscope",
-        VIRTOOL_LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("SENTRY_DSN", None)
-    try:
+    with sandbox(prefix="virtool-bench-pathoscope", redis_url=args.redis_url, keep=args.keep) as temp:
         run(args, temp)
-    finally:
-        if args.keep:
-            print(f"kept {temp}")
-        else:
-            shutil.rmtree(temp, ignore_errors=True)
 
 
 def run(args: argparse.Namespace, temp: Path) -> None:
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
     from unittest import mock
 
     import arrow
 
     from analyses.models import Analysis
     from analyses.services import analysis_create
-    from files.models import Upload
-    from files.storage import upload_path
     from indexes.services import index_create
     from jobs import runner
     from jobs.models import Job
@@ -112,16 +87,8 @@ def run(args: argparse.Namespace, temp: Path) -> None:
 
     admin = User.objects.create_user("bench", "bench-password", administrator_role="full")
 
-    def upload(path: Path, kind: str) -> Upload:
-        data = path.read_bytes()
-        row = Upload.objects.create(
-            name=path.name, type=kind, user=admin, size=len(data), ready=True, sha256=hashlib.sha256(data).hexdigest()
-        )
-        row.name_on_disk = f"{row.pk}-{path.name}"
-        row.save()
-        upload_path(row.name_on_disk).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, upload_path(row.name_on_disk))
-        return row
+    def upload(path: Path, kind: str):
+        return stored_upload(admin, path, kind)
 
     tool_seconds: dict[str, float] = {}
     original_run = runner.JobContext.run

@@ -32,14 +32,16 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT.parent / "shared" / "data" / "references" / "demo-plant-viruses.json.gz"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _sandbox import SHARED, sandbox, stored_upload
+
+DEMO = SHARED / "references" / "demo-plant-viruses.json.gz"
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -79,7 +81,9 @@ def scaled_reference(otus: int, sequences: int, seed: int = 1) -> dict:
                     **otu,
                     "_id": new_id(),
                     "name": otu["name"] if k == 0 else f"{otu['name']} #{k}",
-                    "abbreviation": (otu["abbreviation"] and f"{otu['abbreviation']}-{k}") if k else otu["abbreviation"],
+                    "abbreviation": (otu["abbreviation"] and f"{otu['abbreviation']}-{k}")
+                    if k
+                    else otu["abbreviation"],
                     "isolates": isolates,
                 }
             )
@@ -95,35 +99,15 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = parser.parse_args()
 
-    temp = Path(tempfile.mkdtemp(prefix="virtool-bench-ref-"))
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="virtool_site.settings",
-        VIRTOOL_DATA_PATH=str(temp / "data"),
-        DATABASE_URL=args.database_url or f"sqlite:///{temp / 'bench.sqlite3'}",
-        REDIS_URL=args.redis_url,
-        VIRTOOL_CHANNEL_PREFIX="virtool-bench-ref",
-        VIRTOOL_LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("SENTRY_DSN", None)
-    try:
+    with sandbox(
+        prefix="virtool-bench-ref", redis_url=args.redis_url, database_url=args.database_url, keep=args.keep
+    ) as temp:
         run(args, temp)
-    finally:
-        if args.keep:
-            print(f"kept {temp}")
-        else:
-            shutil.rmtree(temp, ignore_errors=True)
 
 
 def run(args: argparse.Namespace, temp: Path) -> None:
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
     from unittest import mock
 
-    from files.models import Upload
-    from files.storage import upload_path
     from indexes.models import Index
     from indexes.selectors import index_path
     from indexes.services import index_create
@@ -141,11 +125,8 @@ def run(args: argparse.Namespace, temp: Path) -> None:
     otu_count = len(document["otus"])
     sequence_count = sum(len(i["sequences"]) for o in document["otus"] for i in o["isolates"])
     nucleotides = sum(len(s["sequence"]) for o in document["otus"] for i in o["isolates"] for s in i["sequences"])
-    upload = Upload.objects.create(name="reference.json.gz", type="reference", user=admin, size=len(data), ready=True)
-    upload.name_on_disk = f"{upload.pk}-reference.json.gz"
-    upload.save()
-    upload_path(upload.name_on_disk).parent.mkdir(parents=True, exist_ok=True)
-    upload_path(upload.name_on_disk).write_bytes(data)
+    (temp / "reference.json.gz").write_bytes(data)
+    upload = stored_upload(admin, temp / "reference.json.gz", "reference")
 
     with mock.patch("jobs.services.job_enqueue"):  # this process runs the jobs itself
         t0 = time.perf_counter()
