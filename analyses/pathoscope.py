@@ -620,6 +620,7 @@ def em(
     entry_read = read_new[entry_records]
     entry_ref = ref_new[entry_records]
     entry_score = score[entry_records]
+    del key, by_key, sorted_key, new_pair, is_first, by_read  # record-sized temporaries: lower the peak
 
     # Rescaling (rescale_samscore): exp(s * 100 / max), or shifted by min when min < 0 (never with bowtie2 local).
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -656,14 +657,24 @@ def em(
     theta = pi.copy()
     init_pi = pi
     w_of_entry = w_max[multi_read]
+    # Buffers reused by every iteration: no allocation (and page faults) of entry-sized arrays in the loop.
+    x_tilde = np.empty(len(s))
+    x = np.empty(len(s))
+    buffer = np.empty(len(s))
     for iteration in range(max_iter):
         pi_old = pi
         # E step: x = pi*theta*s normalised per read (all 0 when the sum is 0); the x of the last E step are kept.
-        x_tilde = (pi * theta)[multi_ref] * s
-        x_sum = np.bincount(multi_read, weights=x_tilde, minlength=multi_count)
-        x_sum[x_sum == 0] = 1.0  # x_tilde are all 0 there: x = 0
-        x = x_tilde / x_sum[multi_read]
-        theta_sum = np.bincount(multi_ref, weights=x * w_of_entry, minlength=ref_count)
+        if multi_count:
+            np.take(pi * theta, multi_ref, out=x_tilde)
+            np.multiply(x_tilde, s, out=x_tilde)
+            x_sum = np.bincount(multi_read, weights=x_tilde, minlength=multi_count)
+            x_sum[x_sum == 0] = 1.0  # x_tilde are all 0 there: x = 0
+            np.take(x_sum, multi_read, out=buffer)
+            np.divide(x_tilde, buffer, out=x)
+            np.multiply(x, w_of_entry, out=buffer)
+            theta_sum = np.bincount(multi_ref, weights=buffer, minlength=ref_count)
+        else:
+            theta_sum = np.zeros(ref_count)
         # M step
         pi = (theta_sum + pi_sum_0) / (u_total + nu_total)
         theta = theta_sum / theta_divisor
