@@ -125,6 +125,7 @@ def test_start_an_analysis_on_the_sample_page_watch_it_and_read_the_result(
     expect(watcher.locator("#results-section")).to_be_visible(timeout=180_000)
     expect(item).to_have_attribute("data-ready", "true", timeout=30_000)
     expect(item.locator(".badge.ok")).to_have_text("Ready")
+    page.screenshot(path=str(SCREENSHOTS / "sample-analyses.png"), full_page=True)
     seen = page.evaluate("window.__progress")
     assert seen[0] == ["waiting", "0"], seen
     assert any(state == "running" and 0 < int(value) < 100 for state, value in seen), seen
@@ -232,6 +233,7 @@ def test_start_the_same_analysis_on_selected_samples_from_the_list(
     expect(page.locator("#selection-count")).to_have_text("2 samples selected: S1, S3")
     page.get_by_role("button", name="Analyze selected").click()
     expect(page.locator("#bulk-ref option")).to_have_text(["Demo (index 0)"])
+    page.screenshot(path=str(SCREENSHOTS / "samples-analyze-selected.png"), full_page=True)
     page.get_by_role("button", name="Start analyses").click()
     expect(page.locator("#bulk-result")).to_contain_text("Started 2 analyses")
     expect(page.locator("#selection-bar")).to_be_hidden()

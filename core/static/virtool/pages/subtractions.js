@@ -6,6 +6,9 @@ import { may, progressBar, refreshTimes, setProgress, stepText, timeAgo } from "
 const PER_PAGE = 25;
 const NUMBER = new Intl.NumberFormat("en-US");
 const state = { find: "", page: 1, result: null, items: [], jobs: new Map(), account: null, uploads: [] };
+// Subtractions being created, by job id: a failed creation removes the subtraction before its job reports the
+// error, so the name must outlive the row.
+const creating = new Map();
 const table = $("#subtraction-table");
 const tbody = $("tbody", table);
 
@@ -74,6 +77,7 @@ function row(item) {
 }
 
 function renderRows() {
+  for (const item of state.items) if (!item.ready && item.job) creating.set(item.job.id, item);
   fill(tbody, state.items.map(row));
   table.removeAttribute("aria-busy");
   table.hidden = state.items.length === 0;
@@ -160,11 +164,10 @@ live.on("subtraction", ({ operation, data }) => {
 live.on("jobs", ({ data }) => {
   if (!data?.id) return;
   state.jobs.set(data.id, { state: data.state, progress: data.progress, step_name: data.step_name });
-  const item = state.items.find((entry) => entry.job?.id === data.id && !entry.ready);
+  const item = creating.get(data.id);
   if (!item) return;
-  // A failed creation removes the subtraction: say why before its row goes.
   if (["error", "timeout", "terminated"].includes(data.state)) showFailed(item, data);
-  renderRows();
+  if (state.items.some((entry) => entry.job?.id === data.id && !entry.ready)) renderRows();
 });
 
 live.onReconnect(load);
