@@ -87,6 +87,11 @@ def test_create_a_subtraction_link_it_to_a_sample_and_delete_it(
     page.get_by_role("button", name="Save subtractions").click()
     expect(page.locator("#toast")).to_have_text("Default subtractions saved")
     assert in_thread(lambda: list(Subtraction.objects.get().samples.values_list("name", flat=True))) == ["S1"]
+    # The start form selects the sample's default subtractions; without a built reference it cannot start.
+    page.get_by_role("button", name="Start analysis").click()
+    expect(page.locator("#analysis-subtractions").get_by_role("checkbox", name="Vitis vinifera")).to_be_checked()
+    expect(page.locator("#analysis-ref option")).to_have_text(["No reference has a ready index"])
+    expect(page.locator("#analysis-start")).to_be_disabled()
 
     # Deleting is refused while the sample uses it; the API's reason is shown.
     page.goto(f"/subtractions/{subtraction_id}")
