@@ -3,8 +3,9 @@
 Faithful to `workflows.md` §1 (Virtool HEAD, `vt:packages/pathoscope-core`, itself pinned to the PathoScope 2
 loop equations). Pure computation: no Django, no database.
 
-Reads are streamed: `read_sam` parses one line at a time into typed arrays (`array` module), so a SAM of millions
-of records costs a few dozen bytes per record, never a Python object per field. The EM (`em`) works on flat numpy
+Reads are streamed: `read_sam` reads blocks of about 8 MB of whole lines and parses each with numpy (or, for a
+block with anything unusual, line by line) into typed arrays (`array` module): a SAM of millions of records costs
+~28 bytes per record, never a Python object per record or field. The EM (`em`) works on flat numpy
 arrays with one entry per (read, reference) pair; every per-read or per-reference sum is an `np.bincount` over
 entries ordered read by read, which adds in the same order as the loop formulation (`em_loop`), so both agree to
 the last bits on most inputs and always within 1e-9 relative (tested).
@@ -16,7 +17,14 @@ Choices where Virtool's eras differ (`workflows.md` §1.5, §1.7, §1.9):
 - the matrix skips alignments with score <= cutoff (HEAD; the old Python skipped < cutoff);
 - subtraction elimination is per alignment (host >= isolate score as float32, ties eliminate);
 - `report` rounds the mean depth with Python's `round` (half to even, as the old Python did; HEAD's `Math.round`
-  rounds half up: they differ only when the mean depth is exactly n + 0.5).
+  rounds half up: they differ only when the mean depth is exactly n + 0.5);
+- coverage is HEAD's second pass (every mapped record whose read and reference are in the matrix), except that
+  records without an AS:i tag are not seen at all (bowtie2 always writes AS:i on mapped records);
+- a record whose CIGAR and SEQ lengths disagree is an error, as htslib makes it in Virtool.
+
+Refs/reads are indexed in `Alignments` by the @SQ list (then first appearance) / first appearance; `em` renumbers
+both by first appearance among the alignments passing its cut-off, as Virtool's matrix does, which gives the
+order of its output arrays.
 """
 
 from __future__ import annotations
