@@ -63,6 +63,15 @@ def format_pathoscope(analysis: Analysis) -> dict[str, Any] | None:
     }
 
 
+def _segment_key(isolate: dict, sequence: dict) -> str:
+    """Which segment a sequence is, to merge depths across isolates: its schema name, or else its rank by length
+    within its isolate (RNA1 before RNA2 in Virtool's multi-segment OTUs whose sequences carry no segment name)."""
+    if sequence.get("segment"):
+        return f"name:{sequence['segment']}"
+    ranked = sorted(isolate["sequences"], key=lambda s: (-len(s["sequence"]), s["_id"]))
+    return f"rank:{next(i for i, s in enumerate(ranked) if s['_id'] == sequence['_id'])}"
+
+
 def _format_otu(otu_id: str | None, version: int | None, document: dict | None, hits: dict[str, dict]) -> dict:
     isolates = []
     if document:
@@ -83,7 +92,7 @@ def _format_otu(otu_id: str | None, version: int | None, document: dict | None, 
             values = np.asarray(hit["align"][:length], dtype=np.int64)
             align[: values.size] = values
             depths.append(align)
-            segments.setdefault(sequence.get("segment") or sequence["_id"], []).append(align)
+            segments.setdefault(_segment_key(isolate, sequence), []).append(align)
             sequences.append(
                 {
                     "id": sequence["_id"],
