@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from core.errors import NotFound
-from jobs.constants import JobState
+from jobs.constants import ACTIVE_STATES, JobState
 from jobs.models import Job
 
 
@@ -38,3 +38,16 @@ def job_counts() -> dict[str, dict[str, int]]:
     for row in Job.objects.values("state", "workflow").annotate(count=Count("pk")).order_by():
         counts[row["state"]][row["workflow"]] = row["count"]
     return counts
+
+
+def jobs_active_using(*, name: str, value: str) -> list[Job]:
+    """Waiting or running jobs whose args name `value` under `name` (or list it there): what a delete must wait for.
+
+    Active jobs are few, so their args are read here rather than queried with JSON lookups that differ by database.
+    """
+    active = Job.objects.filter(state__in=ACTIVE_STATES).only("id", "workflow", "args", "state")
+    return [
+        job
+        for job in active
+        if job.args.get(name) == value or (isinstance(job.args.get(name), list) and value in job.args[name])
+    ]

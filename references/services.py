@@ -15,6 +15,7 @@ from files.models import Upload
 from files.services import uploads_release, uploads_reserve
 from files.storage import upload_path
 from jobs.constants import ACTIVE_STATES
+from jobs.selectors import jobs_active_using
 from jobs.services import job_create
 from references import formats
 from references.constants import RIGHTS
@@ -176,6 +177,8 @@ def reference_delete(*, reference: Reference) -> None:
         raise Conflict("The reference is still being filled")
     if Index.objects.filter(reference=reference, ready=False, job__state__in=ACTIVE_STATES).exists():
         raise Conflict("An index of this reference is being built")
+    if jobs_active_using(name="ref_id", value=reference.pk):
+        raise Conflict("The reference is in use by running jobs: wait for them to finish or cancel them")
     reference_id = reference.pk
     reference.delete()
     shutil.rmtree(references_path(reference_id), ignore_errors=True)

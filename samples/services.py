@@ -15,6 +15,7 @@ from core.selectors import settings_get
 from files.models import Upload
 from files.services import uploads_release, uploads_reserve
 from jobs.constants import ACTIVE_STATES
+from jobs.selectors import jobs_active_using
 from jobs.services import job_create
 from samples.models import Label, Sample
 from samples.selectors import samples_path
@@ -151,6 +152,8 @@ def sample_delete(*, sample: Sample) -> None:
     """Delete a sample and its files (refused while its creation job runs); its reserved uploads are released."""
     if sample.job_id and sample.job.state in ACTIVE_STATES:
         raise Conflict("The sample is still being created")
+    if jobs_active_using(name="sample_id", value=sample.pk):
+        raise Conflict("The sample is being analysed: wait for its analyses to finish or cancel them")
     sample_discard(sample_id=sample.pk)
 
 

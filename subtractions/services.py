@@ -11,6 +11,7 @@ from core.errors import BadRequest, Conflict
 from files.models import Upload
 from files.services import uploads_mark_removed, uploads_release, uploads_reserve
 from jobs.constants import ACTIVE_STATES
+from jobs.selectors import jobs_active_using
 from jobs.services import job_create
 from subtractions.models import Subtraction
 from subtractions.selectors import subtractions_path
@@ -62,6 +63,8 @@ def subtraction_delete(*, subtraction: Subtraction) -> None:
         raise Conflict(f"Subtraction is linked to samples: {names}")
     if subtraction.job_id and subtraction.job.state in ACTIVE_STATES:
         raise Conflict("The subtraction is still being created")
+    if jobs_active_using(name="subtractions", value=subtraction.pk):
+        raise Conflict("The subtraction is used by running analyses: wait for them to finish or cancel them")
     subtraction_id = subtraction.pk
     subtraction.delete()
     shutil.rmtree(subtractions_path(subtraction_id), ignore_errors=True)

@@ -145,6 +145,7 @@ def test_subtraction_removes_reads_the_host_explains(scientist, in_process):
         {"ref_id": reference["id"], "subtractions": [subtraction["id"]]},
         format="json",
     ).json()
+    assert client.delete(f"/api/subtractions/{subtraction['id']}").status_code == 409  # an analysis waits for it
     assert run_waiting_jobs() == ["complete", "complete"]
     without = client.get(f"/api/analyses/{plain['id']}").json()["results"]
     with_host = client.get(f"/api/analyses/{subtracted['id']}").json()["results"]
@@ -173,6 +174,11 @@ def test_refusals(scientist, in_process, make_user):
     analysis = client.post(f"/api/samples/{sample['id']}/analyses", {"ref_id": reference["id"]}, format="json").json()
     running = client.delete(f"/api/analyses/{analysis['id']}")
     assert running.status_code == 409
+    # What the waiting analysis uses cannot be deleted under it.
+    assert client.delete(f"/api/samples/{sample['id']}").status_code == 409
+    in_use = client.delete(f"/api/refs/{reference['id']}")
+    assert in_use.status_code == 409
+    assert "in use by running jobs" in in_use.json()["message"]
     # Others cannot read or start analyses on a sample they may not read.
     Sample.objects.filter(pk=sample["id"]).update(all_read=False, all_write=False)
     stranger = client_for(make_user("stranger"))
