@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.http import JsonResponse
 from django.urls import URLPattern, URLResolver
@@ -20,14 +22,16 @@ from core.version import get_version
 
 
 def _endpoints() -> dict[str, str]:
+    """Each API resource by its first path segment, with its shortest fixed path (e.g. `references/v1`)."""
     from virtool_site.urls import api_patterns
 
     names: dict[str, str] = {}
     for pattern in api_patterns:
         if isinstance(pattern, URLPattern | URLResolver):
-            segment = str(pattern.pattern).split("/")[0]
-            if segment and "<" not in segment and segment not in names:
-                names[segment] = f"/api/{segment}"
+            static = re.split(r"[<(\\$]", str(pattern.pattern).lstrip("^"))[0].rstrip("/.")
+            segment = static.split("/")[0]
+            if segment.isidentifier() and (segment not in names or len(f"/api/{static}") < len(names[segment])):
+                names[segment] = f"/api/{static}"
     return dict(sorted(names.items()))
 
 
