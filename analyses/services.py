@@ -33,7 +33,11 @@ def _checked(data: dict[str, Any]) -> tuple[str, Reference, Any, list[Subtractio
         raise BadRequest("The reference has no ready index: build one first")
     if reference.data_type != "genome":
         raise BadRequest("PathoScope needs a genome reference")
-    subtraction_ids = list(dict.fromkeys(data.get("subtractions", [])))
+    return workflow, reference, index, _subtractions(data.get("subtractions") or [])
+
+
+def _subtractions(ids: list[str]) -> list[Subtraction]:
+    subtraction_ids = list(dict.fromkeys(ids))
     subtractions = list(Subtraction.objects.filter(pk__in=subtraction_ids))
     missing = [pk for pk in subtraction_ids if pk not in {s.pk for s in subtractions}]
     if missing:
@@ -42,7 +46,7 @@ def _checked(data: dict[str, Any]) -> tuple[str, Reference, Any, list[Subtractio
     if not_ready:
         raise BadRequest(f"Subtractions are not ready yet: {', '.join(not_ready)}")
     order = {pk: position for position, pk in enumerate(subtraction_ids)}
-    return workflow, reference, index, sorted(subtractions, key=lambda s: order[s.pk])
+    return sorted(subtractions, key=lambda s: order[s.pk])
 
 
 def _create(*, user, sample: Sample, workflow: str, reference: Reference, index, subtractions: list) -> Analysis:
@@ -87,11 +91,20 @@ def analysis_create(*, user, sample: Sample, data: dict[str, Any]) -> Analysis:
 
 @transaction.atomic
 def analyses_create(*, user, samples: list[Sample], data: dict[str, Any]) -> list[Analysis]:
-    """Start the same analysis on several samples at once (all or none)."""
-    workflow, reference, index, subtractions = _checked(data)
+    """Start the same analysis on several samples at once (all or none).
+
+    Without `subtractions`, each sample is analysed with its own default subtractions.
+    """
+    workflow, reference, index, chosen = _checked(data)
+    own = data.get("subtractions") is None
     return [
         _create(
-            user=user, sample=sample, workflow=workflow, reference=reference, index=index, subtractions=subtractions
+            user=user,
+            sample=sample,
+            workflow=workflow,
+            reference=reference,
+            index=index,
+            subtractions=_subtractions([s.pk for s in sample.subtractions.all()]) if own else chosen,
         )
         for sample in samples
     ]

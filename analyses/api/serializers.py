@@ -48,3 +48,5 @@ class AnalysesCreateSerializer(AnalysisCreateSerializer):
     """POST /analyses: the same analysis on several samples."""
 
     sample_ids = serializers.ListField(child=serializers.CharField(), min_length=1, max_length=500)
+    # Omitted: each sample with its own default subtractions.
+    subtractions = serializers.ListField(child=serializers.CharField(), required=False)

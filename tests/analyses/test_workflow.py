@@ -155,6 +155,13 @@ def test_subtraction_removes_reads_the_host_explains(scientist, in_process):
         s for o in results["hits"] for i in o["isolates"] for s in i["sequences"] if s["accession"] == RPRSV_RNA2
     )["median_depth"]
     assert depth(with_host) <= depth(without)
+    # A batch without subtractions analyses each sample with its own defaults.
+    client.patch(f"/api/samples/{sample['id']}", {"subtractions": [subtraction["id"]]}, format="json")
+    batch = client.post("/api/analyses", {"sample_ids": [sample["id"]], "ref_id": reference["id"]}, format="json")
+    assert batch.status_code == 201
+    assert batch.json()[0]["subtractions"] == [{"id": subtraction["id"], "name": "Host"}]
+    assert run_waiting_jobs() == ["complete"]
+    client.patch(f"/api/samples/{sample['id']}", {"subtractions": []}, format="json")
     # The analyses keep their results when the subtraction goes (it is linked to no sample).
     assert client.delete(f"/api/subtractions/{subtraction['id']}").status_code == 204
     assert client.get(f"/api/analyses/{subtracted['id']}").json()["results"]["subtracted_count"] > 50
