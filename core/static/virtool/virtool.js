@@ -214,6 +214,158 @@ export function debounce(fn, ms = 250) {
   };
 }
 
+/** Set a node's text only when it differs (no needless mutations for live regions and focus). */
+export function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+/** The `[data-part=name]` element inside `root` (rows and cards name their updatable pieces so). */
+export function part(root, name) {
+  return $(`[data-part="${name}"]`, root);
+}
+
+/** Show `message` (and `extra` nodes or text after it) in a notice element, hidden when there is no message. */
+export function showNotice(node, message, ...extra) {
+  fill(node, message ? [message, ...extra] : []);
+  node.hidden = !message;
+}
+
+/** A byte count for people: "1.5 MB", "12 bytes" (decimal units). */
+export function sizeText(bytes) {
+  const value = Number(bytes) || 0;
+  if (value >= 1e9) return `${(value / 1e9).toFixed(1)} GB`;
+  if (value >= 1e6) return `${(value / 1e6).toFixed(1)} MB`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(1)} kB`;
+  return `${value} bytes`;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** An SVG element: attributes only (no properties or handlers); children are nodes or text. */
+export function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value !== undefined && value !== null && value !== false) node.setAttribute(key, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+// --- Paginated lists --------------------------------------------------------------------------------------
+
+/** The `page` query parameter as a page number (1 when missing or not a number). */
+export function pageParam(params) {
+  return Math.max(1, Number.parseInt(params.get("page"), 10) || 1);
+}
+
+/** Put a list's state in the address bar (`query` is URLSearchParams) without adding a history entry. */
+export function replaceQuery(query, { keepHash = false } = {}) {
+  const search = query.toString();
+  const hash = keepHash ? window.location.hash : "";
+  history.replaceState(null, "", `${window.location.pathname}${search ? `?${search}` : ""}${hash}`);
+}
+
+/**
+ * Show a `{page, page_count}` API result on a pager (templates/includes/pager.html): hidden for one page,
+ * "Page n of m", and previous/next disabled at the ends. A null result hides it.
+ */
+export function renderPager(pager, result) {
+  pager.hidden = !result || result.page_count <= 1;
+  if (!result) return;
+  setText(part(pager, "page"), `Page ${result.page} of ${Math.max(1, result.page_count)}`);
+  $("[data-page=previous]", pager).disabled = result.page <= 1;
+  $("[data-page=next]", pager).disabled = result.page >= result.page_count;
+}
+
+/** Call `move(1)` or `move(-1)` when the pager's next or previous button is pressed. */
+export function onPager(pager, move) {
+  pager.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-page]");
+    if (!button || button.disabled) return;
+    move(button.dataset.page === "next" ? 1 : -1);
+  });
+}
+
+/** Call `search(text)` with the trimmed text of a search box once typing pauses for `ms`. */
+export function onSearch(input, search, ms = 300) {
+  input.addEventListener(
+    "input",
+    debounce((event) => search(event.target.value.trim()), ms),
+  );
+}
+
+/**
+ * "Showing 26–50 of 80 samples." for a page that does not hold everything found, "3 samples." when it does, and ""
+ * when nothing was found. `shown` is how many items the page lists.
+ */
+export function pageSummary(result, shown, singular, plural = `${singular}s`) {
+  const found = result.found_count;
+  if (found <= 0) return "";
+  const noun = found === 1 ? singular : plural;
+  const first = (result.page - 1) * result.per_page + 1;
+  const last = Math.min(found, first + shown - 1);
+  return found > shown ? `Showing ${first}–${last} of ${found} ${noun}.` : `${found} ${noun}.`;
+}
+
+/**
+ * Keep one row per item in `container`, in the items' order, reusing the rows in `rows` (a Map of id → row) so
+ * that a focused control keeps its focus: `create(item)` makes a new row, `update(row, item)` runs for every item,
+ * and the rows of items no longer listed are removed.
+ */
+export function syncRows(container, rows, items, create, update) {
+  const wanted = new Set(items.map((item) => item.id));
+  for (const [id, row] of rows) {
+    if (!wanted.has(id)) {
+      row.remove();
+      rows.delete(id);
+    }
+  }
+  items.forEach((item, index) => {
+    let row = rows.get(item.id);
+    if (!row) {
+      row = create(item);
+      rows.set(item.id, row);
+    }
+    update(row, item);
+    if (container.children[index] !== row) container.insertBefore(row, container.children[index] || null);
+  });
+}
+
+/**
+ * The loading of a paginated list: `load()` GETs `url()`; only the latest request's answer counts. While it runs
+ * `busy` (the table) has aria-busy. `onError(error)` gets a failure, and `onError(null)` a success first. An answer
+ * with pages calls `clampPage(page_count)` first: when it returns true (the page asked for is past the last, as
+ * items were removed, and it moved there) the list loads again. Otherwise `onLoad(result)`.
+ */
+export function listLoader({ url, busy = null, onError, onLoad, clampPage = null }) {
+  let sequence = 0;
+  async function load() {
+    const current = ++sequence;
+    busy?.setAttribute("aria-busy", "true");
+    let result;
+    try {
+      result = await api("GET", url());
+    } catch (error) {
+      if (current === sequence) {
+        onError(error);
+        busy?.removeAttribute("aria-busy");
+      }
+      return;
+    }
+    if (current !== sequence) return; // a newer request (another search, filter or page) is on its way
+    onError(null);
+    if (clampPage && result.page_count && clampPage(result.page_count)) {
+      load();
+      return;
+    }
+    onLoad(result);
+  }
+  return load;
+}
+
 /** A same-origin path from a `next` parameter, or `fallback` (never an absolute or protocol-relative URL). */
 export function safeNext(value, fallback = "/") {
   if (typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\")) {

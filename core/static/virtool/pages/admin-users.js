@@ -12,7 +12,10 @@ import {
   getAccount,
   h,
   live,
+  onPager,
+  onSearch,
   onSubmit,
+  renderPager,
   roleLabel,
   showFormErrors,
   syncChecks,
@@ -61,11 +64,7 @@ async function loadUsers() {
     count.textContent = state.find
       ? `${result.found_count} of ${result.total_count} users match "${state.find}".`
       : `${result.total_count} user${result.total_count === 1 ? "" : "s"}.`;
-    const pager = $("#user-pager");
-    pager.hidden = result.page_count <= 1;
-    $("#user-page").textContent = `Page ${result.page} of ${result.page_count}`;
-    $("[data-page=previous]", pager).disabled = result.page <= 1;
-    $("[data-page=next]", pager).disabled = result.page >= result.page_count;
+    renderPager($("#user-pager"), result);
     renderRows();
     showProblem(null);
   } catch (error) {
@@ -120,20 +119,17 @@ function renderRow(user) {
 }
 
 $("#user-search").addEventListener("submit", (event) => event.preventDefault());
-$("#user-find").addEventListener(
-  "input",
-  debounce((event) => {
-    state.find = event.target.value.trim();
+onSearch(
+  $("#user-find"),
+  (find) => {
+    state.find = find;
     state.page = 1;
     loadUsers();
-  }, 250),
+  },
+  250,
 );
-$("[data-page=previous]").addEventListener("click", () => {
-  state.page = Math.max(1, state.page - 1);
-  loadUsers();
-});
-$("[data-page=next]").addEventListener("click", () => {
-  state.page += 1;
+onPager($("#user-pager"), (step) => {
+  state.page = Math.max(1, state.page + step);
   loadUsers();
 });
 

@@ -1,5 +1,25 @@
 // Jobs: a filtered, paginated list that follows `jobs` events (new jobs, progress, removals) without reloading.
-import { $, $$, api, debounce, fill, getAccount, h, live, toast } from "../virtool.js";
+import {
+  $,
+  $$,
+  api,
+  debounce,
+  fill,
+  getAccount,
+  h,
+  listLoader,
+  live,
+  onPager,
+  pageParam,
+  pageSummary,
+  part,
+  renderPager,
+  replaceQuery,
+  setText,
+  showNotice,
+  syncRows,
+  toast,
+} from "../virtool.js";
 import {
   ACTIVE_STATES,
   FAILED_STATES,
@@ -31,7 +51,7 @@ const params = new URLSearchParams(window.location.search);
 const state = {
   filter: FILTERS[params.get("filter")] ? params.get("filter") : "all",
   mine: params.get("mine") === "1",
-  page: Math.max(1, Number.parseInt(params.get("page"), 10) || 1),
+  page: pageParam(params),
   account: null,
   result: null,
   jobs: [],
@@ -46,8 +66,7 @@ const tbody = $("tbody", table);
 const rows = new Map();
 
 function showProblem(error) {
-  problem.textContent = error ? `Could not load the jobs: ${error.message}` : "";
-  problem.hidden = !error;
+  showNotice(problem, error ? `Could not load the jobs: ${error.message}` : "");
 }
 
 function matches(job) {
@@ -61,8 +80,7 @@ function syncUrl() {
   if (state.filter !== "all") query.set("filter", state.filter);
   if (state.mine) query.set("mine", "1");
   if (state.page > 1) query.set("page", String(state.page));
-  const search = query.toString();
-  history.replaceState(null, "", `${window.location.pathname}${search ? `?${search}` : ""}`);
+  replaceQuery(query);
 }
 
 // --- Rows --------------------------------------------------------------------------------------------------------
@@ -70,7 +88,7 @@ function syncUrl() {
 function createRow(job) {
   const label = workflowLabel(job.workflow);
   // Each cell holds one element, so that narrow screens can lay a row out as a labelled card.
-  const row = h(
+  return h(
     "tr",
     { dataset: { id: job.id } },
     h(
@@ -92,16 +110,6 @@ function createRow(job) {
     h("td", { dataset: { label: "User" } }, h("div", { dataset: { part: "user" } })),
     h("td", { dataset: { label: "Created" } }, h("div", { dataset: { part: "created" } })),
   );
-  updateRow(row, job);
-  return row;
-}
-
-function part(row, name) {
-  return $(`[data-part="${name}"]`, row);
-}
-
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
 }
 
 function updateRow(row, job) {
@@ -124,22 +132,7 @@ function updateRow(row, job) {
 
 /** Put the rows in `state.jobs` order, reusing the existing ones (a focused link keeps its focus). */
 function renderRows() {
-  const wanted = new Set(state.jobs.map((job) => job.id));
-  for (const [id, row] of rows) {
-    if (!wanted.has(id)) {
-      row.remove();
-      rows.delete(id);
-    }
-  }
-  state.jobs.forEach((job, index) => {
-    let row = rows.get(job.id);
-    if (row) updateRow(row, job);
-    else {
-      row = createRow(job);
-      rows.set(job.id, row);
-    }
-    if (tbody.children[index] !== row) tbody.insertBefore(row, tbody.children[index] || null);
-  });
+  syncRows(tbody, rows, state.jobs, createRow, updateRow);
   table.removeAttribute("aria-busy");
   const empty = $("#jobs-empty");
   empty.hidden = state.jobs.length > 0;
@@ -158,20 +151,9 @@ function renderRows() {
 function renderSummary() {
   const result = state.result;
   if (!result) return;
-  const found = result.found_count;
-  const noun = `${FILTERS[state.filter].label ? `${FILTERS[state.filter].label} ` : ""}job${found === 1 ? "" : "s"}`;
-  let text = "";
-  if (found > 0) {
-    const first = (result.page - 1) * result.per_page + 1;
-    const last = Math.min(found, first + state.jobs.length - 1);
-    text = found > state.jobs.length ? `Showing ${first}–${last} of ${found} ${noun}.` : `${found} ${noun}.`;
-  }
-  setText($("#jobs-count"), text);
-  const pager = $("#job-pager");
-  pager.hidden = result.page_count <= 1;
-  setText($("#job-page"), `Page ${result.page} of ${Math.max(1, result.page_count)}`);
-  $("[data-page=previous]", pager).disabled = result.page <= 1;
-  $("[data-page=next]", pager).disabled = result.page >= result.page_count;
+  const what = FILTERS[state.filter].label ? `${FILTERS[state.filter].label} ` : "";
+  setText($("#jobs-count"), pageSummary(result, state.jobs.length, `${what}job`));
+  renderPager($("#job-pager"), result);
 }
 
 // --- Counts and filters ----------------------------------------------------------------------------------------
@@ -221,38 +203,30 @@ function renderFilters() {
 
 // --- Loading ------------------------------------------------------------------------------------------------------
 
-let loadSeq = 0;
-async function load() {
-  const seq = ++loadSeq;
-  const query = new URLSearchParams({ page: String(state.page), per_page: String(PER_PAGE) });
-  for (const name of FILTERS[state.filter].states) query.append("state", name);
-  if (state.mine && state.account) query.append("user", String(state.account.id));
-  table.setAttribute("aria-busy", "true");
-  let result;
-  try {
-    result = await api("GET", `/api/jobs?${query}`);
-  } catch (error) {
-    if (seq === loadSeq) {
-      showProblem(error);
-      table.removeAttribute("aria-busy");
-    }
-    return;
-  }
-  if (seq !== loadSeq) return; // a newer request (another filter or page) is on its way
-  showProblem(null);
-  if (result.page_count && state.page > result.page_count) {
-    state.page = result.page_count;
+const load = listLoader({
+  url() {
+    const query = new URLSearchParams({ page: String(state.page), per_page: String(PER_PAGE) });
+    for (const name of FILTERS[state.filter].states) query.append("state", name);
+    if (state.mine && state.account) query.append("user", String(state.account.id));
+    return `/api/jobs?${query}`;
+  },
+  busy: table,
+  onError: showProblem,
+  clampPage(count) {
+    if (state.page <= count) return false;
+    state.page = count;
     syncUrl();
-    load();
-    return;
-  }
-  state.result = result;
-  state.jobs = result.documents;
-  state.counts = result.counts || state.counts;
-  for (const job of state.jobs) state.known.set(job.id, job.state);
-  renderCounts();
-  renderRows();
-}
+    return true;
+  },
+  onLoad(result) {
+    state.result = result;
+    state.jobs = result.documents;
+    state.counts = result.counts || state.counts;
+    for (const job of state.jobs) state.known.set(job.id, job.state);
+    renderCounts();
+    renderRows();
+  },
+});
 
 const reload = debounce(load, 600);
 
@@ -285,10 +259,9 @@ $("#jobs-mine").addEventListener("change", (event) => {
   load();
 });
 
-$("#job-pager").addEventListener("click", (event) => {
-  const button = event.target.closest("[data-page]");
-  if (!button || button.disabled || !state.result) return;
-  state.page = Math.max(1, state.page + (button.dataset.page === "next" ? 1 : -1));
+onPager($("#job-pager"), (step) => {
+  if (!state.result) return;
+  state.page = Math.max(1, state.page + step);
   syncUrl();
   load().then(() => $("#jobs-title").scrollIntoView({ block: "nearest" }));
 });

@@ -1,6 +1,21 @@
 // One reference: OTUs (search, verification, add), history (diffs, revert), indexes (build with live progress),
 // members and their rights, export links and settings. Everything follows the websocket.
-import { $, $$, FieldErrors, api, attachToField, debounce, fill, getAccount, h, live, onSubmit, toast } from "../virtool.js";
+import {
+  $,
+  $$,
+  FieldErrors,
+  api,
+  attachToField,
+  debounce,
+  fill,
+  getAccount,
+  h,
+  live,
+  onPager,
+  onSubmit,
+  renderPager,
+  toast,
+} from "../virtool.js";
 import { ACTIVE_STATES, progressBar, setProgress, stateBadge, stepText, timeAgo } from "./jobs-common.js";
 import { HistoryList, RIGHTS, RIGHT_LABELS, confirmInline, dataTypeLabel, followHistory, referenceRights } from "./refs-common.js";
 
@@ -128,18 +143,6 @@ function showTab(tab) {
 
 window.addEventListener("hashchange", () => showTab(window.location.hash.slice(1)));
 
-function pager(node, result, onPage) {
-  node.hidden = !result || result.page_count <= 1;
-  if (!result) return;
-  $("[data-part=page]", node).textContent = `Page ${result.page} of ${result.page_count}`;
-  $("[data-page=previous]", node).disabled = result.page <= 1;
-  $("[data-page=next]", node).disabled = result.page >= result.page_count;
-  if (!node.dataset.wired) {
-    node.dataset.wired = "true";
-    for (const button of $$("[data-page]", node)) button.addEventListener("click", () => onPage(button.dataset.page === "next" ? 1 : -1));
-  }
-}
-
 // --- OTUs ---------------------------------------------------------------------------------------------------
 
 async function loadOtus() {
@@ -185,11 +188,13 @@ function renderOtus() {
   $("#otus-count").textContent = filtered
     ? `${plural(result.found_count, "OTU")} of ${result.total_count} match`
     : `${plural(result.total_count, "OTU")}${result.modified_count ? `, ${result.modified_count} modified since the last build` : ""}`;
-  pager($("#otus-pager"), result, (step) => {
-    state.otus.page += step;
-    loadOtus();
-  });
+  renderPager($("#otus-pager"), result);
 }
+
+onPager($("#otus-pager"), (step) => {
+  state.otus.page += step;
+  loadOtus();
+});
 
 $("#otus-find").addEventListener(
   "input",
@@ -273,16 +278,18 @@ async function loadHistory() {
     empty.hidden = result.documents.length > 0;
     empty.textContent = state.history.unbuilt ? "No unbuilt changes." : "No changes yet.";
     $("#history-count").textContent = plural(result.found_count, "change");
-    pager($("#history-pager"), result, (step) => {
-      state.history.page += step;
-      loadHistory();
-    });
+    renderPager($("#history-pager"), result);
   } catch (error) {
     showError(`Could not load the history: ${error.message}`);
   }
 }
 
 const reloadHistory = debounce(loadHistory, 200);
+
+onPager($("#history-pager"), (step) => {
+  state.history.page += step;
+  loadHistory();
+});
 
 $("#history-unbuilt").addEventListener("change", (event) => {
   state.history.unbuilt = event.target.checked;

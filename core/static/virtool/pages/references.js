@@ -1,5 +1,26 @@
 // References: the live list (search, pages, import progress) and the create form (empty, import a file, clone).
-import { $, $$, ApiError, FieldErrors, api, debounce, describeError, fill, getAccount, h, live, onSubmit, toast } from "../virtool.js";
+import {
+  $,
+  $$,
+  ApiError,
+  FieldErrors,
+  api,
+  debounce,
+  describeError,
+  fill,
+  getAccount,
+  h,
+  listLoader,
+  live,
+  onPager,
+  onSearch,
+  onSubmit,
+  pageParam,
+  renderPager,
+  replaceQuery,
+  showNotice,
+  toast,
+} from "../virtool.js";
 import { may, progressBar, setProgress, timeAgo } from "./jobs-common.js";
 import { dataTypeLabel, importProblems } from "./refs-common.js";
 
@@ -8,7 +29,7 @@ const FILL_WORKFLOWS = new Set(["import_reference", "clone_reference"]);
 const params = new URLSearchParams(window.location.search);
 const state = {
   find: params.get("find") || "",
-  page: Math.max(1, Number.parseInt(params.get("page"), 10) || 1),
+  page: pageParam(params),
   result: null,
   references: [],
   jobs: new Map(),
@@ -20,16 +41,14 @@ const list = $("#refs-list");
 const problem = $("#refs-error");
 
 function showProblem(message) {
-  problem.textContent = message || "";
-  problem.hidden = !message;
+  showNotice(problem, message);
 }
 
 function syncUrl() {
   const query = new URLSearchParams();
   if (state.find) query.set("find", state.find);
   if (state.page > 1) query.set("page", String(state.page));
-  const search = query.toString();
-  history.replaceState(null, "", `${window.location.pathname}${search ? `?${search}` : ""}${window.location.hash}`);
+  replaceQuery(query, { keepHash: true });
 }
 
 // --- The list ------------------------------------------------------------------------------------------------
@@ -88,32 +107,29 @@ function render() {
     $("#refs-count").textContent = state.find
       ? `${plural(result.found_count, "reference")} of ${result.total_count} match`
       : plural(result.total_count, "reference");
-    const pager = $("#refs-pager");
-    pager.hidden = result.page_count <= 1;
-    $("#refs-page").textContent = `Page ${result.page} of ${result.page_count}`;
-    $("[data-page=previous]", pager).disabled = result.page <= 1;
-    $("[data-page=next]", pager).disabled = result.page >= result.page_count;
+    renderPager($("#refs-pager"), result);
   }
 }
 
-async function load() {
-  const query = new URLSearchParams({ page: String(state.page), per_page: String(PER_PAGE) });
-  if (state.find) query.set("find", state.find);
-  try {
-    const result = await api("GET", `/api/refs?${query}`);
-    if (result.page_count && state.page > result.page_count) {
-      state.page = result.page_count;
-      return load();
-    }
+const load = listLoader({
+  url() {
+    const query = new URLSearchParams({ page: String(state.page), per_page: String(PER_PAGE) });
+    if (state.find) query.set("find", state.find);
+    return `/api/refs?${query}`;
+  },
+  onError: (error) => showProblem(error ? `Could not load the references: ${error.message}` : ""),
+  clampPage(count) {
+    if (state.page <= count) return false;
+    state.page = count;
+    return true;
+  },
+  onLoad(result) {
     state.result = result;
     state.references = result.documents;
-    showProblem("");
     render();
     fillCloneChoices();
-  } catch (error) {
-    showProblem(`Could not load the references: ${error.message}`);
-  }
-}
+  },
+});
 
 const reload = debounce(load, 200);
 
@@ -149,22 +165,21 @@ live.on("jobs", (message) => {
 live.onReconnect(load);
 
 $("#refs-find").value = state.find;
-$("#refs-find").addEventListener(
-  "input",
-  debounce((event) => {
-    state.find = event.target.value.trim();
+onSearch(
+  $("#refs-find"),
+  (find) => {
+    state.find = find;
     state.page = 1;
     syncUrl();
     load();
-  }, 250),
+  },
+  250,
 );
-for (const button of $$("#refs-pager [data-page]")) {
-  button.addEventListener("click", () => {
-    state.page += button.dataset.page === "next" ? 1 : -1;
-    syncUrl();
-    load();
-  });
-}
+onPager($("#refs-pager"), (step) => {
+  state.page = Math.max(1, state.page + step);
+  syncUrl();
+  load();
+});
 
 // --- Create ------------------------------------------------------------------------------------------------
 

@@ -12,8 +12,20 @@ import {
   getAccount,
   h,
   labelChip,
+  listLoader,
   live,
+  onPager,
+  onSearch,
   onSubmit,
+  pageParam,
+  pageSummary,
+  part,
+  renderPager,
+  replaceQuery,
+  setText,
+  showNotice,
+  sizeText,
+  syncRows,
   toast,
 } from "../virtool.js";
 import { analysisUrl, loadStartOptions, renderStartOptions, startBody, startFields, startParts } from "./analyses-common.js";
@@ -31,10 +43,6 @@ export function suggestName(fileName) {
   return name;
 }
 
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
-}
-
 // --- State ----------------------------------------------------------------------------------------------------
 
 const params = new URLSearchParams(window.location.search);
@@ -42,7 +50,7 @@ const state = {
   find: params.get("find") || "",
   labels: new Set(params.getAll("label").map(Number).filter(Boolean)),
   sort: SORTS.includes(params.get("sort")) ? params.get("sort") : "-created_at",
-  page: Math.max(1, Number.parseInt(params.get("page"), 10) || 1),
+  page: pageParam(params),
   account: null,
   result: null,
   samples: [],
@@ -60,9 +68,7 @@ const tbody = $("tbody", table);
 const rows = new Map();
 
 function showProblem(message) {
-  const node = $("#samples-error");
-  node.textContent = message || "";
-  node.hidden = !message;
+  showNotice($("#samples-error"), message);
 }
 
 function syncUrl() {
@@ -71,15 +77,10 @@ function syncUrl() {
   for (const id of state.labels) query.append("label", String(id));
   if (state.sort !== "-created_at") query.set("sort", state.sort);
   if (state.page > 1) query.set("page", String(state.page));
-  const search = query.toString();
-  history.replaceState(null, "", `${window.location.pathname}${search ? `?${search}` : ""}`);
+  replaceQuery(query);
 }
 
 // --- Rows -----------------------------------------------------------------------------------------------------
-
-function part(row, name) {
-  return $(`[data-part="${name}"]`, row);
-}
 
 function createRow(sample) {
   return h(
@@ -178,22 +179,7 @@ function updateRow(row, sample) {
 }
 
 function renderRows() {
-  const wanted = new Set(state.samples.map((sample) => sample.id));
-  for (const [id, row] of rows) {
-    if (!wanted.has(id)) {
-      row.remove();
-      rows.delete(id);
-    }
-  }
-  state.samples.forEach((sample, index) => {
-    let row = rows.get(sample.id);
-    if (!row) {
-      row = createRow(sample);
-      rows.set(sample.id, row);
-    }
-    updateRow(row, sample);
-    if (tbody.children[index] !== row) tbody.insertBefore(row, tbody.children[index] || null);
-  });
+  syncRows(tbody, rows, state.samples, createRow, updateRow);
   table.removeAttribute("aria-busy");
   table.hidden = state.samples.length === 0;
   renderSelection();
@@ -203,21 +189,10 @@ function renderRows() {
   empty.textContent = filtered ? "No samples match the search." : "No samples yet. Create one from uploaded reads.";
   const result = state.result;
   if (!result) return;
-  const found = result.found_count;
-  let text = "";
-  if (found > 0) {
-    const noun = `sample${found === 1 ? "" : "s"}`;
-    const first = (result.page - 1) * result.per_page + 1;
-    const last = Math.min(found, first + state.samples.length - 1);
-    text = found > state.samples.length ? `Showing ${first}–${last} of ${found} ${noun}.` : `${found} ${noun}.`;
-    if (filtered && result.total_count !== found) text += ` ${result.total_count} in all.`;
-  }
+  let text = pageSummary(result, state.samples.length, "sample");
+  if (text && filtered && result.total_count !== result.found_count) text += ` ${result.total_count} in all.`;
   setText($("#samples-count"), text);
-  const pager = $("#sample-pager");
-  pager.hidden = result.page_count <= 1;
-  setText($("#sample-page"), `Page ${result.page} of ${Math.max(1, result.page_count)}`);
-  $("[data-page=previous]", pager).disabled = result.page <= 1;
-  $("[data-page=next]", pager).disabled = result.page >= result.page_count;
+  renderPager($("#sample-pager"), result);
 }
 
 // --- Label filter ---------------------------------------------------------------------------------------------
@@ -281,47 +256,36 @@ async function loadLabels() {
 
 // --- Loading --------------------------------------------------------------------------------------------------
 
-let loadSeq = 0;
-async function load() {
-  const seq = ++loadSeq;
-  const query = new URLSearchParams({ page: String(state.page), per_page: String(PER_PAGE), sort: state.sort });
-  if (state.find) query.set("find", state.find);
-  for (const id of state.labels) query.append("label", String(id));
-  table.setAttribute("aria-busy", "true");
-  let result;
-  try {
-    result = await api("GET", `/api/samples?${query}`);
-  } catch (error) {
-    if (seq === loadSeq) {
-      showProblem(`Could not load the samples: ${error.message}`);
-      table.removeAttribute("aria-busy");
-    }
-    return;
-  }
-  if (seq !== loadSeq) return;
-  showProblem("");
-  if (result.page_count && state.page > result.page_count) {
-    state.page = result.page_count;
+const load = listLoader({
+  url() {
+    const query = new URLSearchParams({ page: String(state.page), per_page: String(PER_PAGE), sort: state.sort });
+    if (state.find) query.set("find", state.find);
+    for (const id of state.labels) query.append("label", String(id));
+    return `/api/samples?${query}`;
+  },
+  busy: table,
+  onError: (error) => showProblem(error ? `Could not load the samples: ${error.message}` : ""),
+  clampPage(count) {
+    if (state.page <= count) return false;
+    state.page = count;
     syncUrl();
-    load();
-    return;
-  }
-  state.result = result;
-  state.samples = result.documents;
-  renderRows();
-}
+    return true;
+  },
+  onLoad(result) {
+    state.result = result;
+    state.samples = result.documents;
+    renderRows();
+  },
+});
 
 const reload = debounce(load, 500);
 
-$("#samples-find").addEventListener(
-  "input",
-  debounce((event) => {
-    state.find = event.target.value.trim();
-    state.page = 1;
-    syncUrl();
-    load();
-  }, 300),
-);
+onSearch($("#samples-find"), (find) => {
+  state.find = find;
+  state.page = 1;
+  syncUrl();
+  load();
+});
 
 $("#samples-sort").addEventListener("change", (event) => {
   state.sort = event.currentTarget.value;
@@ -330,10 +294,9 @@ $("#samples-sort").addEventListener("change", (event) => {
   load();
 });
 
-$("#sample-pager").addEventListener("click", (event) => {
-  const button = event.target.closest("[data-page]");
-  if (!button || button.disabled || !state.result) return;
-  state.page = Math.max(1, state.page + (button.dataset.page === "next" ? 1 : -1));
+onPager($("#sample-pager"), (step) => {
+  if (!state.result) return;
+  state.page = Math.max(1, state.page + step);
   syncUrl();
   load().then(() => $("#samples-title").focus());
 });
@@ -442,14 +405,6 @@ function renderReadsChoices() {
     }),
   );
   $("#reads-empty").hidden = create.uploads.length > 0;
-}
-
-function sizeText(bytes) {
-  const value = Number(bytes) || 0;
-  if (value >= 1e9) return `${(value / 1e9).toFixed(1)} GB`;
-  if (value >= 1e6) return `${(value / 1e6).toFixed(1)} MB`;
-  if (value >= 1e3) return `${(value / 1e3).toFixed(1)} kB`;
-  return `${value} bytes`;
 }
 
 async function loadUploads() {

@@ -1,6 +1,24 @@
 // Subtractions: the list (search, pages) with live creation progress, and the create form, which takes a
 // `subtraction` upload or uploads a FASTA file right there (raw body with progress) and then creates it.
-import { $, api, attachToField, debounce, describeError, FieldErrors, fill, getAccount, h, live, onSubmit, toast } from "../virtool.js";
+import {
+  $,
+  api,
+  attachToField,
+  debounce,
+  describeError,
+  FieldErrors,
+  fill,
+  getAccount,
+  h,
+  listLoader,
+  live,
+  onPager,
+  onSearch,
+  onSubmit,
+  renderPager,
+  showNotice,
+  toast,
+} from "../virtool.js";
 import { may, progressBar, refreshTimes, setProgress, stepText, timeAgo } from "./jobs-common.js";
 
 const PER_PAGE = 25;
@@ -13,9 +31,7 @@ const table = $("#subtraction-table");
 const tbody = $("tbody", table);
 
 function showProblem(message) {
-  const node = $("#subtractions-error");
-  node.textContent = message || "";
-  node.hidden = !message;
+  showNotice($("#subtractions-error"), message);
 }
 
 /** A subtraction name from a FASTA file name: `vitis_vinifera.fa.gz` → `vitis vinifera`. */
@@ -88,47 +104,33 @@ function renderRows() {
   if (!result) return;
   const found = result.found_count;
   $("#subtractions-count").textContent = found ? `${found} subtraction${found === 1 ? "" : "s"}.` : "";
-  const pager = $("#subtraction-pager");
-  pager.hidden = result.page_count <= 1;
-  $("#subtraction-page").textContent = `Page ${result.page} of ${Math.max(1, result.page_count)}`;
-  $("[data-page=previous]", pager).disabled = result.page <= 1;
-  $("[data-page=next]", pager).disabled = result.page >= result.page_count;
+  renderPager($("#subtraction-pager"), result);
 }
 
-let loadSeq = 0;
-async function load() {
-  const seq = ++loadSeq;
-  const query = new URLSearchParams({ page: String(state.page), per_page: String(PER_PAGE) });
-  if (state.find) query.set("find", state.find);
-  let result;
-  try {
-    result = await api("GET", `/api/subtractions?${query}`);
-  } catch (error) {
-    if (seq === loadSeq) showProblem(`Could not load the subtractions: ${error.message}`);
-    return;
-  }
-  if (seq !== loadSeq) return;
-  showProblem("");
-  state.result = result;
-  state.items = result.documents;
-  renderRows();
-}
+const load = listLoader({
+  url() {
+    const query = new URLSearchParams({ page: String(state.page), per_page: String(PER_PAGE) });
+    if (state.find) query.set("find", state.find);
+    return `/api/subtractions?${query}`;
+  },
+  onError: (error) => showProblem(error ? `Could not load the subtractions: ${error.message}` : ""),
+  onLoad(result) {
+    state.result = result;
+    state.items = result.documents;
+    renderRows();
+  },
+});
 
 const reload = debounce(load, 300);
 
-$("#subtractions-find").addEventListener(
-  "input",
-  debounce((event) => {
-    state.find = event.target.value.trim();
-    state.page = 1;
-    load();
-  }, 300),
-);
+onSearch($("#subtractions-find"), (find) => {
+  state.find = find;
+  state.page = 1;
+  load();
+});
 
-$("#subtraction-pager").addEventListener("click", (event) => {
-  const button = event.target.closest("[data-page]");
-  if (!button || button.disabled) return;
-  state.page = Math.max(1, state.page + (button.dataset.page === "next" ? 1 : -1));
+onPager($("#subtraction-pager"), (step) => {
+  state.page = Math.max(1, state.page + step);
   load();
 });
 

@@ -1,6 +1,26 @@
 // Uploads: send files (drag and drop or a file picker) with per-file progress, and the live list of uploads.
 // Files go up with XMLHttpRequest because fetch reports no upload progress; at most two at a time.
-import { $, api, debounce, describeError, fill, getAccount, h, live, toast } from "../virtool.js";
+import {
+  $,
+  api,
+  debounce,
+  describeError,
+  fill,
+  getAccount,
+  h,
+  listLoader,
+  live,
+  onPager,
+  pageParam,
+  pageSummary,
+  part,
+  renderPager,
+  replaceQuery,
+  setText,
+  showNotice,
+  syncRows,
+  toast,
+} from "../virtool.js";
 import { may, refreshTimes, timeAgo } from "./jobs-common.js";
 
 const MAX_CONCURRENT = 2;
@@ -38,10 +58,6 @@ function humanDuration(seconds) {
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-}
-
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
 }
 
 function announce(message) {
@@ -444,7 +460,7 @@ const params = new URLSearchParams(window.location.search);
 const list = {
   type: TYPE_LABELS[params.get("type")] ? params.get("type") : "",
   mine: params.get("mine") === "1",
-  page: Math.max(1, Number.parseInt(params.get("page"), 10) || 1),
+  page: pageParam(params),
   result: null,
   items: [],
 };
@@ -454,9 +470,7 @@ const tbody = $("tbody", table);
 const rows = new Map();
 
 function showProblem(message) {
-  const node = $("#uploads-error");
-  node.textContent = message || "";
-  node.hidden = !message;
+  showNotice($("#uploads-error"), message);
 }
 
 function syncUrl() {
@@ -464,8 +478,7 @@ function syncUrl() {
   if (list.type) query.set("type", list.type);
   if (list.mine) query.set("mine", "1");
   if (list.page > 1) query.set("page", String(list.page));
-  const search = query.toString();
-  history.replaceState(null, "", `${window.location.pathname}${search ? `?${search}` : ""}`);
+  replaceQuery(query);
 }
 
 function matches(upload) {
@@ -489,10 +502,6 @@ function createUploadRow(upload) {
     h("td", { dataset: { label: "Uploaded" } }, h("span", { dataset: { part: "age" } })),
     h("td", { class: "upload-actions", dataset: { label: "" } }, h("span", { dataset: { part: "actions" } })),
   );
-}
-
-function part(row, name) {
-  return $(`[data-part="${name}"]`, row);
 }
 
 function updateUploadRow(row, upload) {
@@ -536,22 +545,7 @@ function updateUploadRow(row, upload) {
 
 function renderList() {
   if (!list.result) return;
-  const wanted = new Set(list.items.map((upload) => upload.id));
-  for (const [id, row] of rows) {
-    if (!wanted.has(id)) {
-      row.remove();
-      rows.delete(id);
-    }
-  }
-  list.items.forEach((upload, index) => {
-    let row = rows.get(upload.id);
-    if (!row) {
-      row = createUploadRow(upload);
-      rows.set(upload.id, row);
-    }
-    updateUploadRow(row, upload);
-    if (tbody.children[index] !== row) tbody.insertBefore(row, tbody.children[index] || null);
-  });
+  syncRows(tbody, rows, list.items, createUploadRow, updateUploadRow);
   table.removeAttribute("aria-busy");
   table.hidden = list.items.length === 0;
   const empty = $("#uploads-empty");
@@ -563,52 +557,31 @@ function renderList() {
         ? "No files uploaded yet. Uploaded files appear here until they are used or removed."
         : `No ${what}${list.mine ? " of yours" : ""}.`;
   }
-  const result = list.result;
-  const found = result.found_count;
-  let text = "";
-  if (found > 0) {
-    const noun = `file${found === 1 ? "" : "s"}`;
-    const first = (result.page - 1) * result.per_page + 1;
-    const last = Math.min(found, first + list.items.length - 1);
-    text = found > list.items.length ? `Showing ${first}–${last} of ${found} ${noun}.` : `${found} ${noun}.`;
-  }
-  setText($("#uploads-count"), text);
-  const pager = $("#upload-pager");
-  pager.hidden = result.page_count <= 1;
-  setText($("#upload-page"), `Page ${result.page} of ${Math.max(1, result.page_count)}`);
-  $("[data-page=previous]", pager).disabled = result.page <= 1;
-  $("[data-page=next]", pager).disabled = result.page >= result.page_count;
+  setText($("#uploads-count"), pageSummary(list.result, list.items.length, "file"));
+  renderPager($("#upload-pager"), list.result);
 }
 
-let loadSeq = 0;
-async function load() {
-  const seq = ++loadSeq;
-  const query = new URLSearchParams({ page: String(list.page), per_page: String(PER_PAGE) });
-  if (list.type) query.set("type", list.type);
-  if (list.mine && state.account) query.set("user", String(state.account.id));
-  table.setAttribute("aria-busy", "true");
-  let result;
-  try {
-    result = await api("GET", `/api/uploads?${query}`);
-  } catch (error) {
-    if (seq === loadSeq) {
-      showProblem(`Could not load the uploads: ${error.message}`);
-      table.removeAttribute("aria-busy");
-    }
-    return;
-  }
-  if (seq !== loadSeq) return;
-  showProblem("");
-  if (result.page_count && list.page > result.page_count) {
-    list.page = result.page_count;
+const load = listLoader({
+  url() {
+    const query = new URLSearchParams({ page: String(list.page), per_page: String(PER_PAGE) });
+    if (list.type) query.set("type", list.type);
+    if (list.mine && state.account) query.set("user", String(state.account.id));
+    return `/api/uploads?${query}`;
+  },
+  busy: table,
+  onError: (error) => showProblem(error ? `Could not load the uploads: ${error.message}` : ""),
+  clampPage(count) {
+    if (list.page <= count) return false;
+    list.page = count;
     syncUrl();
-    load();
-    return;
-  }
-  list.result = result;
-  list.items = result.items;
-  renderList();
-}
+    return true;
+  },
+  onLoad(result) {
+    list.result = result;
+    list.items = result.items;
+    renderList();
+  },
+});
 
 const reload = debounce(load, 600);
 
@@ -698,10 +671,9 @@ $("#uploads-mine").addEventListener("change", (event) => {
   load();
 });
 
-$("#upload-pager").addEventListener("click", (event) => {
-  const button = event.target.closest("[data-page]");
-  if (!button || button.disabled || !list.result) return;
-  list.page = Math.max(1, list.page + (button.dataset.page === "next" ? 1 : -1));
+onPager($("#upload-pager"), (step) => {
+  if (!list.result) return;
+  list.page = Math.max(1, list.page + step);
   syncUrl();
   load().then(() => $("#uploads-title").scrollIntoView({ block: "nearest" }));
 });
