@@ -2,7 +2,7 @@
 // then the detected OTUs sorted by weight, expandable to isolates and sequences, with coverage charts drawn as
 // inline SVG (the sequences of an isolate side by side, so multi-segment viruses read as one genome), filters for
 // weak hits and the CSV/XLSX exports.
-import { $, api, fill, h, live, toast } from "../virtool.js";
+import { $, api, fill, h, live, showNotice, svg as s, toast } from "../virtool.js";
 import { NUMBER, percent, referenceText } from "./analyses-common.js";
 import { isActive, progressBar, setProgress, stepText, timeAgo } from "./jobs-common.js";
 
@@ -15,26 +15,10 @@ const MIN_WEIGHT = 0.001;
 const MIN_COVERAGE = 0.2;
 
 function showProblem(message, ...extra) {
-  const node = $("#analysis-error");
-  fill(node, message ? [message, ...extra] : []);
-  node.hidden = !message;
+  showNotice($("#analysis-error"), message, ...extra);
 }
 
 // --- Coverage charts ---------------------------------------------------------------------------------------------
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-
-function s(tag, attrs = {}, ...children) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value !== undefined && value !== null && value !== false) node.setAttribute(key, String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 const W = 900;
 const H = 190;

@@ -1,5 +1,5 @@
 // One job: progress, details, the status timeline and what went wrong; cancel and remove; follows `jobs` events.
-import { $, api, fill, getAccount, h, live, toast } from "../virtool.js";
+import { $, api, fill, getAccount, h, live, setText, showNotice, toast } from "../virtool.js";
 import {
   ERROR_STATES,
   duration,
@@ -30,12 +30,7 @@ bar.classList.add("large");
 $("#job-progress-host").append(bar);
 
 function showProblem(message) {
-  problem.textContent = message || "";
-  problem.hidden = !message;
-}
-
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
+  showNotice(problem, message);
 }
 
 function detail(key, ...content) {

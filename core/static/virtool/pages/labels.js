@@ -1,6 +1,6 @@
 // Labels: create, edit and delete the labels that sort samples. The list follows `labels` events, which also
 // arrive when samples gain or lose a label, so each label's sample count stays current.
-import { $, api, attachToField, FieldErrors, fill, h, labelChip, live, nextId, onSubmit, toast } from "../virtool.js";
+import { $, api, attachToField, FieldErrors, fill, h, labelChip, live, nextId, onSubmit, showNotice, toast } from "../virtool.js";
 
 const COLOR = /^#[0-9a-f]{6}$/i;
 const state = { labels: [], editing: null, loaded: false };
@@ -8,9 +8,7 @@ const list = $("#label-list");
 const items = new Map();
 
 function showProblem(message) {
-  const node = $("#labels-error");
-  node.textContent = message || "";
-  node.hidden = !message;
+  showNotice($("#labels-error"), message);
 }
 
 function sortLabels() {
