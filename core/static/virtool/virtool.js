@@ -254,6 +254,39 @@ export function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** A same-origin path from a `next` parameter, or `fallback` (never an absolute or protocol-relative URL). */
+export function safeNext(value, fallback = "/") {
+  if (typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\")) {
+    return value;
+  }
+  return fallback;
+}
+
+/**
+ * A document page's delete button. A click clears `notice`, asks `question(doc)` for the document `current()`, and
+ * DELETEs `path`. A refusal re-enables the button and shows `refusal(error, doc)` (text, or text and nodes in an
+ * array) in `notice`; success calls `onDeleted()` and goes to `listUrl`, which toasts "Deleted <name>".
+ */
+export function onDelete(button, { current, question, path, notice, refusal, onDeleted, listUrl }) {
+  button.addEventListener("click", async () => {
+    const doc = current();
+    if (!doc) return;
+    showNotice(notice, "");
+    if (!window.confirm(question(doc))) return;
+    button.disabled = true;
+    try {
+      await api("DELETE", path);
+    } catch (error) {
+      button.disabled = false;
+      showNotice(notice, ...[].concat(refusal(error, doc)));
+      return;
+    }
+    onDeleted();
+    toastAfterNavigation(`Deleted ${doc.name}`);
+    window.location.assign(listUrl);
+  });
+}
+
 // --- Paginated lists --------------------------------------------------------------------------------------
 
 /** The `page` query parameter as a page number (1 when missing or not a number). */
@@ -366,12 +399,14 @@ export function listLoader({ url, busy = null, onError, onLoad, clampPage = null
   return load;
 }
 
-/** A same-origin path from a `next` parameter, or `fallback` (never an absolute or protocol-relative URL). */
-export function safeNext(value, fallback = "/") {
-  if (typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\")) {
-    return value;
-  }
-  return fallback;
+/** A `clampPage` for listLoader: moves `state.page` back to the last page and calls `moved()` (e.g. to update the address). */
+export function clampPageOf(state, moved = () => {}) {
+  return (count) => {
+    if (state.page <= count) return false;
+    state.page = count;
+    moved();
+    return true;
+  };
 }
 
 // --- Status messages --------------------------------------------------------------------------------------

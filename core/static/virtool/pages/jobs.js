@@ -3,6 +3,7 @@ import {
   $,
   $$,
   api,
+  clampPageOf,
   debounce,
   fill,
   getAccount,
@@ -212,12 +213,7 @@ const load = listLoader({
   },
   busy: table,
   onError: showProblem,
-  clampPage(count) {
-    if (state.page <= count) return false;
-    state.page = count;
-    syncUrl();
-    return true;
-  },
+  clampPage: clampPageOf(state, syncUrl),
   onLoad(result) {
     state.result = result;
     state.jobs = result.documents;

@@ -5,6 +5,7 @@ import {
   ApiError,
   FieldErrors,
   api,
+  clampPageOf,
   debounce,
   describeError,
   fill,
@@ -118,11 +119,7 @@ const load = listLoader({
     return `/api/refs?${query}`;
   },
   onError: (error) => showProblem(error ? `Could not load the references: ${error.message}` : ""),
-  clampPage(count) {
-    if (state.page <= count) return false;
-    state.page = count;
-    return true;
-  },
+  clampPage: clampPageOf(state),
   onLoad(result) {
     state.result = result;
     state.references = result.documents;

@@ -13,9 +13,11 @@ import {
   h,
   labelChip,
   live,
+  onDelete,
   onSubmit,
+  showNotice,
+  svg as s,
   toast,
-  toastAfterNavigation,
 } from "../virtool.js";
 import { progressBar, setProgress, stepText, timeAgo } from "./jobs-common.js";
 import { setupAnalyses } from "./sample-analyses.js";
@@ -39,27 +41,10 @@ const analyses = setupAnalyses({ sampleId });
 const LIBRARY_LABELS = { normal: "Normal", srna: "sRNA", amplicon: "Amplicon", other: "Other" };
 
 function showProblem(message) {
-  const node = $("#sample-error");
-  node.textContent = message || "";
-  node.hidden = !message;
+  showNotice($("#sample-error"), message);
 }
 
 // --- SVG ------------------------------------------------------------------------------------------------------
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-
-/** An SVG element (attributes only; children are nodes or text). */
-function s(tag, attrs = {}, ...children) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value !== undefined && value !== null && value !== false) node.setAttribute(key, String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 const W = 640;
 const H = 300;
@@ -499,39 +484,21 @@ onSubmit(rightsForm, async (form) => {
 
 // --- Deleting -----------------------------------------------------------------------------------------------------
 
-function showDeleteError(message, ...extra) {
-  const node = $("#delete-error");
-  fill(node, message ? [message, ...extra] : []);
-  node.hidden = !message;
-}
-
-$("#sample-delete").addEventListener("click", async (event) => {
-  const button = event.currentTarget;
-  const sample = state.sample;
-  if (!sample) return;
-  showDeleteError("");
-  const warning = `Delete the sample "${sample.name}"? Its read files and analyses are removed too. This cannot be undone.`;
-  if (!window.confirm(warning)) return;
-  button.disabled = true;
-  try {
-    await api("DELETE", `/api/samples/${encodeURIComponent(sampleId)}`);
-  } catch (error) {
-    button.disabled = false;
-    if (error.status === 409) {
-      const text = error.message.replace(/\.?$/, ".");
-      const job = sample.job?.id;
-      showDeleteError(
-        `${text} It can be deleted once its creation job has finished or been cancelled. `,
-        job ? h("a", { href: `/jobs/${encodeURIComponent(job)}`, text: "View the job" }) : null,
-      );
-    } else {
-      showDeleteError(error.message);
-    }
-    return;
-  }
-  state.deleting = true;
-  toastAfterNavigation(`Deleted ${sample.name}`);
-  window.location.assign("/samples");
+onDelete($("#sample-delete"), {
+  current: () => state.sample,
+  question: (sample) => `Delete the sample "${sample.name}"? Its read files and analyses are removed too. This cannot be undone.`,
+  path: `/api/samples/${encodeURIComponent(sampleId)}`,
+  notice: $("#delete-error"),
+  refusal(error, sample) {
+    if (error.status !== 409) return error.message;
+    const job = sample.job?.id;
+    return [
+      `${error.message.replace(/\.?$/, ".")} It can be deleted once its creation job has finished or been cancelled. `,
+      job ? h("a", { href: `/jobs/${encodeURIComponent(job)}`, text: "View the job" }) : null,
+    ];
+  },
+  onDeleted: () => (state.deleting = true),
+  listUrl: "/samples",
 });
 
 // --- Rendering and loading ------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import {
   $$,
   api,
   attachToField,
+  clampPageOf,
   debounce,
   describeError,
   FieldErrors,
@@ -265,12 +266,7 @@ const load = listLoader({
   },
   busy: table,
   onError: (error) => showProblem(error ? `Could not load the samples: ${error.message}` : ""),
-  clampPage(count) {
-    if (state.page <= count) return false;
-    state.page = count;
-    syncUrl();
-    return true;
-  },
+  clampPage: clampPageOf(state, syncUrl),
   onLoad(result) {
     state.result = result;
     state.samples = result.documents;

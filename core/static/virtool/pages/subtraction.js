@@ -10,9 +10,11 @@ import {
   getAccount,
   h,
   live,
+  onDelete,
   onSubmit,
+  showNotice,
+  sizeText,
   toast,
-  toastAfterNavigation,
 } from "../virtool.js";
 import { may, progressBar, setProgress, stepText, timeAgo } from "./jobs-common.js";
 
@@ -22,21 +24,11 @@ const NUMBER = new Intl.NumberFormat("en-US");
 const state = { subtraction: null, account: null, job: null, dirty: false, deleting: false, gone: false };
 
 function showProblem(message) {
-  const node = $("#subtraction-error");
-  node.textContent = message || "";
-  node.hidden = !message;
+  showNotice($("#subtraction-error"), message);
 }
 
 function fact(term, ...value) {
   return [h("dt", { text: term }), h("dd", {}, ...value)];
-}
-
-function sizeText(bytes) {
-  const value = Number(bytes) || 0;
-  if (value >= 1e9) return `${(value / 1e9).toFixed(1)} GB`;
-  if (value >= 1e6) return `${(value / 1e6).toFixed(1)} MB`;
-  if (value >= 1e3) return `${(value / 1e3).toFixed(1)} kB`;
-  return `${value} bytes`;
 }
 
 function renderStatus(subtraction) {
@@ -129,32 +121,19 @@ onSubmit($("#edit-form"), async (form) => {
   toast("Saved");
 });
 
-function showDeleteError(message, ...extra) {
-  const node = $("#delete-error");
-  fill(node, message ? [message, ...extra] : []);
-  node.hidden = !message;
-}
-
-$("#subtraction-delete").addEventListener("click", async (event) => {
-  const button = event.currentTarget;
-  const subtraction = state.subtraction;
-  if (!subtraction) return;
-  showDeleteError("");
-  if (!window.confirm(`Delete the subtraction "${subtraction.name}" and its files? This cannot be undone.`)) return;
-  button.disabled = true;
-  try {
-    await api("DELETE", `/api/subtractions/${encodeURIComponent(subtractionId)}`);
-  } catch (error) {
-    button.disabled = false;
+onDelete($("#subtraction-delete"), {
+  current: () => state.subtraction,
+  question: (subtraction) => `Delete the subtraction "${subtraction.name}" and its files? This cannot be undone.`,
+  path: `/api/subtractions/${encodeURIComponent(subtractionId)}`,
+  notice: $("#delete-error"),
+  refusal(error, subtraction) {
     const hint = error.status === 409 && (subtraction.linked_samples || []).length
       ? " Remove it from the linked samples' default subtractions first."
       : "";
-    showDeleteError(`${error.message.replace(/\.?$/, ".")}${hint}`);
-    return;
-  }
-  state.deleting = true;
-  toastAfterNavigation(`Deleted ${subtraction.name}`);
-  window.location.assign("/subtractions");
+    return `${error.message.replace(/\.?$/, ".")}${hint}`;
+  },
+  onDeleted: () => (state.deleting = true),
+  listUrl: "/subtractions",
 });
 
 async function load() {

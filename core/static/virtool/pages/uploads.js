@@ -3,6 +3,7 @@
 import {
   $,
   api,
+  clampPageOf,
   debounce,
   describeError,
   fill,
@@ -570,12 +571,7 @@ const load = listLoader({
   },
   busy: table,
   onError: (error) => showProblem(error ? `Could not load the uploads: ${error.message}` : ""),
-  clampPage(count) {
-    if (list.page <= count) return false;
-    list.page = count;
-    syncUrl();
-    return true;
-  },
+  clampPage: clampPageOf(list, syncUrl),
   onLoad(result) {
     list.result = result;
     list.items = result.items;
