@@ -32,6 +32,7 @@ const state = {
   otus: { find: "", verified: "", page: 1, result: null },
   history: { unbuilt: false, page: 1, result: null },
   indexes: [],
+  openFiles: new Set(), // ids of the indexes whose file lists are open
   jobs: new Map(),
 };
 
@@ -352,17 +353,29 @@ function renderIndexes() {
       return row;
     }),
   );
+  // Redraws (live updates, reloads after a build) keep the file lists the user opened.
+  for (const index of state.indexes) {
+    const row = $(`#indexes-table tbody tr[data-id="${CSS.escape(index.id)}"]`);
+    const button = row && $("button", row);
+    if (state.openFiles.has(index.id) && index.ready && button) showFiles(index, row, button);
+  }
   $("#indexes-table").hidden = !state.indexes.length;
   $("#indexes-empty").hidden = state.indexes.length > 0;
 }
 
-async function toggleFiles(index, row, button) {
+function toggleFiles(index, row, button) {
   const next = row.nextElementSibling;
   if (next?.classList.contains("index-files")) {
     next.remove();
+    state.openFiles.delete(index.id);
     button.setAttribute("aria-expanded", "false");
     return;
   }
+  state.openFiles.add(index.id);
+  showFiles(index, row, button);
+}
+
+async function showFiles(index, row, button) {
   button.setAttribute("aria-expanded", "true");
   const cell = h("td", { colspan: "6" }, h("span", { class: "muted small", text: "Loading…" }));
   row.after(h("tr", { class: "index-files" }, cell));
