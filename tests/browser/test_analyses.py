@@ -233,6 +233,9 @@ def test_start_the_same_analysis_on_selected_samples_from_the_list(
     expect(page.locator("#selection-count")).to_have_text("2 samples selected: S1, S3")
     page.get_by_role("button", name="Analyze selected").click()
     expect(page.locator("#bulk-ref option")).to_have_text(["Demo (index 0)"])
+    # Each sample keeps its own default subtractions unless the user chooses some for all of them.
+    expect(page.locator("#bulk-own-defaults")).to_be_checked()
+    expect(page.locator("#bulk-form fieldset[data-field=subtractions]")).to_have_attribute("disabled", "")
     page.screenshot(path=str(SCREENSHOTS / "samples-analyze-selected.png"), full_page=True)
     page.get_by_role("button", name="Start analyses").click()
     expect(page.locator("#bulk-result")).to_contain_text("Started 2 analyses")

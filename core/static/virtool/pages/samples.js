@@ -619,6 +619,16 @@ const bulkForm = $("#bulk-form");
 const bulkToggle = $("#bulk-toggle");
 fill($("#bulk-fields"), startFields("bulk"));
 const bulkParts = startParts("bulk", bulkForm);
+// By default every sample keeps its own default subtractions; unticked, the ones chosen here apply to all.
+const ownDefaults = h("input", { type: "checkbox", id: "bulk-own-defaults", checked: true });
+$("fieldset[data-field=subtractions]", bulkForm).before(
+  h("label", { class: "check" }, ownDefaults, h("span", { text: "Each sample with its own default subtractions" })),
+);
+function syncOwnDefaults() {
+  $("fieldset[data-field=subtractions]", bulkForm).disabled = ownDefaults.checked;
+}
+ownDefaults.addEventListener("change", syncOwnDefaults);
+syncOwnDefaults();
 
 function renderSelection() {
   const count = state.selected.size;
@@ -676,6 +686,7 @@ $("#bulk-cancel").addEventListener("click", () => {
 
 onSubmit(bulkForm, async () => {
   const body = { ...startBody(bulkParts.select, bulkParts.container), sample_ids: [...state.selected.keys()] };
+  if (ownDefaults.checked) delete body.subtractions;
   const analyses = await api("POST", "/api/analyses", body);
   const started = `Started ${analyses.length} analys${analyses.length === 1 ? "is" : "es"}`;
   toast(started);
