@@ -98,6 +98,8 @@ def test_worker_killed_mid_job_leaves_it_terminated(start_worker, admin_user, tm
     )
     job = job_create(workflow="test_long_tool", args={"output": str(tmp_path / "out")}, user=admin_user)
     pids = wait_for(lambda: tool_pids(job))
+    # The runner records the tool's process group right after starting it; kill the worker after that moment.
+    wait_for(lambda: Job.objects.get(pk=job.pk).process_groups)
     # The tool's parent shell is a child of the worker process running the job: kill that process.
     shell = pids[0]
     worker_child = int(Path(f"/proc/{shell}/stat").read_text().split()[3])
@@ -106,8 +108,8 @@ def test_worker_killed_mid_job_leaves_it_terminated(start_worker, admin_user, tm
     wait_for(lambda: state(job) == JobState.TERMINATED, timeout=30)
     job.refresh_from_db()
     assert job.status[-1]["error"]["type"] == "WorkerLost"
-    wait_for(lambda: not any(alive(pid) for pid in pids), timeout=5)  # the reaper killed the orphaned tools
-    wait_for(lambda: not (tmp_path / "out").exists(), timeout=5)  # and ran the cleanup
+    wait_for(lambda: not any(alive(pid) for pid in pids), timeout=15)  # the reaper killed the orphaned tools
+    wait_for(lambda: not (tmp_path / "out").exists(), timeout=15)  # and ran the cleanup
     time.sleep(2)
     assert state(job) == JobState.TERMINATED  # the redelivered message did not run it again
     assert [event["event"] for event in journal(job.pk)].count("partial") == 1
@@ -139,7 +141,10 @@ def test_two_jobs_that_fill_the_host_never_overlap_and_large_gets_its_turn(start
     for (_, end, _), (start, _, _) in itertools.pairwise(spans):
         assert start >= end, "two jobs reserving the whole host ran at the same time"
     order = [span[2].pk for span in spans]
-    assert order.index(large.pk) == 2  # after the two small jobs created before it, before every later one
+    # Not starved: the large job runs before every small job created after it (the two created just before it
+    # may go first or not, depending on which queue the worker reads first).
+    assert order.index(large.pk) <= 2
+    assert all(order.index(large.pk) < order.index(job.pk) for job in jobs[3:])
     assert all(job.proc == 2 for job in Job.objects.filter(pk__in=[job.pk for job in jobs]))
 
 
