@@ -66,6 +66,23 @@ def stored_upload(user, data: bytes, *, name: str, upload_type: str):
     return upload
 
 
+# --- Jobs run in the test process ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def jobs_here(mocker):
+    """Queue nothing on Celery: the test runs the waiting jobs itself (`run_waiting_jobs`); tests/jobs use workers."""
+    mocker.patch("jobs.services.job_enqueue")
+
+
+def run_waiting_jobs() -> list[str]:
+    """Run every waiting job in this process, in creation order; returns their final states."""
+    from jobs.models import Job
+    from jobs.runner import job_execute
+
+    return [job_execute(job_id=job.pk) for job in Job.objects.filter(state="waiting").order_by("created_at")]
+
+
 # --- Users and clients --------------------------------------------------------------------------------------
 
 

@@ -12,11 +12,10 @@ import pytest
 
 from analyses.models import Analysis
 from jobs.models import Job
-from jobs.runner import job_execute
 from references.models import Reference
 from samples.models import Sample
 from subtractions.models import Subtraction
-from tests.conftest import SHARED, client_for, wait_for
+from tests.conftest import SHARED, client_for, run_waiting_jobs, wait_for
 from tests.references.conftest import DEMO, make_reference_upload
 from tests.samples.test_api import make_upload
 from tests.subtractions.test_subtractions import make_upload as make_subtraction_upload
@@ -32,10 +31,6 @@ def scientist(make_user):
     return make_user(
         "sci", permissions=["create_ref", "create_sample", "upload_file", "modify_subtraction", "cancel_job"]
     )
-
-
-def run_waiting_jobs() -> list[str]:
-    return [job_execute(job_id=job.pk) for job in Job.objects.filter(state="waiting").order_by("created_at")]
 
 
 def prepare(client, user, *, reads: tuple[str, ...] = ("rprsv_1.fq.gz", "rprsv_2.fq.gz"), run=run_waiting_jobs):
@@ -102,13 +97,7 @@ def test_rprsv_sample_on_a_real_worker_finds_both_segments(scientist, start_work
     assert [a["id"] for a in listed] == [analysis["id"]]
 
 
-@pytest.fixture
-def in_process(mocker):
-    """Jobs run in this process, by `run_waiting_jobs`."""
-    mocker.patch("jobs.services.job_enqueue")
-
-
-def test_negative_control_finds_nothing(scientist, in_process):
+def test_negative_control_finds_nothing(scientist, jobs_here):
     client = client_for(scientist)
     reference, sample = prepare(client, scientist, reads=("small_50bp_1.fq.gz", "small_50bp_2.fq.gz"))
     analysis = client.post(f"/api/samples/{sample['id']}/analyses", {"ref_id": reference["id"]}, format="json").json()
@@ -125,7 +114,7 @@ def host_genome_with(fragment: str, seed: int = 7) -> bytes:
     return (">host_chr1\n" + "\n".join(sequence[i : i + 70] for i in range(0, len(sequence), 70)) + "\n").encode()
 
 
-def test_subtraction_removes_reads_the_host_explains(scientist, in_process):
+def test_subtraction_removes_reads_the_host_explains(scientist, jobs_here):
     client = client_for(scientist)
     reference, sample = prepare(client, scientist)
     demo = json.loads(gzip.decompress(DEMO.read_bytes()))
@@ -167,7 +156,7 @@ def test_subtraction_removes_reads_the_host_explains(scientist, in_process):
     assert client.get(f"/api/analyses/{subtracted['id']}").json()["results"]["subtracted_count"] > 50
 
 
-def test_refusals(scientist, in_process, make_user):
+def test_refusals(scientist, jobs_here, make_user):
     client = client_for(scientist)
     reference, sample = prepare(client, scientist, reads=("small_50bp_1.fq.gz",))
     empty = client.post("/api/refs", {"name": "Empty"}, format="json").json()

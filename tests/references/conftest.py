@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.models import Job
-from jobs.runner import job_execute
-from tests.conftest import SHARED, stored_upload
+from tests.conftest import SHARED, run_waiting_jobs, stored_upload
 
 REFERENCES = SHARED / "data" / "references"
 DEMO = REFERENCES / "demo-plant-viruses.json.gz"
@@ -18,9 +16,8 @@ EXPORT_20 = REFERENCES / "virtool-export-20-otus.json.gz"
 
 
 @pytest.fixture(autouse=True)
-def _run_jobs_here(mocker):
+def _run_jobs_here(jobs_here):
     """Jobs are run in this process by the tests (a real worker runs them in tests/jobs)."""
-    mocker.patch("jobs.services.job_enqueue")
 
 
 def make_reference_upload(user, *, source: Path | None = None, data: bytes | None = None, name: str | None = None):
@@ -40,18 +37,10 @@ def load(path: Path) -> dict:
     return json.loads(gzip.decompress(path.read_bytes()))
 
 
-def run_jobs() -> list[str]:
-    """Run every waiting job here, in creation order; returns their final states."""
-    states = []
-    for job in Job.objects.filter(state="waiting").order_by("created_at"):
-        states.append(job_execute(job_id=job.pk))
-    return states
-
-
 def import_reference(client, user, source: Path | None = None, data: bytes | None = None, **fields) -> dict:
     """Import a reference file through the API and run its job; returns the reference document."""
     upload = make_reference_upload(user, source=source, data=data)
     response = client.post("/api/refs", {"import_from": upload.name_on_disk, **fields}, format="json")
     assert response.status_code == 201, response.json()
-    assert run_jobs() == ["complete"]
+    assert run_waiting_jobs() == ["complete"]
     return client.get(f"/api/refs/{response.json()['id']}").json()

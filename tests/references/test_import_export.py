@@ -163,9 +163,9 @@ def test_clone_copies_every_otu_with_new_ids_and_clone_history(curator):
     source = import_reference(client, curator, EXPORT_20, name="Source")
     response = client.post("/api/refs", {"clone_from": source["id"], "name": "Mine"}, format="json")
     assert response.status_code == 201
-    from tests.references.conftest import run_jobs
+    from tests.references.conftest import run_waiting_jobs
 
-    assert run_jobs() == ["complete"]
+    assert run_waiting_jobs() == ["complete"]
     clone = client.get(f"/api/refs/{response.json()['id']}").json()
     assert clone["otu_count"] == 20
     assert clone["cloned_from"] == {"id": source["id"], "name": "Source"}

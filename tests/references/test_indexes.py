@@ -12,7 +12,7 @@ from indexes.models import Index
 from indexes.selectors import index_path
 from otus.models import OTU, Change
 from tests.conftest import client_for
-from tests.references.conftest import DEMO, import_reference, load, run_jobs
+from tests.references.conftest import DEMO, import_reference, load, run_waiting_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +45,7 @@ def test_build_of_the_demo_reference_indexes_exactly_the_default_isolates(curato
     again = client.post(f"/api/refs/{reference['id']}/indexes")
     assert again.status_code == 409
     assert again.json()["message"] == "Index build already in progress"
-    assert run_jobs() == ["complete"]
+    assert run_waiting_jobs() == ["complete"]
     detail = client.get(f"/api/indexes/{index['id']}").json()
     assert detail["ready"] is True
     assert detail["manifest"] == {otu["_id"]: 0 for otu in load(DEMO)["otus"]}
@@ -86,7 +86,7 @@ def test_build_uses_the_manifest_versions_and_exports_the_built_scope(curator):
     client = client_for(curator)
     reference = import_reference(client, curator, DEMO, name="Demo")
     first = client.post(f"/api/refs/{reference['id']}/indexes").json()
-    assert run_jobs() == ["complete"]
+    assert run_waiting_jobs() == ["complete"]
     otu_id = load(DEMO)["otus"][0]["_id"]
     client.patch(f"/api/otus/{otu_id}", {"name": "Renamed after the build"}, format="json")
     built = json.loads(gzip.decompress(client.get(f"/api/refs/{reference['id']}/export?scope=built").content))
@@ -116,7 +116,7 @@ def test_failed_build_removes_its_files_and_returns_changes_to_unbuilt(curator, 
     reference = import_reference(client, curator, DEMO, name="Demo")
     index = client.post(f"/api/refs/{reference['id']}/indexes").json()
     mocker.patch("indexes.workflows.BOWTIE2_FILES", ("reference.9.bt2",))  # as if bowtie2-build wrote too little
-    assert run_jobs() == ["error"]
+    assert run_waiting_jobs() == ["error"]
     assert not Index.objects.exists()
     assert not index_path(Index(pk=index["id"], reference_id=reference["id"])).exists()
     assert Change.objects.filter(index__isnull=True).count() == 24

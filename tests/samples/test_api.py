@@ -23,9 +23,8 @@ QUALITY_KEYS = ["bases", "composition", "count", "encoding", "gc", "length", "se
 
 
 @pytest.fixture(autouse=True)
-def _run_jobs_here(mocker):
+def _run_jobs_here(jobs_here):
     """Jobs are run in this process by the tests (a real worker runs them in tests/jobs)."""
-    mocker.patch("jobs.services.job_enqueue")
 
 
 @pytest.fixture

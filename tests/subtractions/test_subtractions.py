@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _run_jobs_here(mocker):
-    mocker.patch("jobs.services.job_enqueue")
+def _run_jobs_here(jobs_here):
+    """Jobs are run in this process by the tests."""
 
 
 @pytest.fixture
