@@ -17,6 +17,7 @@ from jobs.services import job_create
 from references.models import Reference
 from samples.models import Sample
 from subtractions.models import Subtraction
+from subtractions.selectors import subtractions_get
 
 WORKFLOWS = {"pathoscope_bowtie": "pathoscope_bowtie", "pathoscope": "pathoscope_bowtie"}
 
@@ -37,16 +38,11 @@ def _checked(data: dict[str, Any]) -> tuple[str, Reference, Any, list[Subtractio
 
 
 def _subtractions(ids: list[str]) -> list[Subtraction]:
-    subtraction_ids = list(dict.fromkeys(ids))
-    subtractions = list(Subtraction.objects.filter(pk__in=subtraction_ids))
-    missing = [pk for pk in subtraction_ids if pk not in {s.pk for s in subtractions}]
-    if missing:
-        raise BadRequest(f"Subtractions do not exist: {', '.join(missing)}")
+    subtractions = subtractions_get(ids=ids)
     not_ready = [s.name for s in subtractions if not s.ready]
     if not_ready:
         raise BadRequest(f"Subtractions are not ready yet: {', '.join(not_ready)}")
-    order = {pk: position for position, pk in enumerate(subtraction_ids)}
-    return sorted(subtractions, key=lambda s: order[s.pk])
+    return subtractions
 
 
 def _create(*, user, sample: Sample, workflow: str, reference: Reference, index, subtractions: list) -> Analysis:

@@ -7,6 +7,7 @@ import hashlib
 import os
 import uuid
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -131,3 +132,15 @@ def looks_like_fastq(path: Path) -> bool:
     except (OSError, EOFError, zlib.error):
         return False
     return start.lstrip(b"\r\n").startswith(b"@")
+
+
+def files_present(folder: Path, expected: Iterable[tuple[str, str]], url_prefix: str) -> list[dict]:
+    """`[{name, type, size, download_url}]` of the `(name, type)` files found in `folder`, in the order given."""
+    out = []
+    for name, kind in expected:
+        path = folder / name
+        if path.exists():
+            out.append(
+                {"name": name, "type": kind, "size": path.stat().st_size, "download_url": f"{url_prefix}/{name}"}
+            )
+    return out

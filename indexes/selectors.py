@@ -8,6 +8,7 @@ from pathlib import Path
 from django.db.models import Count, QuerySet
 
 from core.errors import NotFound
+from files.storage import files_present
 from indexes.constants import INDEX_FILES
 from indexes.models import Index
 from otus.documents import Document
@@ -54,21 +55,8 @@ def index_current(*, reference_id: str) -> Index | None:
 
 
 def index_files(index: Index) -> list[dict]:
-    """The files of a build present on disk: [{name, size, type, download_url}]."""
-    folder = index_path(index)
-    out = []
-    for name, kind in INDEX_FILES:
-        path = folder / name
-        if path.exists():
-            out.append(
-                {
-                    "name": name,
-                    "size": path.stat().st_size,
-                    "type": kind,
-                    "download_url": f"/api/indexes/{index.pk}/files/{name}",
-                }
-            )
-    return out
+    """The files of a build present on disk: [{name, type, size, download_url}]."""
+    return files_present(index_path(index), INDEX_FILES, f"/api/indexes/{index.pk}/files")
 
 
 def index_otus(index: Index) -> list[dict]:

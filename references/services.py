@@ -23,21 +23,18 @@ from references.models import Reference, ReferenceMember
 from references.selectors import references_path
 
 
-def _add_creator(reference: Reference, user) -> None:
-    # Virtool adds the creator as a member with every right.
-    ReferenceMember.objects.create(reference=reference, user=user, **{right: True for right in RIGHTS})
-
-
-def _new(*, user, data: dict[str, Any], **fields: Any) -> Reference:
+def reference_new(*, user, data: dict[str, Any], default_name: str = "Unnamed reference", **fields: Any) -> Reference:
+    """A reference row; its creator becomes a member with every right, as in Virtool."""
     reference = Reference.objects.create(
-        name=data.get("name", "").strip() or fields.pop("default_name", "Unnamed reference"),
+        name=data.get("name", "").strip() or default_name,
         description=data.get("description", ""),
         data_type=data.get("data_type", "genome"),
         organism=data.get("organism", ""),
         user=user,
-        **{key: value for key, value in fields.items() if key != "default_name"},
+        **fields,
     )
-    _add_creator(reference, user)
+    if user is not None:
+        ReferenceMember.objects.create(reference=reference, user=user, **dict.fromkeys(RIGHTS, True))
     return reference
 
 
@@ -50,7 +47,7 @@ def reference_create(*, user, data: dict[str, Any]) -> Reference:
         return _import(user=user, data=data)
     if not data.get("name", "").strip():
         raise BadRequest("Name is required")
-    return _new(user=user, data=data)
+    return reference_new(user=user, data=data)
 
 
 def _import(*, user, data: dict[str, Any]) -> Reference:
@@ -71,17 +68,16 @@ def _import(*, user, data: dict[str, Any]) -> Reference:
         raise formats.ReferenceFileError(
             f"The reference file has {count} problem{'s' if count != 1 else ''}; nothing was imported", errors=problems
         )
-    fields = {
-        "data_type": content.get("data_type") or "genome",
-        "organism": data.get("organism") or content.get("organism") or "",
-        "targets": content.get("targets"),
-    }
-    reference = _new(
+    reference = reference_new(
         user=user,
-        data={**data, **fields},
+        data={
+            **data,
+            "data_type": content.get("data_type") or "genome",
+            "organism": data.get("organism") or content.get("organism") or "",
+        },
         default_name=content.get("name") or upload.name,
         imported_from={"id": upload.pk, "name": upload.name, "user": {"id": upload.user_id}},
-        targets=fields["targets"],
+        targets=content.get("targets"),
         ready=False,
     )
     uploads_reserve(upload_ids=[upload.pk])
@@ -100,7 +96,7 @@ def _clone(*, user, data: dict[str, Any]) -> Reference:
         raise BadRequest("Source reference does not exist")
     if not source.ready:
         raise Conflict("The source reference is still being filled")
-    reference = _new(
+    reference = reference_new(
         user=user,
         data={
             **data,

@@ -19,6 +19,7 @@ from jobs.selectors import jobs_active_using
 from jobs.services import job_create
 from samples.models import Label, Sample
 from samples.selectors import samples_path
+from subtractions.selectors import subtractions_get
 
 
 def _labels_counted(label_ids: Iterable[int]) -> None:
@@ -26,16 +27,6 @@ def _labels_counted(label_ids: Iterable[int]) -> None:
     ids = sorted(set(label_ids))
     if ids:
         events.dispatch(interface="labels", operation="update", ids=ids)
-
-
-def _check_subtractions(subtraction_ids: list[str]) -> list:
-    from subtractions.models import Subtraction
-
-    subtractions = list(Subtraction.objects.filter(pk__in=subtraction_ids))
-    missing = [pk for pk in subtraction_ids if pk not in {s.pk for s in subtractions}]
-    if missing:
-        raise BadRequest(f"Subtractions do not exist: {', '.join(missing)}")
-    return subtractions
 
 
 def _check_labels(label_ids: list[int]) -> list[Label]:
@@ -64,7 +55,7 @@ def sample_create(*, user, data: dict[str, Any]) -> Sample:
         raise BadRequest("Only reads uploads can make a sample")
     if any(upload.reserved for upload in uploads.values()):
         raise Conflict("A file is already being used by another sample")
-    subtractions = _check_subtractions(data.get("subtractions", []))
+    subtractions = subtractions_get(ids=data.get("subtractions", []))
     labels = _check_labels(data.get("labels", []))
     group = None
     if data.get("group") is not None:
@@ -116,7 +107,7 @@ def sample_update(*, sample: Sample, data: dict[str, Any]) -> Sample:
         if field in data:
             setattr(sample, field, data[field])
     if "subtractions" in data:
-        sample.subtractions.set(_check_subtractions(data["subtractions"]))
+        sample.subtractions.set(subtractions_get(ids=data["subtractions"]))
     if "labels" in data:
         before = set(sample.labels.values_list("pk", flat=True))
         labels = _check_labels(data["labels"])

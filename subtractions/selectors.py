@@ -7,7 +7,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from core.errors import NotFound
+from core.errors import BadRequest, NotFound
+from files.storage import files_present
 from subtractions.constants import SUBTRACTION_FILES
 from subtractions.models import Subtraction
 
@@ -36,27 +37,17 @@ def subtraction_get(*, subtraction_id: str) -> Subtraction:
 
 
 def subtraction_files(subtraction: Subtraction) -> list[dict]:
-    """The files of a subtraction present on disk."""
-    folder = subtractions_path(subtraction.pk)
-    out = []
-    for name, kind in SUBTRACTION_FILES:
-        path = folder / name
-        if path.exists():
-            out.append(
-                {
-                    "name": name,
-                    "type": kind,
-                    "size": path.stat().st_size,
-                    "download_url": f"/api/subtractions/{subtraction.pk}/files/{name}",
-                }
-            )
-    return out
+    """The files of a subtraction present on disk: [{name, type, size, download_url}]."""
+    return files_present(
+        subtractions_path(subtraction.pk), SUBTRACTION_FILES, f"/api/subtractions/{subtraction.pk}/files"
+    )
 
 
-def subtractions_missing(*, ids: list[str], ready_only: bool = True) -> list[str]:
-    """The ids among `ids` that are not (ready) subtractions."""
-    queryset = Subtraction.objects.filter(pk__in=ids)
-    if ready_only:
-        queryset = queryset.filter(ready=True)
-    found = set(queryset.values_list("pk", flat=True))
-    return [subtraction_id for subtraction_id in ids if subtraction_id not in found]
+def subtractions_get(*, ids: list[str]) -> list[Subtraction]:
+    """The subtractions with these ids, in the order given (duplicates dropped); 400 naming any that do not exist."""
+    wanted = list(dict.fromkeys(ids))
+    found = {subtraction.pk: subtraction for subtraction in Subtraction.objects.filter(pk__in=wanted)}
+    missing = [pk for pk in wanted if pk not in found]
+    if missing:
+        raise BadRequest(f"Subtractions do not exist: {', '.join(missing)}")
+    return [found[pk] for pk in wanted]

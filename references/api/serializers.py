@@ -59,12 +59,9 @@ def reference_document(reference: Reference, *, detail: bool = True) -> dict[str
         "job": {"id": reference.job_id, "state": reference.job.state, "progress": reference.job.progress}
         if reference.job_id
         else None,
-        "otu_count": getattr(reference, "otu_count", None)
-        if hasattr(reference, "otu_count")
-        else reference.otus.count(),
-        "unbuilt_change_count": getattr(reference, "unbuilt_change_count", None)
-        if hasattr(reference, "unbuilt_change_count")
-        else reference.history.filter(index__isnull=True).count(),
+        # Annotated by references.selectors.reference_queryset, which every caller reads references through.
+        "otu_count": reference.otu_count,
+        "unbuilt_change_count": reference.unbuilt_change_count,
         "latest_build": {
             "id": latest.pk,
             "version": latest.version,

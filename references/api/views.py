@@ -35,7 +35,7 @@ from references.api.serializers import (
 )
 
 
-def _document(request: Request, reference_id: str) -> dict:
+def _document(reference_id: str) -> dict:
     reference = selectors.reference_get(reference_id=reference_id)
     return reference_document(reference)
 
@@ -61,7 +61,7 @@ class ReferencesView(APIView):
     @extend_schema(request=ReferenceCreateSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         reference = services.reference_create(user=request.user, data=validated(ReferenceCreateSerializer, request))
-        return created(_document(request, reference.pk), f"/api/refs/{reference.pk}")
+        return created(_document(reference.pk), f"/api/refs/{reference.pk}")
 
 
 class ReferenceView(APIView):
@@ -69,14 +69,14 @@ class ReferenceView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, ref_id: str) -> Response:
-        return Response(_document(request, ref_id))
+        return Response(_document(ref_id))
 
     @extend_schema(request=ReferenceUpdateSerializer, responses=OpenApiTypes.OBJECT)
     def patch(self, request: Request, ref_id: str) -> Response:
         reference = selectors.reference_get(reference_id=ref_id)
         selectors.reference_require(user=request.user, reference=reference, right="modify")
         services.reference_update(reference=reference, data=validated(ReferenceUpdateSerializer, request))
-        return Response(_document(request, ref_id))
+        return Response(_document(ref_id))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, ref_id: str) -> Response:

@@ -11,8 +11,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from references import formats
-from references.constants import RIGHTS
-from references.models import Reference, ReferenceMember
 
 
 class Command(BaseCommand):
@@ -27,7 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, name: str | None, user: str | None, **options) -> None:
         from otus.services import otus_import
-        from references.services import reference_finish_fill
+        from references.services import reference_finish_fill, reference_new
 
         if not file.exists():
             raise CommandError(f"{file} does not exist")
@@ -49,17 +47,18 @@ class Command(BaseCommand):
                 self.stderr.write(f"  {'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}")
             raise CommandError(f"{len(problems)} problem(s) in {file}; nothing was imported")
         with transaction.atomic():
-            reference = Reference.objects.create(
-                name=name or content.get("name") or file.name,
-                data_type=content.get("data_type") or "genome",
-                organism=content.get("organism") or "",
-                targets=content.get("targets"),
+            reference = reference_new(
                 user=owner,
+                data={
+                    "name": name or "",
+                    "data_type": content.get("data_type") or "genome",
+                    "organism": content.get("organism") or "",
+                },
+                default_name=content.get("name") or file.name,
+                targets=content.get("targets"),
                 imported_from={"name": file.name},
                 ready=False,
             )
-            if owner is not None:
-                ReferenceMember.objects.create(reference=reference, user=owner, **dict.fromkeys(RIGHTS, True))
         started = time.monotonic()
         try:
             otus_import(
