@@ -1,4 +1,4 @@
-"""OpenAPI descriptions of Virtool's two authentication schemes (for drf-spectacular)."""
+"""OpenAPI: the session authentication scheme, and the hook that leaves alias routes out of the schema."""
 
 from __future__ import annotations
 
@@ -13,16 +13,6 @@ class SessionScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
-
-
-class APIKeyScheme(OpenApiAuthenticationExtension):
-    """HTTP Basic with the user's handle and an API key (when the `enable_api` setting is on)."""
-
-    target_class = "core.authentication.APIKeyAuthentication"
-    name = "apiKey"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "basic", "description": "handle:API key"}
 
 
 def drop_aliases(endpoints: list) -> list:

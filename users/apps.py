@@ -12,4 +12,4 @@ class UsersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from users import receivers  # noqa: F401  (registers models for websocket dispatch)
+        from users import receivers, schema  # noqa: F401  (websocket dispatch registrations; OpenAPI scheme)
