@@ -157,13 +157,14 @@ def job_cancel(*, job: Job) -> Job:
 
 
 def _revoke_and_clean(job_id: str) -> None:
+    from celery import current_app
+
     from jobs.runner import job_cleanup
-    from virtool_site.celery import app
 
     job = Job.objects.get(pk=job_id)
     if job.task_id:
         try:
-            app.control.revoke(job.task_id)
+            current_app.control.revoke(job.task_id)
         except Exception:  # the claim refuses a cancelled job anyway; revoking only saves a worker the trip
             log.warning("could not revoke task of job %s", job_id, exc_info=True)
     job_cleanup(job=job)
