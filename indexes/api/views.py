@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import error_response
+from core.api.files import ranged_file_response
 from core.api.pagination import VirtoolPagination, query_bool
-from files.api.views import ranged_file_response
 from indexes import selectors
 from indexes.api.serializers import index_document
 from indexes.constants import INDEX_FILES
