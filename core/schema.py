@@ -17,4 +17,6 @@ class SessionScheme(OpenApiAuthenticationExtension):
 
 def drop_aliases(endpoints: list) -> list:
     """Leave alias routes (e.g. `/api/references/v1`, the later name of `/api/refs`) out of the schema."""
-    return [endpoint for endpoint in endpoints if not endpoint[0].startswith("/api/references/v1")]
+    from core.api.routes import is_alias
+
+    return [endpoint for endpoint in endpoints if not is_alias(endpoint[0])]
