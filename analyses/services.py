@@ -14,18 +14,18 @@ from core.errors import BadRequest, Conflict
 from indexes.selectors import index_current
 from jobs.constants import ACTIVE_STATES
 from jobs.services import job_create
+from jobs.workflow import analysis_workflows
 from references.models import Reference
 from samples.models import Sample
 from subtractions.models import Subtraction
 from subtractions.selectors import subtractions_get
 
-WORKFLOWS = {"pathoscope_bowtie": "pathoscope_bowtie", "pathoscope": "pathoscope_bowtie"}
-
-
 def _checked(data: dict[str, Any]) -> tuple[str, Reference, Any, list[Subtraction]]:
-    workflow = WORKFLOWS.get(data.get("workflow", "pathoscope_bowtie"))
+    available = analysis_workflows()
+    workflow = available.get(data.get("workflow", "pathoscope_bowtie"))
     if workflow is None:
-        raise BadRequest(f"Unknown workflow: {data.get('workflow')} (available: pathoscope_bowtie)")
+        names = ", ".join(sorted(set(available.values())))
+        raise BadRequest(f"Unknown workflow: {data.get('workflow')} (available: {names})")
     reference = Reference.objects.filter(pk=data["ref_id"]).first()
     if reference is None:
         raise BadRequest("Reference does not exist")
