@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.schema import described
 from core.api.serializers import StrictSerializer
 from samples.constants import QUALITY_KEYS, LibraryType
 from samples.models import Label, Sample
@@ -20,6 +22,68 @@ class LabelSerializer(serializers.Serializer):
 
     def get_count(self, label: Label) -> int:
         return label.count if hasattr(label, "count") else label.samples.count()
+
+
+class LabelMinimalSerializer(serializers.Serializer):
+    """A label as a sample carries it."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    color = serializers.CharField()
+    description = serializers.CharField()
+
+
+class UserBriefSerializer(serializers.Serializer):
+    """`{id, handle}` of a user."""
+
+    id = serializers.IntegerField()
+    handle = serializers.CharField()
+
+
+class SampleJobSerializer(serializers.Serializer):
+    """The job that creates a sample, as Virtool's client checks it."""
+
+    id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    progress = serializers.IntegerField()
+    state = serializers.CharField()
+    user = UserBriefSerializer(allow_null=True)
+    workflow = serializers.CharField()
+
+
+class GroupBriefSerializer(serializers.Serializer):
+    """`{id, name}` of a group."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class QualitySerializer(serializers.Serializer):
+    """The quality report (FastQC's numbers in Virtool's shape)."""
+
+    bases = described(
+        {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+        help_text="Per cycle: mean, median, lower and upper quartile, 10th and 90th percentile.",
+    )
+    composition = described(
+        {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+        help_text="Per cycle: % G, A, T, C.",
+    )
+    count = serializers.IntegerField()
+    encoding = serializers.CharField()
+    gc = serializers.FloatField()
+    length = serializers.ListField(child=serializers.IntegerField(), help_text="Shortest and longest read.")
+    sequences = serializers.ListField(child=serializers.IntegerField(), help_text="Reads by mean quality score.")
+
+
+class ReadsFileSerializer(serializers.Serializer):
+    """One of a sample's reads files."""
+
+    name = serializers.CharField()
+    name_on_disk = serializers.CharField()
+    size = serializers.IntegerField()
+    uploaded_at = serializers.DateTimeField()
+    download_url = serializers.CharField()
 
 
 def _job(sample: Sample) -> dict | None:
@@ -44,7 +108,7 @@ class SampleMinimalSerializer(serializers.Serializer):
     name = serializers.CharField()
     host = serializers.CharField()
     isolate = serializers.CharField()
-    library_type = serializers.CharField()
+    library_type = serializers.ChoiceField(choices=LibraryType.values)
     paired = serializers.BooleanField()
     ready = serializers.BooleanField()
     created_at = serializers.DateTimeField()
@@ -52,15 +116,18 @@ class SampleMinimalSerializer(serializers.Serializer):
     user = serializers.SerializerMethodField()
     job = serializers.SerializerMethodField()
 
+    @extend_schema_field(LabelMinimalSerializer(many=True))
     def get_labels(self, sample: Sample) -> list[dict]:
         return [
             {"id": label.pk, "name": label.name, "color": label.color, "description": label.description}
             for label in sample.labels.all()
         ]
 
+    @extend_schema_field(UserBriefSerializer(allow_null=True))
     def get_user(self, sample: Sample) -> dict | None:
         return {"id": sample.user.pk, "handle": sample.user.handle} if sample.user else None
 
+    @extend_schema_field(SampleJobSerializer(allow_null=True))
     def get_job(self, sample: Sample) -> dict | None:
         return _job(sample)
 
@@ -83,18 +150,22 @@ class SampleSerializer(SampleMinimalSerializer):
     def get_subtractions(self, sample: Sample) -> list[str]:
         return [subtraction.pk for subtraction in sample.subtractions.all()]
 
+    @extend_schema_field(GroupBriefSerializer(allow_null=True))
     def get_group(self, sample: Sample) -> dict | None:
         return {"id": sample.group.pk, "name": sample.group.name} if sample.group else None
 
+    @extend_schema_field(QualitySerializer(allow_null=True))
     def get_quality(self, sample: Sample) -> dict | None:
         # PostgreSQL's jsonb reorders keys; the document keeps Virtool's order.
         if sample.quality is None:
             return None
         return {key: sample.quality[key] for key in QUALITY_KEYS if key in sample.quality}
 
+    @extend_schema_field(serializers.ChoiceField(choices=["fastq"]))
     def get_format(self, sample: Sample) -> str:
         return "fastq"
 
+    @extend_schema_field(ReadsFileSerializer(many=True))
     def get_reads(self, sample: Sample) -> list[dict]:
         from samples.workflows import reads_files
 
