@@ -20,6 +20,7 @@ from samples.models import Sample
 from subtractions.models import Subtraction
 from subtractions.selectors import subtractions_get
 
+
 def _checked(data: dict[str, Any]) -> tuple[str, Reference, Any, list[Subtraction]]:
     available = analysis_workflows()
     workflow = available.get(data.get("workflow", "pathoscope_bowtie"))
