@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny
 
 from core.api.schema import error_responses
@@ -51,6 +52,15 @@ class VirtoolAutoSchema(AutoSchema):
                 responses[str(code)] = self._get_response_for_code(response, str(code))
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        response = super()._get_response_for_code(serializer, status_code, media_types, direction)
+        body = serializer.response if isinstance(serializer, OpenApiResponse) else serializer
+        # A root body declared `allow_null` (GET /instance_message) may be the JSON literal null.
+        if getattr(body, "allow_null", False) and not getattr(body, "many", False):
+            for content in response.get("content", {}).values():
+                content["schema"] = {"allOf": [content["schema"]], "nullable": True}
+        return response
 
     def _implied_errors(self, operation: dict) -> list[int]:
         codes = []

@@ -106,21 +106,29 @@ def _bad_request() -> PolymorphicProxySerializer:
     )
 
 
+_PAGES: dict[str, Any] = {}
+
+
 def page_serializer(name: str, item: serializers.Serializer | type, *, key: str = "documents", **extra: Any) -> Any:
-    """Virtool's page envelope around `item` documents under `key`, plus any `extra` fields the list sends."""
-    child = item() if isinstance(item, type) else item
-    return inline_serializer(
-        name,
-        {
-            key: serializers.ListSerializer(child=child),
-            "found_count": serializers.IntegerField(help_text="Documents matching the filters."),
-            "total_count": serializers.IntegerField(help_text="Documents without the filters."),
-            "page": serializers.IntegerField(),
-            "page_count": serializers.IntegerField(),
-            "per_page": serializers.IntegerField(),
-            **extra,
-        },
-    )
+    """Virtool's page envelope around `item` documents under `key`, plus any `extra` fields the list sends.
+
+    One component per name: lists of the same documents (a reference's history, an index's) share it.
+    """
+    if name not in _PAGES:
+        child = item() if isinstance(item, type) else item
+        _PAGES[name] = inline_serializer(
+            name,
+            {
+                key: serializers.ListSerializer(child=child),
+                "found_count": serializers.IntegerField(help_text="Documents matching the filters."),
+                "total_count": serializers.IntegerField(help_text="Documents without the filters."),
+                "page": serializers.IntegerField(),
+                "page_count": serializers.IntegerField(),
+                "per_page": serializers.IntegerField(),
+                **extra,
+            },
+        )
+    return _PAGES[name]
 
 
 def one_of(name: str, *choices: Any) -> PolymorphicProxySerializer:

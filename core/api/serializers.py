@@ -74,6 +74,37 @@ def created(data: Any, location: str):
     return response
 
 
+class UserBriefSerializer(serializers.Serializer):
+    """`{id, handle}` of a user, as documents name their creator."""
+
+    id = serializers.IntegerField()
+    handle = serializers.CharField()
+
+
+class FileDocumentSerializer(serializers.Serializer):
+    """A file of a build present on disk."""
+
+    name = serializers.CharField()
+    type = serializers.CharField()
+    size = serializers.IntegerField()
+    download_url = serializers.CharField()
+
+
+class NamedSerializer(serializers.Serializer):
+    """`{id, name}`."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+
+
+class JobBriefSerializer(serializers.Serializer):
+    """The job that makes an object, with its state."""
+
+    id = serializers.CharField()
+    state = serializers.CharField()
+    progress = serializers.IntegerField()
+
+
 class SettingsSerializer(serializers.Serializer):
     """Instance settings with Virtool's keys."""
 
@@ -106,7 +137,24 @@ class SettingsUpdateSerializer(StrictSerializer):
     sample_unique_names = serializers.BooleanField(required=False)
 
 
-class InstanceMessageSerializer(StrictSerializer):
+class RootSerializer(serializers.Serializer):
+    """GET /api: what a client needs before it signs in."""
+
+    endpoints = serializers.DictField(child=serializers.CharField(), help_text="Each resource's path.")
+    first_user = serializers.BooleanField(help_text="True until the first user is created (PUT /api/users/first).")
+    version = serializers.CharField()
+    dev = serializers.BooleanField()
+
+
+class InstanceMessageSerializer(serializers.Serializer):
+    """The banner shown to every user."""
+
+    message = serializers.CharField()
+    color = serializers.CharField()
+    active = serializers.BooleanField()
+
+
+class InstanceMessageUpdateSerializer(StrictSerializer):
     """PUT/PATCH /instance_message."""
 
     message = serializers.CharField(allow_blank=True, max_length=2000, required=False)

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.schema import described
-from core.api.serializers import StrictSerializer
+from core.api.serializers import StrictSerializer, UserBriefSerializer
 from samples.constants import QUALITY_KEYS, LibraryType
 from samples.models import Label, Sample
 
@@ -31,13 +31,6 @@ class LabelMinimalSerializer(serializers.Serializer):
     name = serializers.CharField()
     color = serializers.CharField()
     description = serializers.CharField()
-
-
-class UserBriefSerializer(serializers.Serializer):
-    """`{id, handle}` of a user."""
-
-    id = serializers.IntegerField()
-    handle = serializers.CharField()
 
 
 class SampleJobSerializer(serializers.Serializer):
