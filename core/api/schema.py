@@ -15,6 +15,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from core.api.pagination import MAX_PAGE
+
 ERROR_IDS = {
     400: "bad_request",
     401: "unauthorized",
@@ -161,7 +163,9 @@ RANGE = OpenApiParameter(
     "Range", str, OpenApiParameter.HEADER, required=False, description="One byte range, e.g. `bytes=0-1023`."
 )
 PAGE_PARAMETERS = [
-    OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number, from 1."),
+    OpenApiParameter(
+        "page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, description="Page number, from 1."
+    ),
     OpenApiParameter(
         "per_page", {"type": "integer", "minimum": 1, "maximum": 100}, description="Documents per page (default 25)."
     ),

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from core.constants import SampleGroupSetting
+from core.constants import DB_INT_MAX, DB_INT_MIN, SampleGroupSetting
 
 
 class StrictSerializer(serializers.Serializer):
@@ -33,6 +33,15 @@ class StrictSerializer(serializers.Serializer):
         except serializers.ValidationError as exc:
             _type_codes(self, exc.detail)
             raise
+
+
+class IdField(serializers.IntegerField):
+    """An integer id in a body, refused (naming the field) outside the 64-bit range of the database's columns."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", DB_INT_MIN)
+        kwargs.setdefault("max_value", DB_INT_MAX)
+        super().__init__(**kwargs)
 
 
 # pydantic-v1 type codes for a value of the wrong type, by field class (DRF only says "invalid").

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError
-from core.api.pagination import VirtoolPagination
+from core.api.pagination import VirtoolPagination, query_ints
 from core.api.schema import PAGE_PARAMETERS, error_responses, page_serializer
 from core.permissions import IsAuthenticated, require_permission
 from jobs import selectors, services
@@ -47,10 +47,7 @@ class JobsView(APIView):
                 {"state": [f"value is not a valid enumeration member; permitted: {', '.join(JobState.values)}"]},
                 code="type_error.enum",
             )
-        try:
-            users = [int(user) for user in _list_param(request, "user")]
-        except ValueError:
-            raise QueryValidationError({"user": ["value is not a valid integer"]}) from None
+        users = query_ints(_list_param(request, "user"), "user")
         paginator = VirtoolPagination()
         page = paginator.paginate(
             request=request,

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from core.api.schema import described
-from core.api.serializers import JobBriefSerializer, NamedSerializer, StrictSerializer, UserBriefSerializer
+from core.api.serializers import IdField, JobBriefSerializer, NamedSerializer, StrictSerializer, UserBriefSerializer
 from otus.api.serializers import ContributorSerializer
 from references.constants import DataType
 from references.models import Reference, ReferenceMember
@@ -250,10 +250,10 @@ class RightsSerializer(StrictSerializer):
 class UserMemberCreateSerializer(RightsSerializer):
     """POST /refs/{id}/users."""
 
-    user_id = serializers.IntegerField()
+    user_id = IdField()
 
 
 class GroupMemberCreateSerializer(RightsSerializer):
     """POST /refs/{id}/groups."""
 
-    group_id = serializers.IntegerField()
+    group_id = IdField()

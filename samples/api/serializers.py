@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.schema import described
-from core.api.serializers import StrictSerializer, UserBriefSerializer
+from core.api.serializers import IdField, StrictSerializer, UserBriefSerializer
 from samples.constants import QUALITY_KEYS, LibraryType
 from samples.models import Label, Sample
 
@@ -175,9 +175,9 @@ class SampleCreateSerializer(StrictSerializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     library_type = serializers.ChoiceField(choices=LibraryType.values, required=False, default=LibraryType.NORMAL)
     subtractions = serializers.ListField(child=serializers.CharField(), required=False, default=list)
-    labels = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
-    group = serializers.IntegerField(required=False, allow_null=True, default=None)
-    files = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=2)
+    labels = serializers.ListField(child=IdField(), required=False, default=list)
+    group = IdField(required=False, allow_null=True, default=None)
+    files = serializers.ListField(child=IdField(), min_length=1, max_length=2)
 
 
 class SampleUpdateSerializer(StrictSerializer):
@@ -188,14 +188,14 @@ class SampleUpdateSerializer(StrictSerializer):
     isolate = serializers.CharField(required=False, allow_blank=True, max_length=200)
     locale = serializers.CharField(required=False, allow_blank=True, max_length=200)
     notes = serializers.CharField(required=False, allow_blank=True)
-    labels = serializers.ListField(child=serializers.IntegerField(), required=False)
+    labels = serializers.ListField(child=IdField(), required=False)
     subtractions = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class SampleRightsSerializer(StrictSerializer):
     """PATCH /samples/{id}/rights."""
 
-    group = serializers.IntegerField(required=False, allow_null=True)
+    group = IdField(required=False, allow_null=True)
     group_read = serializers.BooleanField(required=False)
     group_write = serializers.BooleanField(required=False)
     all_read = serializers.BooleanField(required=False)

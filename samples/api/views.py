@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError, error_response
 from core.api.files import ranged_file_response
-from core.api.pagination import VirtoolPagination
+from core.api.pagination import VirtoolPagination, query_ints
 from core.api.schema import FIND, LOCATION, PAGE_PARAMETERS, RANGE, error_responses, page_serializer, ranged_download
 from core.api.serializers import created, validated
 from core.errors import InsufficientRights
@@ -31,11 +31,7 @@ from samples.constants import READS_NAMES, SORT_FIELDS
 
 
 def _labels(request: Request) -> list[int]:
-    raw = request.query_params.getlist("label") + request.query_params.getlist("label[]")
-    try:
-        return [int(value) for value in raw]
-    except ValueError:
-        raise QueryValidationError({"label": ["value is not a valid integer"]}) from None
+    return query_ints(request.query_params.getlist("label") + request.query_params.getlist("label[]"), "label")
 
 
 class SamplesView(APIView):

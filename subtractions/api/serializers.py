@@ -10,6 +10,7 @@ from rest_framework import serializers
 from core.api.schema import described
 from core.api.serializers import (
     FileDocumentSerializer,
+    IdField,
     JobBriefSerializer,
     NamedSerializer,
     StrictSerializer,
@@ -95,7 +96,7 @@ class SubtractionCreateSerializer(StrictSerializer):
 
     name = serializers.CharField(max_length=200)
     nickname = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
-    upload_id = serializers.IntegerField()
+    upload_id = IdField()
 
 
 class SubtractionUpdateSerializer(StrictSerializer):

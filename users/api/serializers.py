@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.schema import described
-from core.api.serializers import StrictSerializer
+from core.api.serializers import IdField, StrictSerializer
 from users.constants import PERMISSION_NAMES, QUICK_ANALYZE_WORKFLOWS, AdministratorRole
 from users.models import APIKey, User
 from users.selectors import group_permissions, key_effective_permissions, user_permissions
@@ -174,11 +174,14 @@ class UserCreateSerializer(StrictSerializer):
     force_reset = serializers.BooleanField(required=False, default=False)
 
 
-class GroupReferenceField(serializers.IntegerField):
+class GroupReferenceField(IdField):
     """A group id that must exist."""
 
-    def to_internal_value(self, data):
-        group_id = super().to_internal_value(data)
+    def run_validation(self, data=serializers.empty):
+        # The id is checked (type, 64-bit bounds) before it is looked up.
+        group_id = super().run_validation(data)
+        if group_id is None:
+            return None
         group = Group.objects.filter(pk=group_id).first()
         if group is None:
             raise serializers.ValidationError("Group does not exist", code="value_error")
