@@ -133,7 +133,10 @@ class SettingsSerializer(serializers.Serializer):
 class SettingsUpdateSerializer(StrictSerializer):
     """PATCH /settings: any subset of the keys."""
 
-    default_source_types = serializers.ListField(child=serializers.CharField(min_length=1), required=False)
+    # The instance always offers at least one source type (the model refuses an empty list).
+    default_source_types = serializers.ListField(
+        child=serializers.CharField(min_length=1), allow_empty=False, required=False
+    )
     enable_api = serializers.BooleanField(required=False)
     enable_sentry = serializers.BooleanField(required=False)
     hmm_slug = serializers.RegexField(r"^[\w.-]+/[\w.-]+$", max_length=200, required=False)

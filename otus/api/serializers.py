@@ -125,7 +125,8 @@ class SchemaSegmentDocumentSerializer(serializers.Serializer):
     """A segment of an OTU's schema."""
 
     name = serializers.CharField()
-    molecule = serializers.ChoiceField(choices=MOLECULES, allow_null=True)
+    # Imported files carry "" as well as Virtool's molecules.
+    molecule = serializers.CharField(allow_null=True, help_text=f"One of {', '.join(MOLECULES)}, or empty.")
     required = serializers.BooleanField()
 
 
