@@ -8,7 +8,7 @@ from django.urls import include, path, re_path
 from analyses.api import urls as analyses_api_urls
 from core.api import urls as core_api_urls
 from core.api.routes import api_routes_register
-from core.api.views import RootView
+from core.api.views import RootView, api_not_found
 from files.api import urls as files_api_urls
 from indexes.api import urls as indexes_api_urls
 from jobs.api import urls as jobs_api_urls
@@ -35,6 +35,7 @@ api_patterns = api_routes_register(
 urlpatterns = [
     re_path(r"^api/?$", RootView.as_view(), name="api-root"),
     path("api/", include(api_patterns)),
+    re_path(r"^api/(?P<path>.*)$", api_not_found),
     path("admin/", admin.site.urls),
     path("", include("core.urls")),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -41,6 +41,11 @@ class RootView(APIView):
             "dev": settings.DEBUG,
         }
         return Response(RootSerializer(document).data)
+
+
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any /api path no route serves (e.g. /api/users/abc): Virtool's JSON 404, not Django's HTML page."""
+    return JsonResponse({"id": "not_found", "message": "Not found"}, status=404)
 
 
 class SettingsView(APIView):
