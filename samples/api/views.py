@@ -85,7 +85,7 @@ class SampleView(APIView):
         services.sample_update(sample=sample, data=validated(SampleUpdateSerializer, request))
         return Response(SampleSerializer(selectors.sample_get(user=request.user, sample_id=sample_id)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, sample_id: str) -> Response:
         services.sample_delete(sample=selectors.sample_get(user=request.user, sample_id=sample_id, kind="write"))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -19,6 +19,13 @@ def test_unrouted_api_paths_are_json_404(admin_client, anon_client, path):
         assert response.json() == {"id": "not_found", "message": "Not found"}
 
 
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unrouted_api_writes_are_json_404_too(admin_client, method):
+    response = getattr(admin_client, method)("/api/groups/-3", {}, format="json")
+    assert response.status_code == 404
+    assert response.json() == {"id": "not_found", "message": "Not found"}
+
+
 def test_pages_outside_the_api_keep_their_own_404(admin_client):
     response = admin_client.get("/no-such-page")
     assert response.status_code == 404
