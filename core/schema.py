@@ -35,13 +35,11 @@ class APIKeyScheme(OpenApiAuthenticationExtension):
 
 
 class VirtoolAutoSchema(AutoSchema):
-    """Adds to each operation the errors that follow from how it is served, so views declare only their own.
+    """Adds to each operation the errors that follow from how it is served, so views declare only their own."""
 
-    400 where a body or a typed query parameter is validated; 401 wherever credentials are read (a wrong API key
-    is refused even on public routes); 403 for writes (the Origin check) and for routes needing a permission or
-    role; 404 where the path names an object.
-    """
-
+    # 400 where a body or a typed query parameter is validated; 401 wherever credentials are read (a wrong API key
+    # is refused even on public routes); 403 for writes (the Origin check) and for routes needing a permission or
+    # role; 404 where the path names an object.
     def get_operation(self, path, path_regex, path_prefix, method, registry):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:

@@ -17,15 +17,6 @@ from rest_framework import serializers
 
 from core.api.pagination import MAX_PAGE
 
-ERROR_IDS = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "insufficient_rights",
-    404: "not_found",
-    409: "conflict",
-    413: "payload_too_large",
-    422: "invalid_input",
-}
 ERROR_DESCRIPTIONS = {
     400: "The request is malformed or cannot be honoured (Virtool's error, or its array of validation errors).",
     401: "No valid credentials were sent.",
@@ -34,16 +25,13 @@ ERROR_DESCRIPTIONS = {
     409: "The object's current state forbids this.",
     413: "The body is larger than this server accepts.",
     416: "The requested byte range lies outside the file (`Content-Range: bytes */size`, no body).",
-    422: "Invalid input.",
 }
 
 
 def described(schema: Any, **kwargs: Any) -> serializers.JSONField:
-    """A field that sends its value unchanged and is documented as `schema` (a serializer, a type or a raw schema).
-
-    For JSON that the server stores and sends as it is (job status records, quality reports, history diffs): a
-    nested serializer would fail on a stored record missing a key, where this passes it through.
-    """
+    """A field that sends its value unchanged and is documented as `schema` (a serializer, a type or a raw schema)."""
+    # For JSON stored and sent as it is (job status records, quality reports, history diffs): a nested serializer
+    # would fail on a stored record that lacks a key, where this passes it through.
     field_class = type("DescribedField", (serializers.JSONField,), {})
     return extend_schema_field(schema)(field_class)(**kwargs)
 
@@ -54,7 +42,7 @@ LOCATION_ITEMS = {"type": "array", "items": {"oneOf": [{"type": "string"}, {"typ
 class ErrorSerializer(serializers.Serializer):
     """Virtool's error envelope; `errors` lists every problem when there are several (an imported file's)."""
 
-    id = serializers.CharField()
+    id = serializers.CharField(help_text="bad_request, unauthorized, insufficient_rights, not_found, conflict, ...")
     message = serializers.CharField()
     errors = serializers.ListField(
         child=inline_serializer(
@@ -112,10 +100,8 @@ _PAGES: dict[str, Any] = {}
 
 
 def page_serializer(name: str, item: serializers.Serializer | type, *, key: str = "documents", **extra: Any) -> Any:
-    """Virtool's page envelope around `item` documents under `key`, plus any `extra` fields the list sends.
-
-    One component per name: lists of the same documents (a reference's history, an index's) share it.
-    """
+    """Virtool's page envelope around `item` documents under `key`, plus any `extra` fields the list sends."""
+    # One component per name: lists of the same documents (a reference's history, an index's) share it.
     if name not in _PAGES:
         child = item() if isinstance(item, type) else item
         _PAGES[name] = inline_serializer(

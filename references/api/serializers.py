@@ -107,8 +107,7 @@ class AlwaysNullField(serializers.Field):
 
 
 class ReferenceMinimalSerializer(serializers.Serializer):
-    """A reference in lists and websocket messages, with the computed `otu_count`, `unbuilt_change_count` and
-    `latest_build`."""
+    """A reference in lists and websocket messages, with its computed counts and latest build."""
 
     id = serializers.CharField()
     name = serializers.CharField()
