@@ -12,13 +12,13 @@ from analyses.models import Analysis
 from analyses.selectors import analysis_path
 from core.errors import BadRequest, Conflict
 from indexes.selectors import index_current
-from jobs.constants import ACTIVE_STATES
-from jobs.services import job_create
+from jobs.services import job_attach, job_refuse_delete
 from jobs.workflow import analysis_workflows
 from references.models import Reference
 from samples.models import Sample
 from subtractions.models import Subtraction
 from subtractions.selectors import subtractions_get
+
 
 def _checked(data: dict[str, Any]) -> tuple[str, Reference, Any, list[Subtraction]]:
     available = analysis_workflows()
@@ -60,7 +60,8 @@ def _create(*, user, sample: Sample, workflow: str, reference: Reference, index,
         user=user,
     )
     analysis.subtractions.set(subtractions)
-    analysis.job = job_create(
+    job_attach(
+        instance=analysis,
         workflow=workflow,
         args={
             "analysis_id": analysis.pk,
@@ -72,7 +73,6 @@ def _create(*, user, sample: Sample, workflow: str, reference: Reference, index,
         },
         user=user,
     )
-    analysis.save(update_fields=["job"])
     return analysis
 
 
@@ -127,8 +127,7 @@ def analysis_discard(*, analysis_id: str) -> None:
 
 def analysis_delete(*, analysis: Analysis) -> None:
     """Delete an analysis (409 while it runs)."""
-    if analysis.job_id and analysis.job.state in ACTIVE_STATES:
-        raise Conflict("Analysis is still running")
+    job_refuse_delete(instance=analysis, busy="Analysis is still running")
     folder = analysis_path(analysis)
     analysis.delete()
     shutil.rmtree(folder, ignore_errors=True)
