@@ -83,7 +83,7 @@ class PathoscopeBowtie(Workflow):
 
     @step("Map to default isolates", "Map the reads to each OTU's default isolate to find candidate OTUs.")
     def map_default_isolates(self, ctx) -> None:
-        from analyses.pathoscope import read_sam
+        from analyses.pathoscope.sam import read_sam
 
         analysis = self._analysis(ctx)
         work = ctx.work_path
@@ -138,7 +138,7 @@ class PathoscopeBowtie(Workflow):
 
     @step("Eliminate subtraction", "Drop alignments that fit each host genome as well as or better than a virus.")
     def eliminate_subtraction(self, ctx) -> None:
-        from analyses.pathoscope import eliminate, host_scores, read_sam
+        from analyses.pathoscope.sam import eliminate, host_scores, read_sam
 
         ctx.subtracted_count = 0
         ctx.alignments = None
@@ -167,7 +167,7 @@ class PathoscopeBowtie(Workflow):
 
     @step("Reassign reads", "Reassign multi-mapping reads with PathoScope's EM, compute coverage and the report.")
     def reassignment(self, ctx) -> None:
-        from analyses.pathoscope import em, report
+        from analyses.pathoscope.sam import em, report
         from analyses.services import analysis_finish
 
         analysis = self._analysis(ctx)

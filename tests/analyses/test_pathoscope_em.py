@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyses import pathoscope
-from analyses.pathoscope import Alignments, SamError, eliminate, em, em_loop, host_scores, read_sam, report
+from analyses.pathoscope import sam as sam_module
+from analyses.pathoscope.sam import Alignments, SamError, eliminate, em, em_loop, host_scores, read_sam, report
 
 HEADER = "@HD\tVN:1.0\tSO:unsorted\n@SQ\tSN:A\tLN:100\n@SQ\tSN:B\tLN:100\n@SQ\tSN:C\tLN:50\n@PG\tID:bowtie2\n"
 
@@ -355,7 +355,7 @@ def test_malformed_header_and_bam(tmp_path):
 
 def test_error_line_numbers_across_blocks(tmp_path, monkeypatch):
     """Small blocks: the error found in a later block still names its line in the file."""
-    monkeypatch.setattr(pathoscope, "BLOCK_SIZE", 200)
+    monkeypatch.setattr(sam_module, "BLOCK_SIZE", 200)
     lines = [record(f"r{i}", "A") for i in range(40)]
     lines[33] = "r33\t0\tA\n"
     with pytest.raises(SamError, match=r"^line 39: expected at least 11"):  # 5 header lines + 34th record
@@ -380,7 +380,7 @@ def test_block_parser_equals_line_parser(tmp_path, monkeypatch):
             length = int(rng.integers(1, 30))
             lines.append(record(name, ref, pos=int(rng.integers(0, 90)), seq_len=length, as_i=int(rng.integers(0, 60))))
     path = sam(tmp_path, *lines)
-    monkeypatch.setattr(pathoscope, "BLOCK_SIZE", 4096)
+    monkeypatch.setattr(sam_module, "BLOCK_SIZE", 4096)
     fast = read_sam(path)
     slow = read_sam(path, by_line=True)
     for name in ("read", "ref", "pos", "length", "score"):

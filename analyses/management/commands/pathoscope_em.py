@@ -6,7 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analyses.pathoscope import P_SCORE_CUTOFF, SamError, em, read_sam
+from analyses.pathoscope.sam import P_SCORE_CUTOFF, SamError, em, read_sam
 
 
 class Command(BaseCommand):
