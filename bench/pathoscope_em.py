@@ -112,7 +112,9 @@ def generate(path: Path, records: int, otus: int, seed: int) -> dict:
 def worker(which: str, sam: str, out: str) -> None:
     """Run one implementation (in its own process) and pickle its result and timings."""
     sys.path.insert(0, str(ROOT))
-    from analyses.pathoscope.sam import em, em_loop, read_sam
+    from analyses.pathoscope.em import em
+    from analyses.pathoscope.sam import read_sam
+    from tests.analyses.pathoscope_loop import em_loop
 
     fast_parse = None
     if which == "loop":

@@ -1,4 +1,4 @@
-"""PathoScope reassignment (analyses/pathoscope.py) on SAM files small enough to work out on paper.
+"""PathoScope reassignment (analyses/pathoscope/) on SAM files small enough to work out on paper.
 
 Scores are AS:i + len(SEQ); weights are exp(score * 100 / max score). Most files give every alignment the same
 score, so that all weights are equal and the EM reduces to fractions. Pure tests: no database.
@@ -16,7 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analyses.pathoscope import sam as sam_module
-from analyses.pathoscope.sam import Alignments, SamError, eliminate, em, em_loop, host_scores, read_sam, report
+from analyses.pathoscope.em import eliminate, em, host_scores
+from analyses.pathoscope.report import report
+from analyses.pathoscope.sam import Alignments, SamError, read_sam
+from tests.analyses.pathoscope_loop import em_loop
 
 HEADER = "@HD\tVN:1.0\tSO:unsorted\n@SQ\tSN:A\tLN:100\n@SQ\tSN:B\tLN:100\n@SQ\tSN:C\tLN:50\n@PG\tID:bowtie2\n"
 
