@@ -134,7 +134,7 @@ class _SamParser:
         return query_len
 
     def lines(self, lines, first_lineno: int) -> None:
-        """Line-by-line parser: the reference behaviour, and the one that names what is wrong."""
+        """Line-by-line fallback of `block`: the authoritative behaviour, and the one that names what is wrong."""
         reads, refs = self.reads, self.refs
         # Bound methods: this loop runs once per record, attribute lookups are a measurable share of it.
         add_read, add_ref, add_pos, add_len, add_score = (
@@ -408,14 +408,14 @@ def _distinct(
 BLOCK_SIZE = 8 << 20
 
 
-def read_sam(source: str | os.PathLike | BinaryIO, *, by_line: bool = False) -> Alignments:
+def read_sam(source: str | os.PathLike | BinaryIO) -> Alignments:
     """Parse a SAM file (path, plain or gzip, or a binary stream such as bowtie2's stdout) into `Alignments`.
 
     Unmapped records (flag 0x4), records with RNAME "*" and records without an `AS:i` tag are skipped; secondary
     alignments (0x100, every alignment after a read's first with bowtie2 -k) are kept. Raises `SamError` naming
     the line for a malformed header or record. Streams: reads blocks of about 8 MB of whole lines, parsed with
-    numpy (falling back to the line parser for a block with anything unusual in it). `by_line=True` uses only
-    the line-by-line parser (PathoScope 2 style: split each line; the reference for tests and the benchmark).
+    numpy; a block with anything unusual in it (CRLF, blank lines, very long names, a bad field) is read again
+    line by line, which accepts what the fast path is too strict for and names the first bad line.
     """
     stream, close = _open_sam(source)
     parser = _SamParser()
@@ -424,7 +424,7 @@ def read_sam(source: str | os.PathLike | BinaryIO, *, by_line: bool = False) -> 
     # Blocks carry 16 spare bytes after their data, so that 8-byte reads near the end stay inside the buffer.
     slack = bytes(16)
     try:
-        while not by_line:
+        while True:
             data = stream.read(BLOCK_SIZE)
             if not data:
                 if rest:
@@ -437,8 +437,6 @@ def read_sam(source: str | os.PathLike | BinaryIO, *, by_line: bool = False) -> 
                 continue
             lineno += parser.block(data, cut, lineno)
             rest = data[cut : len(data) - len(slack)]
-        if by_line:
-            parser.lines(stream, 1)
     except (OSError, EOFError, gzip.BadGzipFile) as error:
         raise SamError(f"line {lineno}: cannot read the file: {error}") from None
     finally:

@@ -1,17 +1,63 @@
-"""PathoScope 2's loops, transcribed: the oracles that `analyses.pathoscope.em` is tested against.
+"""PathoScope 2's loops, transcribed: the oracles that `analyses.pathoscope` is tested against.
 
-Dicts and lists keyed by read index, one Python iteration per alignment per EM step: slow by design. Used by
-`test_pathoscope_em.py` and as the baseline of `bench/pathoscope_em.py`; nothing in the application imports it.
+A line-by-line SAM reader (one split per line) and the EM, best hits and coverage as dicts and lists keyed by
+read index, one Python iteration per alignment per EM step: slow by design. Used by `test_pathoscope_em.py` and
+as the baseline of `bench/pathoscope_em.py`; nothing in the application imports it.
 """
 
 from __future__ import annotations
 
+import gzip
 import math
+import os
 
 import numpy as np
 
 from analyses.pathoscope.em import LEVEL_1, LEVEL_2, P_SCORE_CUTOFF
 from analyses.pathoscope.sam import Alignments
+
+
+def read_sam_by_line(path: str | os.PathLike) -> Alignments:
+    """`read_sam`'s result, parsed as PathoScope 2 does: one split per line (well-formed SAM only, nothing checked)."""
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    reads: dict[bytes, int] = {}
+    refs: dict[bytes, int] = {}
+    ref_lengths: dict[bytes, int] = {}
+    read, ref, pos, length, score = [], [], [], [], []
+    with gzip.open(path, "rb") if gzipped else open(path, "rb") as handle:
+        for line in handle:
+            line = line.rstrip(b"\r\n")
+            if not line:
+                continue
+            fields = line.split(b"\t")
+            if line[:1] == b"@":
+                if fields[0] == b"@SQ":
+                    tags = dict(tag.split(b":", 1) for tag in fields[1:])
+                    refs.setdefault(tags[b"SN"], len(refs))
+                    ref_lengths[tags[b"SN"]] = int(tags[b"LN"])
+                continue
+            if int(fields[1]) & 4 or fields[2] == b"*":
+                continue
+            aln_score = next((int(tag[5:]) for tag in fields[11:] if tag.startswith(b"AS:i:")), None)
+            if aln_score is None:
+                continue
+            seq_len = 0 if fields[9] == b"*" else len(fields[9])
+            read.append(reads.setdefault(fields[0], len(reads)))
+            ref.append(refs.setdefault(fields[2], len(refs)))
+            pos.append(max(int(fields[3]) - 1, 0))
+            length.append(seq_len)
+            score.append(aln_score + seq_len)
+    return Alignments(
+        read=np.array(read, dtype=np.int32),
+        ref=np.array(ref, dtype=np.int32),
+        pos=np.array(pos, dtype=np.int64),
+        length=np.array(length, dtype=np.int32),
+        score=np.array(score, dtype=np.float64),
+        read_names=[name.decode("utf-8", "replace") for name in reads],
+        ref_names=[name.decode("utf-8", "replace") for name in refs],
+        ref_lengths={name.decode("utf-8", "replace"): value for name, value in ref_lengths.items()},
+    )
 
 
 def em_loop(

@@ -19,7 +19,7 @@ from analyses.pathoscope import sam as sam_module
 from analyses.pathoscope.em import eliminate, em, host_scores
 from analyses.pathoscope.report import report
 from analyses.pathoscope.sam import Alignments, SamError, read_sam
-from tests.analyses.pathoscope_loop import em_loop
+from tests.analyses.pathoscope_loop import em_loop, read_sam_by_line
 
 HEADER = "@HD\tVN:1.0\tSO:unsorted\n@SQ\tSN:A\tLN:100\n@SQ\tSN:B\tLN:100\n@SQ\tSN:C\tLN:50\n@PG\tID:bowtie2\n"
 
@@ -366,7 +366,7 @@ def test_error_line_numbers_across_blocks(tmp_path, monkeypatch):
 
 
 def test_block_parser_equals_line_parser(tmp_path, monkeypatch):
-    """The numpy block path and the line-by-line parser read the same records from a mixed file."""
+    """The numpy block path and a line-by-line parser (PathoScope 2's way) read the same records from a mixed file."""
     rng = np.random.default_rng(3)
     lines = []
     for i in range(3000):
@@ -385,12 +385,27 @@ def test_block_parser_equals_line_parser(tmp_path, monkeypatch):
     path = sam(tmp_path, *lines)
     monkeypatch.setattr(sam_module, "BLOCK_SIZE", 4096)
     fast = read_sam(path)
-    slow = read_sam(path, by_line=True)
+    slow = read_sam_by_line(path)
     for name in ("read", "ref", "pos", "length", "score"):
         assert getattr(fast, name).tolist() == getattr(slow, name).tolist(), name
     assert fast.read_names == slow.read_names
     assert fast.ref_names == slow.ref_names == ["A", "B", "C", "a_much_longer_reference_name_x"]
     assert len(fast) > 2000
+
+
+def test_unusual_blocks_are_read_line_by_line(tmp_path, monkeypatch):
+    """CRLF line ends and blank lines send a block to the line-by-line fallback, which reads the same records."""
+    lines = [record(f"r{i}", "AB"[i % 2], pos=i + 1, as_i=80 + i % 9) for i in range(60)]
+    plain = read_sam(sam(tmp_path, *lines))
+    monkeypatch.setattr(sam_module, "BLOCK_SIZE", 1000)  # several blocks, each read by the fallback
+    crlf = sam(tmp_path, *(line.replace("\n", "\r\n") for line in lines), name="crlf.sam")
+    blank = sam(tmp_path, *lines[:30], "\n", *lines[30:], "\n", name="blank.sam")
+    for path in (crlf, blank):
+        other = read_sam(path)
+        for name in ("read", "ref", "pos", "length", "score"):
+            assert getattr(other, name).tolist() == getattr(plain, name).tolist(), (path.name, name)
+        assert other.read_names == plain.read_names
+        assert other.ref_lengths == plain.ref_lengths
 
 
 # --- Property: vectorised == loop ---------------------------------------------------------------------------------
