@@ -1,5 +1,9 @@
 """PathoScope results as users read them: hits grouped by OTU (at its indexed version), isolates, sequences,
-weights, depths, coverage and drawable coverage lines; and the CSV/XLSX exports (workflows.md §1.8)."""
+weights, depths, coverage and drawable coverage lines; and the CSV/XLSX exports (workflows.md §1.8).
+
+The OTUs come as built into the analysis's index (`indexes.IndexOTU`), stored once, so that a read replays no
+history; only when the index is gone (its reference was deleted) is history asked, as before.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ import numpy as np
 import visvalingamwyatt
 
 from analyses.models import Analysis
-from otus.documents import isolate_name
+from indexes.selectors import index_otus_frozen
+from indexes.services import index_otus_freeze
+from otus.documents import Document, isolate_name
 from otus.selectors import otu_at_version
 
 # Coverage lines longer than this are simplified with Visvalingam-Whyatt (Virtool's Python server did the same).
@@ -42,6 +48,28 @@ def _coverage(values: np.ndarray) -> float:
     return round(float(np.count_nonzero(values)) / values.size, 3) if values.size else 0.0
 
 
+def hit_otus(analysis: Analysis, keys: list[tuple[str | None, int | None]]) -> dict[tuple, Document | None]:
+    """The joined OTU of each (otu id, version) of the hits, as built into the analysis's index (None if unknown)."""
+    index = analysis.index
+    manifest = index.manifest if index is not None else {}
+    built = {otu_id for otu_id, version in keys if otu_id and version is not None and manifest.get(otu_id) == version}
+    frozen = index_otus_frozen(index_id=index.pk, otu_ids=built) if index is not None and built else {}
+    missing = built - frozen.keys()
+    if index is not None and missing:
+        # An analysis finished before indexes kept their OTUs: store them now, so that the next read finds them.
+        frozen |= index_otus_freeze(index=index, otu_ids=sorted(missing))
+    documents: dict[tuple, Document | None] = {}
+    for otu_id, version in keys:
+        if otu_id in built:
+            documents[otu_id, version] = frozen.get(otu_id)
+        elif otu_id and version is not None:
+            # No index any more (its reference was deleted, and its history with it), or not in its manifest.
+            documents[otu_id, version] = otu_at_version(otu_id=otu_id, version=version)
+        else:
+            documents[otu_id, version] = None
+    return documents
+
+
 def format_pathoscope(analysis: Analysis) -> dict[str, Any] | None:
     """The stored results grouped by OTU for display, or None while there are none."""
     results = analysis.results
@@ -51,9 +79,10 @@ def format_pathoscope(analysis: Analysis) -> dict[str, Any] | None:
     for hit in results.get("hits", []):
         key = (hit["otu"]["id"], hit["otu"]["version"])
         by_otu.setdefault(key, []).append(hit)
+    documents = hit_otus(analysis, list(by_otu))
     otus = []
     for (otu_id, version), hits in by_otu.items():
-        document = otu_at_version(otu_id=otu_id, version=version) if otu_id and version is not None else None
+        document = documents[otu_id, version]
         otus.append(_format_otu(otu_id, version, document, {hit["id"]: hit for hit in hits}))
     otus.sort(key=lambda otu: (-otu["pi"], otu["name"]))
     return {

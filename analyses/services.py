@@ -12,6 +12,7 @@ from analyses.models import Analysis
 from analyses.selectors import analysis_path
 from core.errors import BadRequest, Conflict
 from indexes.selectors import index_current
+from indexes.services import index_otus_freeze
 from jobs.services import job_attach, job_refuse_delete
 from jobs.workflow import analysis_workflows
 from references.models import Reference
@@ -108,8 +109,13 @@ def analyses_create(*, user, samples: list[Sample], data: dict[str, Any]) -> lis
 
 @transaction.atomic
 def analysis_finish(*, analysis_id: str, results: dict[str, Any]) -> None:
-    """The workflow finished: store the results and mark the analysis ready."""
+    """The workflow finished: store the results, keep the OTUs hit as built into the index, mark it ready."""
     Analysis.objects.filter(pk=analysis_id).update(results=results, ready=True, updated_at=timezone.now())
+    analysis = Analysis.objects.select_related("index").filter(pk=analysis_id).first()
+    if analysis is not None and analysis.index is not None:
+        # Reads then take the OTUs from the index instead of replaying their history on every GET.
+        otu_ids = [hit["otu"]["id"] for hit in results.get("hits", []) if hit["otu"]["id"]]
+        index_otus_freeze(index=analysis.index, otu_ids=otu_ids)
     from core import events
 
     events.dispatch(interface="analyses", operation="update", ids=[analysis_id])

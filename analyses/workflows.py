@@ -7,7 +7,7 @@ better; reassign multi-mapping reads with PathoScope's EM; store the report with
 
 Reads are given to bowtie2 as unpaired (`-U reads_1,reads_2`), as Virtool does, so mates that share a read name
 pool their alignments. bowtie2 writes SAM files into the job's scratch folder; they are parsed line by line into
-flat arrays (`analyses.pathoscope`), never held as Python objects.
+flat arrays (`analyses.pathoscope.sam`), never held as Python objects.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class PathoscopeBowtie(Workflow):
 
     @step("Map to default isolates", "Map the reads to each OTU's default isolate to find candidate OTUs.")
     def map_default_isolates(self, ctx) -> None:
-        from analyses.pathoscope import read_sam
+        from analyses.pathoscope.sam import read_sam
 
         analysis = self._analysis(ctx)
         work = ctx.work_path
@@ -140,7 +140,8 @@ class PathoscopeBowtie(Workflow):
 
     @step("Eliminate subtraction", "Drop alignments that fit each host genome as well as or better than a virus.")
     def eliminate_subtraction(self, ctx) -> None:
-        from analyses.pathoscope import eliminate, host_scores, read_sam
+        from analyses.pathoscope.em import eliminate, host_scores
+        from analyses.pathoscope.sam import read_sam
 
         ctx.subtracted_count = 0
         ctx.alignments = None
@@ -169,7 +170,8 @@ class PathoscopeBowtie(Workflow):
 
     @step("Reassign reads", "Reassign multi-mapping reads with PathoScope's EM, compute coverage and the report.")
     def reassignment(self, ctx) -> None:
-        from analyses.pathoscope import em, report
+        from analyses.pathoscope.em import em
+        from analyses.pathoscope.report import report
         from analyses.services import analysis_finish
 
         analysis = self._analysis(ctx)
