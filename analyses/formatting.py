@@ -70,8 +70,24 @@ def hit_otus(analysis: Analysis, keys: list[tuple[str | None, int | None]]) -> d
     return documents
 
 
+def stored_lines(analysis: Analysis) -> dict[str, list[list[int]]]:
+    """The coverage lines kept with the analysis (none for one formatted before lines were kept)."""
+    return dict(analysis.coverage_lines or {})
+
+
+def store_lines(analysis: Analysis, lines: dict[str, list[list[int]]]) -> None:
+    """Keep the coverage lines of a finished analysis, so that later reads do not simplify them again."""
+    if analysis.ready:
+        Analysis.objects.filter(pk=analysis.pk).update(coverage_lines=lines)
+        analysis.coverage_lines = lines
+
+
 def format_pathoscope(analysis: Analysis) -> dict[str, Any] | None:
-    """The stored results grouped by OTU for display, or None while there are none."""
+    """The stored results grouped by OTU for display, or None while there are none.
+
+    The first formatting of a finished analysis (the workflow's last step does it) simplifies the coverage lines
+    and keeps them; later ones read them.
+    """
     results = analysis.results
     if results is None:
         return None
@@ -80,10 +96,14 @@ def format_pathoscope(analysis: Analysis) -> dict[str, Any] | None:
         key = (hit["otu"]["id"], hit["otu"]["version"])
         by_otu.setdefault(key, []).append(hit)
     documents = hit_otus(analysis, list(by_otu))
+    lines = stored_lines(analysis)
+    known = len(lines)
     otus = []
     for (otu_id, version), hits in by_otu.items():
         document = documents[otu_id, version]
-        otus.append(_format_otu(otu_id, version, document, {hit["id"]: hit for hit in hits}))
+        otus.append(_format_otu(otu_id, version, document, {hit["id"]: hit for hit in hits}, lines))
+    if len(lines) != known:
+        store_lines(analysis, lines)
     otus.sort(key=lambda otu: (-otu["pi"], otu["name"]))
     return {
         "read_count": results.get("read_count", 0),
@@ -101,7 +121,15 @@ def _segment_key(isolate: dict, sequence: dict) -> str:
     return f"rank:{next(i for i, s in enumerate(ranked) if s['_id'] == sequence['_id'])}"
 
 
-def _format_otu(otu_id: str | None, version: int | None, document: dict | None, hits: dict[str, dict]) -> dict:
+def _format_otu(
+    otu_id: str | None,
+    version: int | None,
+    document: dict | None,
+    hits: dict[str, dict],
+    lines: dict[str, list] | None = None,
+) -> dict:
+    """One OTU of the results; the coverage line of a sequence not in `lines` is drawn and added to it."""
+    lines = {} if lines is None else lines
     isolates = []
     if document:
         sources = document["isolates"]
@@ -122,6 +150,8 @@ def _format_otu(otu_id: str | None, version: int | None, document: dict | None, 
             align[: values.size] = values
             depths.append(align)
             segments.setdefault(_segment_key(isolate, sequence), []).append(align)
+            if sequence["_id"] not in lines:
+                lines[sequence["_id"]] = coverage_line(align.tolist())
             sequences.append(
                 {
                     "id": sequence["_id"],
@@ -135,7 +165,7 @@ def _format_otu(otu_id: str | None, version: int | None, document: dict | None, 
                     "coverage": hit["coverage"],
                     "depth": hit["depth"],
                     "median_depth": _median(align),
-                    "align": coverage_line(align.tolist()),
+                    "align": lines[sequence["_id"]],
                 }
             )
         if not sequences:

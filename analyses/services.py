@@ -109,13 +109,20 @@ def analyses_create(*, user, samples: list[Sample], data: dict[str, Any]) -> lis
 
 @transaction.atomic
 def analysis_finish(*, analysis_id: str, results: dict[str, Any]) -> None:
-    """The workflow finished: store the results, keep the OTUs hit as built into the index, mark it ready."""
-    Analysis.objects.filter(pk=analysis_id).update(results=results, ready=True, updated_at=timezone.now())
+    """The workflow finished: store the results, keep the OTUs hit as built into the index and the drawn coverage
+    lines, mark it ready."""
+    from analyses.formatting import format_pathoscope
+
+    Analysis.objects.filter(pk=analysis_id).update(
+        results=results, ready=True, updated_at=timezone.now(), coverage_lines=None
+    )
     analysis = Analysis.objects.select_related("index").filter(pk=analysis_id).first()
     if analysis is not None and analysis.index is not None:
         # Reads then take the OTUs from the index instead of replaying their history on every GET.
         otu_ids = [hit["otu"]["id"] for hit in results.get("hits", []) if hit["otu"]["id"]]
         index_otus_freeze(index=analysis.index, otu_ids=otu_ids)
+    if analysis is not None:
+        format_pathoscope(analysis)  # the first formatting draws the coverage lines and keeps them
     from core import events
 
     events.dispatch(interface="analyses", operation="update", ids=[analysis_id])

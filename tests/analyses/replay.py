@@ -1,5 +1,6 @@
-"""Reading analysis results the way it was done before indexes kept their OTUs: every hit OTU rebuilt at its
-indexed version by patching back through its history, on every read. The old path, for the tests that compare
+"""Reading analysis results the way it was done before indexes kept their OTUs and analyses their coverage lines:
+every hit OTU rebuilt at its indexed version by patching back through its history, and every coverage line
+simplified, on every read. The old path, for the tests that compare
 both and for `bench/analysis_read.py`; nothing in the application imports it."""
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ def hit_otus_replayed(analysis, keys: list[tuple[str | None, int | None]]) -> di
 
 @contextmanager
 def replaying() -> Iterator[None]:
-    """Within the block, analyses are formatted by replaying history (the old path)."""
-    with mock.patch("analyses.formatting.hit_otus", hit_otus_replayed):
+    """Within the block, analyses are formatted as before: history replayed and coverage lines drawn on every read,
+    nothing kept."""
+    with (
+        mock.patch("analyses.formatting.hit_otus", hit_otus_replayed),
+        mock.patch("analyses.formatting.stored_lines", lambda analysis: {}),
+        mock.patch("analyses.formatting.store_lines", lambda analysis, lines: None),
+    ):
         yield

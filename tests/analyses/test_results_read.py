@@ -1,10 +1,12 @@
-"""Reading PathoScope results: the hit OTUs come as built into the index (stored once), never replayed per read,
-and read exactly as replaying history read them, also after later edits, reverts and removals."""
+"""Reading PathoScope results: the hit OTUs come as built into the index (stored once) and the coverage lines as
+drawn once, never replayed or drawn per read, and read exactly as the old path read them, also after later edits,
+reverts and removals."""
 
 from __future__ import annotations
 
 import pytest
 
+from analyses import formatting
 from analyses.models import Analysis
 from analyses.services import analysis_finish
 from indexes.models import Index, IndexOTU
@@ -81,9 +83,13 @@ def test_finished_analysis_reads_its_otus_as_built_after_edits_reverts_and_remov
         (second.pk, 0),
         (third.pk, 0),
     }
+    analysis.refresh_from_db()
+    assert set(analysis.coverage_lines) == {h["id"] for h in results["hits"]}  # drawn once, when it finished
     replay = mocker.spy(otu_selectors, "otu_joined")
+    drawing = mocker.spy(formatting, "coverage_line")
     before = read(client, analysis)
     assert replay.call_count == 0  # no history replayed to read
+    assert drawing.call_count == 0  # and no coverage line drawn
     assert before == replayed(client, analysis)
     assert replay.call_count == 3  # the old path replays each OTU
 
@@ -114,9 +120,13 @@ def test_analysis_finished_before_indexes_kept_otus_reads_the_same_and_keeps_the
     assert not IndexOTU.objects.exists()
     assert read(client, analysis) == old
     assert IndexOTU.objects.filter(index=index).count() == 2
+    analysis.refresh_from_db()
+    assert set(analysis.coverage_lines) == {h["id"] for h in results["hits"]}
     replay = mocker.spy(otu_selectors, "otu_joined")
+    drawing = mocker.spy(formatting, "coverage_line")
     assert read(client, analysis) == old
     assert replay.call_count == 0
+    assert drawing.call_count == 0
     assert {otu["name"] for otu in old["hits"]} == {otus[0].name, otus[1].name}
 
 
