@@ -27,7 +27,7 @@ def replaying() -> Iterator[None]:
     nothing kept."""
     with (
         mock.patch("analyses.formatting.hit_otus", hit_otus_replayed),
-        mock.patch("analyses.formatting.stored_lines", lambda analysis: {}),
-        mock.patch("analyses.formatting.store_lines", lambda analysis, lines: None),
+        mock.patch("analyses.formatting.stored_lines", side_effect=lambda analysis: {}),  # a fresh dict each read
+        mock.patch("analyses.formatting.store_lines", return_value=None),
     ):
         yield
