@@ -37,7 +37,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     """First-user setup; once a user exists it sends people to the login page."""
     if not _first_user_open():
         return redirect("login")
-    return render(request, "setup.html")
+    return render(request, "users/setup.html")
 
 
 def login_page(request: HttpRequest) -> HttpResponse:
@@ -46,30 +46,30 @@ def login_page(request: HttpRequest) -> HttpResponse:
         return redirect("setup")
     if request.user.is_authenticated:
         return redirect("home")
-    return render(request, "login.html")
+    return render(request, "users/login.html")
 
 
 def reset_page(request: HttpRequest) -> HttpResponse:
     """Forced password reset, reached from the login form."""
-    return render(request, "reset.html")
+    return render(request, "users/reset.html")
 
 
 @page()
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page after login."""
-    return render(request, "home.html", {"nav_active": "home"})
+    return render(request, "users/home.html", {"nav_active": "home"})
 
 
 @page()
 def account(request: HttpRequest) -> HttpResponse:
     """Own account: email, password, display settings and API keys."""
-    return render(request, "account.html", {"nav_active": "account"})
+    return render(request, "users/account.html", {"nav_active": "account"})
 
 
 @page(administrators=True)
 def administration(request: HttpRequest, section: str = "users") -> HttpResponse:
     """Administration: users, groups and instance settings."""
-    return render(request, f"administration/{section}.html", {"nav_active": "administration", "section": section})
+    return render(request, f"users/administration/{section}.html", {"nav_active": "administration", "section": section})
 
 
 @page()
@@ -87,7 +87,7 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
 @page()
 def uploads_page(request: HttpRequest) -> HttpResponse:
     """Uploads: send files with progress, and the list of uploads following `uploads` events."""
-    return render(request, "uploads/list.html", {"nav_active": "uploads"})
+    return render(request, "files/uploads.html", {"nav_active": "uploads"})
 
 
 @page()
@@ -105,7 +105,7 @@ def sample_page(request: HttpRequest, sample_id: str) -> HttpResponse:
 @page()
 def labels_page(request: HttpRequest) -> HttpResponse:
     """Labels: create, edit and delete the labels that sort samples, with their live sample counts."""
-    return render(request, "labels/list.html", {"nav_active": "samples"})
+    return render(request, "samples/labels.html", {"nav_active": "samples"})
 
 
 @page()

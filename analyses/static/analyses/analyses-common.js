@@ -1,6 +1,6 @@
 // Analyses: what the sample page, the samples list and the analysis page share (the start form's options and
 // controls, how an analysis is named, numbers as people read them).
-import { $, $$, api, fill, h } from "../virtool.js";
+import { $, $$, api, fill, h } from "../virtool/virtool.js";
 
 /** "97.3%", "0.42%", "0.0031%": a proportion as a percentage with enough digits to tell small ones apart. */
 export function percent(value) {

@@ -302,7 +302,7 @@ export function replaceQuery(query, { keepHash = false } = {}) {
 }
 
 /**
- * Show a `{page, page_count}` API result on a pager (templates/includes/pager.html): hidden for one page,
+ * Show a `{page, page_count}` API result on a pager (core/templates/includes/pager.html): hidden for one page,
  * "Page n of m", and previous/next disabled at the ends. A null result hides it.
  */
 export function renderPager(pager, result) {

@@ -21,8 +21,8 @@ import {
   showNotice,
   syncRows,
   toast,
-} from "../virtool.js";
-import { may, refreshTimes, timeAgo } from "./jobs-common.js";
+} from "../virtool/virtool.js";
+import { may, refreshTimes, timeAgo } from "../jobs/jobs-common.js";
 
 const MAX_CONCURRENT = 2;
 const PER_PAGE = 25;

@@ -1,5 +1,5 @@
 // One job: progress, details, the status timeline and what went wrong; cancel and remove; follows `jobs` events.
-import { $, api, fill, getAccount, h, live, setText, showNotice, toast } from "../virtool.js";
+import { $, api, fill, getAccount, h, live, setText, showNotice, toast } from "../virtool/virtool.js";
 import {
   ERROR_STATES,
   duration,

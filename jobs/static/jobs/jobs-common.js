@@ -1,5 +1,5 @@
 // Jobs: what the list and the detail page share (labels, the progress bar, relative times, permissions).
-import { $$, h } from "../virtool.js";
+import { $$, h } from "../virtool/virtool.js";
 
 export const STATE_LABELS = {
   waiting: "Waiting",

@@ -20,7 +20,7 @@ import {
   showNotice,
   syncRows,
   toast,
-} from "../virtool.js";
+} from "../virtool/virtool.js";
 import {
   ACTIVE_STATES,
   FAILED_STATES,

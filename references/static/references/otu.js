@@ -1,6 +1,6 @@
 // One OTU: name, abbreviation and schema; isolates (default, rename, add, remove); the sequences of an isolate
 // with their segments (add, edit, remove); FASTA downloads; and the OTU's own history with revert.
-import { $, FieldErrors, api, attachToField, debounce, fill, getAccount, h, live, onSubmit, toast } from "../virtool.js";
+import { $, FieldErrors, api, attachToField, debounce, fill, getAccount, h, live, onSubmit, toast } from "../virtool/virtool.js";
 import { HistoryList, confirmInline, followHistory, referenceRights } from "./refs-common.js";
 
 const MOLECULES = ["ssRNA+", "ssRNA-", "ssRNA", "dsRNA", "ssDNA", "dsDNA"];

@@ -15,8 +15,8 @@ import {
   onSubmit,
   renderPager,
   toast,
-} from "../virtool.js";
-import { ACTIVE_STATES, progressBar, setProgress, stateBadge, stepText, timeAgo } from "./jobs-common.js";
+} from "../virtool/virtool.js";
+import { ACTIVE_STATES, progressBar, setProgress, stateBadge, stepText, timeAgo } from "../jobs/jobs-common.js";
 import { HistoryList, RIGHTS, RIGHT_LABELS, confirmInline, dataTypeLabel, followHistory, referenceRights } from "./refs-common.js";
 
 const root = $("#ref-root");

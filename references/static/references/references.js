@@ -21,8 +21,8 @@ import {
   replaceQuery,
   showNotice,
   toast,
-} from "../virtool.js";
-import { may, progressBar, setProgress, timeAgo } from "./jobs-common.js";
+} from "../virtool/virtool.js";
+import { may, progressBar, setProgress, timeAgo } from "../jobs/jobs-common.js";
 import { dataTypeLabel, importProblems } from "./refs-common.js";
 
 const PER_PAGE = 25;

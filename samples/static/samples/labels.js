@@ -1,6 +1,6 @@
 // Labels: create, edit and delete the labels that sort samples. The list follows `labels` events, which also
 // arrive when samples gain or lose a label, so each label's sample count stays current.
-import { $, api, attachToField, FieldErrors, fill, h, labelChip, live, nextId, onSubmit, showNotice, toast } from "../virtool.js";
+import { $, api, attachToField, FieldErrors, fill, h, labelChip, live, nextId, onSubmit, showNotice, toast } from "../virtool/virtool.js";
 
 const COLOR = /^#[0-9a-f]{6}$/i;
 const state = { labels: [], editing: null, loaded: false };

@@ -18,9 +18,9 @@ import {
   showNotice,
   svg as s,
   toast,
-} from "../virtool.js";
-import { progressBar, setProgress, stepText, timeAgo } from "./jobs-common.js";
-import { setupAnalyses } from "./sample-analyses.js";
+} from "../virtool/virtool.js";
+import { progressBar, setProgress, stepText, timeAgo } from "../jobs/jobs-common.js";
+import { setupAnalyses } from "../analyses/sample-analyses.js";
 
 const root = $("#sample-root");
 const sampleId = root.dataset.sampleId;

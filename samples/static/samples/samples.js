@@ -28,9 +28,9 @@ import {
   sizeText,
   syncRows,
   toast,
-} from "../virtool.js";
-import { analysisUrl, loadStartOptions, renderStartOptions, startBody, startFields, startParts } from "./analyses-common.js";
-import { may, progressBar, refreshTimes, setProgress, stepText, timeAgo } from "./jobs-common.js";
+} from "../virtool/virtool.js";
+import { analysisUrl, loadStartOptions, renderStartOptions, startBody, startFields, startParts } from "../analyses/analyses-common.js";
+import { may, progressBar, refreshTimes, setProgress, stepText, timeAgo } from "../jobs/jobs-common.js";
 
 const PER_PAGE = 25;
 const SORTS = ["-created_at", "created_at", "name", "-name"];

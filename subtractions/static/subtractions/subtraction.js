@@ -15,8 +15,8 @@ import {
   showNotice,
   sizeText,
   toast,
-} from "../virtool.js";
-import { may, progressBar, setProgress, stepText, timeAgo } from "./jobs-common.js";
+} from "../virtool/virtool.js";
+import { may, progressBar, setProgress, stepText, timeAgo } from "../jobs/jobs-common.js";
 
 const root = $("#subtraction-root");
 const subtractionId = root.dataset.subtractionId;

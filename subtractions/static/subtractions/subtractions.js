@@ -18,8 +18,8 @@ import {
   renderPager,
   showNotice,
   toast,
-} from "../virtool.js";
-import { may, progressBar, refreshTimes, setProgress, stepText, timeAgo } from "./jobs-common.js";
+} from "../virtool/virtool.js";
+import { may, progressBar, refreshTimes, setProgress, stepText, timeAgo } from "../jobs/jobs-common.js";
 
 const PER_PAGE = 25;
 const NUMBER = new Intl.NumberFormat("en-US");

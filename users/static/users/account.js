@@ -16,7 +16,7 @@ import {
   showFormErrors,
   syncChecks,
   toast,
-} from "../virtool.js";
+} from "../virtool/virtool.js";
 
 const problem = $("#account-error");
 let account = null;

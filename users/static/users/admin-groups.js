@@ -14,7 +14,7 @@ import {
   showFormErrors,
   syncChecks,
   toast,
-} from "../virtool.js";
+} from "../virtool/virtool.js";
 
 const state = { groups: [], selected: null };
 

@@ -11,7 +11,7 @@ import {
   loadInstanceMessage,
   onSubmit,
   toast,
-} from "../virtool.js";
+} from "../virtool/virtool.js";
 
 const form = $("#settings-form");
 const messageForm = $("#message-form");

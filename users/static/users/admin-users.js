@@ -20,7 +20,7 @@ import {
   showFormErrors,
   syncChecks,
   toast,
-} from "../virtool.js";
+} from "../virtool/virtool.js";
 
 const state = {
   me: null,

@@ -1,5 +1,5 @@
 // Home: a summary of the signed-in account that follows `users` events about this user.
-import { $, fill, formatDate, getAccount, h, live, PERMISSIONS, roleLabel } from "../virtool.js";
+import { $, fill, formatDate, getAccount, h, live, PERMISSIONS, roleLabel } from "../virtool/virtool.js";
 
 const summary = $("#account-summary");
 const permissions = $("#account-permissions");

@@ -1,5 +1,5 @@
 // Login: start a session, or continue to the forced password reset.
-import { $, api, FieldErrors, onSubmit, safeNext } from "../virtool.js";
+import { $, api, FieldErrors, onSubmit, safeNext } from "../virtool/virtool.js";
 
 const RESET_CODE_KEY = "virtool.reset_code";
 const RESET_NEXT_KEY = "virtool.reset_next";

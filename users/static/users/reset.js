@@ -1,5 +1,5 @@
 // Forced password reset: the code from the login answer is kept in sessionStorage until it is used.
-import { $, api, attachToField, FieldErrors, onSubmit, safeNext } from "../virtool.js";
+import { $, api, attachToField, FieldErrors, onSubmit, safeNext } from "../virtool/virtool.js";
 
 const RESET_CODE_KEY = "virtool.reset_code";
 const RESET_NEXT_KEY = "virtool.reset_next";

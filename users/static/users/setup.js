@@ -1,5 +1,5 @@
 // First-user setup: create the instance's full administrator, which also logs in.
-import { $, api, attachToField, FieldErrors, onSubmit } from "../virtool.js";
+import { $, api, attachToField, FieldErrors, onSubmit } from "../virtool/virtool.js";
 
 const form = $("#setup-form");
 
