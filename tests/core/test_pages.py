@@ -1,0 +1,99 @@
+"""Every app's browser pages: Virtool's paths and their names, the shared layout, and the static files they load."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# (URL name, kwargs, path): the paths stay Virtool's, whichever app serves them.
+PAGES = [
+    ("home", {}, "/"),
+    ("account-page", {}, "/account"),
+    ("administration-users", {}, "/administration/users"),
+    ("administration-groups", {}, "/administration/groups"),
+    ("administration-settings", {}, "/administration/settings"),
+    ("jobs-page", {}, "/jobs"),
+    ("job-page", {"job_id": "j1"}, "/jobs/j1"),
+    ("uploads-page", {}, "/uploads"),
+    ("samples-page", {}, "/samples"),
+    ("labels-page", {}, "/samples/labels"),
+    ("sample-page", {"sample_id": "s1"}, "/samples/s1"),
+    ("sample-analysis-page", {"sample_id": "s1", "analysis_id": "a1"}, "/samples/s1/analyses/a1"),
+    ("analysis-page", {"analysis_id": "a1"}, "/analyses/a1"),
+    ("subtractions-page", {}, "/subtractions"),
+    ("subtraction-page", {"subtraction_id": "x1"}, "/subtractions/x1"),
+    ("references-page", {}, "/refs"),
+    ("reference-page", {"ref_id": "r1"}, "/refs/r1"),
+    ("otu-page", {"ref_id": "r1", "otu_id": "o1"}, "/refs/r1/otus/o1"),
+]
+ANONYMOUS_PAGES = [("setup", "/setup"), ("login", "/login"), ("reset", "/reset")]
+
+
+def static_urls(html: str) -> list[str]:
+    """The paths under /static/ that a page's markup loads."""
+    return re.findall(r'(?:src|href)="/static/([^"]+)"', html)
+
+
+def assert_layout(html: str) -> None:
+    assert '<header class="site-header">' in html
+    assert 'src="/static/virtool/virtool.js"' in html
+    assert 'href="/static/virtool/virtool.css"' in html
+
+
+@pytest.mark.parametrize(("name", "kwargs", "path"), [*PAGES, *((name, {}, path) for name, path in ANONYMOUS_PAGES)])
+def test_page_names_reverse_to_virtools_paths(name, kwargs, path) -> None:
+    assert reverse(name, kwargs=kwargs) == path
+
+
+@pytest.mark.parametrize("path", [path for _, _, path in PAGES])
+def test_page_renders_in_the_layout_with_static_files_that_exist(admin_client, path) -> None:
+    response = admin_client.get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert_layout(html)
+    missing = [url for url in static_urls(html) if not finders.find(url)]
+    assert not missing
+
+
+def test_setup_then_login_pages_for_anonymous_visitors(client, make_user) -> None:
+    assert client.get("/samples")["Location"] == "/setup"
+    setup = client.get("/setup")
+    assert setup.status_code == 200
+    assert 'id="setup-form"' in setup.content.decode()
+    make_user("ada", role="full")
+    assert client.get("/setup")["Location"] == "/login"
+    assert client.get("/samples")["Location"] == "/login?next=%2Fsamples"
+    for path in ("/login", "/reset"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert_layout(response.content.decode())
+
+
+def test_administration_is_refused_to_users_with_the_layout(user_client) -> None:
+    response = user_client.get("/administration/users")
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert_layout(html)
+    assert "only for administrators" in html
+
+
+def test_page_scripts_import_only_modules_that_exist() -> None:
+    # A module is served at /static/<app>/<file>, so its relative imports resolve against that URL, not the disk.
+    modules = {f"{path.parent.name}/{path.name}": path for path in ROOT.glob("*/static/*/*.js")}
+    assert "virtool/virtool.js" in modules
+    broken = []
+    for url, path in modules.items():
+        for match in re.finditer(r'from "(\.[^"]+)"|import\("(\.[^"]+)"\)', path.read_text()):
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(url), match.group(1) or match.group(2)))
+            if target not in modules:
+                broken.append(f"{url} imports {target}")
+    assert not broken
