@@ -86,14 +86,22 @@ def test_administration_is_refused_to_users_with_the_layout(user_client) -> None
     assert "only for administrators" in html
 
 
-def test_page_scripts_import_only_modules_that_exist() -> None:
+def exported_names(source: str) -> set[str]:
+    """The names an ES module exports (the declaration forms these modules use)."""
+    return set(re.findall(r"^export (?:async )?(?:function|const|let|class) ([\w$]+)", source, re.MULTILINE))
+
+
+def test_page_scripts_import_only_what_exists() -> None:
     # A module is served at /static/<app>/<file>, so its relative imports resolve against that URL, not the disk.
-    modules = {f"{path.parent.name}/{path.name}": path for path in ROOT.glob("*/static/*/*.js")}
+    modules = {f"{path.parent.name}/{path.name}": path.read_text() for path in ROOT.glob("*/static/*/*.js")}
     assert "virtool/virtool.js" in modules
     broken = []
-    for url, path in modules.items():
-        for match in re.finditer(r'from "(\.[^"]+)"|import\("(\.[^"]+)"\)', path.read_text()):
-            target = posixpath.normpath(posixpath.join(posixpath.dirname(url), match.group(1) or match.group(2)))
+    for url, source in modules.items():
+        for names, relative in re.findall(r'import \{([^}]*)\} from "(\.[^"]+)"', source):
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(url), relative))
             if target not in modules:
-                broken.append(f"{url} imports {target}")
+                broken.append(f"{url} imports {target}, which does not exist")
+                continue
+            wanted = {name.split(" as ")[0].strip() for name in names.split(",") if name.strip()}
+            broken += [f"{url} imports {name} from {target}" for name in wanted - exported_names(modules[target])]
     assert not broken

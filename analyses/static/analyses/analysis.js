@@ -2,9 +2,9 @@
 // then the detected OTUs sorted by weight, expandable to isolates and sequences, with coverage charts drawn as
 // inline SVG (the sequences of an isolate side by side, so multi-segment viruses read as one genome), filters for
 // weak hits and the CSV/XLSX exports.
-import { $, api, fill, h, live, showNotice, svg as s, toast } from "../virtool/virtool.js";
+import { $, api, fill, h, live, showNotice, svg as s, timeAgo, toast } from "../virtool/virtool.js";
 import { NUMBER, percent, referenceText } from "./analyses-common.js";
-import { isActive, progressBar, setProgress, stepText, timeAgo } from "../jobs/jobs-common.js";
+import { isActive, progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
 const root = $("#analysis-root");
 const analysisId = root.dataset.analysisId;

@@ -1,6 +1,6 @@
 // The sample page's analyses: the list with live job progress, the start form (reference with a ready index,
 // subtractions defaulting to the sample's), deletion, and the sample's default subtractions.
-import { $, $$, api, debounce, fill, h, live, onSubmit, toast } from "../virtool/virtool.js";
+import { $, $$, api, debounce, fill, h, live, onSubmit, refreshTimes, timeAgo, toast } from "../virtool/virtool.js";
 import {
   analysisUrl,
   loadStartOptions,
@@ -11,7 +11,7 @@ import {
   startParts,
   subtractionsText,
 } from "./analyses-common.js";
-import { isActive, progressBar, refreshTimes, setProgress, stepText, timeAgo } from "../jobs/jobs-common.js";
+import { isActive, progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
 const BY_NEWEST = (a, b) => String(b.created_at).localeCompare(String(a.created_at)) || a.id.localeCompare(b.id);
 

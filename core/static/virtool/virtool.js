@@ -287,6 +287,52 @@ export function onDelete(button, { current, question, path, notice, refusal, onD
   });
 }
 
+// --- Relative times ---------------------------------------------------------------------------------------
+
+const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const UNITS = [
+  ["year", 365 * 24 * 3600],
+  ["month", 30 * 24 * 3600],
+  ["week", 7 * 24 * 3600],
+  ["day", 24 * 3600],
+  ["hour", 3600],
+  ["minute", 60],
+];
+
+/** "2 minutes ago", "just now", "in 3 hours". */
+export function relativeTime(value, now = Date.now()) {
+  const date = new Date(value);
+  if (!value || Number.isNaN(date.getTime())) return "—";
+  const seconds = Math.round((date.getTime() - now) / 1000);
+  if (Math.abs(seconds) < 45) return "just now";
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size * 0.9 || unit === "minute") return RELATIVE.format(Math.round(seconds / size), unit);
+  }
+  return RELATIVE.format(seconds, "second");
+}
+
+/** The full local date and time. */
+export function fullTime(value) {
+  const date = new Date(value);
+  if (!value || Number.isNaN(date.getTime())) return "";
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
+
+/** A `<time>` showing a relative time with the full timestamp as its title; `refreshTimes` keeps it current. */
+export function timeAgo(value) {
+  if (!value) return h("span", { class: "muted", text: "—" });
+  return h("time", { datetime: value, title: fullTime(value), dataset: { relative: "" }, text: relativeTime(value) });
+}
+
+/** Re-read every relative `<time>` under `root`. */
+export function refreshTimes(root = document) {
+  const now = Date.now();
+  for (const node of $$("time[data-relative]", root)) {
+    const text = relativeTime(node.getAttribute("datetime"), now);
+    if (node.textContent !== text) node.textContent = text;
+  }
+}
+
 // --- Paginated lists --------------------------------------------------------------------------------------
 
 /** The `page` query parameter as a page number (1 when missing or not a number). */
@@ -552,6 +598,11 @@ export function getAccount({ refresh = false } = {}) {
     });
   }
   return accountPromise;
+}
+
+/** Whether the account holds `permission` (e.g. `create_sample`, `cancel_job`); full administrators hold them all. */
+export function may(account, permission) {
+  return Boolean(account) && (account.administrator_role === "full" || Boolean(account.permissions?.[permission]));
 }
 
 // --- Live updates -----------------------------------------------------------------------------------------

@@ -11,18 +11,20 @@ import {
   h,
   listLoader,
   live,
+  may,
   onPager,
   pageParam,
   pageSummary,
   part,
+  refreshTimes,
   renderPager,
   replaceQuery,
   setText,
   showNotice,
   syncRows,
+  timeAgo,
   toast,
 } from "../virtool/virtool.js";
-import { may, refreshTimes, timeAgo } from "../jobs/jobs-common.js";
 
 const MAX_CONCURRENT = 2;
 const PER_PAGE = 25;

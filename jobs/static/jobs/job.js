@@ -1,18 +1,28 @@
 // One job: progress, details, the status timeline and what went wrong; cancel and remove; follows `jobs` events.
-import { $, api, fill, getAccount, h, live, setText, showNotice, toast } from "../virtool/virtool.js";
+import {
+  $,
+  api,
+  fill,
+  fullTime,
+  getAccount,
+  h,
+  live,
+  may,
+  refreshTimes,
+  setText,
+  showNotice,
+  timeAgo,
+  toast,
+} from "../virtool/virtool.js";
 import {
   ERROR_STATES,
   duration,
-  fullTime,
   isActive,
-  may,
   progressBar,
-  refreshTimes,
   setProgress,
   stateBadge,
   stateLabel,
   stepText,
-  timeAgo,
   workflowLabel,
 } from "./jobs-common.js";
 

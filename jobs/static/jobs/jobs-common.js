@@ -1,5 +1,5 @@
-// Jobs: what the list and the detail page share (labels, the progress bar, relative times, permissions).
-import { $$, h } from "../virtool/virtool.js";
+// Jobs: what the job pages share and other pages use for their jobs (states, labels, the progress bar, durations).
+import { h } from "../virtool/virtool.js";
 
 export const STATE_LABELS = {
   waiting: "Waiting",
@@ -41,11 +41,6 @@ export const stateLabel = (state) => STATE_LABELS[state] || String(state);
 /** A badge for a job state. */
 export function stateBadge(state, extra = {}) {
   return h("span", { class: `badge job-state state-${state}`, dataset: { state }, text: stateLabel(state), ...extra });
-}
-
-/** Whether the account may cancel (`cancel_job`) or remove (`remove_job`) jobs; full administrators may do all. */
-export function may(account, permission) {
-  return Boolean(account) && (account.administrator_role === "full" || Boolean(account.permissions?.[permission]));
 }
 
 // --- Progress --------------------------------------------------------------------------------------------------
@@ -91,51 +86,7 @@ export function stepText(job) {
   return job.step_name || "Running";
 }
 
-// --- Times -----------------------------------------------------------------------------------------------------
-
-const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-const UNITS = [
-  ["year", 365 * 24 * 3600],
-  ["month", 30 * 24 * 3600],
-  ["week", 7 * 24 * 3600],
-  ["day", 24 * 3600],
-  ["hour", 3600],
-  ["minute", 60],
-];
-
-/** "2 minutes ago", "just now", "in 3 hours". */
-export function relativeTime(value, now = Date.now()) {
-  const date = new Date(value);
-  if (!value || Number.isNaN(date.getTime())) return "—";
-  const seconds = Math.round((date.getTime() - now) / 1000);
-  if (Math.abs(seconds) < 45) return "just now";
-  for (const [unit, size] of UNITS) {
-    if (Math.abs(seconds) >= size * 0.9 || unit === "minute") return RELATIVE.format(Math.round(seconds / size), unit);
-  }
-  return RELATIVE.format(seconds, "second");
-}
-
-/** The full local date and time. */
-export function fullTime(value) {
-  const date = new Date(value);
-  if (!value || Number.isNaN(date.getTime())) return "";
-  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
-}
-
-/** A `<time>` showing a relative time with the full timestamp as its title; `refreshTimes` keeps it current. */
-export function timeAgo(value) {
-  if (!value) return h("span", { class: "muted", text: "—" });
-  return h("time", { datetime: value, title: fullTime(value), dataset: { relative: "" }, text: relativeTime(value) });
-}
-
-/** Re-read every relative `<time>` under `root`. */
-export function refreshTimes(root = document) {
-  const now = Date.now();
-  for (const node of $$("time[data-relative]", root)) {
-    const text = relativeTime(node.getAttribute("datetime"), now);
-    if (node.textContent !== text) node.textContent = text;
-  }
-}
+// --- Durations ----------------------------------------------------------------------------------------------------
 
 /** "1 h 4 min", "35 s": the time between two timestamps (or until now). */
 export function duration(from, to) {

@@ -3,10 +3,10 @@
 import {
   $,
   $$,
-  FieldErrors,
   api,
   attachToField,
   debounce,
+  FieldErrors,
   fill,
   getAccount,
   h,
@@ -14,9 +14,10 @@ import {
   onPager,
   onSubmit,
   renderPager,
+  timeAgo,
   toast,
 } from "../virtool/virtool.js";
-import { ACTIVE_STATES, progressBar, setProgress, stateBadge, stepText, timeAgo } from "../jobs/jobs-common.js";
+import { ACTIVE_STATES, progressBar, setProgress, stateBadge, stepText } from "../jobs/jobs-common.js";
 import { HistoryList, RIGHTS, RIGHT_LABELS, confirmInline, dataTypeLabel, followHistory, referenceRights } from "./refs-common.js";
 
 const root = $("#ref-root");

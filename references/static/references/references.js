@@ -2,17 +2,18 @@
 import {
   $,
   $$,
-  ApiError,
-  FieldErrors,
   api,
+  ApiError,
   clampPageOf,
   debounce,
   describeError,
+  FieldErrors,
   fill,
   getAccount,
   h,
   listLoader,
   live,
+  may,
   onPager,
   onSearch,
   onSubmit,
@@ -20,9 +21,10 @@ import {
   renderPager,
   replaceQuery,
   showNotice,
+  timeAgo,
   toast,
 } from "../virtool/virtool.js";
-import { may, progressBar, setProgress, timeAgo } from "../jobs/jobs-common.js";
+import { progressBar, setProgress } from "../jobs/jobs-common.js";
 import { dataTypeLabel, importProblems } from "./refs-common.js";
 
 const PER_PAGE = 25;

@@ -1,7 +1,6 @@
 // References: what the reference list, the reference page and the OTU page share — rights, readable diffs,
 // the history list with "show diff" and revert, and an inline confirmation.
-import { $, api, fill, h, humanize, live, toast } from "../virtool/virtool.js";
-import { timeAgo } from "../jobs/jobs-common.js";
+import { $, api, fill, h, humanize, live, timeAgo, toast } from "../virtool/virtool.js";
 
 export const RIGHTS = ["build", "modify", "modify_otu", "remove"];
 export const RIGHT_LABELS = { build: "Build", modify: "Modify", modify_otu: "Modify OTUs", remove: "Remove" };

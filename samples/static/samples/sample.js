@@ -17,9 +17,10 @@ import {
   onSubmit,
   showNotice,
   svg as s,
+  timeAgo,
   toast,
 } from "../virtool/virtool.js";
-import { progressBar, setProgress, stepText, timeAgo } from "../jobs/jobs-common.js";
+import { progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 import { setupAnalyses } from "../analyses/sample-analyses.js";
 
 const root = $("#sample-root");

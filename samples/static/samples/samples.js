@@ -15,22 +15,25 @@ import {
   labelChip,
   listLoader,
   live,
+  may,
   onPager,
   onSearch,
   onSubmit,
   pageParam,
   pageSummary,
   part,
+  refreshTimes,
   renderPager,
   replaceQuery,
   setText,
   showNotice,
   sizeText,
   syncRows,
+  timeAgo,
   toast,
 } from "../virtool/virtool.js";
 import { analysisUrl, loadStartOptions, renderStartOptions, startBody, startFields, startParts } from "../analyses/analyses-common.js";
-import { may, progressBar, refreshTimes, setProgress, stepText, timeAgo } from "../jobs/jobs-common.js";
+import { progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
 const PER_PAGE = 25;
 const SORTS = ["-created_at", "created_at", "name", "-name"];

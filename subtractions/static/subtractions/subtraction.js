@@ -10,13 +10,15 @@ import {
   getAccount,
   h,
   live,
+  may,
   onDelete,
   onSubmit,
   showNotice,
   sizeText,
+  timeAgo,
   toast,
 } from "../virtool/virtool.js";
-import { may, progressBar, setProgress, stepText, timeAgo } from "../jobs/jobs-common.js";
+import { progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
 const root = $("#subtraction-root");
 const subtractionId = root.dataset.subtractionId;

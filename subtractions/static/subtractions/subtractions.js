@@ -12,14 +12,17 @@ import {
   h,
   listLoader,
   live,
+  may,
   onPager,
   onSearch,
   onSubmit,
+  refreshTimes,
   renderPager,
   showNotice,
+  timeAgo,
   toast,
 } from "../virtool/virtool.js";
-import { may, progressBar, refreshTimes, setProgress, stepText, timeAgo } from "../jobs/jobs-common.js";
+import { progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
 const PER_PAGE = 25;
 const NUMBER = new Intl.NumberFormat("en-US");
