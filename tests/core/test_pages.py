@@ -105,3 +105,61 @@ def test_page_scripts_import_only_what_exists() -> None:
             wanted = {name.split(" as ")[0].strip() for name in names.split(",") if name.strip()}
             broken += [f"{url} imports {name} from {target}" for name in wanted - exported_names(modules[target])]
     assert not broken
+
+
+# --- Page parts (core/pages.py) ---------------------------------------------------------------------------------
+
+
+def test_page_parts_keep_their_order_and_are_registered_once(monkeypatch) -> None:
+    from core import pages
+
+    monkeypatch.setattr(pages, "PAGE_PARTS", [])
+    pages.page_part_register(page="p", slot="a", template="x/late.html", script="x/late.js", order=200)
+    pages.page_part_register(page="p", slot="a", template="x/first.html", script="x/part.js")
+    pages.page_part_register(page="p", slot="b", template="x/second.html", script="x/part.js")
+    pages.page_part_register(page="p", slot="a", template="x/first.html", script="x/part.js")  # ready() again
+    pages.page_part_register(page="other", slot="a", template="y/part.html")
+    assert [part.template for part in pages.page_parts("p", "a")] == ["x/first.html", "x/late.html"]
+    assert [part.template for part in pages.page_parts("p")] == ["x/first.html", "x/second.html", "x/late.html"]
+    assert pages.page_scripts("p") == ["x/part.js", "x/late.js"]
+    assert pages.page_scripts("other") == []
+
+
+def test_page_slots_render_their_parts_with_the_page_context(monkeypatch) -> None:
+    from django.template import Context, Template
+
+    from core import pages
+
+    monkeypatch.setattr(pages, "PAGE_PARTS", [])
+    pages.page_part_register(page="sample", slot="sections", template="includes/pager.html", script="x/part.js")
+    html = Template(
+        '{% load page_parts %}<main>{% page_slot "sample" "sections" %}{% page_slot "sample" "none" %}</main>'
+        '{% page_part_modules "sample" %}'
+    ).render(Context({"id": "from-the-page"}))
+    assert '<div class="pager" id="from-the-page" hidden>' in html
+    assert '<link rel="modulepreload" href="/static/x/part.js">' in html
+    assert '<script id="page-parts" type="application/json">["/static/x/part.js"]</script>' in html
+
+
+def test_analyses_contribute_the_sample_pages_analyses_and_the_lists_selection_action(admin_client) -> None:
+    sample = admin_client.get("/samples/s1").content.decode()
+    assert '<section class="panel" id="analyses-section"' in sample
+    assert sample.index('id="analyses-section"') < sample.index('id="quality-title"')
+    assert '<script id="page-parts" type="application/json">["/static/analyses/sample-analyses.js"]</script>' in sample
+    samples = admin_client.get("/samples").content.decode()
+    assert 'id="bulk-toggle"' in samples
+    assert 'id="bulk-form"' in samples
+    assert '<script id="page-parts" type="application/json">["/static/analyses/samples-part.js"]</script>' in samples
+
+
+def test_samples_name_nothing_of_analyses() -> None:
+    # Python imports, template tags and ES module imports or static paths of the analyses app.
+    forbidden = re.compile(r"^\s*(from|import)\s+analyses\b|[\"'](\.\./|/static/)?analyses/[\w./-]+\.(js|html|css)")
+    offending = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in (ROOT / "samples").rglob("*")
+        if path.suffix in {".py", ".html", ".js"} and "migrations" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if forbidden.search(line)
+    ]
+    assert not offending

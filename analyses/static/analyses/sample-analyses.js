@@ -1,6 +1,7 @@
-// The sample page's analyses: the list with live job progress, the start form (reference with a ready index,
-// subtractions defaulting to the sample's), deletion, and the sample's default subtractions.
-import { $, $$, api, debounce, fill, h, live, onSubmit, refreshTimes, timeAgo, toast } from "../virtool/virtool.js";
+// The sample page's Analyses section, a page part (core/pages.py; registered in analyses/apps.py): the list with
+// live job progress, the start form (reference with a ready index, subtractions defaulting to the sample's) and
+// deletion. The sample page calls `render(sample, writable)` on every render of the sample.
+import { $, api, debounce, fill, h, live, onSubmit, refreshTimes, timeAgo, toast } from "../virtool/virtool.js";
 import {
   analysisUrl,
   loadStartOptions,
@@ -15,8 +16,8 @@ import { isActive, progressBar, setProgress, stepText } from "../jobs/jobs-commo
 
 const BY_NEWEST = (a, b) => String(b.created_at).localeCompare(String(a.created_at)) || a.id.localeCompare(b.id);
 
-/** Wire the analyses section of the sample page; call `render(sample, account, writable)` whenever it changes. */
-export function setupAnalyses({ sampleId }) {
+/** Wire the Analyses section for the sample `sampleId`; returns the `render(sample, writable)` hook. */
+export function setup({ sampleId }) {
   const state = {
     sample: null,
     writable: false,
@@ -24,8 +25,6 @@ export function setupAnalyses({ sampleId }) {
     jobs: new Map(), // job id → the newest {state, progress, step_name} seen on the websocket
     deleting: new Set(),
     options: null,
-    subtractions: null, // every subtraction (short form), for the defaults
-    defaultsDirty: false,
   };
   const section = $("#analyses-section");
   const list = $("#analyses-list");
@@ -228,66 +227,6 @@ export function setupAnalyses({ sampleId }) {
     toggle.focus();
   });
 
-  // --- Default subtractions -------------------------------------------------------------------------------------
-
-  const defaultsForm = $("#subtractions-form");
-  const defaultsBox = $("#default-subtractions");
-
-  function renderDefaults() {
-    const sample = state.sample;
-    if (!sample || !state.subtractions) return;
-    const chosen = state.defaultsDirty
-      ? new Set($$("input:checked", defaultsBox).map((input) => input.value))
-      : new Set(sample.subtractions || []);
-    const known = [...state.subtractions];
-    for (const id of chosen) if (!known.some((item) => item.id === id)) known.push({ id, name: id, ready: true });
-    const focused = defaultsBox.contains(document.activeElement) ? document.activeElement.value : null;
-    fill(
-      defaultsBox,
-      known.map((subtraction) =>
-        h(
-          "label",
-          { class: "check" },
-          h("input", {
-            type: "checkbox",
-            name: "subtractions",
-            value: subtraction.id,
-            checked: chosen.has(subtraction.id),
-            disabled: !state.writable,
-          }),
-          h(
-            "span",
-            {},
-            h("a", { href: `/subtractions/${encodeURIComponent(subtraction.id)}`, text: subtraction.name }),
-            subtraction.ready ? null : h("span", { class: "hint", text: "Being created" }),
-          ),
-        ),
-      ),
-    );
-    if (focused) $$("input", defaultsBox).find((input) => input.value === focused)?.focus();
-    $("#default-subtractions-empty").hidden = known.length > 0;
-    $("#subtractions-actions").hidden = !state.writable || known.length === 0;
-  }
-
-  async function loadSubtractions() {
-    try {
-      state.subtractions = await api("GET", "/api/subtractions?short=true");
-    } catch {
-      return;
-    }
-    renderDefaults();
-  }
-
-  defaultsForm.addEventListener("change", () => (state.defaultsDirty = true));
-  onSubmit(defaultsForm, async () => {
-    const subtractions = $$("input:checked", defaultsBox).map((input) => input.value);
-    const sample = await api("PATCH", `/api/samples/${encodeURIComponent(sampleId)}`, { subtractions });
-    state.defaultsDirty = false;
-    state.sample = { ...state.sample, subtractions: sample.subtractions };
-    renderDefaults();
-    toast("Default subtractions saved");
-  });
-
   // --- Live -------------------------------------------------------------------------------------------------------
 
   live.on("analyses", ({ operation, data }) => {
@@ -324,17 +263,8 @@ export function setupAnalyses({ sampleId }) {
   }, 300);
   live.on("indexes", reloadOptions);
   live.on("references", reloadOptions);
-  live.on(
-    "subtraction",
-    debounce(() => {
-      loadSubtractions();
-      reloadOptions();
-    }, 300),
-  );
-  live.onReconnect(() => {
-    load();
-    loadSubtractions();
-  });
+  live.on("subtraction", reloadOptions);
+  live.onReconnect(load);
   setInterval(() => refreshTimes(list), 30_000);
 
   let started = false;
@@ -349,10 +279,8 @@ export function setupAnalyses({ sampleId }) {
       if (!started) {
         started = true;
         load();
-        loadSubtractions();
       } else {
         renderList();
-        renderDefaults();
       }
     },
   };

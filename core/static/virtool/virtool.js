@@ -605,6 +605,55 @@ export function may(account, permission) {
   return Boolean(account) && (account.administrator_role === "full" || Boolean(account.permissions?.[permission]));
 }
 
+// --- Page parts -------------------------------------------------------------------------------------------
+
+/**
+ * The parts other apps contribute to this page (core/pages.py): the page's template lists their modules as JSON
+ * in `#page-parts`. `pageParts(context)` imports them and calls each module's `setup(context)`, in their
+ * registered order; `setup` returns the part's hooks, e.g. `{ render(sample, writable) {} }`.
+ * `parts.call(hook, ...args)` calls that hook of every part. The latest arguments of each hook are kept and
+ * handed to the parts as soon as they are set up, so a page calls its hooks whenever it likes (on every render)
+ * and no part misses one, however late its module arrives. `parts.ready` resolves once every part is set up;
+ * a part that fails to load or throws is reported as an uncaught error and the page goes on without it.
+ */
+export function pageParts(context = {}) {
+  const node = document.getElementById("page-parts");
+  const urls = node ? JSON.parse(node.textContent) : [];
+  const parts = [];
+  const latest = new Map();
+  const run = (part, hook, args) => {
+    try {
+      part[hook]?.(...args);
+    } catch (error) {
+      reportError(error);
+    }
+  };
+  const ready = Promise.allSettled(urls.map((url) => import(url))).then((loaded) => {
+    for (const result of loaded) {
+      if (result.status === "rejected") {
+        reportError(result.reason);
+        continue;
+      }
+      let part;
+      try {
+        part = result.value.setup(context) || {};
+      } catch (error) {
+        reportError(error);
+        continue;
+      }
+      parts.push(part);
+      for (const [hook, args] of latest) run(part, hook, args);
+    }
+  });
+  return {
+    ready,
+    call(hook, ...args) {
+      latest.set(hook, args);
+      for (const part of parts) run(part, hook, args);
+    },
+  };
+}
+
 // --- Live updates -----------------------------------------------------------------------------------------
 
 const MIN_DELAY = 500;

@@ -1,6 +1,6 @@
-// One sample: metadata and labels (editable with write access), rights (owner and administrators), deletion,
-// read files and the quality report drawn as inline SVG charts (per-cycle quality box plot, base composition,
-// per-read mean quality).
+// One sample: metadata and labels (editable with write access), rights (owner and administrators), default
+// subtractions, deletion, read files and the quality report drawn as inline SVG charts (per-cycle quality box plot,
+// base composition, per-read mean quality). Sections of other concerns come as page parts (core/pages.py).
 import {
   $,
   $$,
@@ -15,13 +15,13 @@ import {
   live,
   onDelete,
   onSubmit,
+  pageParts,
   showNotice,
   svg as s,
   timeAgo,
   toast,
 } from "../virtool/virtool.js";
 import { progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
-import { setupAnalyses } from "../analyses/sample-analyses.js";
 
 const root = $("#sample-root");
 const sampleId = root.dataset.sampleId;
@@ -31,14 +31,17 @@ const state = {
   job: null,
   labels: null, // every label, for the checkboxes
   groups: null, // every group, for the rights form
+  subtractions: null, // every subtraction (short form), for the default subtractions
   metaDirty: false,
   rightsDirty: false,
+  defaultsDirty: false,
   gone: false,
   deleting: false,
 };
 
 const NUMBER = new Intl.NumberFormat("en-US");
-const analyses = setupAnalyses({ sampleId });
+// Sections other apps contribute (core/pages.py): each gets `render(sample, writable)` on every render.
+const parts = pageParts({ sampleId });
 const LIBRARY_LABELS = { normal: "Normal", srna: "sRNA", amplicon: "Amplicon", other: "Other" };
 
 function showProblem(message) {
@@ -483,6 +486,66 @@ onSubmit(rightsForm, async (form) => {
   toast("Rights saved");
 });
 
+// --- Default subtractions ---------------------------------------------------------------------------------------
+
+const defaultsForm = $("#subtractions-form");
+const defaultsBox = $("#default-subtractions");
+
+function renderDefaults() {
+  const sample = state.sample;
+  if (!sample || !state.subtractions) return;
+  const writable = mayWrite(sample, state.account);
+  const chosen = state.defaultsDirty
+    ? new Set($$("input:checked", defaultsBox).map((input) => input.value))
+    : new Set(sample.subtractions || []);
+  const known = [...state.subtractions];
+  for (const id of chosen) if (!known.some((item) => item.id === id)) known.push({ id, name: id, ready: true });
+  const focused = defaultsBox.contains(document.activeElement) ? document.activeElement.value : null;
+  fill(
+    defaultsBox,
+    known.map((subtraction) =>
+      h(
+        "label",
+        { class: "check" },
+        h("input", {
+          type: "checkbox",
+          name: "subtractions",
+          value: subtraction.id,
+          checked: chosen.has(subtraction.id),
+          disabled: !writable,
+        }),
+        h(
+          "span",
+          {},
+          h("a", { href: `/subtractions/${encodeURIComponent(subtraction.id)}`, text: subtraction.name }),
+          subtraction.ready ? null : h("span", { class: "hint", text: "Being created" }),
+        ),
+      ),
+    ),
+  );
+  if (focused) $$("input", defaultsBox).find((input) => input.value === focused)?.focus();
+  $("#default-subtractions-empty").hidden = known.length > 0;
+  $("#subtractions-actions").hidden = !writable || known.length === 0;
+}
+
+async function loadSubtractions() {
+  try {
+    state.subtractions = await api("GET", "/api/subtractions?short=true");
+  } catch {
+    return;
+  }
+  renderDefaults();
+}
+
+defaultsForm.addEventListener("change", () => (state.defaultsDirty = true));
+onSubmit(defaultsForm, async () => {
+  const subtractions = $$("input:checked", defaultsBox).map((input) => input.value);
+  const sample = await api("PATCH", `/api/samples/${encodeURIComponent(sampleId)}`, { subtractions });
+  state.defaultsDirty = false;
+  render(sample);
+  toast("Default subtractions saved");
+});
+
 // --- Deleting -----------------------------------------------------------------------------------------------------
 
 onDelete($("#sample-delete"), {
@@ -541,8 +604,9 @@ function render(sample) {
     ),
   );
   renderRights(sample);
+  renderDefaults();
   renderQuality(sample);
-  analyses.render(sample, mayWrite(sample, state.account));
+  parts.call("render", sample, mayWrite(sample, state.account));
 }
 
 /** The sample is gone (deleted, or no longer readable): say so and offer nothing that would act on it. */
@@ -568,6 +632,7 @@ async function load() {
   showProblem("");
   const first = !state.sample;
   render(sample);
+  if (first) loadSubtractions();
   if (first && mayChangeRights(sample, state.account)) loadGroups();
 }
 
@@ -588,6 +653,7 @@ live.on("jobs", ({ data }) => {
 });
 
 live.on("labels", debounce(loadLabels, 200));
+live.on("subtraction", debounce(loadSubtractions, 300));
 live.on("groups", () => {
   if (state.groups) loadGroups();
 });
@@ -595,6 +661,7 @@ live.on("groups", () => {
 live.onReconnect(() => {
   load();
   loadLabels();
+  loadSubtractions();
 });
 
 async function start() {

@@ -1,5 +1,6 @@
 // Samples: search, label filter, sort and pages; samples being created follow their job live; the create form
-// picks uploaded reads or uploads dropped FASTQ files first (raw bodies with progress) and then creates the sample.
+// picks uploaded reads or uploads dropped FASTQ files first (raw bodies with progress) and then creates the sample;
+// ready samples can be selected (across pages and searches) for the actions other apps contribute.
 import {
   $,
   $$,
@@ -20,6 +21,7 @@ import {
   onSearch,
   onSubmit,
   pageParam,
+  pageParts,
   pageSummary,
   part,
   refreshTimes,
@@ -32,7 +34,6 @@ import {
   timeAgo,
   toast,
 } from "../virtool/virtool.js";
-import { analysisUrl, loadStartOptions, renderStartOptions, startBody, startFields, startParts } from "../analyses/analyses-common.js";
 import { progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
 const PER_PAGE = 25;
@@ -63,13 +64,16 @@ const state = {
   jobs: new Map(),
   // Samples that became ready while this page was open.
   readied: new Set(),
-  // Samples chosen for starting the same analysis on all of them: id → name (kept across pages and searches).
+  // Selected samples, for the selection's actions: id → name (kept across pages and searches).
   selected: new Map(),
 };
 
 const table = $("#sample-table");
 const tbody = $("tbody", table);
 const rows = new Map();
+// What can be done with the selected samples comes from other apps, as page parts (core/pages.py): each gets the
+// hook `selection(ids)` whenever the selection changes, and may clear it once done.
+const parts = pageParts({ selection: { clear: clearSelection } });
 
 function showProblem(message) {
   showNotice($("#samples-error"), message);
@@ -173,7 +177,7 @@ function updateRow(row, sample) {
   setText(part(row, "user"), sample.user?.handle || "—");
   const select = part(row, "select");
   select.checked = state.selected.has(sample.id);
-  // Only ready samples can be analysed (the API answers 409 for the others).
+  // Only ready samples can be selected: the selection's actions refuse the others (409).
   select.disabled = !sample.ready && !select.checked;
   select.title = sample.ready ? "" : "Not ready yet";
   select.setAttribute("aria-label", `Select ${sample.name}`);
@@ -616,27 +620,11 @@ onSubmit(form, async () => {
   toggle.focus();
 });
 
-// --- Selection: the same analysis on several samples ---------------------------------------------------------
-
-const bulkForm = $("#bulk-form");
-const bulkToggle = $("#bulk-toggle");
-fill($("#bulk-fields"), startFields("bulk"));
-const bulkParts = startParts("bulk", bulkForm);
-// By default every sample keeps its own default subtractions; unticked, the ones chosen here apply to all.
-const ownDefaults = h("input", { type: "checkbox", id: "bulk-own-defaults", checked: true });
-$("fieldset[data-field=subtractions]", bulkForm).before(
-  h("label", { class: "check" }, ownDefaults, h("span", { text: "Each sample with its own default subtractions" })),
-);
-function syncOwnDefaults() {
-  $("fieldset[data-field=subtractions]", bulkForm).disabled = ownDefaults.checked;
-}
-ownDefaults.addEventListener("change", syncOwnDefaults);
-syncOwnDefaults();
+// --- Selection ------------------------------------------------------------------------------------------------
 
 function renderSelection() {
   const count = state.selected.size;
   $("#selection-bar").hidden = count === 0;
-  if (!count && !bulkForm.hidden) openBulk(false);
   const names = [...state.selected.values()];
   const listed = names.slice(0, 3).join(", ") + (names.length > 3 ? ` and ${names.length - 3} more` : "");
   setText($("#selection-count"), count ? `${count} sample${count === 1 ? "" : "s"} selected: ${listed}` : "");
@@ -646,6 +634,7 @@ function renderSelection() {
   pageBox.checked = ready.length > 0 && chosen === ready.length;
   pageBox.indeterminate = chosen > 0 && chosen < ready.length;
   pageBox.disabled = ready.length === 0;
+  parts.call("selection", [...state.selected.keys()]);
 }
 
 $("#select-page").addEventListener("change", (event) => {
@@ -661,54 +650,13 @@ $("#select-page").addEventListener("change", (event) => {
   renderSelection();
 });
 
-$("#selection-clear").addEventListener("click", () => {
+function clearSelection() {
   state.selected.clear();
   for (const row of rows.values()) part(row, "select").checked = false;
   renderSelection();
-});
-
-async function openBulk(open) {
-  bulkForm.hidden = !open;
-  bulkToggle.setAttribute("aria-expanded", String(open));
-  if (!open) return;
-  bulkParts.select.focus();
-  try {
-    const options = await loadStartOptions();
-    renderStartOptions({ ...bulkParts, options });
-    $("#bulk-start").disabled = options.indexes.length === 0;
-  } catch (error) {
-    setText($(".form-error", bulkForm), `Could not load the references: ${error.message}`);
-  }
 }
 
-bulkToggle.addEventListener("click", () => openBulk(bulkForm.hidden));
-$("#bulk-cancel").addEventListener("click", () => {
-  openBulk(false);
-  bulkToggle.focus();
-});
-
-onSubmit(bulkForm, async () => {
-  const body = { ...startBody(bulkParts.select, bulkParts.container), sample_ids: [...state.selected.keys()] };
-  if (ownDefaults.checked) delete body.subtractions;
-  const analyses = await api("POST", "/api/analyses", body);
-  const started = `Started ${analyses.length} analys${analyses.length === 1 ? "is" : "es"}`;
-  toast(started);
-  const result = $("#bulk-result");
-  fill(
-    result,
-    `${started}: `,
-    analyses.flatMap((analysis, index) => [
-      index ? ", " : "",
-      h("a", { href: analysisUrl(analysis), text: analysis.sample?.name || analysis.id }),
-    ]),
-    ". Their progress shows on each result page.",
-  );
-  result.hidden = false;
-  state.selected.clear();
-  for (const row of rows.values()) part(row, "select").checked = false;
-  openBulk(false);
-  renderSelection();
-});
+$("#selection-clear").addEventListener("click", clearSelection);
 
 // --- Start ----------------------------------------------------------------------------------------------------
 
