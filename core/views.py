@@ -1,4 +1,5 @@
-"""What every browser page shares: the page decorator (setup first, then login, then administrators)."""
+"""What every browser page shares: the page decorator (setup first, then login, then administrators) and the
+error pages, which answer Virtool's JSON errors under /api instead."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 
 
 def first_user_open() -> bool:
@@ -26,9 +28,35 @@ def page(*, administrators: bool = False):
             if not request.user.is_authenticated:
                 return redirect(f"/login?{urlencode({'next': request.get_full_path()})}")
             if administrators and not request.user.administrator_role:
-                return HttpResponseForbidden(render(request, "403.html").content)
+                return render(request, "403.html", {"administrators_only": True}, status=403)
             return view(request, *args, **kwargs)
 
         return wrapper
 
     return decorator
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404: Virtool's `not_found` under /api, the styled page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"id": "not_found", "message": "Not found"}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """403: Virtool's `insufficient_rights` under /api, the styled page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"id": "insufficient_rights", "message": "Insufficient rights"}, status=403)
+    return render(request, "403.html", status=403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500: Virtool's `internal_error` under /api, the styled page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"id": "internal_error", "message": "Internal server error"}, status=500)
+    # No request context, as Django's own handler: the failure may be in what the context processors need.
+    return HttpResponseServerError(loader.get_template("500.html").render())

@@ -44,3 +44,8 @@ urlpatterns = [
     path("", include("subtractions.urls")),
     path("", include("analyses.urls")),
 ]
+
+# Styled pages for browsers, Virtool's JSON errors under /api.
+handler403 = "core.views.forbidden"
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"
