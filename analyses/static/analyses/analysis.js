@@ -3,6 +3,7 @@
 // inline SVG (the sequences of an isolate side by side, so multi-segment viruses read as one genome), filters for
 // weak hits and the CSV/XLSX exports.
 import { $, api, fill, h, live, showNotice, svg as s, timeAgo, toast } from "../virtool/virtool.js";
+import { chartSvg, compact, pathData, plotArea, yAxisLine, yAxisTitle, yScale, yTickLabel } from "../virtool/charts.js";
 import { NUMBER, percent, referenceText } from "./analyses-common.js";
 import { isActive, progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
@@ -24,12 +25,7 @@ const W = 900;
 const H = 190;
 const M = { top: 26, right: 12, bottom: 30, left: 52 };
 const GAP = 18;
-
-function compact(value) {
-  if (value >= 1e6) return `${+(value / 1e6).toFixed(1)}M`;
-  if (value >= 1e3) return `${+(value / 1e3).toFixed(1)}k`;
-  return String(value);
-}
+const AREA = plotArea(W, H, M);
 
 /**
  * The coverage of an isolate's sequences side by side, each as wide as its length, on one depth axis.
@@ -38,34 +34,28 @@ function compact(value) {
 function coverageChart(isolate, otuName) {
   const sequences = isolate.sequences;
   const total = sequences.reduce((sum, sequence) => sum + Math.max(1, sequence.length), 0);
-  const available = W - M.left - M.right - GAP * Math.max(0, sequences.length - 1);
+  const available = AREA.width - GAP * Math.max(0, sequences.length - 1);
   const top = Math.max(1, ...sequences.flatMap((sequence) => (sequence.align || []).map((point) => point[1])));
-  const plotHeight = H - M.top - M.bottom;
-  const y = (depth) => M.top + plotHeight - (Math.min(depth, top) / top) * plotHeight;
+  const plotHeight = AREA.height;
+  const y = yScale(AREA, top);
   const title = `Coverage of ${otuName}, ${isolate.name}: depth along ${sequences.length === 1 ? "the sequence" : "each segment"}`;
   const id = `chart-${isolate.id || "x"}-${Math.random().toString(36).slice(2, 8)}`;
-  const svg = s("svg", {
-    viewBox: `0 0 ${W} ${H}`,
-    class: "coverage-chart",
-    role: "img",
-    "aria-labelledby": id,
-    "data-chart": "coverage",
-    "data-isolate": isolate.id || "",
+  const svg = chartSvg({
+    width: W,
+    height: H,
+    className: "coverage-chart",
+    chart: "coverage",
+    titleId: id,
+    title,
+    attrs: { "data-isolate": isolate.id || "" },
   });
-  svg.append(s("title", { id }, title));
   const axis = s("g", { class: "chart-axis" });
   for (const value of [0, top]) {
-    axis.append(s("text", { x: M.left - 6, y: y(value) + 4, "text-anchor": "end" }, compact(value)));
+    axis.append(yTickLabel(AREA, y(value), compact(value)));
     axis.append(s("line", { x1: M.left - 3, x2: M.left, y1: y(value), y2: y(value) }));
   }
-  axis.append(s("line", { x1: M.left, x2: M.left, y1: M.top, y2: M.top + plotHeight }));
-  axis.append(
-    s(
-      "text",
-      { x: -(M.top + plotHeight / 2), y: 14, transform: "rotate(-90)", "text-anchor": "middle", class: "axis-label" },
-      "Depth",
-    ),
-  );
+  axis.append(yAxisLine(AREA));
+  axis.append(yAxisTitle(AREA, "Depth"));
   svg.append(axis);
   let left = M.left;
   for (const sequence of sequences) {
@@ -76,15 +66,18 @@ function coverageChart(isolate, otuName) {
     group.append(s("rect", { x: left, y: M.top, width, height: plotHeight, class: "coverage-bg" }));
     const points = sequence.align || [];
     if (points.length) {
-      const d = [`M${x(points[0][0]).toFixed(1)},${y(0).toFixed(1)}`];
-      for (const [position, depth] of points) d.push(`L${x(position).toFixed(1)},${y(depth).toFixed(1)}`);
+      // Up from the baseline, along the depth profile to the end of the last step, and back down.
       const last = points[points.length - 1][0] + 1;
-      d.push(`L${x(last).toFixed(1)},${y(points[points.length - 1][1]).toFixed(1)}`);
-      d.push(`L${x(last).toFixed(1)},${y(0).toFixed(1)}Z`);
+      const d = pathData([
+        [x(points[0][0]), y(0)],
+        ...points.map(([position, depth]) => [x(position), y(depth)]),
+        [x(last), y(points[points.length - 1][1])],
+        [x(last), y(0)],
+      ]);
       group.append(
         s(
           "path",
-          { d: d.join(""), class: "coverage-area" },
+          { d: `${d}Z`, class: "coverage-area" },
           s(
             "title",
             {},

@@ -21,6 +21,7 @@ import {
   timeAgo,
   toast,
 } from "../virtool/virtool.js";
+import { chartSvg, compact, pathData, plotArea, yAxisLine, yAxisTitle, yScale, yTickLabel } from "../virtool/charts.js";
 import { progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
 const root = $("#sample-root");
@@ -48,13 +49,13 @@ function showProblem(message) {
   showNotice($("#sample-error"), message);
 }
 
-// --- SVG ------------------------------------------------------------------------------------------------------
+// --- Quality charts (SVG; what they share with other charts is in charts.js) ----------------------------------
 
 const W = 640;
 const H = 300;
 const M = { top: 34, right: 16, bottom: 42, left: 56 };
-const PW = W - M.left - M.right;
-const PH = H - M.top - M.bottom;
+const AREA = plotArea(W, H, M);
+const { width: PW, height: PH } = AREA;
 
 /** Round numbers for an axis from 0 to `max`. */
 function ticks(max, count = 5) {
@@ -67,48 +68,36 @@ function ticks(max, count = 5) {
   return out;
 }
 
-function compact(value) {
-  if (value >= 1e6) return `${+(value / 1e6).toFixed(1)}M`;
-  if (value >= 1e3) return `${+(value / 1e3).toFixed(1)}k`;
-  return String(value);
-}
-
 /**
  * A chart frame: title, axes with ticks and labels, and an optional legend.
  * `x(value)` and `y(value)` map data to pixels inside the plot; `xTicks`/`yTicks` are data values.
  */
 function frame({ title, xLabel, yLabel, x, y, xTicks, yTicks, yFormat = String, legend = [], name }) {
-  const svg = s("svg", {
-    viewBox: `0 0 ${W} ${H}`,
-    class: "quality-chart",
-    role: "img",
-    "aria-labelledby": `${name}-title`,
-    "data-chart": name,
+  const svg = chartSvg({
+    width: W,
+    height: H,
+    className: "quality-chart",
+    chart: name,
+    titleId: `${name}-title`,
+    title,
   });
-  svg.append(s("title", { id: `${name}-title` }, title));
   svg.append(s("text", { x: M.left, y: 18, class: "chart-title" }, title));
   const grid = s("g", { class: "chart-grid" });
   const axes = s("g", { class: "chart-axis" });
   for (const value of yTicks) {
     const py = y(value);
     grid.append(s("line", { x1: M.left, x2: M.left + PW, y1: py, y2: py }));
-    axes.append(s("text", { x: M.left - 6, y: py + 4, "text-anchor": "end" }, yFormat(value)));
+    axes.append(yTickLabel(AREA, py, yFormat(value)));
   }
   for (const value of xTicks) {
     const px = x(value);
     axes.append(s("line", { x1: px, x2: px, y1: M.top + PH, y2: M.top + PH + 4 }));
     axes.append(s("text", { x: px, y: M.top + PH + 16, "text-anchor": "middle" }, String(value)));
   }
-  axes.append(s("line", { x1: M.left, x2: M.left, y1: M.top, y2: M.top + PH }));
+  axes.append(yAxisLine(AREA));
   axes.append(s("line", { x1: M.left, x2: M.left + PW, y1: M.top + PH, y2: M.top + PH }));
   axes.append(s("text", { x: M.left + PW / 2, y: H - 6, "text-anchor": "middle", class: "axis-label" }, xLabel));
-  axes.append(
-    s(
-      "text",
-      { x: -(M.top + PH / 2), y: 14, transform: "rotate(-90)", "text-anchor": "middle", class: "axis-label" },
-      yLabel,
-    ),
-  );
+  axes.append(yAxisTitle(AREA, yLabel));
   const plot = s("g", { class: "chart-plot" });
   svg.append(grid, plot, axes);
   if (legend.length) {
@@ -136,7 +125,7 @@ function qualityChart(bases) {
   const top = Math.max(40, Math.ceil(Math.max(...bases.map((row) => row[5] ?? 0)) / 5) * 5);
   const step = PW / n;
   const x = (cycle) => M.left + (cycle - 0.5) * step;
-  const y = (value) => M.top + PH - (Math.max(0, Math.min(top, value)) / top) * PH;
+  const y = yScale(AREA, top);
   const cycleTicks = ticks(n, 8).filter((value) => value >= 1);
   const { svg, plot } = frame({
     name: "quality",
@@ -186,8 +175,8 @@ function qualityChart(bases) {
     cycle.append(s("line", { x1: cx - boxWidth / 2, x2: cx + boxWidth / 2, y1: y(median), y2: y(median), class: "median" }));
     plot.append(cycle);
   });
-  const mean = bases.map((row, index) => `${index ? "L" : "M"}${x(index + 1).toFixed(1)},${y(row[0]).toFixed(1)}`);
-  plot.append(s("path", { d: mean.join(""), class: "mean-line" }));
+  const mean = pathData(bases.map((row, index) => [x(index + 1), y(row[0])]));
+  plot.append(s("path", { d: mean, class: "mean-line" }));
   return svg;
 }
 
@@ -202,7 +191,7 @@ const BASES = [
 function compositionChart(composition) {
   const n = composition.length;
   const x = (cycle) => M.left + ((cycle - 1) / Math.max(1, n - 1)) * PW;
-  const y = (value) => M.top + PH - (Math.max(0, Math.min(100, value)) / 100) * PH;
+  const y = yScale(AREA, 100);
   const { svg, plot } = frame({
     name: "composition",
     title: "Base composition per cycle",
@@ -216,8 +205,8 @@ function compositionChart(composition) {
     legend: BASES.map(([label, color]) => ({ label, color, line: true })),
   });
   BASES.forEach(([base, color], column) => {
-    const d = composition.map((row, index) => `${index ? "L" : "M"}${x(index + 1).toFixed(1)},${y(row[column]).toFixed(1)}`);
-    plot.append(s("path", { d: d.join(""), stroke: color, class: "composition-line", "data-base": base }));
+    const d = pathData(composition.map((row, index) => [x(index + 1), y(row[column])]));
+    plot.append(s("path", { d, stroke: color, class: "composition-line", "data-base": base }));
   });
   return svg;
 }
@@ -230,7 +219,7 @@ function distributionChart(sequences) {
   const x = (value) => M.left + (value + 0.5) * step;
   const yTicks = ticks(max, 4);
   const top = yTicks[yTicks.length - 1] || max;
-  const y = (value) => M.top + PH - (value / top) * PH;
+  const y = yScale(AREA, top, { clamp: false }); // the top tick may lie below the highest bar
   const { svg, plot } = frame({
     name: "distribution",
     title: "Reads by mean quality",
