@@ -12,20 +12,20 @@ from analyses.models import Analysis
 from analyses.selectors import analysis_path
 from core.errors import BadRequest, Conflict
 from indexes.selectors import index_current
-from jobs.constants import ACTIVE_STATES
-from jobs.services import job_create
+from jobs.services import job_attach, job_refuse_delete
+from jobs.workflow import analysis_workflows
 from references.models import Reference
 from samples.models import Sample
 from subtractions.models import Subtraction
 from subtractions.selectors import subtractions_get
 
-WORKFLOWS = {"pathoscope_bowtie": "pathoscope_bowtie", "pathoscope": "pathoscope_bowtie"}
-
 
 def _checked(data: dict[str, Any]) -> tuple[str, Reference, Any, list[Subtraction]]:
-    workflow = WORKFLOWS.get(data.get("workflow", "pathoscope_bowtie"))
+    available = analysis_workflows()
+    workflow = available.get(data.get("workflow", "pathoscope_bowtie"))
     if workflow is None:
-        raise BadRequest(f"Unknown workflow: {data.get('workflow')} (available: pathoscope_bowtie)")
+        names = ", ".join(sorted(set(available.values())))
+        raise BadRequest(f"Unknown workflow: {data.get('workflow')} (available: {names})")
     reference = Reference.objects.filter(pk=data["ref_id"]).first()
     if reference is None:
         raise BadRequest("Reference does not exist")
@@ -60,7 +60,8 @@ def _create(*, user, sample: Sample, workflow: str, reference: Reference, index,
         user=user,
     )
     analysis.subtractions.set(subtractions)
-    analysis.job = job_create(
+    job_attach(
+        instance=analysis,
         workflow=workflow,
         args={
             "analysis_id": analysis.pk,
@@ -72,7 +73,6 @@ def _create(*, user, sample: Sample, workflow: str, reference: Reference, index,
         },
         user=user,
     )
-    analysis.save(update_fields=["job"])
     return analysis
 
 
@@ -127,8 +127,7 @@ def analysis_discard(*, analysis_id: str) -> None:
 
 def analysis_delete(*, analysis: Analysis) -> None:
     """Delete an analysis (409 while it runs)."""
-    if analysis.job_id and analysis.job.state in ACTIVE_STATES:
-        raise Conflict("Analysis is still running")
+    job_refuse_delete(instance=analysis, busy="Analysis is still running")
     folder = analysis_path(analysis)
     analysis.delete()
     shutil.rmtree(folder, ignore_errors=True)

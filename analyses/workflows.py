@@ -72,6 +72,8 @@ class PathoscopeBowtie(Workflow):
     name = "pathoscope_bowtie"
     display_name = "PathoScope"
     size = JobSize.LARGE
+    analysis = True
+    aliases = ("pathoscope",)
 
     def _analysis(self, ctx) -> Analysis:
         analysis = Analysis.objects.select_related("index").filter(pk=ctx.args["analysis_id"]).first()

@@ -1,4 +1,4 @@
-"""OpenAPI descriptions of Virtool's two authentication schemes (for drf-spectacular)."""
+"""OpenAPI: the session authentication scheme, and the hook that leaves alias routes out of the schema."""
 
 from __future__ import annotations
 
@@ -15,16 +15,8 @@ class SessionScheme(OpenApiAuthenticationExtension):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
 
 
-class APIKeyScheme(OpenApiAuthenticationExtension):
-    """HTTP Basic with the user's handle and an API key (when the `enable_api` setting is on)."""
-
-    target_class = "core.authentication.APIKeyAuthentication"
-    name = "apiKey"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "basic", "description": "handle:API key"}
-
-
 def drop_aliases(endpoints: list) -> list:
     """Leave alias routes (e.g. `/api/references/v1`, the later name of `/api/refs`) out of the schema."""
-    return [endpoint for endpoint in endpoints if not endpoint[0].startswith("/api/references/v1")]
+    from core.api.routes import is_alias
+
+    return [endpoint for endpoint in endpoints if not is_alias(endpoint[0])]

@@ -12,7 +12,7 @@ from core.errors import Conflict
 from indexes.models import Index
 from indexes.selectors import index_path, unbuilt_changes, unverified_otus
 from jobs.constants import ACTIVE_STATES
-from jobs.services import job_create
+from jobs.services import job_attach
 from otus.models import OTU
 from references.models import Reference
 
@@ -42,7 +42,8 @@ def index_create(*, reference: Reference, user) -> Index:
         reference=reference, version=0 if last is None else last + 1, manifest=manifest, user=user
     )
     changes.update(index=index)
-    index.job = job_create(
+    job_attach(
+        instance=index,
         workflow="build_index",
         args={
             "ref_id": reference.pk,
@@ -52,7 +53,6 @@ def index_create(*, reference: Reference, user) -> Index:
         },
         user=user,
     )
-    index.save(update_fields=["job"])
     events.dispatch(interface="history", operation="update", ids=list(index.changes.values_list("pk", flat=True)))
     events.dispatch(interface="references", operation="update", ids=[reference.pk])
     return index

@@ -1,6 +1,8 @@
-"""Job states, sizes and timing."""
+"""Job states, sizes, queues and timing."""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from django.db import models
 
@@ -41,3 +43,11 @@ class JobSize(models.TextChoices):
 
 # Progress shown while waiting for a worker and once a worker has claimed the job (Virtool: preparing at 3).
 PREPARING_PROGRESS = 3
+
+
+class Queue(StrEnum):
+    """Celery queues: Virtool's small and large job sizes, plus default for short periodic work."""
+
+    DEFAULT = "default"
+    SMALL = "small"
+    LARGE = "large"

@@ -61,6 +61,10 @@ class Workflow:
     size: ClassVar[str] = JobSize.SMALL
     # Seconds before the job ends in `timeout` (Celery's soft time limit); None: the instance default.
     time_limit: ClassVar[int | None] = None
+    # Analysis workflows are what `POST /api/samples/{id}/analyses` may start; `aliases` are other names a client
+    # may ask for (Virtool's 2019 `pathoscope` for `pathoscope_bowtie`).
+    analysis: ClassVar[bool] = False
+    aliases: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def steps(cls) -> list[Step]:
@@ -104,6 +108,17 @@ def get_workflow(name: str) -> type[Workflow]:
     if name not in _REGISTRY:
         load_extra_workflows()
     return _REGISTRY[name]
+
+
+def analysis_workflows() -> dict[str, str]:
+    """Every name an analysis can be started with (names and aliases), mapped to its workflow's name."""
+    load_extra_workflows()
+    names: dict[str, str] = {}
+    for workflow in _REGISTRY.values():
+        if workflow.analysis:
+            names.update({alias: workflow.name for alias in workflow.aliases})
+            names[workflow.name] = workflow.name
+    return names
 
 
 def workflow_names() -> list[str]:

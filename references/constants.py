@@ -6,6 +6,11 @@ from django.db import models
 
 RIGHTS = ("build", "modify", "modify_otu", "remove")
 
+# Where references live in the API: Virtool's `/refs` and its later name `/references/v1` (an alias), each with the
+# prefix of its URL names. The OTU and index sub-routes of a reference are mounted under both.
+API_PREFIXES = (("refs", "refs"), ("references/v1", "references-v1"))
+API_ALIAS = "references/v1"
+
 
 class DataType(models.TextChoices):
     """What a reference holds."""

@@ -13,7 +13,7 @@ class UsersConfig(AppConfig):
 
     def ready(self) -> None:
         from core.navigation import NavItem, nav_register
-        from users import receivers  # noqa: F401  (registers models for websocket dispatch)
+        from users import receivers, schema  # noqa: F401  (websocket dispatch registrations; OpenAPI scheme)
 
         nav_register(NavItem("home", "Home", "/"))
         nav_register(NavItem("administration", "Administration", "/administration/users", administrators_only=True))

@@ -14,10 +14,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from core import events
-from core.authentication import hash_key
 from core.errors import BadRequest, Conflict
 from core.models import InstanceSettings
 from core.selectors import settings_get
+from users.authentication import hash_key
 from users.constants import PERMISSION_NAMES, RESERVED_HANDLES
 from users.models import APIKey, User
 from users.selectors import user_permissions

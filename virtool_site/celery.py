@@ -1,23 +1,16 @@
-"""The Celery app and its queues."""
+"""The Celery app, with one exchange per job queue (the queues are the job engine's: `jobs.constants.Queue`)."""
 
 from __future__ import annotations
 
 import os
-from enum import StrEnum
 
 from celery import Celery
 from kombu import Exchange
 from kombu import Queue as KombuQueue
 
+from jobs.constants import Queue
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "virtool_site.settings")
-
-
-class Queue(StrEnum):
-    """Celery queues: Virtool's small and large job sizes, plus default for short periodic work."""
-
-    DEFAULT = "default"
-    SMALL = "small"
-    LARGE = "large"
 
 
 app = Celery("virtool")

@@ -7,6 +7,7 @@ from django.urls import include, path, re_path
 
 from analyses.api import urls as analyses_api_urls
 from core.api import urls as core_api_urls
+from core.api.routes import api_routes_register
 from core.api.views import RootView
 from files.api import urls as files_api_urls
 from indexes.api import urls as indexes_api_urls
@@ -17,19 +18,19 @@ from samples.api import urls as samples_api_urls
 from subtractions.api import urls as subtractions_api_urls
 from users.api import urls as users_api_urls
 
-# Each app's API routes; later apps add theirs here. `GET /api` lists their first path segments.
-api_patterns = [
-    *core_api_urls.urlpatterns,
-    *users_api_urls.urlpatterns,
-    *jobs_api_urls.urlpatterns,
-    *files_api_urls.urlpatterns,
-    *samples_api_urls.urlpatterns,
-    *references_api_urls.urlpatterns,
-    *otus_api_urls.urlpatterns,
-    *indexes_api_urls.urlpatterns,
-    *subtractions_api_urls.urlpatterns,
-    *analyses_api_urls.urlpatterns,
-]
+# Each app's API routes; later apps add theirs here. Registered in core, where `GET /api` lists them.
+api_patterns = api_routes_register(
+    core_api_urls.urlpatterns,
+    users_api_urls.urlpatterns,
+    jobs_api_urls.urlpatterns,
+    files_api_urls.urlpatterns,
+    samples_api_urls.urlpatterns,
+    references_api_urls.urlpatterns,
+    otus_api_urls.urlpatterns,
+    indexes_api_urls.urlpatterns,
+    subtractions_api_urls.urlpatterns,
+    analyses_api_urls.urlpatterns,
+)
 
 urlpatterns = [
     re_path(r"^api/?$", RootView.as_view(), name="api-root"),

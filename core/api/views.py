@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from django.conf import settings
 from django.http import JsonResponse
-from django.urls import URLPattern, URLResolver
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
@@ -14,25 +11,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.routes import api_endpoints
 from core.api.serializers import InstanceMessageSerializer, SettingsSerializer, SettingsUpdateSerializer, validated
 from core.permissions import IsAuthenticated, require_role
 from core.selectors import settings_get
 from core.services import instance_message_document, instance_message_set, settings_update
 from core.version import get_version
-
-
-def _endpoints() -> dict[str, str]:
-    """Each API resource by its first path segment, with its shortest fixed path (e.g. `references/v1`)."""
-    from virtool_site.urls import api_patterns
-
-    names: dict[str, str] = {}
-    for pattern in api_patterns:
-        if isinstance(pattern, URLPattern | URLResolver):
-            static = re.split(r"[<(\\$]", str(pattern.pattern).lstrip("^"))[0].rstrip("/.")
-            segment = static.split("/")[0]
-            if segment.isidentifier() and (segment not in names or len(f"/api/{static}") < len(names[segment])):
-                names[segment] = f"/api/{static}"
-    return dict(sorted(names.items()))
 
 
 class RootView(APIView):
@@ -46,7 +30,7 @@ class RootView(APIView):
 
         return Response(
             {
-                "endpoints": _endpoints(),
+                "endpoints": api_endpoints(),
                 "first_user": not get_user_model().objects.exists(),
                 "version": get_version(),
                 "dev": settings.DEBUG,

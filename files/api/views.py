@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from django.conf import settings
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -15,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError, error_response
+from core.api.files import ranged_file_response
 from core.api.pagination import ItemsPagination, query_int
 from core.api.serializers import created
 from core.permissions import IsAuthenticated, require_permission
@@ -23,8 +21,6 @@ from files.api.serializers import UploadQuerySerializer, UploadSerializer
 from files.constants import UploadType
 from files.storage import CHUNK, MAX_NAME_BYTES, NotAcceptable, UploadWriter, name_fits, safe_name, upload_path
 from files.uploads import ReceivedFile, UploadToFilesHandler
-
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def _query(request: Request) -> dict:
@@ -124,43 +120,6 @@ class UploadsView(APIView):
         )
         upload = selectors.upload_get(upload_id=upload.pk)
         return created(UploadSerializer(upload).data, f"/api/uploads/{upload.pk}")
-
-
-def ranged_file_response(request: Request, path: Path, filename: str) -> HttpResponse:
-    """Stream a file with Content-Length, honouring a single `Range: bytes=a-b` request."""
-    size = path.stat().st_size
-    match = _RANGE.match(request.META.get("HTTP_RANGE", ""))
-    if not match or (not match.group(1) and not match.group(2)):
-        response = FileResponse(path.open("rb"), as_attachment=True, filename=filename)
-        response["Accept-Ranges"] = "bytes"
-        return response
-    first, last = match.group(1), match.group(2)
-    if first:
-        start, end = int(first), min(int(last), size - 1) if last else size - 1
-    else:
-        start, end = max(0, size - int(last)), size - 1
-    if start > end or start >= size:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-
-    def chunks():
-        with path.open("rb") as handle:
-            handle.seek(start)
-            remaining = end - start + 1
-            while remaining > 0:
-                data = handle.read(min(CHUNK, remaining))
-                if not data:
-                    return
-                remaining -= len(data)
-                yield data
-
-    response = StreamingHttpResponse(chunks(), status=206, content_type="application/octet-stream")
-    response["Content-Length"] = str(end - start + 1)
-    response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 class UploadView(APIView):

@@ -1,4 +1,4 @@
-"""Indexes API: /indexes, /indexes/{id}, its history and its files."""
+"""Indexes API: /indexes, /indexes/{id}, its history and its files, and a reference's /indexes (list, build)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import error_response
+from core.api.files import ranged_file_response
 from core.api.pagination import VirtoolPagination, query_bool
-from files.api.views import ranged_file_response
-from indexes import selectors
+from core.api.serializers import created
+from indexes import selectors, services
 from indexes.api.serializers import index_document
 from indexes.constants import INDEX_FILES
 from otus.api.serializers import change_out
 from otus.selectors import history_list
+from references.selectors import reference_get, reference_require
 
 
 class IndexesView(APIView):
@@ -73,3 +75,22 @@ class IndexFileView(APIView):
         if filename not in dict(INDEX_FILES) or not path.exists():
             return error_response("not_found", "Not found", 404)
         return ranged_file_response(request, path, filename)
+
+
+class ReferenceIndexesView(APIView):
+    """GET /refs/{id}/indexes, POST (right `build`): start a build."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, ref_id: str) -> Response:
+        reference = reference_get(reference_id=ref_id)
+        queryset = selectors.index_list(reference_id=reference.pk)
+        paginator = VirtoolPagination()
+        page = paginator.paginate(request=request, queryset=queryset, total_queryset=queryset)
+        return paginator.get_paginated_response([index_document(i, detail=False) for i in page["objects"]])
+
+    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, ref_id: str) -> Response:
+        reference = reference_get(reference_id=ref_id)
+        reference_require(user=request.user, reference=reference, right="build")
+        index = services.index_create(reference=reference, user=request.user)
+        return created(index_document(selectors.index_get(index_id=index.pk)), f"/api/indexes/{index.pk}")

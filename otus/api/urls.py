@@ -1,10 +1,11 @@
-"""OTU and history API routes (mounted under /api)."""
+"""OTU and history API routes (mounted under /api), with a reference's OTUs and history."""
 
 from __future__ import annotations
 
 from django.urls import path, re_path
 
 from otus.api import views
+from references.constants import API_PREFIXES
 
 ID = r"[A-Za-z0-9_-]+"
 
@@ -37,4 +38,13 @@ urlpatterns = [
     ),
     path("history", views.HistoryView.as_view(), name="history"),
     path("history/<str:change_id>", views.ChangeView.as_view(), name="change"),
+    # A reference's OTUs and history, under both names of the references API.
+    *(
+        route
+        for prefix, name in API_PREFIXES
+        for route in (
+            path(f"{prefix}/<str:ref_id>/otus", views.ReferenceOTUsView.as_view(), name=f"{name}-otus"),
+            path(f"{prefix}/<str:ref_id>/history", views.ReferenceHistoryView.as_view(), name=f"{name}-history"),
+        )
+    ),
 ]

@@ -1,4 +1,5 @@
-"""OTUs, isolates, sequences and history API (/otus, /history); writes need the reference right `modify_otu`."""
+"""OTUs, isolates, sequences and history API (/otus, /history, and a reference's /otus and /history); writes need
+the reference right `modify_otu`."""
 
 from __future__ import annotations
 
@@ -10,23 +11,25 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.pagination import VirtoolPagination, query_int
+from core.api.pagination import VirtoolPagination, query_bool, query_int
 from core.api.serializers import created, validated
 from core.errors import NotFound
 from otus import selectors, services
 from otus.api.serializers import (
     IsolateCreateSerializer,
     IsolateUpdateSerializer,
+    OTUCreateSerializer,
     OTUUpdateSerializer,
     SequenceCreateSerializer,
     SequenceUpdateSerializer,
     change_out,
     isolate_out,
+    otu_minimal,
     otu_out,
     sequence_row_out,
 )
 from otus.models import OTU
-from references.selectors import reference_require
+from references.selectors import reference_get, reference_require
 
 
 def _writable(request: Request, otu_id: str) -> OTU:
@@ -254,3 +257,53 @@ class ChangeView(APIView):
         reference_require(user=request.user, reference=change.reference, right="modify_otu")
         services.change_revert(change=change)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReferenceOTUsView(APIView):
+    """GET /refs/{id}/otus (search by name or abbreviation), POST (right `modify_otu`)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("find", str), OpenApiParameter("verified", bool), OpenApiParameter("names", bool)],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request, ref_id: str) -> Response:
+        reference = reference_get(reference_id=ref_id)
+        queryset = selectors.otu_list(
+            reference_id=reference.pk,
+            find=request.query_params.get("find", ""),
+            verified=query_bool(request, "verified"),
+        )
+        if query_bool(request, "names"):
+            return Response([{"id": otu.pk, "name": otu.name} for otu in queryset.only("id", "name")])
+        paginator = VirtoolPagination()
+        page = paginator.paginate(
+            request=request, queryset=queryset, total_queryset=selectors.otu_list(reference_id=reference.pk)
+        )
+        response = paginator.get_paginated_response([otu_minimal(otu) for otu in page["objects"]])
+        response.data["modified_count"] = (
+            selectors.history_list(reference_id=reference.pk, unbuilt=True).values("otu_id").distinct().count()
+        )
+        return response
+
+    @extend_schema(request=OTUCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, ref_id: str) -> Response:
+        reference = reference_get(reference_id=ref_id)
+        reference_require(user=request.user, reference=reference, right="modify_otu")
+        otu = services.otu_create(reference=reference, data=validated(OTUCreateSerializer, request), user=request.user)
+        joined = selectors.otu_joined(otu_id=otu.pk)
+        change = selectors.history_list(otu_id=otu.pk).first()
+        return created(otu_out(joined, most_recent_change=change), f"/api/otus/{otu.pk}")
+
+
+class ReferenceHistoryView(APIView):
+    """GET /refs/{id}/history?unbuilt=true|false."""
+
+    @extend_schema(parameters=[OpenApiParameter("unbuilt", bool)], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, ref_id: str) -> Response:
+        reference = reference_get(reference_id=ref_id)
+        queryset = selectors.history_list(reference_id=reference.pk, unbuilt=query_bool(request, "unbuilt"))
+        paginator = VirtoolPagination()
+        page = paginator.paginate(
+            request=request, queryset=queryset, total_queryset=selectors.history_list(reference_id=reference.pk)
+        )
+        return paginator.get_paginated_response([change_out(c, with_diff=False) for c in page["objects"]])

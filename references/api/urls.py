@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from references.api import views
+from references.constants import API_PREFIXES
 
 
 def _routes(prefix: str, name: str) -> list:
@@ -12,9 +13,6 @@ def _routes(prefix: str, name: str) -> list:
         path(prefix, views.ReferencesView.as_view(), name=f"{name}"),
         path(f"{prefix}/<str:ref_id>", views.ReferenceView.as_view(), name=f"{name}-detail"),
         path(f"{prefix}/<str:ref_id>/export", views.ReferenceExportView.as_view(), name=f"{name}-export"),
-        path(f"{prefix}/<str:ref_id>/otus", views.ReferenceOTUsView.as_view(), name=f"{name}-otus"),
-        path(f"{prefix}/<str:ref_id>/history", views.ReferenceHistoryView.as_view(), name=f"{name}-history"),
-        path(f"{prefix}/<str:ref_id>/indexes", views.ReferenceIndexesView.as_view(), name=f"{name}-indexes"),
         path(f"{prefix}/<str:ref_id>/users", views.ReferenceMembersView.as_view(), name=f"{name}-users"),
         path(f"{prefix}/<str:ref_id>/users/<int:member_id>", views.ReferenceMemberView.as_view(), name=f"{name}-user"),
         path(f"{prefix}/<str:ref_id>/groups", views.ReferenceGroupMembersView.as_view(), name=f"{name}-groups"),
@@ -26,4 +24,4 @@ def _routes(prefix: str, name: str) -> list:
     ]
 
 
-urlpatterns = [*_routes("refs", "refs"), *_routes("references/v1", "references-v1")]
+urlpatterns = [route for prefix, name in API_PREFIXES for route in _routes(prefix, name)]

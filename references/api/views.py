@@ -1,4 +1,5 @@
-"""References API: /refs (and its alias /references/v1) with OTUs, history, indexes and members."""
+"""References API: /refs (and its alias /references/v1), export and members (OTUs, history and indexes of a
+reference are served by otus/api and indexes/api)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError
-from core.api.pagination import VirtoolPagination, query_bool
+from core.api.pagination import VirtoolPagination
 from core.api.serializers import created, validated
 from core.permissions import IsAuthenticated, require_permission
 from indexes import selectors as index_selectors
-from indexes import services as index_services
-from indexes.api.serializers import index_document
-from otus import selectors as otu_selectors
-from otus import services as otu_services
-from otus.api.serializers import OTUCreateSerializer, change_out, otu_minimal, otu_out
 from references import selectors, services
 from references.api.serializers import (
     GroupMemberCreateSerializer,
@@ -103,77 +99,6 @@ class ReferenceExportView(APIView):
         response = HttpResponse(body, content_type="application/gzip")
         response["Content-Disposition"] = f'attachment; filename="{reference.pk}.{scope}.json.gz"'
         return response
-
-
-class ReferenceOTUsView(APIView):
-    """GET /refs/{id}/otus (search by name or abbreviation), POST (right `modify_otu`)."""
-
-    @extend_schema(
-        parameters=[OpenApiParameter("find", str), OpenApiParameter("verified", bool), OpenApiParameter("names", bool)],
-        responses=OpenApiTypes.OBJECT,
-    )
-    def get(self, request: Request, ref_id: str) -> Response:
-        reference = selectors.reference_get(reference_id=ref_id)
-        queryset = otu_selectors.otu_list(
-            reference_id=reference.pk,
-            find=request.query_params.get("find", ""),
-            verified=query_bool(request, "verified"),
-        )
-        if query_bool(request, "names"):
-            return Response([{"id": otu.pk, "name": otu.name} for otu in queryset.only("id", "name")])
-        paginator = VirtoolPagination()
-        page = paginator.paginate(
-            request=request, queryset=queryset, total_queryset=otu_selectors.otu_list(reference_id=reference.pk)
-        )
-        response = paginator.get_paginated_response([otu_minimal(otu) for otu in page["objects"]])
-        response.data["modified_count"] = (
-            otu_selectors.history_list(reference_id=reference.pk, unbuilt=True).values("otu_id").distinct().count()
-        )
-        return response
-
-    @extend_schema(request=OTUCreateSerializer, responses={201: OpenApiTypes.OBJECT})
-    def post(self, request: Request, ref_id: str) -> Response:
-        reference = selectors.reference_get(reference_id=ref_id)
-        selectors.reference_require(user=request.user, reference=reference, right="modify_otu")
-        otu = otu_services.otu_create(
-            reference=reference, data=validated(OTUCreateSerializer, request), user=request.user
-        )
-        joined = otu_selectors.otu_joined(otu_id=otu.pk)
-        change = otu_selectors.history_list(otu_id=otu.pk).first()
-        return created(otu_out(joined, most_recent_change=change), f"/api/otus/{otu.pk}")
-
-
-class ReferenceHistoryView(APIView):
-    """GET /refs/{id}/history?unbuilt=true|false."""
-
-    @extend_schema(parameters=[OpenApiParameter("unbuilt", bool)], responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, ref_id: str) -> Response:
-        reference = selectors.reference_get(reference_id=ref_id)
-        queryset = otu_selectors.history_list(reference_id=reference.pk, unbuilt=query_bool(request, "unbuilt"))
-        paginator = VirtoolPagination()
-        page = paginator.paginate(
-            request=request, queryset=queryset, total_queryset=otu_selectors.history_list(reference_id=reference.pk)
-        )
-        return paginator.get_paginated_response([change_out(c, with_diff=False) for c in page["objects"]])
-
-
-class ReferenceIndexesView(APIView):
-    """GET /refs/{id}/indexes, POST (right `build`): start a build."""
-
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, ref_id: str) -> Response:
-        reference = selectors.reference_get(reference_id=ref_id)
-        queryset = index_selectors.index_list(reference_id=reference.pk)
-        paginator = VirtoolPagination()
-        page = paginator.paginate(request=request, queryset=queryset, total_queryset=queryset)
-        return paginator.get_paginated_response([index_document(i, detail=False) for i in page["objects"]])
-
-    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
-    def post(self, request: Request, ref_id: str) -> Response:
-        reference = selectors.reference_get(reference_id=ref_id)
-        selectors.reference_require(user=request.user, reference=reference, right="build")
-        index = index_services.index_create(reference=reference, user=request.user)
-        return created(index_document(index_selectors.index_get(index_id=index.pk)), f"/api/indexes/{index.pk}")
 
 
 class ReferenceMembersView(APIView):

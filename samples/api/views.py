@@ -11,11 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError, error_response
+from core.api.files import ranged_file_response
 from core.api.pagination import VirtoolPagination
 from core.api.serializers import created, validated
 from core.errors import InsufficientRights
 from core.permissions import IsAuthenticated, require_permission
-from files.api.views import ranged_file_response
 from samples import selectors, services
 from samples.api.serializers import (
     LabelCreateSerializer,

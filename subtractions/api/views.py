@@ -11,10 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import error_response
+from core.api.files import ranged_file_response
 from core.api.pagination import VirtoolPagination, query_bool
 from core.api.serializers import created, validated
 from core.permissions import IsAuthenticated, require_permission
-from files.api.views import ranged_file_response
 from subtractions import selectors, services
 from subtractions.api.serializers import (
     SubtractionCreateSerializer,

@@ -9,7 +9,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from virtool_site.celery import Queue
+from jobs.constants import Queue
 
 
 def queue_concurrency(queue: str) -> int:
