@@ -1,4 +1,4 @@
-"""URL wiring: the API under /api, Django admin, and the browser pages."""
+"""URL wiring: the API under /api, Django admin, and each app's browser pages."""
 
 from __future__ import annotations
 
@@ -36,5 +36,17 @@ urlpatterns = [
     re_path(r"^api/?$", RootView.as_view(), name="api-root"),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
-    path("", include("core.urls")),
+    # Each app's browser pages.
+    path("", include("users.urls")),
+    path("", include("jobs.urls")),
+    path("", include("files.urls")),
+    path("", include("samples.urls")),
+    path("", include("references.urls")),
+    path("", include("subtractions.urls")),
+    path("", include("analyses.urls")),
 ]
+
+# Styled pages for browsers, Virtool's JSON errors under /api.
+handler403 = "core.views.forbidden"
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"
