@@ -185,13 +185,25 @@ def read_fasta(path: str | Path) -> Iterator[FastaRecord]:
             found = error.message.split("but got ", 1)[-1].rstrip(".")
             raise SequenceFormatError(f"a FASTA record must start with '>' (found {found})", line=line) from None
         raise SequenceFormatError(error.message, line=line, record=records + 1) from None
-    except UnicodeDecodeError as error:
+    except UnicodeDecodeError:
+        # Decoding runs ahead of the records in chunks, so the error cannot say where: find the line again.
+        line, byte = _undecodable_line(path)
         raise SequenceFormatError(
-            f"the file is not text: byte {error.object[error.start]:#04x} is neither ASCII nor UTF-8",
-            record=records + 1,
+            f"the file is not text: byte {byte:#04x} is neither ASCII nor UTF-8", line=line
         ) from None
     except DECOMPRESSION_ERRORS as error:
         raise _damaged(error) from None
+
+
+def _undecodable_line(path: str | Path) -> tuple[int | None, int]:
+    """The number of the first line that is not UTF-8, and its first bad byte."""
+    with open_read(path, threads=0) as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return number, line[error.start]
+    return None, 0
 
 
 _FASTQ_REASONS = {

@@ -115,7 +115,7 @@ def test_read_fasta_blank_lines_comments_crlf_and_non_ascii_headers(tmp_path):
     [
         (b"ACGT\n>x\nACGT\n", "line 1: a FASTA record must start with '>' (found 'ACGT')"),
         (b"\n\nhello\n", "line 3: a FASTA record must start with '>' (found 'hello')"),
-        (b">x\nAC\xffGT\n", "record 1: the file is not text: byte 0xff is neither ASCII nor UTF-8"),
+        (b">x\nACGT\n>y\nAC\xffGT\n", "line 4: the file is not text: byte 0xff is neither ASCII nor UTF-8"),
     ],
 )
 def test_read_fasta_errors(tmp_path, content, message):
