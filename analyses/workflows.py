@@ -12,11 +12,11 @@ flat arrays (`analyses.pathoscope.sam`), never held as Python objects.
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
 from analyses.models import Analysis
+from core import seqio
 from indexes.models import Index
 from indexes.selectors import index_path
 from jobs.constants import JobSize
@@ -46,23 +46,13 @@ def _reference_otus(index: Index) -> list[dict]:
     path = index_path(index) / "reference.json.gz"
     if not path.exists():
         raise AnalysisError(f"The files of index {index.version} are missing: rebuild the index")
-    with gzip.open(path, "rt") as handle:
+    with seqio.open_read(path) as handle:
         return json.load(handle)["otus"]
 
 
 def filter_fastq(source: Path, target: Path, drop: set[str]) -> int:
     """Copy FASTQ records whose read id (header up to whitespace, without '@') is not in `drop`; returns kept."""
-    kept = 0
-    with source.open("rb") as src, target.open("wb") as dst:
-        while True:
-            record = [src.readline() for _ in range(4)]
-            if not record[0]:
-                break
-            name = record[0][1:].split(None, 1)[0].decode()
-            if name not in drop:
-                dst.writelines(record)
-                kept += 1
-    return kept
+    return seqio.write_fastq(target, (record for record in seqio.read_fastq(source) if record.id not in drop))
 
 
 @register

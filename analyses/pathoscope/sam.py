@@ -21,6 +21,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from core import seqio
+
 
 class SamError(ValueError):
     """A SAM file that cannot be read; the message names the line and what is wrong with it."""
@@ -59,7 +61,7 @@ def _open_sam(source: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, bool]:
         close = False
     peek = getattr(stream, "peek", None)
     head = peek(4)[:4] if peek is not None else b""
-    if head[:2] == b"\x1f\x8b":
+    if seqio.is_gzip_data(head):
         # BufferedReader over GzipFile: its readline is several times faster than GzipFile's own.
         stream = io.BufferedReader(gzip.GzipFile(fileobj=stream), buffer_size=1 << 20)
         head = stream.peek(4)[:4]
