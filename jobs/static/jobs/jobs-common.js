@@ -19,18 +19,17 @@ export const ERROR_STATES = ["error", "terminated", "timeout"];
 /** Whether a job in `state` is still waiting or running. */
 export const isActive = (state) => ACTIVE_STATES.includes(state);
 
-// Workflow names whose readable form is not just their words (Virtool's analysis workflows).
-const WORKFLOW_LABELS = {
-  aodp: "AODP",
-  iimi: "Iimi",
-  nuvs: "NuVs",
-  pathoscope: "Pathoscope",
-  pathoscope_bowtie: "Pathoscope",
-};
+// The display names of the registered workflows, which the jobs pages render (`workflow-labels`): the engine
+// knows no workflow by name, each one names itself when it registers.
+let workflowLabels = null;
 
-/** A workflow name as people read it: `create_sample` → "Create sample", `build_index` → "Build index". */
+/** A workflow name as people read it: its display name, else its words (`create_sample` → "Create sample"). */
 export function workflowLabel(name) {
-  if (WORKFLOW_LABELS[name]) return WORKFLOW_LABELS[name];
+  if (workflowLabels === null) {
+    const data = document.getElementById("workflow-labels");
+    workflowLabels = data ? JSON.parse(data.textContent) : {};
+  }
+  if (workflowLabels[name]) return workflowLabels[name];
   const text = String(name || "job").replace(/[_-]+/g, " ").trim();
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
