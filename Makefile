@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 
-.PHONY: run test install install-dev lint
+.PHONY: run test install install-dev lint lock
 
 run: install
 	@bash bin/run
@@ -19,3 +19,9 @@ install-dev:
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Remake the locks (every package, pinned, with its hashes, for every platform) after editing a requirements*.in file.
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11
+lock: install-dev
+	$(UV_COMPILE) requirements.in -o requirements.txt
+	$(UV_COMPILE) requirements-dev.in -c requirements.txt -o requirements-dev.txt

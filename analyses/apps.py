@@ -13,3 +13,21 @@ class AnalysesConfig(AppConfig):
 
     def ready(self) -> None:
         from analyses import receivers, workflows  # noqa: F401  (dispatch registrations; the pathoscope workflow)
+        from core.pages import page_part_register
+
+        # The samples pages show analyses without knowing them: their slots are filled from here.
+        page_part_register(
+            page="sample", slot="sections", template="analyses/sample_part.html", script="analyses/sample-analyses.js"
+        )
+        page_part_register(
+            page="samples",
+            slot="selection-actions",
+            template="analyses/samples_action.html",
+            script="analyses/samples-part.js",
+        )
+        page_part_register(
+            page="samples",
+            slot="selection-forms",
+            template="analyses/samples_form.html",
+            script="analyses/samples-part.js",
+        )

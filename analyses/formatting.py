@@ -1,5 +1,9 @@
 """PathoScope results as users read them: hits grouped by OTU (at its indexed version), isolates, sequences,
-weights, depths, coverage and drawable coverage lines; and the CSV/XLSX exports (workflows.md §1.8)."""
+weights, depths, coverage and drawable coverage lines; and the CSV/XLSX exports (workflows.md §1.8).
+
+The OTUs come as built into the analysis's index (`indexes.IndexOTU`), stored once, so that a read replays no
+history; only when the index is gone (its reference was deleted) is history asked, as before.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ import numpy as np
 import visvalingamwyatt
 
 from analyses.models import Analysis
-from otus.documents import isolate_name
+from indexes.selectors import index_otus_frozen
+from indexes.services import index_otus_freeze
+from otus.documents import Document, isolate_name
 from otus.selectors import otu_at_version
 
 # Coverage lines longer than this are simplified with Visvalingam-Whyatt (Virtool's Python server did the same).
@@ -42,8 +48,46 @@ def _coverage(values: np.ndarray) -> float:
     return round(float(np.count_nonzero(values)) / values.size, 3) if values.size else 0.0
 
 
+def hit_otus(analysis: Analysis, keys: list[tuple[str | None, int | None]]) -> dict[tuple, Document | None]:
+    """The joined OTU of each (otu id, version) of the hits, as built into the analysis's index (None if unknown)."""
+    index = analysis.index
+    manifest = index.manifest if index is not None else {}
+    built = {otu_id for otu_id, version in keys if otu_id and version is not None and manifest.get(otu_id) == version}
+    frozen = index_otus_frozen(index_id=index.pk, otu_ids=built) if index is not None and built else {}
+    missing = built - frozen.keys()
+    if index is not None and missing:
+        # An analysis finished before indexes kept their OTUs: store them now, so that the next read finds them.
+        frozen |= index_otus_freeze(index=index, otu_ids=sorted(missing))
+    documents: dict[tuple, Document | None] = {}
+    for otu_id, version in keys:
+        if otu_id in built:
+            documents[otu_id, version] = frozen.get(otu_id)
+        elif otu_id and version is not None:
+            # No index any more (its reference was deleted, and its history with it), or not in its manifest.
+            documents[otu_id, version] = otu_at_version(otu_id=otu_id, version=version)
+        else:
+            documents[otu_id, version] = None
+    return documents
+
+
+def stored_lines(analysis: Analysis) -> dict[str, list[list[int]]]:
+    """The coverage lines kept with the analysis (none for one formatted before lines were kept)."""
+    return dict(analysis.coverage_lines or {})
+
+
+def store_lines(analysis: Analysis, lines: dict[str, list[list[int]]]) -> None:
+    """Keep the coverage lines of a finished analysis, so that later reads do not simplify them again."""
+    if analysis.ready:
+        Analysis.objects.filter(pk=analysis.pk).update(coverage_lines=lines)
+        analysis.coverage_lines = lines
+
+
 def format_pathoscope(analysis: Analysis) -> dict[str, Any] | None:
-    """The stored results grouped by OTU for display, or None while there are none."""
+    """The stored results grouped by OTU for display, or None while there are none.
+
+    The first formatting of a finished analysis (the workflow's last step does it) simplifies the coverage lines
+    and keeps them; later ones read them.
+    """
     results = analysis.results
     if results is None:
         return None
@@ -51,10 +95,15 @@ def format_pathoscope(analysis: Analysis) -> dict[str, Any] | None:
     for hit in results.get("hits", []):
         key = (hit["otu"]["id"], hit["otu"]["version"])
         by_otu.setdefault(key, []).append(hit)
+    documents = hit_otus(analysis, list(by_otu))
+    lines = stored_lines(analysis)
+    known = len(lines)
     otus = []
     for (otu_id, version), hits in by_otu.items():
-        document = otu_at_version(otu_id=otu_id, version=version) if otu_id and version is not None else None
-        otus.append(_format_otu(otu_id, version, document, {hit["id"]: hit for hit in hits}))
+        document = documents[otu_id, version]
+        otus.append(_format_otu(otu_id, version, document, {hit["id"]: hit for hit in hits}, lines))
+    if len(lines) != known:
+        store_lines(analysis, lines)
     otus.sort(key=lambda otu: (-otu["pi"], otu["name"]))
     return {
         "read_count": results.get("read_count", 0),
@@ -72,7 +121,15 @@ def _segment_key(isolate: dict, sequence: dict) -> str:
     return f"rank:{next(i for i, s in enumerate(ranked) if s['_id'] == sequence['_id'])}"
 
 
-def _format_otu(otu_id: str | None, version: int | None, document: dict | None, hits: dict[str, dict]) -> dict:
+def _format_otu(
+    otu_id: str | None,
+    version: int | None,
+    document: dict | None,
+    hits: dict[str, dict],
+    lines: dict[str, list] | None = None,
+) -> dict:
+    """One OTU of the results; the coverage line of a sequence not in `lines` is drawn and added to it."""
+    lines = {} if lines is None else lines
     isolates = []
     if document:
         sources = document["isolates"]
@@ -93,6 +150,8 @@ def _format_otu(otu_id: str | None, version: int | None, document: dict | None, 
             align[: values.size] = values
             depths.append(align)
             segments.setdefault(_segment_key(isolate, sequence), []).append(align)
+            if sequence["_id"] not in lines:
+                lines[sequence["_id"]] = coverage_line(align.tolist())
             sequences.append(
                 {
                     "id": sequence["_id"],
@@ -106,7 +165,7 @@ def _format_otu(otu_id: str | None, version: int | None, document: dict | None, 
                     "coverage": hit["coverage"],
                     "depth": hit["depth"],
                     "median_depth": _median(align),
-                    "align": coverage_line(align.tolist()),
+                    "align": lines[sequence["_id"]],
                 }
             )
         if not sequences:

@@ -30,6 +30,9 @@ class Analysis(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     results = models.JSONField(null=True, blank=True)
+    # Drawable coverage line of each hit sequence ({sequence id: [[x, depth], ...]}), simplified once when the
+    # results are first formatted (at the end of the workflow) instead of on every read: it is most of a read's cost.
+    coverage_lines = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

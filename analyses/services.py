@@ -12,8 +12,8 @@ from analyses.models import Analysis
 from analyses.selectors import analysis_path
 from core.errors import BadRequest, Conflict
 from indexes.selectors import index_current
-from jobs.constants import ACTIVE_STATES
-from jobs.services import job_create
+from indexes.services import index_otus_freeze
+from jobs.services import job_attach, job_refuse_delete
 from jobs.workflow import analysis_workflows
 from references.models import Reference
 from samples.models import Sample
@@ -61,7 +61,8 @@ def _create(*, user, sample: Sample, workflow: str, reference: Reference, index,
         user=user,
     )
     analysis.subtractions.set(subtractions)
-    analysis.job = job_create(
+    job_attach(
+        instance=analysis,
         workflow=workflow,
         args={
             "analysis_id": analysis.pk,
@@ -73,7 +74,6 @@ def _create(*, user, sample: Sample, workflow: str, reference: Reference, index,
         },
         user=user,
     )
-    analysis.save(update_fields=["job"])
     return analysis
 
 
@@ -109,8 +109,20 @@ def analyses_create(*, user, samples: list[Sample], data: dict[str, Any]) -> lis
 
 @transaction.atomic
 def analysis_finish(*, analysis_id: str, results: dict[str, Any]) -> None:
-    """The workflow finished: store the results and mark the analysis ready."""
-    Analysis.objects.filter(pk=analysis_id).update(results=results, ready=True, updated_at=timezone.now())
+    """The workflow finished: store the results, keep the OTUs hit as built into the index and the drawn coverage
+    lines, mark it ready."""
+    from analyses.formatting import format_pathoscope
+
+    Analysis.objects.filter(pk=analysis_id).update(
+        results=results, ready=True, updated_at=timezone.now(), coverage_lines=None
+    )
+    analysis = Analysis.objects.select_related("index").filter(pk=analysis_id).first()
+    if analysis is not None and analysis.index is not None:
+        # Reads then take the OTUs from the index instead of replaying their history on every GET.
+        otu_ids = [hit["otu"]["id"] for hit in results.get("hits", []) if hit["otu"]["id"]]
+        index_otus_freeze(index=analysis.index, otu_ids=otu_ids)
+    if analysis is not None:
+        format_pathoscope(analysis)  # the first formatting draws the coverage lines and keeps them
     from core import events
 
     events.dispatch(interface="analyses", operation="update", ids=[analysis_id])
@@ -128,8 +140,7 @@ def analysis_discard(*, analysis_id: str) -> None:
 
 def analysis_delete(*, analysis: Analysis) -> None:
     """Delete an analysis (409 while it runs)."""
-    if analysis.job_id and analysis.job.state in ACTIVE_STATES:
-        raise Conflict("Analysis is still running")
+    job_refuse_delete(instance=analysis, busy="Analysis is still running")
     folder = analysis_path(analysis)
     analysis.delete()
     shutil.rmtree(folder, ignore_errors=True)

@@ -7,16 +7,16 @@ better; reassign multi-mapping reads with PathoScope's EM; store the report with
 
 Reads are given to bowtie2 as unpaired (`-U reads_1,reads_2`), as Virtool does, so mates that share a read name
 pool their alignments. bowtie2 writes SAM files into the job's scratch folder; they are parsed line by line into
-flat arrays (`analyses.pathoscope`), never held as Python objects.
+flat arrays (`analyses.pathoscope.sam`), never held as Python objects.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
 from analyses.models import Analysis
+from core import seqio
 from indexes.models import Index
 from indexes.selectors import index_path
 from jobs.constants import JobSize
@@ -46,23 +46,13 @@ def _reference_otus(index: Index) -> list[dict]:
     path = index_path(index) / "reference.json.gz"
     if not path.exists():
         raise AnalysisError(f"The files of index {index.version} are missing: rebuild the index")
-    with gzip.open(path, "rt") as handle:
+    with seqio.open_read(path) as handle:
         return json.load(handle)["otus"]
 
 
 def filter_fastq(source: Path, target: Path, drop: set[str]) -> int:
     """Copy FASTQ records whose read id (header up to whitespace, without '@') is not in `drop`; returns kept."""
-    kept = 0
-    with source.open("rb") as src, target.open("wb") as dst:
-        while True:
-            record = [src.readline() for _ in range(4)]
-            if not record[0]:
-                break
-            name = record[0][1:].split(None, 1)[0].decode()
-            if name not in drop:
-                dst.writelines(record)
-                kept += 1
-    return kept
+    return seqio.write_fastq(target, (record for record in seqio.read_fastq(source) if record.id not in drop))
 
 
 @register
@@ -85,7 +75,7 @@ class PathoscopeBowtie(Workflow):
 
     @step("Map to default isolates", "Map the reads to each OTU's default isolate to find candidate OTUs.")
     def map_default_isolates(self, ctx) -> None:
-        from analyses.pathoscope import read_sam
+        from analyses.pathoscope.sam import read_sam
 
         analysis = self._analysis(ctx)
         work = ctx.work_path
@@ -140,7 +130,8 @@ class PathoscopeBowtie(Workflow):
 
     @step("Eliminate subtraction", "Drop alignments that fit each host genome as well as or better than a virus.")
     def eliminate_subtraction(self, ctx) -> None:
-        from analyses.pathoscope import eliminate, host_scores, read_sam
+        from analyses.pathoscope.em import eliminate, host_scores
+        from analyses.pathoscope.sam import read_sam
 
         ctx.subtracted_count = 0
         ctx.alignments = None
@@ -169,7 +160,8 @@ class PathoscopeBowtie(Workflow):
 
     @step("Reassign reads", "Reassign multi-mapping reads with PathoScope's EM, compute coverage and the report.")
     def reassignment(self, ctx) -> None:
-        from analyses.pathoscope import em, report
+        from analyses.pathoscope.em import em
+        from analyses.pathoscope.report import report
         from analyses.services import analysis_finish
 
         analysis = self._analysis(ctx)

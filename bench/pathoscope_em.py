@@ -15,9 +15,9 @@ What it does (figures in bench/README.md):
    `--records` records are written;
 2. runs each implementation in its own fresh process (so that peak RSS is its own; `os.wait4`):
    `em` = `read_sam` (numpy block parser) + `em` (vectorised);
-   `loop` = `read_sam(by_line=True)` (one `split` per line, as PathoScope 2 parses) + `em_loop` (PathoScope 2
-   style dicts and lists); it also times the numpy parser once, for a "same parser on both sides" figure;
-   both time parsing and EM separately and dump their result;
+   `loop` = `read_sam_by_line` (in tests/analyses/pathoscope_loop.py: one `split` per line, as PathoScope 2
+   parses) + `em_loop` (PathoScope 2 style dicts and lists); it also times the numpy parser once, for a "same
+   parser on both sides" figure; both time parsing and EM separately and dump their result;
 3. checks that both results are equal (refs, read_count exactly; every float to 1e-9 relative; coverage exactly)
    and prints a table: wall time (parse, EM, total), peak RSS, and the speed-ups (parse + EM, EM alone, and
    parse + EM with the numpy parser on both sides).
@@ -112,7 +112,9 @@ def generate(path: Path, records: int, otus: int, seed: int) -> dict:
 def worker(which: str, sam: str, out: str) -> None:
     """Run one implementation (in its own process) and pickle its result and timings."""
     sys.path.insert(0, str(ROOT))
-    from analyses.pathoscope import em, em_loop, read_sam
+    from analyses.pathoscope.em import em
+    from analyses.pathoscope.sam import read_sam
+    from tests.analyses.pathoscope_loop import em_loop, read_sam_by_line
 
     fast_parse = None
     if which == "loop":
@@ -123,7 +125,7 @@ def worker(which: str, sam: str, out: str) -> None:
         fast_parse = time.perf_counter() - fast_started
     started = time.perf_counter()
     # The loop side parses like PathoScope 2: one split per line, in Python.
-    alignments = read_sam(sam, by_line=which == "loop")
+    alignments = (read_sam_by_line if which == "loop" else read_sam)(sam)
     parsed = time.perf_counter()
     fast_parse = fast_parse if fast_parse is not None else parsed - started
     result = (em if which == "em" else em_loop)(alignments)
@@ -202,7 +204,7 @@ def main() -> None:
         print("|---|---:|---:|---:|---:|")
         rows = (
             ("`em`: numpy block parser + vectorised EM", vectorised),
-            ("`em_loop`: line-by-line parser + loop EM", loop),
+            ("`em_loop`: `read_sam_by_line` (line by line, tests) + loop EM", loop),
         )
         for name, numbers in rows:
             print(

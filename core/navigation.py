@@ -15,10 +15,9 @@ class NavItem:
     administrators_only: bool = False
 
 
-NAVIGATION: list[NavItem] = [
-    NavItem("home", "Home", "/"),
-    NavItem("administration", "Administration", "/administration/users", administrators_only=True),
-]
+# Filled by the apps' `ready()` in INSTALLED_APPS order: users adds Home and Administration first, so the others
+# can place themselves before Administration (the default) or before each other.
+NAVIGATION: list[NavItem] = []
 
 
 def nav_register(item: NavItem, *, before: str | None = "administration") -> None:

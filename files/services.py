@@ -1,19 +1,22 @@
-"""Writes for uploads: create from a finished stream, remove, reserve, expire, and keep the files folder in sync."""
+"""Writes for uploads: create from a finished stream, remove, claim and release, expire, and keep the files folder
+in sync."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core import events
-from core.errors import Conflict
+from core.errors import BadRequest, Conflict
 from files.constants import PARTIAL_PREFIX
 from files.models import FileReport, Upload
 from files.storage import files_path, upload_path
@@ -102,6 +105,43 @@ def uploads_mark_removed(*, upload_ids: list[int], delete_files: bool) -> list[i
             if row.name_on_disk:
                 upload_path(row.name_on_disk).unlink(missing_ok=True)
     return [row.pk for row in rows]
+
+
+def uploads_claim(*, keys: Sequence[int | str], upload_type: str, purpose: str) -> list[Upload]:
+    """Take uploads for what is being made from them: look them up, check their type, reserve them.
+
+    The rows are locked (`select_for_update`; on SQLite the IMMEDIATE transaction already holds the write lock), so
+    of two requests for one upload one wins and the other gets 409. Call it inside the transaction that creates
+    the row using them: the reservation commits, or rolls back, with that row. `keys` are upload ids, or the names
+    on disk that Virtool's clients may send (`import_from`). `purpose` completes "Only reads uploads can ...".
+    Returns the uploads in the order of `keys`.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("uploads_claim must run inside the transaction that uses the uploads")
+    keys = [int(key) if isinstance(key, int) or str(key).isdigit() else str(key) for key in keys]
+    if len(set(keys)) != len(keys):
+        raise BadRequest("The same file is given more than once")
+    ids = [key for key in keys if isinstance(key, int)]
+    names = [key for key in keys if isinstance(key, str)]
+    rows = (
+        Upload.objects.select_for_update()
+        .filter(Q(pk__in=ids) | Q(name_on_disk__in=names), removed=False, ready=True)
+        .order_by("pk")  # one lock order for every claimant, so two claims of overlapping uploads cannot deadlock
+    )
+    found = {row.pk: row for row in rows} | {row.name_on_disk: row for row in rows}
+    if any(key not in found for key in keys):
+        raise BadRequest("File does not exist")
+    uploads = [found[key] for key in keys]
+    if any(upload.type != upload_type for upload in uploads):
+        raise BadRequest(f"Only {upload_type} uploads can {purpose}")
+    taken = [upload.name for upload in uploads if upload.reserved]
+    if taken:
+        raise Conflict(
+            f"{'Files are' if len(taken) > 1 else 'The file is'} already in use by a sample, subtraction or import "
+            f"being made: {', '.join(taken)}"
+        )
+    uploads_reserve(upload_ids=[upload.pk for upload in uploads])
+    return uploads
 
 
 @transaction.atomic

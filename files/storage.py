@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import uuid
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
 
+from core import seqio
 from files.constants import PARTIAL_PREFIX, UploadType
 
 CHUNK = 1024 * 1024
@@ -49,12 +48,10 @@ class NotAcceptable(Exception):
 
 def check_reads_start(name: str, head: bytes) -> None:
     """Refuse a reads upload whose first bytes are not FASTQ (plain or gzip)."""
-    text = head
-    if head[:2] == b"\x1f\x8b":
-        try:
-            text = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 4096)
-        except zlib.error:
-            raise NotAcceptable(f"{name} is not a valid gzip file") from None
+    try:
+        text = seqio.decompressed_start(head)
+    except seqio.SequenceFormatError:
+        raise NotAcceptable(f"{name} is not a valid gzip file") from None
     if not text:
         return  # a gzip header alone: nothing decompressed yet, judge later
     if not text.lstrip(b"\r\n").startswith(b"@"):
@@ -124,12 +121,9 @@ def sha256_of(path: Path) -> str:
 def looks_like_fastq(path: Path) -> bool:
     """Whether a file starts like FASTQ (plain or gzip)."""
     try:
-        with path.open("rb") as raw:
-            head = raw.read(2)
-        opener = gzip.open if head == b"\x1f\x8b" else open
-        with opener(path, "rb") as handle:
+        with seqio.open_read(path, threads=0) as handle:
             start = handle.read(4096)
-    except (OSError, EOFError, zlib.error):
+    except seqio.DECOMPRESSION_ERRORS:
         return False
     return start.lstrip(b"\r\n").startswith(b"@")
 

@@ -31,3 +31,22 @@ class Index(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference_id} v{self.version}"
+
+
+class IndexOTU(models.Model):
+    """An OTU as built into an index: its joined document at the manifest version, so reads replay no history.
+
+    Stored for the OTUs an analysis hits, at the end of the analysis (or on the first read of an analysis made
+    before these rows existed). Built versions never change: their changes cannot be reverted.
+    """
+
+    index = models.ForeignKey(Index, on_delete=models.CASCADE, related_name="otus")
+    otu_id = models.CharField(max_length=8)
+    version = models.IntegerField()
+    document = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["index", "otu_id"], name="indexes_indexotu_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.otu_id} v{self.version} in {self.index_id}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.db.models import Count, QuerySet
@@ -10,7 +10,7 @@ from django.db.models import Count, QuerySet
 from core.errors import NotFound
 from files.storage import files_present
 from indexes.constants import INDEX_FILES
-from indexes.models import Index
+from indexes.models import Index, IndexOTU
 from otus.documents import Document
 from otus.selectors import otu_at_version, otu_walk_back, otus_joined
 from references.formats import export_otu
@@ -77,6 +77,12 @@ def manifest_otus(*, manifest: dict[str, int]) -> Iterator[Document]:
             if current["version"] == version
             else otu_at_version(otu_id=current["_id"], version=version, current=current)
         )
+
+
+def index_otus_frozen(*, index_id: str, otu_ids: Iterable[str]) -> dict[str, Document]:
+    """The joined documents of these OTUs as built into an index, for those stored so far (`index_otus_freeze`)."""
+    rows = IndexOTU.objects.filter(index_id=index_id, otu_id__in=list(otu_ids)).values_list("otu_id", "document")
+    return dict(rows)
 
 
 def reference_document(*, reference: Reference, scope: str = "unbuilt") -> Document:

@@ -1,19 +1,22 @@
-"""Writes for indexes: start a build (manifest + stamped changes + job), finish it, or undo it."""
+"""Writes for indexes: start a build (manifest + stamped changes + job), finish it or undo it; keep built OTUs."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Max
 
 from core import events
 from core.errors import Conflict
-from indexes.models import Index
-from indexes.selectors import index_path, unbuilt_changes, unverified_otus
+from indexes.models import Index, IndexOTU
+from indexes.selectors import index_otus_frozen, index_path, unbuilt_changes, unverified_otus
 from jobs.constants import ACTIVE_STATES
-from jobs.services import job_create
+from jobs.services import job_attach
+from otus.documents import Document
 from otus.models import OTU
+from otus.selectors import otu_at_version
 from references.models import Reference
 
 
@@ -42,7 +45,8 @@ def index_create(*, reference: Reference, user) -> Index:
         reference=reference, version=0 if last is None else last + 1, manifest=manifest, user=user
     )
     changes.update(index=index)
-    index.job = job_create(
+    job_attach(
+        instance=index,
         workflow="build_index",
         args={
             "ref_id": reference.pk,
@@ -52,7 +56,6 @@ def index_create(*, reference: Reference, user) -> Index:
         },
         user=user,
     )
-    index.save(update_fields=["job"])
     events.dispatch(interface="history", operation="update", ids=list(index.changes.values_list("pk", flat=True)))
     events.dispatch(interface="references", operation="update", ids=[reference.pk])
     return index
@@ -87,3 +90,26 @@ def index_discard(*, index_id: str) -> None:
         events.dispatch(interface="history", operation="update", ids=change_ids)
         events.dispatch(interface="references", operation="update", ids=[reference_id])
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@transaction.atomic
+def index_otus_freeze(*, index: Index, otu_ids: Iterable[str]) -> dict[str, Document]:
+    """Store these OTUs as built into the index (joined, at their manifest versions) once; return their documents.
+
+    The documents are computed as reads computed them before they were stored: by patching back through history
+    (OTUs removed since included). OTUs not in the manifest, or not found in history, are left out. Safe to run
+    twice at once: a row stored meanwhile by another process wins, and is the same document.
+    """
+    wanted = [otu_id for otu_id in dict.fromkeys(otu_ids) if otu_id in index.manifest]
+    documents = index_otus_frozen(index_id=index.pk, otu_ids=wanted)
+    rows = []
+    for otu_id in wanted:
+        if otu_id in documents:
+            continue
+        version = index.manifest[otu_id]
+        document = otu_at_version(otu_id=otu_id, version=version)
+        if document is not None:
+            documents[otu_id] = document
+            rows.append(IndexOTU(index=index, otu_id=otu_id, version=version, document=document))
+    IndexOTU.objects.bulk_create(rows, ignore_conflicts=True)
+    return documents

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
-import shutil
-
+from core import seqio
 from indexes.constants import BOWTIE2_FILES
 from indexes.models import Index
 from indexes.selectors import index_path, manifest_otus
@@ -83,8 +81,7 @@ class BuildIndex(Workflow):
     def finalize(self, ctx) -> None:
         index = self._index(ctx)
         folder = index_path(index)
-        with (folder / "reference.fa").open("rb") as source, gzip.open(folder / "reference.fa.gz", "wb", 6) as target:
-            shutil.copyfileobj(source, target, 1 << 20)
+        seqio.gzip_copy(folder / "reference.fa", folder / "reference.fa.gz")
         (folder / "reference.fa").unlink()
         if index.reference.data_type != "barcode":
             missing = [name for name in BOWTIE2_FILES if not (folder / name).exists()]

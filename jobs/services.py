@@ -1,4 +1,5 @@
-"""Writes for jobs: create and enqueue, record status, cancel, remove, and resolve jobs whose worker died."""
+"""Writes for jobs: create (alone or for a row) and enqueue, record status, cancel, remove, guard deletes, and
+resolve jobs whose worker died."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from core.errors import BadRequest, Conflict
 from jobs.constants import ACTIVE_STATES, CLEAR_FILTERS, FINISHED_STATES, PREPARING_PROGRESS, JobSize, JobState
 from jobs.models import Job
+from jobs.selectors import jobs_active_using
 from jobs.workflow import get_workflow
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,26 @@ def job_create(*, workflow: str, args: dict[str, Any], user=None) -> Job:
     )
     transaction.on_commit(lambda: job_enqueue(job=job, time_limit=workflow_class.time_limit))
     return job
+
+
+def job_attach(*, instance: Model, workflow: str, args: dict[str, Any], user=None) -> Job:
+    """Create the job that makes or fills `instance` (a sample, reference, index, ...) and link it as `instance.job`.
+
+    Call it in the transaction that created `instance`: the row, its job and the enqueue commit together.
+    """
+    instance.job = job_create(workflow=workflow, args=args, user=user)
+    instance.save(update_fields=["job"])
+    return instance.job
+
+
+def job_refuse_delete(*, instance: Model, busy: str, arg: str | None = None, used: str = "") -> None:
+    """Refuse (409) to delete `instance` while its own job is active (`busy`), or while an active job names it in
+    its args under `arg` (`used`): a delete must never pull a row or its files from under a running job."""
+    job_id = getattr(instance, "job_id", None)
+    if job_id and Job.objects.filter(pk=job_id, state__in=ACTIVE_STATES).exists():
+        raise Conflict(busy)
+    if arg and jobs_active_using(name=arg, value=instance.pk):
+        raise Conflict(used)
 
 
 def job_enqueue(*, job: Job, time_limit: int | None = None) -> None:

@@ -121,6 +121,16 @@ def analysis_workflows() -> dict[str, str]:
     return names
 
 
+def workflow_labels() -> dict[str, str]:
+    """How people read each registered workflow's name (and its aliases): its display name."""
+    load_extra_workflows()
+    labels: dict[str, str] = {}
+    for workflow in _REGISTRY.values():
+        if workflow.display_name:
+            labels.update(dict.fromkeys((workflow.name, *workflow.aliases), workflow.display_name))
+    return labels
+
+
 def workflow_names() -> list[str]:
     """Names of every registered workflow."""
     load_extra_workflows()

@@ -8,13 +8,13 @@ A reference file is gzip-compressed JSON:
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+from core import seqio
 from core.errors import BadRequest
 from references.constants import MIN_IMPORT_SEQUENCE_LENGTH, DataType
 
@@ -29,30 +29,22 @@ class ReferenceFileError(BadRequest):
     error_id = "invalid_input"
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    with path.open("rb") as handle:
-        magic = handle.read(2)
-    if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-    return path.open("r", encoding="utf-8", errors="replace")
-
-
 def read_reference_file(path: Path) -> Document:
     """Read a Virtool reference export or a multi-FASTA file (gzip or not) as a reference document."""
     try:
-        with _open_text(path) as handle:
+        with seqio.open_read(path) as handle:
             head = handle.read(1 << 16)
-            stripped = head.lstrip()
-            if stripped.startswith("{"):
-                data = json.loads(head + handle.read())
-            elif stripped.startswith(">"):
-                return read_fasta(head + handle.read())
-            else:
-                raise ReferenceFileError(
-                    "The file is neither a Virtool reference (reference.json.gz) nor a FASTA file",
-                    errors=[{"loc": [], "msg": "the file starts with neither '{' nor '>'"}],
-                )
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
+            first = head.lstrip()[:1]
+            if first == b"{":
+                data = json.loads((head + handle.read()).decode("utf-8", errors="replace"))
+        if first == b">":
+            return read_fasta(path)  # record by record, never the whole text
+        if first != b"{":
+            raise ReferenceFileError(
+                "The file is neither a Virtool reference (reference.json.gz) nor a FASTA file",
+                errors=[{"loc": [], "msg": "the file starts with neither '{' nor '>'"}],
+            )
+    except seqio.DECOMPRESSION_ERRORS as error:
         raise ReferenceFileError(f"The file cannot be read: {error}") from None
     except json.JSONDecodeError as error:
         raise ReferenceFileError(f"The file is not valid JSON: {error}") from None
@@ -62,61 +54,53 @@ def read_reference_file(path: Path) -> Document:
 
 
 _ACCESSION = re.compile(r"^[A-Za-z]{1,6}_?\d+(\.\d+)?$")
+_NAME_SUFFIX = re.compile(r",?\s*(complete|partial)\s+(genome|sequence|cds).*$", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
 
 
-def read_fasta(text: str) -> Document:
+def read_fasta(path: Path) -> Document:
     """One OTU per FASTA record: `>ACCESSION Name of the virus ...` (or `>Name`), one isolate, one sequence."""
-    otus = []
-    header = None
-    chunks: list[str] = []
+    try:
+        otus = [_fasta_otu(record) for record in seqio.read_fasta(path)]
+    except seqio.SequenceFormatError as error:
+        raise ReferenceFileError(
+            f"The FASTA file cannot be read: {error}", errors=[{"loc": [], "msg": str(error)}]
+        ) from None
+    return {"data_type": DataType.GENOME, "organism": "", "targets": None, "otus": otus, "format": "fasta"}
 
-    def flush() -> None:
-        if header is None:
-            return
-        words = header.split(None, 1)
-        if words and _ACCESSION.match(words[0]) and len(words) == 2:
-            accession, definition = words[0], words[1].strip()
-        else:
-            accession, definition = (words[0] if words else ""), header.strip()
-        name = re.sub(r",?\s*(complete|partial)\s+(genome|sequence|cds).*$", "", definition, flags=re.I).strip()
-        otus.append(
+
+def _fasta_otu(record: seqio.FastaRecord) -> Document:
+    header = record.name.strip()
+    words = header.split(None, 1)
+    if words and _ACCESSION.match(words[0]) and len(words) == 2:
+        accession, definition = words[0], words[1].strip()
+    else:
+        accession, definition = (words[0] if words else ""), header
+    name = _NAME_SUFFIX.sub("", definition).strip()
+    return {
+        "_id": None,
+        "name": name or definition,
+        "abbreviation": "",
+        "schema": [],
+        "isolates": [
             {
-                "_id": None,
-                "name": name or definition,
-                "abbreviation": "",
-                "schema": [],
-                "isolates": [
+                "id": None,
+                "source_type": "unknown",
+                "source_name": "",
+                "default": True,
+                "sequences": [
                     {
-                        "id": None,
-                        "source_type": "unknown",
-                        "source_name": "",
-                        "default": True,
-                        "sequences": [
-                            {
-                                "_id": None,
-                                "accession": accession,
-                                "definition": definition,
-                                "host": "",
-                                "segment": None,
-                                "sequence": "".join(chunks),
-                            }
-                        ],
+                        "_id": None,
+                        "accession": accession,
+                        "definition": definition,
+                        "host": "",
+                        "segment": None,
+                        "sequence": _WHITESPACE.sub("", record.sequence).upper(),
                     }
                 ],
             }
-        )
-
-    for line in text.splitlines():
-        if line.startswith(">"):
-            flush()
-            header = line[1:].strip()
-            chunks = []
-        elif line.strip():
-            if header is None:
-                raise ReferenceFileError("The FASTA file does not start with a '>' header line")
-            chunks.append(re.sub(r"\s+", "", line).upper())
-    flush()
-    return {"data_type": DataType.GENOME, "organism": "", "targets": None, "otus": otus, "format": "fasta"}
+        ],
+    }
 
 
 _NUCLEOTIDES = re.compile(r"^[ACGTURYSWKMBDHVNacgturyswkmbdhvn]*$")
@@ -223,7 +207,7 @@ def validate(data: Document) -> list[dict]:
 def write_reference_file(path: Path, document: Document) -> None:
     """Write a reference document as `reference.json.gz`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wt", compresslevel=6, encoding="utf-8") as handle:
+    with seqio.open_gzip_write(path) as raw, io.TextIOWrapper(raw, encoding="utf-8") as handle:
         json.dump(document, handle)
 
 

@@ -12,11 +12,10 @@ from django.db import transaction
 from core import events
 from core.errors import BadRequest, Conflict, NotFound
 from files.models import Upload
-from files.services import uploads_release, uploads_reserve
+from files.services import uploads_claim, uploads_release
 from files.storage import upload_path
 from jobs.constants import ACTIVE_STATES
-from jobs.selectors import jobs_active_using
-from jobs.services import job_create
+from jobs.services import job_attach, job_refuse_delete
 from references import formats
 from references.constants import RIGHTS
 from references.models import Reference, ReferenceMember
@@ -52,15 +51,8 @@ def reference_create(*, user, data: dict[str, Any]) -> Reference:
 
 def _import(*, user, data: dict[str, Any]) -> Reference:
     """Validate the uploaded file now (so a bad file creates nothing), then import it in a job."""
-    key = str(data["import_from"])
-    query = Upload.objects.filter(removed=False, ready=True)
-    upload = (query.filter(pk=int(key)) if key.isdigit() else query.filter(name_on_disk=key)).first()
-    if upload is None:
-        raise BadRequest("File does not exist")
-    if upload.type != "reference":
-        raise BadRequest("Only reference uploads can be imported")
-    if upload.reserved:
-        raise Conflict("The file is already being imported")
+    # Claimed first, under its row lock: a second import of the same file waits, then gets 409.
+    [upload] = uploads_claim(keys=[str(data["import_from"])], upload_type="reference", purpose="be imported")
     content = formats.read_reference_file(upload_path(upload.name_on_disk))
     problems = formats.validate(content)
     if problems:
@@ -80,13 +72,12 @@ def _import(*, user, data: dict[str, Any]) -> Reference:
         targets=content.get("targets"),
         ready=False,
     )
-    uploads_reserve(upload_ids=[upload.pk])
-    reference.job = job_create(
+    job_attach(
+        instance=reference,
         workflow="import_reference",
         args={"ref_id": reference.pk, "upload_id": upload.pk, "name": upload.name, "count": len(content["otus"])},
         user=user,
     )
-    reference.save(update_fields=["job"])
     return reference
 
 
@@ -111,10 +102,9 @@ def _clone(*, user, data: dict[str, Any]) -> Reference:
         targets=source.targets,
         ready=False,
     )
-    reference.job = job_create(
-        workflow="clone_reference", args={"ref_id": reference.pk, "source_id": source.pk}, user=user
+    job_attach(
+        instance=reference, workflow="clone_reference", args={"ref_id": reference.pk, "source_id": source.pk}, user=user
     )
-    reference.save(update_fields=["job"])
     return reference
 
 
@@ -169,12 +159,14 @@ def reference_delete(*, reference: Reference) -> None:
     """Delete a reference with its OTUs, history and indexes (refused while a job fills or builds it)."""
     from indexes.models import Index
 
-    if reference.job_id and reference.job.state in ACTIVE_STATES:
-        raise Conflict("The reference is still being filled")
     if Index.objects.filter(reference=reference, ready=False, job__state__in=ACTIVE_STATES).exists():
         raise Conflict("An index of this reference is being built")
-    if jobs_active_using(name="ref_id", value=reference.pk):
-        raise Conflict("The reference is in use by running jobs: wait for them to finish or cancel them")
+    job_refuse_delete(
+        instance=reference,
+        busy="The reference is still being filled",
+        arg="ref_id",
+        used="The reference is in use by running jobs: wait for them to finish or cancel them",
+    )
     reference_id = reference.pk
     reference.delete()
     shutil.rmtree(references_path(reference_id), ignore_errors=True)

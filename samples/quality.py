@@ -22,6 +22,8 @@ from pathlib import Path
 import dnaio
 import numpy as np
 
+from core import seqio
+
 BATCH = 10_000  # small batches keep the temporary arrays in cache and out of fresh memory maps
 SLOTS = 128  # ASCII
 PERCENTILES = (50, 25, 75, 10, 90)  # median, lower quartile, upper quartile, 10th, 90th
@@ -143,8 +145,9 @@ def _batches(path: Path) -> Iterable[tuple[list[str], list[str]]]:
     sequences: list[str] = []
     qualities: list[str] = []
     try:
-        # open_threads: gzip is decompressed on another core while this one counts.
-        with dnaio.open(path, mode="r", open_threads=1) as reader:
+        # seqio decompresses gzip on another core while this one counts (as dnaio's open_threads=1 did, at the
+        # same speed) and judges gzip by content, so a plain file named .gz is read too.
+        with seqio.open_read(path) as handle, dnaio.open(handle, mode="r") as reader:
             if not isinstance(reader, dnaio.FastqReader):
                 raise QualityError(f"{path.name} is not a FASTQ file")
             for record in reader:
@@ -156,7 +159,7 @@ def _batches(path: Path) -> Iterable[tuple[list[str], list[str]]]:
     except dnaio.exceptions.FileFormatError as error:
         record = f", record {error.line // 4 + 1}" if getattr(error, "line", None) is not None else ""
         raise QualityError(f"{path.name} is not valid FASTQ{record}: {error.message}") from None
-    except (EOFError, OSError) as error:
+    except seqio.DECOMPRESSION_ERRORS as error:  # ISA-L's error for a damaged block is not an OSError
         raise QualityError(f"{path.name} could not be read to the end ({error}); is it truncated?") from None
     if qualities:
         yield sequences, qualities

@@ -10,13 +10,11 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
 from core import events
-from core.errors import BadRequest, Conflict
+from core.errors import BadRequest
 from core.selectors import settings_get
 from files.models import Upload
-from files.services import uploads_release, uploads_reserve
-from jobs.constants import ACTIVE_STATES
-from jobs.selectors import jobs_active_using
-from jobs.services import job_create
+from files.services import uploads_claim, uploads_release
+from jobs.services import job_attach, job_refuse_delete
 from samples.models import Label, Sample
 from samples.selectors import samples_path
 from subtractions.selectors import subtractions_get
@@ -44,17 +42,8 @@ def sample_create(*, user, data: dict[str, Any]) -> Sample:
     name = data["name"].strip()
     if settings.sample_unique_names and Sample.objects.filter(name__iexact=name).exists():
         raise BadRequest("Sample name is already in use")
-    upload_ids = data["files"]
-    uploads = {
-        upload.pk: upload
-        for upload in Upload.objects.select_for_update().filter(pk__in=upload_ids, removed=False, ready=True)
-    }
-    if len(uploads) != len(set(upload_ids)) or len(set(upload_ids)) != len(upload_ids):
-        raise BadRequest("File does not exist")
-    if any(upload.type != "reads" for upload in uploads.values()):
-        raise BadRequest("Only reads uploads can make a sample")
-    if any(upload.reserved for upload in uploads.values()):
-        raise Conflict("A file is already being used by another sample")
+    uploads = uploads_claim(keys=data["files"], upload_type="reads", purpose="make a sample")
+    upload_ids = [upload.pk for upload in uploads]
     subtractions = subtractions_get(ids=data.get("subtractions", []))
     labels = _check_labels(data.get("labels", []))
     group = None
@@ -85,10 +74,8 @@ def sample_create(*, user, data: dict[str, Any]) -> Sample:
     sample.labels.set(labels)
     sample.subtractions.set(subtractions)
     _labels_counted(label.pk for label in labels)
-    uploads_reserve(upload_ids=upload_ids)
-    files = [{"id": uploads[pk].pk, "name": uploads[pk].name, "size": uploads[pk].size} for pk in upload_ids]
-    sample.job = job_create(workflow="create_sample", args={"sample_id": sample.pk, "files": files}, user=user)
-    sample.save(update_fields=["job"])
+    files = [{"id": upload.pk, "name": upload.name, "size": upload.size} for upload in uploads]
+    job_attach(instance=sample, workflow="create_sample", args={"sample_id": sample.pk, "files": files}, user=user)
     return sample
 
 
@@ -141,10 +128,12 @@ def sample_set_rights(*, sample: Sample, data: dict[str, Any]) -> Sample:
 
 def sample_delete(*, sample: Sample) -> None:
     """Delete a sample and its files (refused while its creation job runs); its reserved uploads are released."""
-    if sample.job_id and sample.job.state in ACTIVE_STATES:
-        raise Conflict("The sample is still being created")
-    if jobs_active_using(name="sample_id", value=sample.pk):
-        raise Conflict("The sample is being analysed: wait for its analyses to finish or cancel them")
+    job_refuse_delete(
+        instance=sample,
+        busy="The sample is still being created",
+        arg="sample_id",
+        used="The sample is being analysed: wait for its analyses to finish or cancel them",
+    )
     sample_discard(sample_id=sample.pk)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
 import shutil
 from datetime import UTC, datetime
 
 from django.db import transaction
 
+from core import seqio
 from files.models import Upload
 from files.services import uploads_mark_removed
 from files.storage import upload_path
@@ -48,15 +48,10 @@ class CreateSample(Workflow):
                 raise SampleCreationError(f"The upload {entry['name']} no longer exists")
             source = upload_path(upload.name_on_disk)
             target = folder / READS_NAMES[index]
-            with source.open("rb") as handle:
-                is_gzip = handle.read(2) == b"\x1f\x8b"
-            if is_gzip:
+            if seqio.is_gzip(source):
                 shutil.copyfile(source, target)
             else:
-                with source.open("rb") as src, gzip.open(target, "wb", compresslevel=6) as dst:
-                    while chunk := src.read(1024 * 1024):
-                        ctx.check()
-                        dst.write(chunk)
+                seqio.gzip_copy(source, target, on_chunk=lambda _done: ctx.check())
             ctx.progress(index + 1, len(ctx.args["files"]))
 
     @step("Check reads", "Validate the reads as FASTQ and compute the quality report (FastQC's numbers).")

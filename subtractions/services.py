@@ -9,10 +9,8 @@ from django.db import transaction
 
 from core.errors import BadRequest, Conflict
 from files.models import Upload
-from files.services import uploads_mark_removed, uploads_release, uploads_reserve
-from jobs.constants import ACTIVE_STATES
-from jobs.selectors import jobs_active_using
-from jobs.services import job_create
+from files.services import uploads_claim, uploads_mark_removed, uploads_release
+from jobs.services import job_attach, job_refuse_delete
 from subtractions.models import Subtraction
 from subtractions.selectors import subtractions_path
 
@@ -20,26 +18,19 @@ from subtractions.selectors import subtractions_path
 @transaction.atomic
 def subtraction_create(*, user, data: dict[str, Any]) -> Subtraction:
     """Create a subtraction from a `subtraction` upload and queue its `create_subtraction` job."""
-    upload = Upload.objects.select_for_update().filter(pk=data["upload_id"], removed=False, ready=True).first()
-    if upload is None:
-        raise BadRequest("File does not exist")
-    if upload.type != "subtraction":
-        raise BadRequest("Only subtraction uploads can make a subtraction")
-    if upload.reserved:
-        raise Conflict("The file is already being used")
+    [upload] = uploads_claim(keys=[data["upload_id"]], upload_type="subtraction", purpose="make a subtraction")
     subtraction = Subtraction.objects.create(
         name=data["name"].strip(),
         nickname=data.get("nickname", "").strip(),
         file={"id": upload.pk, "name": upload.name},
         user=user,
     )
-    uploads_reserve(upload_ids=[upload.pk])
-    subtraction.job = job_create(
+    job_attach(
+        instance=subtraction,
         workflow="create_subtraction",
         args={"subtraction_id": subtraction.pk, "files": [{"id": upload.pk, "name": upload.name}]},
         user=user,
     )
-    subtraction.save(update_fields=["job"])
     return subtraction
 
 
@@ -61,10 +52,12 @@ def subtraction_delete(*, subtraction: Subtraction) -> None:
     if subtraction.samples.exists():
         names = ", ".join(subtraction.samples.order_by("name").values_list("name", flat=True)[:5])
         raise Conflict(f"Subtraction is linked to samples: {names}")
-    if subtraction.job_id and subtraction.job.state in ACTIVE_STATES:
-        raise Conflict("The subtraction is still being created")
-    if jobs_active_using(name="subtractions", value=subtraction.pk):
-        raise Conflict("The subtraction is used by running analyses: wait for them to finish or cancel them")
+    job_refuse_delete(
+        instance=subtraction,
+        busy="The subtraction is still being created",
+        arg="subtractions",
+        used="The subtraction is used by running analyses: wait for them to finish or cancel them",
+    )
     subtraction_id = subtraction.pk
     subtraction.delete()
     shutil.rmtree(subtractions_path(subtraction_id), ignore_errors=True)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import gzip
-
+from core import seqio
 from files.models import Upload
 from files.storage import upload_path
 from jobs.constants import JobSize
 from jobs.workflow import Workflow, register, step
 from subtractions.constants import BOWTIE2_FILES
-from subtractions.fasta import FastaError, fasta_stats
 from subtractions.models import Subtraction
 from subtractions.selectors import subtractions_path
 
 
 class SubtractionError(Exception):
     """The upload cannot make a subtraction; the message says which file and why."""
+
+
+def gc_proportions(counts: dict[str, int]) -> dict[str, float]:
+    """Virtool's `gc`: each of a, c, g, t, n over the sum of those five, rounded half-to-even to 3 decimals."""
+    total = sum(counts[letter] for letter in "acgtn")
+    return {letter: round(counts[letter] / total, 3) if total else 0.0 for letter in "acgtn"}
 
 
 @register
@@ -43,12 +47,15 @@ class CreateSubtraction(Workflow):
         source = upload_path(upload.name_on_disk)
         size = max(1, source.stat().st_size)
         try:
-            with gzip.open(folder / "subtraction.fa.gz", "wb", compresslevel=6) as target:
-                ctx.count, ctx.gc = fasta_stats(
-                    source, write_to=target, on_progress=lambda done: ctx.progress(min(done, size), size)
+            # One pass: check and count the genome while its exact bytes are stored gzip-compressed.
+            with seqio.open_gzip_write(folder / "subtraction.fa.gz") as target:
+                scan = seqio.fasta_scan(
+                    source, copy_to=target, on_progress=lambda done: ctx.progress(min(done, size), size)
                 )
-        except FastaError as error:
+        except seqio.SequenceFormatError as error:
             raise SubtractionError(f"{upload.name} is not a usable genome FASTA: {error}") from None
+        ctx.count = scan.records
+        ctx.gc = gc_proportions(scan.counts)
 
     @step("Build index", "Build the bowtie2 index of the genome.")
     def bowtie_build(self, ctx) -> None:

@@ -151,6 +151,26 @@ def anon_client() -> APIClient:
 # --- Real processes on the test database ----------------------------------------------------------------------
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, so that fixtures can tell at teardown whether it failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def failed(request) -> bool:
+    """Whether the requesting test failed (in set-up or in its body)."""
+    return any(getattr(getattr(request.node, f"report_{when}", None), "failed", False) for when in ("setup", "call"))
+
+
+def show_log_if_failed(request, name: str, path: Path, lines: int = 80) -> None:
+    """Print the end of a server or worker log after a failed test: pytest shows it with the failure."""
+    if failed(request) and path.exists():
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
+        print(f"--- last {len(tail)} lines of the {name} log ({path.name}) ---", *tail, sep="\n")  # noqa: T201
+
+
 def database_url() -> str:
     """A DATABASE_URL pointing other processes at the test database."""
     from django.db import connection
@@ -213,7 +233,7 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def live_server_url(transactional_db, tmp_path) -> Iterator[str]:
+def live_server_url(request, transactional_db, tmp_path) -> Iterator[str]:
     """A real daphne serving the ASGI app (HTTP and websockets) on the test database."""
     port = free_port()
     log = (tmp_path / "daphne.log").open("w")
@@ -239,6 +259,7 @@ def live_server_url(transactional_db, tmp_path) -> Iterator[str]:
     finally:
         stop(process)
         log.close()
+        show_log_if_failed(request, "daphne", tmp_path / "daphne.log")
 
 
 @pytest.fixture
@@ -314,7 +335,7 @@ def channel_reader(settings):
 
 
 @pytest.fixture
-def start_worker(tmp_path):
+def start_worker(request, tmp_path):
     """Start a real Celery worker: `start_worker(queues="small,large", concurrency=2, beat=False, **env)`."""
     workers = []
 
@@ -358,6 +379,7 @@ def start_worker(tmp_path):
     for process, log in workers:
         stop(process)
         log.close()
+        show_log_if_failed(request, "Celery worker", process.log_path, lines=60)
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):

@@ -127,6 +127,15 @@ def test_browser_scripts_and_templates_follow_who_may_import_whom():
     assert _breaches(edges) == []
 
 
+def test_core_holds_no_domain_page():
+    """Core's templates are the shared layout and error pages; its scripts are the shared helpers."""
+    pages = ROOT / "core" / "static" / "virtool" / "pages"
+    assert not pages.exists() or not list(pages.rglob("*.js"))
+    templates = ROOT / "core" / "templates"
+    domain = [p for p in templates.rglob("*.html")] if templates.is_dir() else []
+    assert all(p.relative_to(templates).parts[0] not in APPS - {"core"} for p in domain)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

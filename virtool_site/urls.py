@@ -1,4 +1,4 @@
-"""URL wiring: the API under /api, Django admin, and the browser pages."""
+"""URL wiring: the API under /api, Django admin, and each app's browser pages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.urls import include, path, re_path
 from analyses.api import urls as analyses_api_urls
 from core.api import urls as core_api_urls
 from core.api.routes import api_routes_register
-from core.api.views import RootView, api_not_found
+from core.api.views import RootView
 from files.api import urls as files_api_urls
 from indexes.api import urls as indexes_api_urls
 from jobs.api import urls as jobs_api_urls
@@ -35,7 +35,18 @@ api_patterns = api_routes_register(
 urlpatterns = [
     re_path(r"^api/?$", RootView.as_view(), name="api-root"),
     path("api/", include(api_patterns)),
-    re_path(r"^api/(?P<path>.*)$", api_not_found),
     path("admin/", admin.site.urls),
-    path("", include("core.urls")),
+    # Each app's browser pages.
+    path("", include("users.urls")),
+    path("", include("jobs.urls")),
+    path("", include("files.urls")),
+    path("", include("samples.urls")),
+    path("", include("references.urls")),
+    path("", include("subtractions.urls")),
+    path("", include("analyses.urls")),
 ]
+
+# Styled pages for browsers, Virtool's JSON errors under /api.
+handler403 = "core.views.forbidden"
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -42,12 +41,6 @@ class RootView(APIView):
             "dev": settings.DEBUG,
         }
         return Response(RootSerializer(document).data)
-
-
-@csrf_exempt  # as every API view: without it a write to an unrouted path would get Django's HTML CSRF page
-def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
-    """Any /api path no route serves (e.g. /api/users/abc): Virtool's JSON 404, not Django's HTML page."""
-    return JsonResponse({"id": "not_found", "message": "Not found"}, status=404)
 
 
 class SettingsView(APIView):

@@ -3,7 +3,6 @@ reference are served by otus/api and indexes/api)."""
 
 from __future__ import annotations
 
-import gzip
 import json
 
 from django.http import HttpResponse
@@ -13,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import seqio
 from core.api.exceptions import QueryValidationError
 from core.api.pagination import VirtoolPagination
 from core.api.schema import FIND, LOCATION, PAGE_PARAMETERS, binary, error_responses, page_serializer
@@ -105,7 +105,7 @@ class ReferenceExportView(APIView):
             raise QueryValidationError({"scope": ["must be one of built, unbuilt, remote"]}, code="type_error.enum")
         reference = selectors.reference_get(reference_id=ref_id)
         document = index_selectors.reference_document(reference=reference, scope=scope)
-        body = gzip.compress(json.dumps(document).encode(), compresslevel=6)
+        body = seqio.gzip_bytes(json.dumps(document).encode())
         response = HttpResponse(body, content_type="application/gzip")
         response["Content-Disposition"] = f'attachment; filename="{reference.pk}.{scope}.json.gz"'
         return response

@@ -1,4 +1,4 @@
-"""PathoScope reassignment (analyses/pathoscope.py) on SAM files small enough to work out on paper.
+"""PathoScope reassignment (analyses/pathoscope/) on SAM files small enough to work out on paper.
 
 Scores are AS:i + len(SEQ); weights are exp(score * 100 / max score). Most files give every alignment the same
 score, so that all weights are equal and the EM reduces to fractions. Pure tests: no database.
@@ -15,8 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyses import pathoscope
-from analyses.pathoscope import Alignments, SamError, eliminate, em, em_loop, host_scores, read_sam, report
+from analyses.pathoscope import sam as sam_module
+from analyses.pathoscope.em import eliminate, em, host_scores
+from analyses.pathoscope.report import report
+from analyses.pathoscope.sam import Alignments, SamError, read_sam
+from tests.analyses.pathoscope_loop import em_loop, read_sam_by_line
 
 HEADER = "@HD\tVN:1.0\tSO:unsorted\n@SQ\tSN:A\tLN:100\n@SQ\tSN:B\tLN:100\n@SQ\tSN:C\tLN:50\n@PG\tID:bowtie2\n"
 
@@ -355,7 +358,7 @@ def test_malformed_header_and_bam(tmp_path):
 
 def test_error_line_numbers_across_blocks(tmp_path, monkeypatch):
     """Small blocks: the error found in a later block still names its line in the file."""
-    monkeypatch.setattr(pathoscope, "BLOCK_SIZE", 200)
+    monkeypatch.setattr(sam_module, "BLOCK_SIZE", 200)
     lines = [record(f"r{i}", "A") for i in range(40)]
     lines[33] = "r33\t0\tA\n"
     with pytest.raises(SamError, match=r"^line 39: expected at least 11"):  # 5 header lines + 34th record
@@ -363,7 +366,7 @@ def test_error_line_numbers_across_blocks(tmp_path, monkeypatch):
 
 
 def test_block_parser_equals_line_parser(tmp_path, monkeypatch):
-    """The numpy block path and the line-by-line parser read the same records from a mixed file."""
+    """The numpy block path and a line-by-line parser (PathoScope 2's way) read the same records from a mixed file."""
     rng = np.random.default_rng(3)
     lines = []
     for i in range(3000):
@@ -380,14 +383,29 @@ def test_block_parser_equals_line_parser(tmp_path, monkeypatch):
             length = int(rng.integers(1, 30))
             lines.append(record(name, ref, pos=int(rng.integers(0, 90)), seq_len=length, as_i=int(rng.integers(0, 60))))
     path = sam(tmp_path, *lines)
-    monkeypatch.setattr(pathoscope, "BLOCK_SIZE", 4096)
+    monkeypatch.setattr(sam_module, "BLOCK_SIZE", 4096)
     fast = read_sam(path)
-    slow = read_sam(path, by_line=True)
+    slow = read_sam_by_line(path)
     for name in ("read", "ref", "pos", "length", "score"):
         assert getattr(fast, name).tolist() == getattr(slow, name).tolist(), name
     assert fast.read_names == slow.read_names
     assert fast.ref_names == slow.ref_names == ["A", "B", "C", "a_much_longer_reference_name_x"]
     assert len(fast) > 2000
+
+
+def test_unusual_blocks_are_read_line_by_line(tmp_path, monkeypatch):
+    """CRLF line ends and blank lines send a block to the line-by-line fallback, which reads the same records."""
+    lines = [record(f"r{i}", "AB"[i % 2], pos=i + 1, as_i=80 + i % 9) for i in range(60)]
+    plain = read_sam(sam(tmp_path, *lines))
+    monkeypatch.setattr(sam_module, "BLOCK_SIZE", 1000)  # several blocks, each read by the fallback
+    crlf = sam(tmp_path, *(line.replace("\n", "\r\n") for line in lines), name="crlf.sam")
+    blank = sam(tmp_path, *lines[:30], "\n", *lines[30:], "\n", name="blank.sam")
+    for path in (crlf, blank):
+        other = read_sam(path)
+        for name in ("read", "ref", "pos", "length", "score"):
+            assert getattr(other, name).tolist() == getattr(plain, name).tolist(), (path.name, name)
+        assert other.read_names == plain.read_names
+        assert other.ref_lengths == plain.ref_lengths
 
 
 # --- Property: vectorised == loop ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""A path under /api that no route serves is Virtool's JSON 404 (schemathesis found Django's HTML page there)."""
+"""A path under /api that no route serves is Virtool's JSON 404 (schemathesis found Django's HTML page there, and
+HTML 403s from the CSRF check for writes)."""
 
 from __future__ import annotations
 

@@ -158,6 +158,18 @@ def test_fasta_with_duplicate_names_is_refused(curator):
     assert "Duplicate OTU name 'Some virus'" in response.json()["errors"][0]["msg"]
 
 
+def test_fasta_that_is_not_text_is_refused_naming_the_line(curator):
+    client = client_for(curator)
+    fasta = b">A1 Some virus\nACGTACGTACGT\n>A2 Other virus\nACGT\xffACGTACGT\n"
+    upload = make_reference_upload(curator, data=gzip.compress(fasta), name="x.fa")
+    response = client.post("/api/refs", {"import_from": upload.pk}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"loc": [], "msg": "line 4: the file is not text: byte 0xff is neither ASCII nor UTF-8"}
+    ]
+    assert not Reference.objects.exists()
+
+
 def test_clone_copies_every_otu_with_new_ids_and_clone_history(curator):
     client = client_for(curator)
     source = import_reference(client, curator, EXPORT_20, name="Source")

@@ -97,6 +97,20 @@ def test_truncated_gzip_fails_clearly(tmp_path):
     assert "cut.fq.gz" in str(error.value)
 
 
+def test_damaged_gzip_block_fails_clearly(tmp_path):
+    good = gzip.compress(b"@r1\nACGT\n+\nIIII\n" * 1000)
+    path = tmp_path / "damaged.fq.gz"
+    path.write_bytes(good + good[:10] + b"\x07" + bytes(30))  # a second member whose first block type is reserved
+    with pytest.raises(QualityError, match=r"^damaged.fq.gz could not be read to the end \(.*Invalid deflate block"):
+        file_quality(path)
+
+
+def test_gzip_is_judged_by_content_not_name(tmp_path):
+    plain = tmp_path / "reads.fq.gz"  # plain text under a gzip name
+    plain.write_bytes(gzip.decompress((SAMPLES / "small_50bp_1.fq.gz").read_bytes()))
+    assert file_quality(plain) == file_quality(SAMPLES / "small_50bp_1.fq.gz")
+
+
 def test_quality_command_prints_the_json(run_manage):
     result = run_manage("quality", str(SAMPLES / "small_50bp_1.fq.gz"), str(SAMPLES / "small_50bp_2.fq.gz"))
     assert result.returncode == 0, result.stderr

@@ -6,7 +6,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analyses.pathoscope import P_SCORE_CUTOFF, SamError, em, read_sam
+from analyses.pathoscope.em import P_SCORE_CUTOFF, em
+from analyses.pathoscope.sam import SamError, read_sam
 
 
 class Command(BaseCommand):

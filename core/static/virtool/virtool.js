@@ -287,6 +287,52 @@ export function onDelete(button, { current, question, path, notice, refusal, onD
   });
 }
 
+// --- Relative times ---------------------------------------------------------------------------------------
+
+const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const UNITS = [
+  ["year", 365 * 24 * 3600],
+  ["month", 30 * 24 * 3600],
+  ["week", 7 * 24 * 3600],
+  ["day", 24 * 3600],
+  ["hour", 3600],
+  ["minute", 60],
+];
+
+/** "2 minutes ago", "just now", "in 3 hours". */
+export function relativeTime(value, now = Date.now()) {
+  const date = new Date(value);
+  if (!value || Number.isNaN(date.getTime())) return "—";
+  const seconds = Math.round((date.getTime() - now) / 1000);
+  if (Math.abs(seconds) < 45) return "just now";
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size * 0.9 || unit === "minute") return RELATIVE.format(Math.round(seconds / size), unit);
+  }
+  return RELATIVE.format(seconds, "second");
+}
+
+/** The full local date and time. */
+export function fullTime(value) {
+  const date = new Date(value);
+  if (!value || Number.isNaN(date.getTime())) return "";
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
+
+/** A `<time>` showing a relative time with the full timestamp as its title; `refreshTimes` keeps it current. */
+export function timeAgo(value) {
+  if (!value) return h("span", { class: "muted", text: "—" });
+  return h("time", { datetime: value, title: fullTime(value), dataset: { relative: "" }, text: relativeTime(value) });
+}
+
+/** Re-read every relative `<time>` under `root`. */
+export function refreshTimes(root = document) {
+  const now = Date.now();
+  for (const node of $$("time[data-relative]", root)) {
+    const text = relativeTime(node.getAttribute("datetime"), now);
+    if (node.textContent !== text) node.textContent = text;
+  }
+}
+
 // --- Paginated lists --------------------------------------------------------------------------------------
 
 /** The `page` query parameter as a page number (1 when missing or not a number). */
@@ -302,7 +348,7 @@ export function replaceQuery(query, { keepHash = false } = {}) {
 }
 
 /**
- * Show a `{page, page_count}` API result on a pager (templates/includes/pager.html): hidden for one page,
+ * Show a `{page, page_count}` API result on a pager (core/templates/includes/pager.html): hidden for one page,
  * "Page n of m", and previous/next disabled at the ends. A null result hides it.
  */
 export function renderPager(pager, result) {
@@ -552,6 +598,60 @@ export function getAccount({ refresh = false } = {}) {
     });
   }
   return accountPromise;
+}
+
+/** Whether the account holds `permission` (e.g. `create_sample`, `cancel_job`); full administrators hold them all. */
+export function may(account, permission) {
+  return Boolean(account) && (account.administrator_role === "full" || Boolean(account.permissions?.[permission]));
+}
+
+// --- Page parts -------------------------------------------------------------------------------------------
+
+/**
+ * The parts other apps contribute to this page (core/pages.py): the page's template lists their modules as JSON
+ * in `#page-parts`. `pageParts(context)` imports them and calls each module's `setup(context)`, in their
+ * registered order; `setup` returns the part's hooks, e.g. `{ render(sample, writable) {} }`.
+ * `parts.call(hook, ...args)` calls that hook of every part. The latest arguments of each hook are kept and
+ * handed to the parts as soon as they are set up, so a page calls its hooks whenever it likes (on every render)
+ * and no part misses one, however late its module arrives. `parts.ready` resolves once every part is set up;
+ * a part that fails to load or throws is reported as an uncaught error and the page goes on without it.
+ */
+export function pageParts(context = {}) {
+  const node = document.getElementById("page-parts");
+  const urls = node ? JSON.parse(node.textContent) : [];
+  const parts = [];
+  const latest = new Map();
+  const run = (part, hook, args) => {
+    try {
+      part[hook]?.(...args);
+    } catch (error) {
+      reportError(error);
+    }
+  };
+  const ready = Promise.allSettled(urls.map((url) => import(url))).then((loaded) => {
+    for (const result of loaded) {
+      if (result.status === "rejected") {
+        reportError(result.reason);
+        continue;
+      }
+      let part;
+      try {
+        part = result.value.setup(context) || {};
+      } catch (error) {
+        reportError(error);
+        continue;
+      }
+      parts.push(part);
+      for (const [hook, args] of latest) run(part, hook, args);
+    }
+  });
+  return {
+    ready,
+    call(hook, ...args) {
+      latest.set(hook, args);
+      for (const part of parts) run(part, hook, args);
+    },
+  };
 }
 
 // --- Live updates -----------------------------------------------------------------------------------------

@@ -1,0 +1,12 @@
+"""Analysis page routes: under its sample, and on its own."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from analyses import views
+
+urlpatterns = [
+    path("samples/<str:sample_id>/analyses/<str:analysis_id>", views.analysis_page, name="sample-analysis-page"),
+    path("analyses/<str:analysis_id>", views.analysis_page, name="analysis-page"),
+]

@@ -1,0 +1,15 @@
+"""The analysis result page."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from core.views import page
+
+
+@page()
+def analysis_page(request: HttpRequest, analysis_id: str, sample_id: str | None = None) -> HttpResponse:
+    """One analysis: the detected OTUs with weights, depths, coverage charts, filters and exports; live progress."""
+    context = {"nav_active": "samples", "analysis_id": analysis_id, "sample_id": sample_id or ""}
+    return render(request, "analyses/detail.html", context)

@@ -1,0 +1,679 @@
+// Samples: search, label filter, sort and pages; samples being created follow their job live; the create form
+// picks uploaded reads or uploads dropped FASTQ files first (raw bodies with progress) and then creates the sample;
+// ready samples can be selected (across pages and searches) for the actions other apps contribute.
+import {
+  $,
+  $$,
+  api,
+  attachToField,
+  clampPageOf,
+  debounce,
+  describeError,
+  FieldErrors,
+  fill,
+  getAccount,
+  h,
+  labelChip,
+  listLoader,
+  live,
+  may,
+  onPager,
+  onSearch,
+  onSubmit,
+  pageParam,
+  pageParts,
+  pageSummary,
+  part,
+  refreshTimes,
+  renderPager,
+  replaceQuery,
+  setText,
+  showNotice,
+  sizeText,
+  syncRows,
+  timeAgo,
+  toast,
+} from "../virtool/virtool.js";
+import { progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
+
+const PER_PAGE = 25;
+const SORTS = ["-created_at", "created_at", "name", "-name"];
+export const LIBRARY_LABELS = { normal: "Normal", srna: "sRNA", amplicon: "Amplicon", other: "Other" };
+
+/** A sample name from a reads file name: `plate3_S1_L001_R1_001.fastq.gz` → `plate3_S1_L001`. */
+export function suggestName(fileName) {
+  let name = String(fileName || "").replace(/\.(gz|bz2)$/i, "");
+  name = name.replace(/\.(fq|fastq|txt)$/i, "");
+  name = name.replace(/([._-]R?[12])([._-]0*1)?$/i, "");
+  return name;
+}
+
+// --- State ----------------------------------------------------------------------------------------------------
+
+const params = new URLSearchParams(window.location.search);
+const state = {
+  find: params.get("find") || "",
+  labels: new Set(params.getAll("label").map(Number).filter(Boolean)),
+  sort: SORTS.includes(params.get("sort")) ? params.get("sort") : "-created_at",
+  page: pageParam(params),
+  account: null,
+  result: null,
+  samples: [],
+  allLabels: [],
+  // Jobs seen on the websocket, by id: their progress may arrive before the sample document does.
+  jobs: new Map(),
+  // Samples that became ready while this page was open.
+  readied: new Set(),
+  // Selected samples, for the selection's actions: id → name (kept across pages and searches).
+  selected: new Map(),
+};
+
+const table = $("#sample-table");
+const tbody = $("tbody", table);
+const rows = new Map();
+// What can be done with the selected samples comes from other apps, as page parts (core/pages.py): each gets the
+// hook `selection(ids)` whenever the selection changes, and may clear it once done.
+const parts = pageParts({ selection: { clear: clearSelection } });
+
+function showProblem(message) {
+  showNotice($("#samples-error"), message);
+}
+
+function syncUrl() {
+  const query = new URLSearchParams();
+  if (state.find) query.set("find", state.find);
+  for (const id of state.labels) query.append("label", String(id));
+  if (state.sort !== "-created_at") query.set("sort", state.sort);
+  if (state.page > 1) query.set("page", String(state.page));
+  replaceQuery(query);
+}
+
+// --- Rows -----------------------------------------------------------------------------------------------------
+
+function createRow(sample) {
+  return h(
+    "tr",
+    { dataset: { id: sample.id } },
+    h(
+      "td",
+      { class: "sample-select-col" },
+      h("input", {
+        type: "checkbox",
+        dataset: { part: "select" },
+        "aria-label": `Select ${sample.name}`,
+        onChange: (event) => {
+          const current = state.samples.find((item) => item.id === sample.id) || sample;
+          if (event.currentTarget.checked) state.selected.set(sample.id, current.name);
+          else state.selected.delete(sample.id);
+          renderSelection();
+        },
+      }),
+    ),
+    h(
+      "td",
+      { class: "sample-name", dataset: { label: "Name" } },
+      h(
+        "div",
+        {},
+        h("a", { href: `/samples/${encodeURIComponent(sample.id)}`, dataset: { part: "link" } }),
+        h("div", { class: "sample-status", dataset: { part: "status" } }),
+      ),
+    ),
+    h("td", { dataset: { label: "Host" } }, h("span", { dataset: { part: "host" } })),
+    h("td", { dataset: { label: "Library" } }, h("span", { class: "badge", dataset: { part: "library" } })),
+    h("td", { dataset: { label: "Labels" } }, h("div", { class: "label-list", dataset: { part: "labels" } })),
+    h("td", { dataset: { label: "User" } }, h("span", { dataset: { part: "user" } })),
+    h("td", { dataset: { label: "Created" } }, h("span", { dataset: { part: "created" } })),
+  );
+}
+
+function jobOf(sample) {
+  if (!sample.job) return null;
+  const seen = state.jobs.get(sample.job.id);
+  return seen ? { ...sample.job, ...seen } : sample.job;
+}
+
+function renderStatus(row, sample) {
+  const status = part(row, "status");
+  row.dataset.ready = String(Boolean(sample.ready));
+  if (sample.ready) {
+    if (state.readied.has(sample.id)) {
+      if (status.dataset.mode !== "ready") {
+        status.dataset.mode = "ready";
+        fill(status, h("span", { class: "badge ok", text: "Ready" }));
+      }
+    } else if (status.dataset.mode !== "") {
+      status.dataset.mode = "";
+      fill(status);
+    }
+    return;
+  }
+  const job = jobOf(sample) || { progress: 0, state: "waiting" };
+  if (status.dataset.mode !== "creating") {
+    status.dataset.mode = "creating";
+    fill(
+      status,
+      progressBar(`Creation of ${sample.name}`),
+      h("span", { class: "job-step small muted", dataset: { part: "step" } }),
+    );
+  }
+  const step = stepText(job);
+  setProgress($("[role=progressbar]", status), job, step);
+  setText(part(status, "step"), `${step} · ${Math.round(job.progress || 0)}%`);
+}
+
+function updateRow(row, sample) {
+  setText(part(row, "link"), sample.name);
+  const host = part(row, "host");
+  setText(host, sample.host || "—");
+  host.classList.toggle("muted", !sample.host);
+  setText(part(row, "library"), LIBRARY_LABELS[sample.library_type] || sample.library_type);
+  const labels = part(row, "labels");
+  const signature = JSON.stringify(sample.labels.map((label) => [label.id, label.name, label.color]));
+  if (labels.dataset.signature !== signature) {
+    labels.dataset.signature = signature;
+    fill(labels, sample.labels.map((label) => labelChip(label)));
+  }
+  setText(part(row, "user"), sample.user?.handle || "—");
+  const select = part(row, "select");
+  select.checked = state.selected.has(sample.id);
+  // Only ready samples can be selected: the selection's actions refuse the others (409).
+  select.disabled = !sample.ready && !select.checked;
+  select.title = sample.ready ? "" : "Not ready yet";
+  select.setAttribute("aria-label", `Select ${sample.name}`);
+  const created = part(row, "created");
+  if (created.firstElementChild?.getAttribute("datetime") !== sample.created_at) fill(created, timeAgo(sample.created_at));
+  renderStatus(row, sample);
+}
+
+function renderRows() {
+  syncRows(tbody, rows, state.samples, createRow, updateRow);
+  table.removeAttribute("aria-busy");
+  table.hidden = state.samples.length === 0;
+  renderSelection();
+  const empty = $("#samples-empty");
+  empty.hidden = state.samples.length > 0;
+  const filtered = state.find || state.labels.size;
+  empty.textContent = filtered ? "No samples match the search." : "No samples yet. Create one from uploaded reads.";
+  const result = state.result;
+  if (!result) return;
+  let text = pageSummary(result, state.samples.length, "sample");
+  if (text && filtered && result.total_count !== result.found_count) text += ` ${result.total_count} in all.`;
+  setText($("#samples-count"), text);
+  renderPager($("#sample-pager"), result);
+}
+
+// --- Label filter ---------------------------------------------------------------------------------------------
+
+function renderLabelFilter() {
+  const container = $("#label-filter");
+  container.hidden = state.allLabels.length === 0;
+  // Counts change whenever samples gain or lose labels: a rebuilt filter must not take the focus away.
+  const focused = container.contains(document.activeElement) ? document.activeElement.dataset.label : null;
+  fill(
+    container,
+    state.allLabels.map((label) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: "small label-filter",
+          "aria-pressed": String(state.labels.has(label.id)),
+          dataset: { label: String(label.id) },
+          onClick: () => {
+            if (state.labels.has(label.id)) state.labels.delete(label.id);
+            else state.labels.add(label.id);
+            state.page = 1;
+            renderLabelFilter();
+            syncUrl();
+            load();
+          },
+        },
+        labelChip(label),
+        h("span", { class: "count", text: String(label.count ?? "") }),
+      ),
+    ),
+  );
+  if (focused) $(`[data-label="${focused}"]`, container)?.focus();
+}
+
+const labelLooks = (labels) => JSON.stringify(labels.map((label) => [label.id, label.name, label.color]));
+
+let labelsLoaded = false;
+async function loadLabels() {
+  const before = labelsLoaded ? labelLooks(state.allLabels) : null;
+  try {
+    state.allLabels = await api("GET", "/api/labels");
+  } catch {
+    if (!labelsLoaded) {
+      renderLabelFilter();
+      renderCreateLabels();
+    }
+    return; // a failed refresh keeps the labels already shown
+  }
+  labelsLoaded = true;
+  // A deleted label can no longer filter; a renamed or recoloured one must be redrawn in the rows.
+  const known = new Set(state.allLabels.map((label) => label.id));
+  const dropped = [...state.labels].filter((id) => !known.has(id));
+  for (const id of dropped) state.labels.delete(id);
+  if (dropped.length) syncUrl();
+  renderLabelFilter();
+  renderCreateLabels();
+  if (state.result && (dropped.length || (before !== null && labelLooks(state.allLabels) !== before))) reload();
+}
+
+// --- Loading --------------------------------------------------------------------------------------------------
+
+const load = listLoader({
+  url() {
+    const query = new URLSearchParams({ page: String(state.page), per_page: String(PER_PAGE), sort: state.sort });
+    if (state.find) query.set("find", state.find);
+    for (const id of state.labels) query.append("label", String(id));
+    return `/api/samples?${query}`;
+  },
+  busy: table,
+  onError: (error) => showProblem(error ? `Could not load the samples: ${error.message}` : ""),
+  clampPage: clampPageOf(state, syncUrl),
+  onLoad(result) {
+    state.result = result;
+    state.samples = result.documents;
+    renderRows();
+  },
+});
+
+const reload = debounce(load, 500);
+
+onSearch($("#samples-find"), (find) => {
+  state.find = find;
+  state.page = 1;
+  syncUrl();
+  load();
+});
+
+$("#samples-sort").addEventListener("change", (event) => {
+  state.sort = event.currentTarget.value;
+  state.page = 1;
+  syncUrl();
+  load();
+});
+
+onPager($("#sample-pager"), (step) => {
+  if (!state.result) return;
+  state.page = Math.max(1, state.page + step);
+  syncUrl();
+  load().then(() => $("#samples-title").focus());
+});
+
+// --- Live updates ---------------------------------------------------------------------------------------------
+
+live.on("samples", ({ operation, data }) => {
+  if (!state.result) return;
+  if (operation === "delete") {
+    const gone = new Set(Array.isArray(data) ? data : [data]);
+    const before = state.samples.length;
+    state.samples = state.samples.filter((sample) => !gone.has(sample.id));
+    if (state.samples.length !== before) {
+      state.result.found_count -= before - state.samples.length;
+      renderRows();
+      reload();
+    }
+    return;
+  }
+  if (!data?.id) return;
+  const index = state.samples.findIndex((sample) => sample.id === data.id);
+  if (index >= 0) {
+    if (data.ready && !state.samples[index].ready) state.readied.add(data.id);
+    state.samples[index] = { ...state.samples[index], ...data };
+    updateRow(rows.get(data.id), state.samples[index]);
+    return;
+  }
+  if (operation === "insert") reload();
+});
+
+live.on("jobs", ({ data }) => {
+  if (!data?.id) return;
+  const { progress, state: jobState, step_name, cancel_requested } = data;
+  state.jobs.set(data.id, { progress, state: jobState, step_name, cancel_requested });
+  for (const sample of state.samples) {
+    if (sample.job?.id === data.id && !sample.ready) updateRow(rows.get(sample.id), sample);
+  }
+});
+
+live.on("labels", () => loadLabels());
+live.onReconnect(() => {
+  load();
+  loadLabels();
+});
+
+// --- Create form ----------------------------------------------------------------------------------------------
+
+const form = $("#create-form");
+const section = $("#create-section");
+const toggle = $("#create-toggle");
+const nameInput = $("#sample-name");
+const create = { uploads: [], selected: [], transfers: [], canUpload: false };
+
+function openForm(open) {
+  section.hidden = !open;
+  toggle.setAttribute("aria-expanded", String(open));
+  if (open) {
+    loadUploads();
+    loadGroups();
+    $("#create-title").focus();
+  }
+}
+
+toggle.addEventListener("click", () => openForm(section.hidden));
+$("#create-cancel").addEventListener("click", () => {
+  openForm(false);
+  toggle.focus();
+});
+
+nameInput.addEventListener("input", () => {
+  nameInput.dataset.edited = "true"; // once typed in (even cleared), the name is the user's
+});
+
+function suggest() {
+  if (nameInput.dataset.edited) return;
+  const first = create.uploads.find((upload) => upload.id === create.selected[0]);
+  nameInput.value = first ? suggestName(first.name) : "";
+}
+
+function renderReadsChoices() {
+  const container = $("#reads-choices");
+  const full = create.selected.length >= 2;
+  fill(
+    container,
+    create.uploads.map((upload) => {
+      const checked = create.selected.includes(upload.id);
+      return h(
+        "label",
+        { class: "check" },
+        h("input", {
+          type: "checkbox",
+          name: "files",
+          value: String(upload.id),
+          checked,
+          disabled: full && !checked,
+          onChange: (event) => {
+            if (event.currentTarget.checked) create.selected = [...create.selected, upload.id].slice(-2);
+            else create.selected = create.selected.filter((id) => id !== upload.id);
+            renderReadsChoices();
+            suggest();
+            $(`input[value="${upload.id}"]`, container)?.focus();
+          },
+        }),
+        h("span", {}, upload.name, h("span", { class: "hint", text: sizeText(upload.size) })),
+      );
+    }),
+  );
+  $("#reads-empty").hidden = create.uploads.length > 0;
+}
+
+async function loadUploads() {
+  try {
+    const result = await api("GET", "/api/uploads?type=reads&per_page=100");
+    create.uploads = (result.items || []).filter((upload) => !upload.removed && !upload.reserved);
+  } catch (error) {
+    showFormProblem(`Could not load the uploaded reads: ${error.message}`);
+    return;
+  }
+  const known = new Set(create.uploads.map((upload) => upload.id));
+  create.selected = create.selected.filter((id) => known.has(id));
+  renderReadsChoices();
+  suggest();
+}
+
+const reloadUploads = debounce(() => {
+  if (!section.hidden) loadUploads();
+}, 400);
+live.on("uploads", reloadUploads);
+
+async function loadGroups() {
+  const select = $("#sample-group");
+  try {
+    const groups = await api("GET", "/api/groups");
+    const current = select.value;
+    fill(
+      select,
+      h("option", { value: "", text: "None" }),
+      groups.map((group) => h("option", { value: String(group.id), text: group.name })),
+    );
+    select.value = current;
+  } catch {
+    // The group stays "None".
+  }
+}
+
+function renderCreateLabels() {
+  const container = $("#create-labels");
+  const checked = new Set($$("input:checked", container).map((input) => Number(input.value)));
+  fill(
+    container,
+    state.allLabels.map((label) =>
+      h(
+        "label",
+        { class: "check" },
+        h("input", { type: "checkbox", name: "labels", value: String(label.id), checked: checked.has(label.id) }),
+        labelChip(label),
+      ),
+    ),
+  );
+  $("#create-labels-empty").hidden = state.allLabels.length > 0;
+}
+
+function showFormProblem(message) {
+  setText($(".form-error", form), message);
+}
+
+// Uploading dropped or chosen files: raw bodies with XMLHttpRequest (fetch reports no upload progress).
+
+function addFiles(fileList) {
+  const files = Array.from(fileList || []);
+  if (!files.length) return;
+  if (!create.canUpload) {
+    toast("You do not have permission to upload files.", { error: true });
+    return;
+  }
+  if (files.length > 2) toast("A sample takes one or two read files: only the first two are used.", { error: true });
+  for (const file of files.slice(0, 2)) uploadFile(file);
+}
+
+function uploadFile(file) {
+  const bar = h(
+    "div",
+    {
+      class: "job-progress",
+      role: "progressbar",
+      "aria-label": `Upload of ${file.name}`,
+      "aria-valuemin": "0",
+      "aria-valuemax": "100",
+      "aria-valuenow": "0",
+    },
+    h("span", { class: "job-progress-fill" }),
+  );
+  const status = h("span", { class: "transfer-state", dataset: { state: "uploading" }, text: "Uploading" });
+  const row = h(
+    "li",
+    { class: "transfer" },
+    h("div", { class: "transfer-head" }, h("span", { class: "transfer-name", text: file.name }), status),
+    bar,
+  );
+  $("#sample-transfers").append(row);
+  const setBar = (percent) => {
+    bar.setAttribute("aria-valuenow", String(percent));
+    bar.firstElementChild.style.width = `${percent}%`;
+  };
+  const setStatus = (key, text) => {
+    status.dataset.state = key;
+    status.textContent = text;
+    bar.dataset.state = key === "failed" ? "error" : key === "done" ? "complete" : "running";
+  };
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", `/api/uploads?${new URLSearchParams({ name: file.name, type: "reads" })}`);
+  xhr.setRequestHeader("Accept", "application/json");
+  xhr.setRequestHeader("Content-Type", "application/octet-stream");
+  xhr.upload.addEventListener("progress", (event) => {
+    if (event.lengthComputable && event.total) setBar(Math.round((event.loaded / event.total) * 100));
+  });
+  xhr.upload.addEventListener("load", () => setStatus("processing", "Finishing"));
+  xhr.addEventListener("load", () => {
+    let body = null;
+    try {
+      body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+    } catch {
+      body = null;
+    }
+    if (xhr.status === 201 && body?.id) {
+      setBar(100);
+      setStatus("done", "Uploaded");
+      if (!create.uploads.some((upload) => upload.id === body.id)) create.uploads = [body, ...create.uploads];
+      if (create.selected.length < 2) create.selected = [...create.selected, body.id];
+      renderReadsChoices();
+      suggest();
+    } else {
+      setStatus("failed", "Failed");
+      row.append(h("p", { class: "transfer-error", text: describeError(xhr.status, body).message }));
+    }
+  });
+  xhr.addEventListener("error", () => {
+    setStatus("failed", "Failed");
+    row.append(h("p", { class: "transfer-error", text: "The connection was lost before the file was sent." }));
+  });
+  xhr.send(file);
+}
+
+const zone = $("#drop-zone");
+const fileInput = $("#file-input");
+$("#choose-files").addEventListener("click", () => fileInput.click());
+fileInput.addEventListener("change", () => {
+  addFiles(fileInput.files);
+  fileInput.value = "";
+});
+const hasFiles = (event) => Array.from(event.dataTransfer?.types || []).includes("Files");
+let dragDepth = 0;
+zone.addEventListener("dragenter", (event) => {
+  if (!hasFiles(event)) return;
+  event.preventDefault();
+  dragDepth += 1;
+  zone.classList.add("dragging");
+});
+zone.addEventListener("dragover", (event) => {
+  if (!hasFiles(event)) return;
+  event.preventDefault();
+  event.dataTransfer.dropEffect = "copy";
+});
+zone.addEventListener("dragleave", () => {
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (!dragDepth) zone.classList.remove("dragging");
+});
+zone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  dragDepth = 0;
+  zone.classList.remove("dragging");
+  addFiles(event.dataTransfer?.files);
+});
+for (const type of ["dragover", "drop"]) {
+  window.addEventListener(type, (event) => {
+    if (hasFiles(event) && !zone.contains(event.target)) event.preventDefault();
+  });
+}
+
+onSubmit(form, async () => {
+  const fields = {};
+  const name = nameInput.value.trim();
+  if (!name) fields.name = "A name is required.";
+  if (!create.selected.length) fields.files = "Choose one or two read files.";
+  if (Object.keys(fields).length) throw new FieldErrors(fields);
+  const group = $("#sample-group").value;
+  const body = {
+    name,
+    host: $("#sample-host").value.trim(),
+    isolate: $("#sample-isolate").value.trim(),
+    locale: $("#sample-locale").value.trim(),
+    notes: $("#sample-notes").value,
+    library_type: $("#sample-library").value,
+    labels: $$("#create-labels input:checked").map((input) => Number(input.value)),
+    group: group ? Number(group) : null,
+    files: create.selected,
+  };
+  let sample;
+  try {
+    sample = await api("POST", "/api/samples", body);
+  } catch (error) {
+    attachToField(error, "name", (message) => /name/i.test(message));
+    attachToField(error, "files", (message) => /upload|file|read/i.test(message));
+    throw error;
+  }
+  toast(`Creating ${sample.name}…`);
+  form.reset();
+  nameInput.dataset.edited = "";
+  create.selected = [];
+  fill($("#sample-transfers"));
+  openForm(false);
+  if (!state.samples.some((item) => item.id === sample.id)) {
+    state.samples = [sample, ...state.samples].slice(0, PER_PAGE);
+    if (state.result) state.result.found_count += 1;
+    renderRows();
+  }
+  reload();
+  toggle.focus();
+});
+
+// --- Selection ------------------------------------------------------------------------------------------------
+
+function renderSelection() {
+  const count = state.selected.size;
+  $("#selection-bar").hidden = count === 0;
+  const names = [...state.selected.values()];
+  const listed = names.slice(0, 3).join(", ") + (names.length > 3 ? ` and ${names.length - 3} more` : "");
+  setText($("#selection-count"), count ? `${count} sample${count === 1 ? "" : "s"} selected: ${listed}` : "");
+  const ready = state.samples.filter((sample) => sample.ready);
+  const pageBox = $("#select-page");
+  const chosen = ready.filter((sample) => state.selected.has(sample.id)).length;
+  pageBox.checked = ready.length > 0 && chosen === ready.length;
+  pageBox.indeterminate = chosen > 0 && chosen < ready.length;
+  pageBox.disabled = ready.length === 0;
+  parts.call("selection", [...state.selected.keys()]);
+}
+
+$("#select-page").addEventListener("change", (event) => {
+  const ready = state.samples.filter((sample) => sample.ready);
+  for (const sample of ready) {
+    if (event.currentTarget.checked) state.selected.set(sample.id, sample.name);
+    else state.selected.delete(sample.id);
+  }
+  for (const sample of state.samples) {
+    const row = rows.get(sample.id);
+    if (row) part(row, "select").checked = state.selected.has(sample.id);
+  }
+  renderSelection();
+});
+
+function clearSelection() {
+  state.selected.clear();
+  for (const row of rows.values()) part(row, "select").checked = false;
+  renderSelection();
+}
+
+$("#selection-clear").addEventListener("click", clearSelection);
+
+// --- Start ----------------------------------------------------------------------------------------------------
+
+async function start() {
+  $("#samples-find").value = state.find;
+  $("#samples-sort").value = state.sort;
+  try {
+    state.account = await getAccount();
+  } catch (error) {
+    showProblem(`Could not load your account: ${error.message}`);
+  }
+  toggle.hidden = !may(state.account, "create_sample");
+  create.canUpload = may(state.account, "upload_file");
+  $("#choose-files").disabled = !create.canUpload;
+  await Promise.all([load(), loadLabels()]);
+  if (params.get("create") === "1" && !toggle.hidden) openForm(true);
+}
+
+setInterval(() => refreshTimes(tbody), 30_000);
+start();
