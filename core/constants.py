@@ -15,5 +15,10 @@ class SampleGroupSetting(models.TextChoices):
 
 DEFAULT_SOURCE_TYPES = ["isolate", "strain"]
 
+# Integer columns (ids, and the offsets of paged lists) are 64-bit: a larger number from a client is refused with
+# a 400 naming it, instead of failing in the database.
+DB_INT_MIN = -(2**63)
+DB_INT_MAX = 2**63 - 1
+
 # Virtool closes unauthenticated sockets with 4000; its client reloads the page on it.
 WS_CLOSE_UNAUTHENTICATED = 4000

@@ -1,8 +1,17 @@
-"""OpenAPI: the session authentication scheme, and the hook that leaves alias routes out of the schema."""
+"""OpenAPI: the authentication schemes, the errors every operation can give, and the hook that leaves alias routes
+out of the schema."""
 
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.permissions import AllowAny
+
+from core.api.schema import error_responses
+from core.permissions import IsAuthenticated
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class SessionScheme(OpenApiAuthenticationExtension):
@@ -13,6 +22,65 @@ class SessionScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+
+
+class APIKeyScheme(OpenApiAuthenticationExtension):
+    """HTTP Basic with a handle and an API key (while the instance setting `enable_api` is on)."""
+
+    target_class = "users.authentication.APIKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic", "description": "handle:API key"}
+
+
+class VirtoolAutoSchema(AutoSchema):
+    """Adds to each operation the errors that follow from how it is served, so views declare only their own."""
+
+    # 400 where a body or a typed query parameter is validated; 401 wherever credentials are read (a wrong API key
+    # is refused even on public routes); 403 for writes (the Origin check) and for routes needing a permission or
+    # role; 404 where the path names an object.
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        responses = operation.setdefault("responses", {})
+        for code, response in error_responses(*self._implied_errors(operation)).items():
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(response, str(code))
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        response = super()._get_response_for_code(serializer, status_code, media_types, direction)
+        body = serializer.response if isinstance(serializer, OpenApiResponse) else serializer
+        # A root body declared `allow_null` (GET /instance_message) may be the JSON literal null.
+        if getattr(body, "allow_null", False) and not getattr(body, "many", False):
+            for content in response.get("content", {}).values():
+                content["schema"] = {"allOf": [content["schema"]], "nullable": True}
+        return response
+
+    def _implied_errors(self, operation: dict) -> list[int]:
+        codes = []
+        query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
+        if "requestBody" in operation or any(_validated(p.get("schema", {})) for p in query):
+            codes.append(400)
+        if self.view.get_authenticators():
+            codes.append(401)
+        permissions = self.view.get_permissions()
+        needs_more = any(not isinstance(p, (IsAuthenticated, AllowAny)) for p in permissions)
+        if self.method in UNSAFE_METHODS or needs_more:
+            codes.append(403)
+        if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+            codes.append(404)
+        return codes
+
+
+def _validated(schema: dict) -> bool:
+    """Whether a query parameter's value can be refused (anything but a free string)."""
+    if schema.get("type") == "array":
+        return _validated(schema.get("items", {}))
+    return schema.get("type") != "string" or "enum" in schema or "pattern" in schema
 
 
 def drop_aliases(endpoints: list) -> list:

@@ -4,35 +4,160 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analyses.models import Analysis
-from core.api.serializers import StrictSerializer
+from core.api.schema import described
+from core.api.serializers import JobBriefSerializer, NamedSerializer, StrictSerializer, UserBriefSerializer
+
+
+class AnalysisSampleSerializer(serializers.Serializer):
+    """The analysed sample."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AnalysisReferenceSerializer(serializers.Serializer):
+    """The reference analysed against (`id` null once the reference is deleted; the name stays)."""
+
+    id = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+
+
+class AnalysisIndexSerializer(serializers.Serializer):
+    """The index build used."""
+
+    id = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField(allow_null=True)
+
+
+class AnalysisMinimalSerializer(serializers.Serializer):
+    """An analysis in lists and websocket messages (no results)."""
+
+    id = serializers.CharField()
+    workflow = serializers.CharField()
+    ready = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    sample = serializers.SerializerMethodField()
+    reference = serializers.SerializerMethodField()
+    index = serializers.SerializerMethodField()
+    subtractions = serializers.SerializerMethodField()
+    job = serializers.SerializerMethodField()
+    user = serializers.SerializerMethodField()
+
+    @extend_schema_field(AnalysisSampleSerializer)
+    def get_sample(self, analysis: Analysis) -> dict:
+        return {"id": analysis.sample_id, "name": analysis.sample.name}
+
+    @extend_schema_field(AnalysisReferenceSerializer)
+    def get_reference(self, analysis: Analysis) -> dict:
+        return {"id": analysis.reference_id, "name": analysis.reference_name}
+
+    @extend_schema_field(AnalysisIndexSerializer)
+    def get_index(self, analysis: Analysis) -> dict:
+        return {"id": analysis.index_id, "version": analysis.index_version}
+
+    @extend_schema_field(NamedSerializer(many=True))
+    def get_subtractions(self, analysis: Analysis) -> list[dict]:
+        return [{"id": s.pk, "name": s.name} for s in analysis.subtractions.all()]
+
+    @extend_schema_field(JobBriefSerializer(allow_null=True))
+    def get_job(self, analysis: Analysis) -> dict | None:
+        job = analysis.job
+        return {"id": job.pk, "state": job.state, "progress": job.progress} if job else None
+
+    @extend_schema_field(UserBriefSerializer(allow_null=True))
+    def get_user(self, analysis: Analysis) -> dict | None:
+        return {"id": analysis.user_id, "handle": analysis.user.handle} if analysis.user_id else None
+
+
+# --- PathoScope results as analyses.formatting builds them, described for the schema ------------------------
+
+
+class HitSequenceSerializer(serializers.Serializer):
+    """A detected sequence: its weight, reads, coverage and drawable coverage line."""
+
+    id = serializers.CharField()
+    accession = serializers.CharField()
+    definition = serializers.CharField()
+    segment = serializers.CharField(allow_null=True)
+    length = serializers.IntegerField()
+    pi = serializers.FloatField(help_text="Weight: the share of reads PathoScope gives this sequence.")
+    best = serializers.FloatField()
+    reads = serializers.IntegerField()
+    coverage = serializers.FloatField()
+    depth = serializers.FloatField()
+    median_depth = serializers.IntegerField()
+    align = described(
+        {"type": "array", "items": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}},
+        help_text="Coverage line: [position, depth] at each change point, simplified past 100 points.",
+    )
+
+
+class HitIsolateSerializer(serializers.Serializer):
+    """An isolate with detected sequences, and their sums."""
+
+    id = serializers.CharField(allow_null=True)
+    source_type = serializers.CharField()
+    source_name = serializers.CharField()
+    name = serializers.CharField()
+    default = serializers.BooleanField()
+    pi = serializers.FloatField()
+    best = serializers.FloatField()
+    reads = serializers.IntegerField()
+    coverage = serializers.FloatField()
+    depth = serializers.FloatField()
+    sequences = HitSequenceSerializer(many=True)
+
+
+class HitOTUSerializer(serializers.Serializer):
+    """A detected OTU at the version the index holds (`id` null when it cannot be found any more)."""
+
+    id = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+    abbreviation = serializers.CharField()
+    version = serializers.IntegerField(allow_null=True)
+    schema = described({"type": "array", "items": {"type": "object"}})
+    pi = serializers.FloatField()
+    best = serializers.FloatField()
+    reads = serializers.IntegerField()
+    coverage = serializers.FloatField()
+    depth = serializers.FloatField()
+    max_depth = serializers.IntegerField()
+    isolates = HitIsolateSerializer(many=True)
+
+
+class PathoscopeResultsSerializer(serializers.Serializer):
+    """PathoScope results grouped by OTU, heaviest first."""
+
+    read_count = serializers.IntegerField()
+    subtracted_count = serializers.IntegerField()
+    hits = HitOTUSerializer(many=True)
+
+
+class AnalysisSerializer(AnalysisMinimalSerializer):
+    """An analysis with its formatted results (null until the analysis is ready)."""
+
+    results = serializers.SerializerMethodField()
+
+    @extend_schema_field(PathoscopeResultsSerializer(allow_null=True))
+    def get_results(self, analysis: Analysis) -> dict | None:
+        from analyses.formatting import format_pathoscope
+
+        return format_pathoscope(analysis)
 
 
 def analysis_minimal(analysis: Analysis) -> dict[str, Any]:
     """An analysis in lists and websocket messages (no results)."""
-    job = analysis.job
-    return {
-        "id": analysis.pk,
-        "workflow": analysis.workflow,
-        "ready": analysis.ready,
-        "created_at": analysis.created_at,
-        "updated_at": analysis.updated_at,
-        "sample": {"id": analysis.sample_id, "name": analysis.sample.name},
-        "reference": {"id": analysis.reference_id, "name": analysis.reference_name},
-        "index": {"id": analysis.index_id, "version": analysis.index_version},
-        "subtractions": [{"id": s.pk, "name": s.name} for s in analysis.subtractions.all()],
-        "job": {"id": job.pk, "state": job.state, "progress": job.progress} if job else None,
-        "user": {"id": analysis.user_id, "handle": analysis.user.handle} if analysis.user_id else None,
-    }
+    return AnalysisMinimalSerializer(analysis).data
 
 
 def analysis_document(analysis: Analysis) -> dict[str, Any]:
     """An analysis with its formatted results."""
-    from analyses.formatting import format_pathoscope
-
-    return {**analysis_minimal(analysis), "results": format_pathoscope(analysis)}
+    return AnalysisSerializer(analysis).data
 
 
 class AnalysisCreateSerializer(StrictSerializer):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -16,11 +15,12 @@ from analyses import selectors, services
 from analyses.api.serializers import (
     AnalysesCreateSerializer,
     AnalysisCreateSerializer,
-    analysis_document,
-    analysis_minimal,
+    AnalysisMinimalSerializer,
+    AnalysisSerializer,
 )
 from analyses.formatting import export_csv, export_xlsx, format_pathoscope
 from core.api.pagination import VirtoolPagination
+from core.api.schema import LOCATION, PAGE_PARAMETERS, binary, error_responses, page_serializer
 from core.api.serializers import created, validated
 from core.errors import BadRequest, Conflict
 from samples.selectors import sample_get
@@ -29,35 +29,51 @@ from samples.selectors import sample_get
 class SampleAnalysesView(APIView):
     """GET /samples/{id}/analyses; POST starts an analysis (write right on the sample)."""
 
-    @extend_schema(operation_id="samples_analyses_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="samples_analyses_list",
+        parameters=PAGE_PARAMETERS,
+        responses={200: page_serializer("AnalysisPage", AnalysisMinimalSerializer), **error_responses(403)},
+    )
     def get(self, request: Request, sample_id: str) -> Response:
         sample = sample_get(user=request.user, sample_id=sample_id)
         queryset = selectors.analysis_list(user=request.user, sample_id=sample.pk)
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=queryset)
-        return paginator.get_paginated_response([analysis_minimal(a) for a in page["objects"]])
+        return paginator.get_paginated_response(AnalysisMinimalSerializer(page["objects"], many=True).data)
 
-    @extend_schema(request=AnalysisCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=AnalysisCreateSerializer,
+        responses={201: AnalysisMinimalSerializer, **error_responses(409)},
+        parameters=[LOCATION],
+    )
     def post(self, request: Request, sample_id: str) -> Response:
         sample = sample_get(user=request.user, sample_id=sample_id, kind="write")
         analysis = services.analysis_create(
             user=request.user, sample=sample, data=validated(AnalysisCreateSerializer, request)
         )
         analysis = selectors.analysis_get(user=request.user, analysis_id=analysis.pk)
-        return created(analysis_minimal(analysis), f"/api/analyses/{analysis.pk}")
+        return created(AnalysisMinimalSerializer(analysis).data, f"/api/analyses/{analysis.pk}")
 
 
 class AnalysesView(APIView):
     """GET /analyses: every analysis the user may read; POST: the same analysis on several samples."""
 
-    @extend_schema(operation_id="analyses_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="analyses_list",
+        parameters=PAGE_PARAMETERS,
+        responses=page_serializer("AnalysisPage", AnalysisMinimalSerializer),
+    )
     def get(self, request: Request) -> Response:
         queryset = selectors.analysis_list(user=request.user)
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=queryset)
-        return paginator.get_paginated_response([analysis_minimal(a) for a in page["objects"]])
+        return paginator.get_paginated_response(AnalysisMinimalSerializer(page["objects"], many=True).data)
 
-    @extend_schema(request=AnalysesCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    # One analysis per sample; no Location, as there are several.
+    @extend_schema(
+        request=AnalysesCreateSerializer,
+        responses={201: AnalysisMinimalSerializer(many=True), **error_responses(404, 409)},
+    )
     def post(self, request: Request) -> Response:
         data = validated(AnalysesCreateSerializer, request)
         samples = [
@@ -65,18 +81,18 @@ class AnalysesView(APIView):
             for sample_id in dict.fromkeys(data.pop("sample_ids"))
         ]
         analyses = services.analyses_create(user=request.user, samples=samples, data=data)
-        documents = [analysis_minimal(selectors.analysis_get(user=request.user, analysis_id=a.pk)) for a in analyses]
-        return Response(documents, status=status.HTTP_201_CREATED)
+        documents = [selectors.analysis_get(user=request.user, analysis_id=a.pk) for a in analyses]
+        return Response(AnalysisMinimalSerializer(documents, many=True).data, status=status.HTTP_201_CREATED)
 
 
 class AnalysisView(APIView):
     """GET /analyses/{id} (results formatted), DELETE (409 while running)."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: AnalysisSerializer, **error_responses(403)})
     def get(self, request: Request, analysis_id: str) -> Response:
-        return Response(analysis_document(selectors.analysis_get(user=request.user, analysis_id=analysis_id)))
+        return Response(AnalysisSerializer(selectors.analysis_get(user=request.user, analysis_id=analysis_id)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, analysis_id: str) -> Response:
         analysis = selectors.analysis_get(user=request.user, analysis_id=analysis_id, kind="write")
         services.analysis_delete(analysis=analysis)
@@ -86,7 +102,12 @@ class AnalysisView(APIView):
 class AnalysisExportView(APIView):
     """GET /analyses/documents/{id}.csv|.xlsx: one row per detected sequence."""
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={
+            **binary("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            **error_responses(403, 409),
+        }
+    )
     def get(self, request: Request, analysis_id: str, extension: str) -> HttpResponse:
         analysis = selectors.analysis_get(user=request.user, analysis_id=analysis_id)
         formatted = format_pathoscope(analysis)

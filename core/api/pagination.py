@@ -11,9 +11,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.exceptions import QueryValidationError
+from core.constants import DB_INT_MAX, DB_INT_MIN
+
+# The offset of the last page must fit the database's 64-bit integers.
+MAX_PAGE = DB_INT_MAX // 100
 
 
-def query_int(request: Request, name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
+def query_int(request: Request, name: str, default: int, minimum: int = 1, maximum: int | None = DB_INT_MAX) -> int:
     """Read a positive integer from the query string, or fail with a query-string validation error."""
     raw = request.query_params.get(name)
     if raw in (None, ""):
@@ -26,6 +30,19 @@ def query_int(request: Request, name: str, default: int, minimum: int = 1, maxim
         bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
         raise QueryValidationError({name: [f"ensure this value is {bound}"]}, code="value_error.number")
     return value
+
+
+def query_ints(values: list[str], name: str) -> list[int]:
+    """Integers given in the query string (`label=1&label=2`), or a query-string validation error naming `name`."""
+    try:
+        numbers = [int(value) for value in values]
+    except ValueError:
+        raise QueryValidationError({name: ["value is not a valid integer"]}) from None
+    if any(not DB_INT_MIN <= number <= DB_INT_MAX for number in numbers):
+        raise QueryValidationError(
+            {name: [f"ensure this value is between {DB_INT_MIN} and {DB_INT_MAX}"]}, code="value_error.number"
+        )
+    return numbers
 
 
 def query_bool(request: Request, name: str) -> bool | None:
@@ -49,7 +66,7 @@ class VirtoolPagination(BasePagination):
 
     def paginate(self, *, request: Request, queryset: QuerySet, total_queryset: QuerySet) -> dict[str, Any]:
         """Slice `queryset` for the requested page and return the page metadata without the documents."""
-        self.page = query_int(request, "page", 1)
+        self.page = query_int(request, "page", 1, maximum=MAX_PAGE)
         self.per_page = query_int(request, "per_page", self.default_per_page, maximum=self.max_per_page)
         self.found_count = queryset.count()
         self.total_count = total_queryset.count()

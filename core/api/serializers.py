@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from core.constants import SampleGroupSetting
+from core.constants import DB_INT_MAX, DB_INT_MIN, SampleGroupSetting
 
 
 class StrictSerializer(serializers.Serializer):
@@ -33,6 +33,15 @@ class StrictSerializer(serializers.Serializer):
         except serializers.ValidationError as exc:
             _type_codes(self, exc.detail)
             raise
+
+
+class IdField(serializers.IntegerField):
+    """An integer id in a body, refused (naming the field) outside the 64-bit range of the database's columns."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", DB_INT_MIN)
+        kwargs.setdefault("max_value", DB_INT_MAX)
+        super().__init__(**kwargs)
 
 
 # pydantic-v1 type codes for a value of the wrong type, by field class (DRF only says "invalid").
@@ -74,6 +83,37 @@ def created(data: Any, location: str):
     return response
 
 
+class UserBriefSerializer(serializers.Serializer):
+    """`{id, handle}` of a user, as documents name their creator."""
+
+    id = serializers.IntegerField()
+    handle = serializers.CharField()
+
+
+class FileDocumentSerializer(serializers.Serializer):
+    """A file of a build present on disk."""
+
+    name = serializers.CharField()
+    type = serializers.CharField()
+    size = serializers.IntegerField()
+    download_url = serializers.CharField()
+
+
+class NamedSerializer(serializers.Serializer):
+    """`{id, name}`."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+
+
+class JobBriefSerializer(serializers.Serializer):
+    """The job that makes an object, with its state."""
+
+    id = serializers.CharField()
+    state = serializers.CharField()
+    progress = serializers.IntegerField()
+
+
 class SettingsSerializer(serializers.Serializer):
     """Instance settings with Virtool's keys."""
 
@@ -93,7 +133,10 @@ class SettingsSerializer(serializers.Serializer):
 class SettingsUpdateSerializer(StrictSerializer):
     """PATCH /settings: any subset of the keys."""
 
-    default_source_types = serializers.ListField(child=serializers.CharField(min_length=1), required=False)
+    # The instance always offers at least one source type (the model refuses an empty list).
+    default_source_types = serializers.ListField(
+        child=serializers.CharField(min_length=1), allow_empty=False, required=False
+    )
     enable_api = serializers.BooleanField(required=False)
     enable_sentry = serializers.BooleanField(required=False)
     hmm_slug = serializers.RegexField(r"^[\w.-]+/[\w.-]+$", max_length=200, required=False)
@@ -106,7 +149,24 @@ class SettingsUpdateSerializer(StrictSerializer):
     sample_unique_names = serializers.BooleanField(required=False)
 
 
-class InstanceMessageSerializer(StrictSerializer):
+class RootSerializer(serializers.Serializer):
+    """GET /api: what a client needs before it signs in."""
+
+    endpoints = serializers.DictField(child=serializers.CharField(), help_text="Each resource's path.")
+    first_user = serializers.BooleanField(help_text="True until the first user is created (PUT /api/users/first).")
+    version = serializers.CharField()
+    dev = serializers.BooleanField()
+
+
+class InstanceMessageSerializer(serializers.Serializer):
+    """The banner shown to every user."""
+
+    message = serializers.CharField()
+    color = serializers.CharField()
+    active = serializers.BooleanField()
+
+
+class InstanceMessageUpdateSerializer(StrictSerializer):
     """PUT/PATCH /instance_message."""
 
     message = serializers.CharField(allow_blank=True, max_length=2000, required=False)

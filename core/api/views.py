@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import JsonResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -12,7 +11,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.routes import api_endpoints
-from core.api.serializers import InstanceMessageSerializer, SettingsSerializer, SettingsUpdateSerializer, validated
+from core.api.serializers import (
+    InstanceMessageSerializer,
+    InstanceMessageUpdateSerializer,
+    RootSerializer,
+    SettingsSerializer,
+    SettingsUpdateSerializer,
+    validated,
+)
 from core.permissions import IsAuthenticated, require_role
 from core.selectors import settings_get
 from core.services import instance_message_document, instance_message_set, settings_update
@@ -24,18 +30,17 @@ class RootView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=RootSerializer)
     def get(self, request: Request) -> Response:
         from django.contrib.auth import get_user_model
 
-        return Response(
-            {
-                "endpoints": api_endpoints(),
-                "first_user": not get_user_model().objects.exists(),
-                "version": get_version(),
-                "dev": settings.DEBUG,
-            }
-        )
+        document = {
+            "endpoints": api_endpoints(),
+            "first_user": not get_user_model().objects.exists(),
+            "version": get_version(),
+            "dev": settings.DEBUG,
+        }
+        return Response(RootSerializer(document).data)
 
 
 class SettingsView(APIView):
@@ -64,18 +69,22 @@ class InstanceMessageView(APIView):
             return [IsAuthenticated(), require_role("settings")()]
         return [IsAuthenticated()]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=InstanceMessageSerializer(allow_null=True))
     def get(self, request: Request) -> JsonResponse:
+        document = instance_message_document(settings_get())
         # DRF renders None as an empty body; Virtool's client expects the JSON literal null.
-        return JsonResponse(instance_message_document(settings_get()), safe=False)
+        return JsonResponse(None if document is None else InstanceMessageSerializer(document).data, safe=False)
 
-    @extend_schema(request=InstanceMessageSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=InstanceMessageUpdateSerializer, responses=InstanceMessageSerializer)
     def patch(self, request: Request) -> Response:
-        data = validated(InstanceMessageSerializer, request)
+        data = validated(InstanceMessageUpdateSerializer, request)
         instance = instance_message_set(message=data.get("message"), color=data.get("color"), active=data.get("active"))
         # Unlike GET, the editor gets the stored message back even while it is inactive.
-        return Response(
-            {"message": instance.message, "color": instance.message_color or "grey", "active": instance.message_active}
-        )
+        document = {
+            "message": instance.message,
+            "color": instance.message_color or "grey",
+            "active": instance.message_active,
+        }
+        return Response(InstanceMessageSerializer(document).data)
 
     put = patch

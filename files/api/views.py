@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from core.api.exceptions import QueryValidationError, error_response
 from core.api.files import ranged_file_response
 from core.api.pagination import ItemsPagination, query_int
+from core.api.schema import LOCATION, PAGE_PARAMETERS, RANGE, error_responses, page_serializer, ranged_download
 from core.api.serializers import created
 from core.permissions import IsAuthenticated, require_permission
 from files import selectors, services
@@ -65,8 +66,14 @@ class UploadsView(APIView):
         return [IsAuthenticated()]
 
     @extend_schema(
-        parameters=[OpenApiParameter("user", int), OpenApiParameter("type", str, enum=UploadType.values)],
-        responses=UploadSerializer(many=True),
+        operation_id="uploads_list",
+        parameters=[
+            OpenApiParameter("user", int, description="Only this user's uploads."),
+            OpenApiParameter("type", str, enum=UploadType.values),
+            OpenApiParameter("upload_type", str, enum=UploadType.values, description="The same as `type`."),
+            *PAGE_PARAMETERS,
+        ],
+        responses=page_serializer("UploadPage", UploadSerializer, key="items"),
     )
     def get(self, request: Request) -> Response:
         upload_type = request.query_params.get("type") or request.query_params.get("upload_type")
@@ -88,9 +95,17 @@ class UploadsView(APIView):
         parameters=[
             OpenApiParameter("name", str, required=True),
             OpenApiParameter("type", str, enum=UploadType.values, required=True),
+            LOCATION,
         ],
-        request={"multipart/form-data": OpenApiTypes.BINARY, "application/octet-stream": OpenApiTypes.BINARY},
-        responses={201: UploadSerializer},
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            },
+            "application/octet-stream": OpenApiTypes.BINARY,
+        },
+        responses={201: UploadSerializer, **error_responses(413)},
     )
     def post(self, request: Request) -> Response:
         params = _query(request)
@@ -130,7 +145,8 @@ class UploadView(APIView):
             return [IsAuthenticated(), require_permission("remove_file")()]
         return [IsAuthenticated()]
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    # The content type follows the file's name (Django's FileResponse guesses it).
+    @extend_schema(parameters=[RANGE], responses=ranged_download("*/*"))
     def get(self, request: Request, upload_id: int) -> HttpResponse:
         upload = selectors.upload_get(upload_id=upload_id)
         path = upload_path(upload.name_on_disk)
@@ -138,7 +154,7 @@ class UploadView(APIView):
             return error_response("not_found", "The file of this upload is missing", 404)
         return ranged_file_response(request, path, upload.name)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, upload_id: int) -> Response:
         services.upload_remove(upload=selectors.upload_get(upload_id=upload_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

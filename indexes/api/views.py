@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,11 +12,12 @@ from rest_framework.views import APIView
 from core.api.exceptions import error_response
 from core.api.files import ranged_file_response
 from core.api.pagination import VirtoolPagination, query_bool
+from core.api.schema import LOCATION, PAGE_PARAMETERS, RANGE, error_responses, one_of, page_serializer, ranged_download
 from core.api.serializers import created
 from indexes import selectors, services
-from indexes.api.serializers import index_document
+from indexes.api.serializers import IndexMinimalSerializer, IndexSerializer
 from indexes.constants import INDEX_FILES
-from otus.api.serializers import change_out
+from otus.api.serializers import ChangeMinimalSerializer
 from otus.selectors import history_list
 from references.selectors import reference_get, reference_require
 
@@ -25,7 +26,21 @@ class IndexesView(APIView):
     """GET /indexes?ready=true: every index, with the count of changes not yet built."""
 
     @extend_schema(
-        operation_id="indexes_list", parameters=[OpenApiParameter("ready", bool)], responses=OpenApiTypes.OBJECT
+        operation_id="indexes_list",
+        parameters=[
+            OpenApiParameter("ready", bool, description="true: a bare list of each reference's newest ready index."),
+            *PAGE_PARAMETERS,
+        ],
+        responses=one_of(
+            "IndexList",
+            page_serializer(
+                "IndexPage",
+                IndexMinimalSerializer,
+                change_count=serializers.IntegerField(help_text="Changes not built into any index."),
+                modified_otu_count=serializers.IntegerField(help_text="OTUs with such changes."),
+            ),
+            IndexMinimalSerializer(many=True),
+        ),
     )
     def get(self, request: Request) -> Response:
         ready = query_bool(request, "ready")
@@ -35,11 +50,11 @@ class IndexesView(APIView):
             newest = {}
             for index in indexes:
                 newest.setdefault(index.reference_id, index)
-            return Response([index_document(i, detail=False) for i in newest.values()])
+            return Response(IndexMinimalSerializer(newest.values(), many=True).data)
         queryset = selectors.index_list(ready=ready)
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=selectors.index_list())
-        response = paginator.get_paginated_response([index_document(i, detail=False) for i in page["objects"]])
+        response = paginator.get_paginated_response(IndexMinimalSerializer(page["objects"], many=True).data)
         response.data["change_count"] = history_list(unbuilt=True).count()
         response.data["modified_otu_count"] = history_list(unbuilt=True).values("otu_id").distinct().count()
         return response
@@ -48,27 +63,27 @@ class IndexesView(APIView):
 class IndexView(APIView):
     """GET /indexes/{id}."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=IndexSerializer)
     def get(self, request: Request, index_id: str) -> Response:
-        return Response(index_document(selectors.index_get(index_id=index_id)))
+        return Response(IndexSerializer(selectors.index_get(index_id=index_id)).data)
 
 
 class IndexHistoryView(APIView):
     """GET /indexes/{id}/history: the changes built into this index."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=page_serializer("ChangePage", ChangeMinimalSerializer))
     def get(self, request: Request, index_id: str) -> Response:
         index = selectors.index_get(index_id=index_id)
         queryset = history_list(index_id=index.pk)
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=queryset)
-        return paginator.get_paginated_response([change_out(c, with_diff=False) for c in page["objects"]])
+        return paginator.get_paginated_response(ChangeMinimalSerializer(page["objects"], many=True).data)
 
 
 class IndexFileView(APIView):
     """GET /indexes/{id}/files/{filename}: reference.fa.gz, reference.json.gz or a bowtie2 file."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(parameters=[RANGE], responses=ranged_download("application/gzip", "application/octet-stream"))
     def get(self, request: Request, index_id: str, filename: str) -> HttpResponse:
         index = selectors.index_get(index_id=index_id)
         path = selectors.index_path(index) / filename
@@ -80,17 +95,21 @@ class IndexFileView(APIView):
 class ReferenceIndexesView(APIView):
     """GET /refs/{id}/indexes, POST (right `build`): start a build."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="refs_indexes_list",
+        parameters=PAGE_PARAMETERS,
+        responses=page_serializer("ReferenceIndexPage", IndexMinimalSerializer),
+    )
     def get(self, request: Request, ref_id: str) -> Response:
         reference = reference_get(reference_id=ref_id)
         queryset = selectors.index_list(reference_id=reference.pk)
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=queryset)
-        return paginator.get_paginated_response([index_document(i, detail=False) for i in page["objects"]])
+        return paginator.get_paginated_response(IndexMinimalSerializer(page["objects"], many=True).data)
 
-    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={201: IndexSerializer, **error_responses(409)}, parameters=[LOCATION])
     def post(self, request: Request, ref_id: str) -> Response:
         reference = reference_get(reference_id=ref_id)
         reference_require(user=request.user, reference=reference, right="build")
         index = services.index_create(reference=reference, user=request.user)
-        return created(index_document(selectors.index_get(index_id=index.pk)), f"/api/indexes/{index.pk}")
+        return created(IndexSerializer(selectors.index_get(index_id=index.pk)).data, f"/api/indexes/{index.pk}")

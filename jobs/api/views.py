@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -10,10 +9,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError
-from core.api.pagination import VirtoolPagination
+from core.api.pagination import VirtoolPagination, query_ints
+from core.api.schema import PAGE_PARAMETERS, error_responses, page_serializer
 from core.permissions import IsAuthenticated, require_permission
 from jobs import selectors, services
-from jobs.api.serializers import JobMinimalSerializer, JobSerializer
+from jobs.api.serializers import JobCountsSerializer, JobMinimalSerializer, JobsClearedSerializer, JobSerializer
 from jobs.constants import CLEAR_FILTERS, JobState
 
 
@@ -31,11 +31,13 @@ class JobsView(APIView):
         return [IsAuthenticated()]
 
     @extend_schema(
+        operation_id="jobs_list",
         parameters=[
             OpenApiParameter("state", str, many=True, enum=JobState.values),
             OpenApiParameter("user", int, many=True),
+            *PAGE_PARAMETERS,
         ],
-        responses=JobMinimalSerializer(many=True),
+        responses=page_serializer("JobPage", JobMinimalSerializer, counts=JobCountsSerializer()),
     )
     def get(self, request: Request) -> Response:
         states = _list_param(request, "state")
@@ -45,10 +47,7 @@ class JobsView(APIView):
                 {"state": [f"value is not a valid enumeration member; permitted: {', '.join(JobState.values)}"]},
                 code="type_error.enum",
             )
-        try:
-            users = [int(user) for user in _list_param(request, "user")]
-        except ValueError:
-            raise QueryValidationError({"user": ["value is not a valid integer"]}) from None
+        users = query_ints(_list_param(request, "user"), "user")
         paginator = VirtoolPagination()
         page = paginator.paginate(
             request=request,
@@ -61,7 +60,7 @@ class JobsView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("filter", str, enum=list(CLEAR_FILTERS))],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: JobsClearedSerializer},
         operation_id="jobs_clear",
     )
     def delete(self, request: Request) -> Response:
@@ -70,15 +69,15 @@ class JobsView(APIView):
             raise QueryValidationError(
                 {"filter": [f"must be one of {', '.join(CLEAR_FILTERS)}"]}, code="type_error.enum"
             )
-        return Response({"removed": services.jobs_clear(which=which)})
+        return Response(JobsClearedSerializer({"removed": services.jobs_clear(which=which)}).data)
 
 
 class JobCountsView(APIView):
     """GET /jobs/counts: `{state: {workflow: count}}`."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=JobCountsSerializer)
     def get(self, request: Request) -> Response:
-        return Response(selectors.job_counts())
+        return Response(JobCountsSerializer(selectors.job_counts()).data)
 
 
 class JobView(APIView):
@@ -93,7 +92,7 @@ class JobView(APIView):
     def get(self, request: Request, job_id: str) -> Response:
         return Response(JobSerializer(selectors.job_get(job_id=job_id)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, job_id: str) -> Response:
         services.job_remove(job=selectors.job_get(job_id=job_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -104,7 +103,7 @@ class JobCancelView(APIView):
 
     permission_classes = [IsAuthenticated, require_permission("cancel_job")]
 
-    @extend_schema(request=None, responses=JobSerializer)
+    @extend_schema(request=None, responses={200: JobSerializer, **error_responses(409)})
     def put(self, request: Request, job_id: str) -> Response:
         job = services.job_cancel(job=selectors.job_get(job_id=job_id))
         return Response(JobSerializer(selectors.job_get(job_id=job.pk)).data)

@@ -4,24 +4,188 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api.serializers import StrictSerializer
+from core.api.schema import described
+from core.api.serializers import StrictSerializer, UserBriefSerializer
 from otus import documents
 from otus.models import OTU, Change, Sequence
 from references.constants import MOLECULES
 
 
+class IdOnlySerializer(serializers.Serializer):
+    """`{id}` of a related document."""
+
+    id = serializers.CharField()
+
+
+class UserIdSerializer(serializers.Serializer):
+    """`{id}` of a user (imported OTUs name who imported them)."""
+
+    id = serializers.IntegerField()
+
+
+class OTUMinimalSerializer(serializers.Serializer):
+    """An OTU in lists and websocket messages."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+    abbreviation = serializers.CharField()
+    verified = serializers.BooleanField()
+    version = serializers.IntegerField()
+    reference = serializers.SerializerMethodField()
+
+    @extend_schema_field(IdOnlySerializer)
+    def get_reference(self, otu: OTU) -> dict:
+        return {"id": otu.reference_id}
+
+
 def otu_minimal(otu: OTU) -> dict[str, Any]:
     """An OTU in lists."""
-    return {
-        "id": otu.pk,
-        "name": otu.name,
-        "abbreviation": otu.abbreviation,
-        "verified": otu.verified,
-        "version": otu.version,
-        "reference": {"id": otu.reference_id},
-    }
+    return OTUMinimalSerializer(otu).data
+
+
+VERSION_OR_REMOVED = {"oneOf": [{"type": "integer"}, {"type": "string", "enum": ["removed"]}]}
+VERSION_OR_UNBUILT = {"oneOf": [{"type": "integer"}, {"type": "string", "enum": ["unbuilt"]}]}
+
+
+class ChangeOTUSerializer(serializers.Serializer):
+    """The OTU a change is about; `version` is "removed" for a removal."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+    version = described(VERSION_OR_REMOVED)
+
+
+class ChangeIndexSerializer(serializers.Serializer):
+    """The index a change is built into, or `{id: "unbuilt", version: "unbuilt"}`."""
+
+    id = serializers.CharField()
+    version = described(VERSION_OR_UNBUILT)
+
+
+class ChangeMinimalSerializer(serializers.Serializer):
+    """A history change as Virtool lists it (no diff)."""
+
+    id = serializers.CharField(source="change_id")
+    method_name = serializers.CharField()
+    description = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    otu = serializers.SerializerMethodField()
+    reference = serializers.SerializerMethodField()
+    index = serializers.SerializerMethodField()
+    user = serializers.SerializerMethodField()
+
+    @extend_schema_field(ChangeOTUSerializer)
+    def get_otu(self, change: Change) -> dict:
+        version = "removed" if change.otu_version is None else change.otu_version
+        return {"id": change.otu_id, "name": change.otu_name, "version": version}
+
+    @extend_schema_field(IdOnlySerializer)
+    def get_reference(self, change: Change) -> dict:
+        return {"id": change.reference_id}
+
+    @extend_schema_field(ChangeIndexSerializer)
+    def get_index(self, change: Change) -> dict:
+        if change.index_id:
+            return {"id": change.index_id, "version": change.index.version}
+        return {"id": "unbuilt", "version": "unbuilt"}
+
+    @extend_schema_field(UserBriefSerializer(allow_null=True))
+    def get_user(self, change: Change) -> dict | None:
+        return {"id": change.user_id, "handle": change.user.handle} if change.user_id else None
+
+
+class ChangeSerializer(ChangeMinimalSerializer):
+    """A history change with its diff: the whole OTU for create and remove, else dictdiffer's list of edits."""
+
+    diff = described(
+        {"oneOf": [{"type": "object", "additionalProperties": True}, {"type": "array", "items": {}}]}, allow_null=True
+    )
+
+
+def change_out(change: Change, *, with_diff: bool = True) -> dict[str, Any]:
+    """A history change as Virtool returns it."""
+    return (ChangeSerializer if with_diff else ChangeMinimalSerializer)(change).data
+
+
+class ContributorSerializer(serializers.Serializer):
+    """Who made changes, and how many."""
+
+    id = serializers.IntegerField(allow_null=True)
+    handle = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+# --- Documents built from the joined OTU (otus.documents), sent as they are and described here -------------
+
+
+class SchemaSegmentDocumentSerializer(serializers.Serializer):
+    """A segment of an OTU's schema."""
+
+    name = serializers.CharField()
+    # Imported files carry "" as well as Virtool's molecules.
+    molecule = serializers.CharField(allow_null=True, help_text=f"One of {', '.join(MOLECULES)}, or empty.")
+    required = serializers.BooleanField()
+
+
+class SequenceDocumentSerializer(serializers.Serializer):
+    """A sequence for clients."""
+
+    id = serializers.CharField()
+    accession = serializers.CharField()
+    definition = serializers.CharField()
+    host = serializers.CharField(allow_null=True)
+    reference = IdOnlySerializer()
+    segment = serializers.CharField(allow_null=True)
+    sequence = serializers.CharField()
+    target = serializers.CharField(allow_null=True)
+    remote = IdOnlySerializer(required=False, help_text="The id in the file it was imported from.")
+
+
+class IsolateDocumentSerializer(serializers.Serializer):
+    """An isolate with its sequences."""
+
+    id = serializers.CharField()
+    default = serializers.BooleanField()
+    source_type = serializers.CharField()
+    source_name = serializers.CharField()
+    sequences = SequenceDocumentSerializer(many=True)
+
+
+FALSE = {"type": "boolean", "enum": [False]}
+VERIFICATION = {
+    "type": "object",
+    "description": "Why the OTU cannot be built into an index; each entry is false when it does not apply.",
+    "properties": {
+        "empty_otu": {"type": "boolean"},
+        "empty_isolate": {"oneOf": [FALSE, {"type": "array", "items": {"type": "string"}}]},
+        "empty_sequence": {"oneOf": [FALSE, {"type": "array", "items": {"type": "object"}}]},
+        "isolate_inconsistency": {"type": "boolean"},
+    },
+    "required": ["empty_otu", "empty_isolate", "empty_sequence", "isolate_inconsistency"],
+}
+
+
+class OTUSerializer(serializers.Serializer):
+    """A joined OTU as Virtool's API sends it; imported OTUs also carry `created_at`, `imported`, `remote`, `user`."""
+
+    id = serializers.CharField()
+    abbreviation = serializers.CharField()
+    last_indexed_version = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    reference = IdOnlySerializer()
+    schema = SchemaSegmentDocumentSerializer(many=True)
+    verified = serializers.BooleanField()
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField(required=False)
+    imported = serializers.BooleanField(required=False)
+    remote = IdOnlySerializer(required=False, allow_null=True)
+    user = UserIdSerializer(required=False)
+    isolates = IsolateDocumentSerializer(many=True)
+    issues = described({"oneOf": [FALSE, VERIFICATION]}, help_text="false, or why the OTU cannot be built.")
+    most_recent_change = ChangeMinimalSerializer(allow_null=True)
 
 
 def sequence_out(sequence: dict[str, Any]) -> dict[str, Any]:
@@ -50,29 +214,6 @@ def otu_out(joined: dict[str, Any], *, most_recent_change: Change | None = None)
 def sequence_row_out(sequence: Sequence) -> dict[str, Any]:
     """A sequence row for clients."""
     return sequence_out(documents.sequence_document(sequence))
-
-
-def change_out(change: Change, *, with_diff: bool = True) -> dict[str, Any]:
-    """A history change as Virtool returns it."""
-    out: dict[str, Any] = {
-        "id": change.change_id,
-        "method_name": change.method_name,
-        "description": change.description,
-        "created_at": change.created_at,
-        "otu": {
-            "id": change.otu_id,
-            "name": change.otu_name,
-            "version": "removed" if change.otu_version is None else change.otu_version,
-        },
-        "reference": {"id": change.reference_id},
-        "index": {"id": change.index_id, "version": change.index.version}
-        if change.index_id
-        else {"id": "unbuilt", "version": "unbuilt"},
-        "user": {"id": change.user_id, "handle": change.user.handle} if change.user_id else None,
-    }
-    if with_diff:
-        out["diff"] = change.diff
-    return out
 
 
 class SchemaSegmentSerializer(StrictSerializer):

@@ -5,26 +5,31 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.pagination import VirtoolPagination, query_bool, query_int
+from core.api.schema import FIND, LOCATION, PAGE_PARAMETERS, error_responses, one_of, page_serializer
 from core.api.serializers import created, validated
 from core.errors import NotFound
 from otus import selectors, services
 from otus.api.serializers import (
+    ChangeMinimalSerializer,
+    ChangeSerializer,
     IsolateCreateSerializer,
+    IsolateDocumentSerializer,
     IsolateUpdateSerializer,
     OTUCreateSerializer,
+    OTUMinimalSerializer,
+    OTUSerializer,
     OTUUpdateSerializer,
     SequenceCreateSerializer,
+    SequenceDocumentSerializer,
     SequenceUpdateSerializer,
-    change_out,
     isolate_out,
-    otu_minimal,
     otu_out,
     sequence_row_out,
 )
@@ -62,7 +67,10 @@ def _fasta(body: str, filename: str) -> HttpResponse:
 class OTUView(APIView):
     """GET/PATCH/DELETE /otus/{id} (GET ?version=N: the OTU as it was at version N)."""
 
-    @extend_schema(parameters=[OpenApiParameter("version", int)], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        parameters=[OpenApiParameter("version", {"type": "integer", "minimum": 0}, description="An earlier version.")],
+        responses=OTUSerializer,
+    )
     def get(self, request: Request, otu_id: str) -> Response:
         if "version" in request.query_params:
             version = query_int(request, "version", 0, minimum=0)
@@ -72,7 +80,7 @@ class OTUView(APIView):
             return Response(otu_out(document))
         return Response(_otu_document(otu_id))
 
-    @extend_schema(request=OTUUpdateSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=OTUUpdateSerializer, responses=OTUSerializer)
     def patch(self, request: Request, otu_id: str) -> Response:
         _writable(request, otu_id)
         services.otu_update(otu_id=otu_id, data=validated(OTUUpdateSerializer, request), user=request.user)
@@ -104,25 +112,25 @@ class OTUFastaView(APIView):
 class OTUHistoryView(APIView):
     """GET /otus/{id}/history: every change of one OTU, newest first."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=ChangeSerializer(many=True))
     def get(self, request: Request, otu_id: str) -> Response:
         changes = selectors.history_list(otu_id=otu_id)
         if not changes.exists() and not OTU.objects.filter(pk=otu_id).exists():
             raise NotFound("OTU does not exist")
-        return Response([change_out(c) for c in changes])
+        return Response(ChangeSerializer(changes, many=True).data)
 
 
 class IsolatesView(APIView):
     """GET/POST /otus/{id}/isolates."""
 
-    @extend_schema(operation_id="isolates_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="isolates_list", responses=IsolateDocumentSerializer(many=True))
     def get(self, request: Request, otu_id: str) -> Response:
         joined = selectors.otu_joined(otu_id=otu_id)
         if joined is None:
             raise NotFound("OTU does not exist")
         return Response([isolate_out(i) for i in joined["isolates"]])
 
-    @extend_schema(request=IsolateCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=IsolateCreateSerializer, responses={201: IsolateDocumentSerializer}, parameters=[LOCATION])
     def post(self, request: Request, otu_id: str) -> Response:
         _writable(request, otu_id)
         isolate = services.isolate_add(
@@ -134,11 +142,11 @@ class IsolatesView(APIView):
 class IsolateView(APIView):
     """GET/PATCH/DELETE /otus/{id}/isolates/{iid}."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=IsolateDocumentSerializer)
     def get(self, request: Request, otu_id: str, isolate_id: str) -> Response:
         return Response(_isolate_document(otu_id, isolate_id))
 
-    @extend_schema(request=IsolateUpdateSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=IsolateUpdateSerializer, responses=IsolateDocumentSerializer)
     def patch(self, request: Request, otu_id: str, isolate_id: str) -> Response:
         _writable(request, otu_id)
         data = validated(IsolateUpdateSerializer, request)
@@ -155,7 +163,7 @@ class IsolateView(APIView):
 class IsolateDefaultView(APIView):
     """PUT /otus/{id}/isolates/{iid}/default."""
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses=IsolateDocumentSerializer)
     def put(self, request: Request, otu_id: str, isolate_id: str) -> Response:
         _writable(request, otu_id)
         services.isolate_set_default(otu_id=otu_id, isolate_id=isolate_id, user=request.user)
@@ -181,11 +189,11 @@ class IsolateFastaView(APIView):
 class SequencesView(APIView):
     """GET/POST /otus/{id}/isolates/{iid}/sequences."""
 
-    @extend_schema(operation_id="sequences_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="sequences_list", responses=SequenceDocumentSerializer(many=True))
     def get(self, request: Request, otu_id: str, isolate_id: str) -> Response:
         return Response(_isolate_document(otu_id, isolate_id)["sequences"])
 
-    @extend_schema(request=SequenceCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=SequenceCreateSerializer, responses={201: SequenceDocumentSerializer}, parameters=[LOCATION])
     def post(self, request: Request, otu_id: str, isolate_id: str) -> Response:
         _writable(request, otu_id)
         data = validated(SequenceCreateSerializer, request)
@@ -196,12 +204,12 @@ class SequencesView(APIView):
 class SequenceView(APIView):
     """GET/PATCH/DELETE /otus/{id}/isolates/{iid}/sequences/{sid}."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=SequenceDocumentSerializer)
     def get(self, request: Request, otu_id: str, isolate_id: str, sequence_id: str) -> Response:
         sequence = selectors.sequence_get(otu_id=otu_id, isolate_id=isolate_id, sequence_id=sequence_id)
         return Response(sequence_row_out(sequence))
 
-    @extend_schema(request=SequenceUpdateSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=SequenceUpdateSerializer, responses=SequenceDocumentSerializer)
     def patch(self, request: Request, otu_id: str, isolate_id: str, sequence_id: str) -> Response:
         _writable(request, otu_id)
         data = validated(SequenceUpdateSerializer, request)
@@ -236,22 +244,26 @@ class SequenceFastaView(APIView):
 class HistoryView(APIView):
     """GET /history: every change, newest first."""
 
-    @extend_schema(operation_id="history_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="history_list",
+        parameters=PAGE_PARAMETERS,
+        responses=page_serializer("ChangePage", ChangeMinimalSerializer),
+    )
     def get(self, request: Request) -> Response:
         paginator = VirtoolPagination()
         queryset = selectors.history_list()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=queryset)
-        return paginator.get_paginated_response([change_out(c, with_diff=False) for c in page["objects"]])
+        return paginator.get_paginated_response(ChangeMinimalSerializer(page["objects"], many=True).data)
 
 
 class ChangeView(APIView):
     """GET /history/{id}; DELETE reverts it and every later change of its OTU (right `modify_otu`)."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=ChangeSerializer)
     def get(self, request: Request, change_id: str) -> Response:
-        return Response(change_out(selectors.change_get(change_id=change_id)))
+        return Response(ChangeSerializer(selectors.change_get(change_id=change_id)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, change_id: str) -> Response:
         change = selectors.change_get(change_id=change_id)
         reference_require(user=request.user, reference=change.reference, right="modify_otu")
@@ -263,8 +275,22 @@ class ReferenceOTUsView(APIView):
     """GET /refs/{id}/otus (search by name or abbreviation), POST (right `modify_otu`)."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("find", str), OpenApiParameter("verified", bool), OpenApiParameter("names", bool)],
-        responses=OpenApiTypes.OBJECT,
+        operation_id="refs_otus_list",
+        parameters=[
+            FIND,
+            OpenApiParameter("verified", bool),
+            OpenApiParameter("names", bool, description="Answer with a bare list of `{id, name}`."),
+            *PAGE_PARAMETERS,
+        ],
+        responses=one_of(
+            "OTUList",
+            page_serializer(
+                "OTUPage",
+                OTUMinimalSerializer,
+                modified_count=serializers.IntegerField(help_text="OTUs with changes not built into an index."),
+            ),
+            inline_serializer("OTUName", {"id": serializers.CharField(), "name": serializers.CharField()}, many=True),
+        ),
     )
     def get(self, request: Request, ref_id: str) -> Response:
         reference = reference_get(reference_id=ref_id)
@@ -279,13 +305,13 @@ class ReferenceOTUsView(APIView):
         page = paginator.paginate(
             request=request, queryset=queryset, total_queryset=selectors.otu_list(reference_id=reference.pk)
         )
-        response = paginator.get_paginated_response([otu_minimal(otu) for otu in page["objects"]])
+        response = paginator.get_paginated_response(OTUMinimalSerializer(page["objects"], many=True).data)
         response.data["modified_count"] = (
             selectors.history_list(reference_id=reference.pk, unbuilt=True).values("otu_id").distinct().count()
         )
         return response
 
-    @extend_schema(request=OTUCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=OTUCreateSerializer, responses={201: OTUSerializer}, parameters=[LOCATION])
     def post(self, request: Request, ref_id: str) -> Response:
         reference = reference_get(reference_id=ref_id)
         reference_require(user=request.user, reference=reference, right="modify_otu")
@@ -298,7 +324,11 @@ class ReferenceOTUsView(APIView):
 class ReferenceHistoryView(APIView):
     """GET /refs/{id}/history?unbuilt=true|false."""
 
-    @extend_schema(parameters=[OpenApiParameter("unbuilt", bool)], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="refs_history_list",
+        parameters=[OpenApiParameter("unbuilt", bool), *PAGE_PARAMETERS],
+        responses=page_serializer("ChangePage", ChangeMinimalSerializer),
+    )
     def get(self, request: Request, ref_id: str) -> Response:
         reference = reference_get(reference_id=ref_id)
         queryset = selectors.history_list(reference_id=reference.pk, unbuilt=query_bool(request, "unbuilt"))
@@ -306,4 +336,4 @@ class ReferenceHistoryView(APIView):
         page = paginator.paginate(
             request=request, queryset=queryset, total_queryset=selectors.history_list(reference_id=reference.pk)
         )
-        return paginator.get_paginated_response([change_out(c, with_diff=False) for c in page["objects"]])
+        return paginator.get_paginated_response(ChangeMinimalSerializer(page["objects"], many=True).data)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from core.api.serializers import StrictSerializer
-from references.constants import RIGHTS, DataType
+from core.api.schema import described
+from core.api.serializers import IdField, JobBriefSerializer, NamedSerializer, StrictSerializer, UserBriefSerializer
+from otus.api.serializers import ContributorSerializer
+from references.constants import DataType
 from references.models import Reference, ReferenceMember
 
 
@@ -16,67 +19,179 @@ def user_brief(user) -> dict | None:
     return {"id": user.pk, "handle": user.handle} if user is not None else None
 
 
+class ReferenceUserMemberSerializer(serializers.Serializer):
+    """A user member of a reference with its rights."""
+
+    id = serializers.IntegerField(source="user_id")
+    handle = serializers.CharField(source="user.handle")
+    build = serializers.BooleanField()
+    modify = serializers.BooleanField()
+    modify_otu = serializers.BooleanField()
+    remove = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class ReferenceGroupMemberSerializer(serializers.Serializer):
+    """A group member of a reference with its rights."""
+
+    id = serializers.IntegerField(source="group_id")
+    name = serializers.CharField(source="group.name")
+    build = serializers.BooleanField()
+    modify = serializers.BooleanField()
+    modify_otu = serializers.BooleanField()
+    remove = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
 def member_document(member: ReferenceMember) -> dict[str, Any]:
     """A user or group member with its rights."""
-    if member.user_id:
-        base = {"id": member.user_id, "handle": member.user.handle}
-    else:
-        base = {"id": member.group_id, "name": member.group.name}
-    return {**base, **{right: getattr(member, right) for right in RIGHTS}, "created_at": member.created_at}
+    serializer = ReferenceUserMemberSerializer if member.user_id else ReferenceGroupMemberSerializer
+    return serializer(member).data
+
+
+class TargetDocumentSerializer(serializers.Serializer):
+    """A barcode target."""
+
+    name = serializers.CharField()
+    description = serializers.CharField()
+    required = serializers.BooleanField()
+    length = serializers.IntegerField(allow_null=True)
+
+
+class LatestBuildSerializer(serializers.Serializer):
+    """The newest ready index of a reference."""
+
+    id = serializers.CharField()
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    user = UserBriefSerializer(allow_null=True)
+    has_json = serializers.BooleanField()
+
+
+class ReferenceTaskSerializer(serializers.Serializer):
+    """Virtool's `task` of a reference being filled: complete once it is ready."""
+
+    id = serializers.CharField()
+    complete = serializers.BooleanField()
+
+
+class InternalControlSerializer(serializers.Serializer):
+    """The OTU a reference names as its internal control (`name` null once the OTU is gone)."""
+
+    id = serializers.CharField()
+    name = serializers.CharField(allow_null=True)
+
+
+class ImportedFromSerializer(serializers.Serializer):
+    """The upload a reference was imported from."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    user = inline_serializer("ImportedFromUser", {"id": serializers.IntegerField(allow_null=True)})
+
+
+@extend_schema_field(
+    {"type": "object", "nullable": True, "description": "Always null: remote references are not served."}
+)
+class AlwaysNullField(serializers.Field):
+    """Virtool's keys of remote references (GitHub releases), which are not served here: always null."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def get_attribute(self, instance: Any) -> None:
+        return None
+
+    def to_representation(self, value: Any) -> None:
+        return None
+
+
+class ReferenceMinimalSerializer(serializers.Serializer):
+    """A reference in lists and websocket messages, with its computed counts and latest build."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    data_type = serializers.ChoiceField(choices=DataType.values)
+    organism = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    user = serializers.SerializerMethodField()
+    internal_control = serializers.SerializerMethodField()
+    restrict_source_types = serializers.BooleanField()
+    # Stored JSON, sent as it is.
+    source_types = described({"type": "array", "items": {"type": "string"}})
+    targets = described(TargetDocumentSerializer(many=True, allow_null=True))
+    cloned_from = described(NamedSerializer(allow_null=True))
+    imported_from = described(ImportedFromSerializer(allow_null=True))
+    remotes_from = AlwaysNullField()
+    installed = AlwaysNullField()
+    release = AlwaysNullField()
+    ready = serializers.BooleanField()
+    task = serializers.SerializerMethodField()
+    job = serializers.SerializerMethodField()
+    # Annotated by references.selectors.reference_queryset, which every caller reads references through.
+    otu_count = serializers.IntegerField()
+    unbuilt_change_count = serializers.IntegerField()
+    latest_build = serializers.SerializerMethodField()
+    users = serializers.SerializerMethodField()
+    groups = serializers.SerializerMethodField()
+
+    @extend_schema_field(UserBriefSerializer(allow_null=True))
+    def get_user(self, reference: Reference) -> dict | None:
+        return user_brief(reference.user)
+
+    @extend_schema_field(InternalControlSerializer(allow_null=True))
+    def get_internal_control(self, reference: Reference) -> dict | None:
+        from otus.models import OTU
+
+        if not reference.internal_control:
+            return None
+        name = OTU.objects.filter(pk=reference.internal_control).values_list("name", flat=True).first()
+        return {"id": reference.internal_control, "name": name}
+
+    @extend_schema_field(ReferenceTaskSerializer(allow_null=True))
+    def get_task(self, reference: Reference) -> dict | None:
+        return {"id": reference.job_id, "complete": reference.ready} if reference.job_id else None
+
+    @extend_schema_field(JobBriefSerializer(allow_null=True))
+    def get_job(self, reference: Reference) -> dict | None:
+        if not reference.job_id:
+            return None
+        return {"id": reference.job_id, "state": reference.job.state, "progress": reference.job.progress}
+
+    @extend_schema_field(LatestBuildSerializer(allow_null=True))
+    def get_latest_build(self, reference: Reference) -> dict | None:
+        from indexes.models import Index
+
+        latest = (
+            Index.objects.filter(reference=reference, ready=True).select_related("user").order_by("-version").first()
+        )
+        return None if latest is None else LatestBuildSerializer(latest).data
+
+    @extend_schema_field(ReferenceUserMemberSerializer(many=True))
+    def get_users(self, reference: Reference) -> list[dict]:
+        return [member_document(m) for m in reference.members.all() if m.user_id]
+
+    @extend_schema_field(ReferenceGroupMemberSerializer(many=True))
+    def get_groups(self, reference: Reference) -> list[dict]:
+        return [member_document(m) for m in reference.members.all() if m.group_id]
+
+
+class ReferenceSerializer(ReferenceMinimalSerializer):
+    """A reference with who contributed to it."""
+
+    contributors = serializers.SerializerMethodField()
+
+    @extend_schema_field(ContributorSerializer(many=True))
+    def get_contributors(self, reference: Reference) -> list[dict]:
+        from otus.selectors import contributors, history_list
+
+        return contributors(queryset=history_list(reference_id=reference.pk))
 
 
 def reference_document(reference: Reference, *, detail: bool = True) -> dict[str, Any]:
     """A reference as Virtool returns it, with computed `otu_count`, `unbuilt_change_count`, `latest_build`."""
-    from indexes.models import Index
-    from otus.models import OTU
-    from otus.selectors import contributors, history_list
-
-    members = list(reference.members.all())
-    latest = Index.objects.filter(reference=reference, ready=True).select_related("user").order_by("-version").first()
-    internal_control = None
-    if reference.internal_control:
-        name = OTU.objects.filter(pk=reference.internal_control).values_list("name", flat=True).first()
-        internal_control = {"id": reference.internal_control, "name": name}
-    document: dict[str, Any] = {
-        "id": reference.pk,
-        "name": reference.name,
-        "description": reference.description,
-        "data_type": reference.data_type,
-        "organism": reference.organism,
-        "created_at": reference.created_at,
-        "user": user_brief(reference.user),
-        "internal_control": internal_control,
-        "restrict_source_types": reference.restrict_source_types,
-        "source_types": reference.source_types,
-        "targets": reference.targets,
-        "cloned_from": reference.cloned_from,
-        "imported_from": reference.imported_from,
-        "remotes_from": None,
-        "installed": None,
-        "release": None,
-        "ready": reference.ready,
-        "task": {"id": reference.job_id, "complete": reference.ready} if reference.job_id else None,
-        "job": {"id": reference.job_id, "state": reference.job.state, "progress": reference.job.progress}
-        if reference.job_id
-        else None,
-        # Annotated by references.selectors.reference_queryset, which every caller reads references through.
-        "otu_count": reference.otu_count,
-        "unbuilt_change_count": reference.unbuilt_change_count,
-        "latest_build": {
-            "id": latest.pk,
-            "version": latest.version,
-            "created_at": latest.created_at,
-            "user": user_brief(latest.user),
-            "has_json": latest.has_json,
-        }
-        if latest
-        else None,
-        "users": [member_document(m) for m in members if m.user_id],
-        "groups": [member_document(m) for m in members if m.group_id],
-    }
-    if detail:
-        document["contributors"] = contributors(queryset=history_list(reference_id=reference.pk))
-    return document
+    return (ReferenceSerializer if detail else ReferenceMinimalSerializer)(reference).data
 
 
 class TargetSerializer(StrictSerializer):
@@ -134,10 +249,10 @@ class RightsSerializer(StrictSerializer):
 class UserMemberCreateSerializer(RightsSerializer):
     """POST /refs/{id}/users."""
 
-    user_id = serializers.IntegerField()
+    user_id = IdField()
 
 
 class GroupMemberCreateSerializer(RightsSerializer):
     """POST /refs/{id}/groups."""
 
-    group_id = serializers.IntegerField()
+    group_id = IdField()

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 from core import seqio
 from core.api.exceptions import QueryValidationError
 from core.api.pagination import VirtoolPagination
+from core.api.schema import FIND, LOCATION, PAGE_PARAMETERS, binary, error_responses, page_serializer
 from core.api.serializers import created, validated
 from core.permissions import IsAuthenticated, require_permission
 from indexes import selectors as index_selectors
@@ -23,17 +23,19 @@ from references import selectors, services
 from references.api.serializers import (
     GroupMemberCreateSerializer,
     ReferenceCreateSerializer,
+    ReferenceGroupMemberSerializer,
+    ReferenceMinimalSerializer,
+    ReferenceSerializer,
     ReferenceUpdateSerializer,
+    ReferenceUserMemberSerializer,
     RightsSerializer,
     UserMemberCreateSerializer,
     member_document,
-    reference_document,
 )
 
 
 def _document(reference_id: str) -> dict:
-    reference = selectors.reference_get(reference_id=reference_id)
-    return reference_document(reference)
+    return ReferenceSerializer(selectors.reference_get(reference_id=reference_id)).data
 
 
 class ReferencesView(APIView):
@@ -44,7 +46,11 @@ class ReferencesView(APIView):
             return [IsAuthenticated(), require_permission("create_ref")()]
         return [IsAuthenticated()]
 
-    @extend_schema(operation_id="refs_list", parameters=[OpenApiParameter("find", str)], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="refs_list",
+        parameters=[FIND, *PAGE_PARAMETERS],
+        responses=page_serializer("ReferencePage", ReferenceMinimalSerializer),
+    )
     def get(self, request: Request) -> Response:
         paginator = VirtoolPagination()
         page = paginator.paginate(
@@ -52,9 +58,13 @@ class ReferencesView(APIView):
             queryset=selectors.reference_list(find=request.query_params.get("find", "")),
             total_queryset=selectors.reference_list(),
         )
-        return paginator.get_paginated_response([reference_document(r, detail=False) for r in page["objects"]])
+        return paginator.get_paginated_response(ReferenceMinimalSerializer(page["objects"], many=True).data)
 
-    @extend_schema(request=ReferenceCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=ReferenceCreateSerializer,
+        responses={201: ReferenceSerializer, **error_responses(409)},
+        parameters=[LOCATION],
+    )
     def post(self, request: Request) -> Response:
         reference = services.reference_create(user=request.user, data=validated(ReferenceCreateSerializer, request))
         return created(_document(reference.pk), f"/api/refs/{reference.pk}")
@@ -63,18 +73,18 @@ class ReferencesView(APIView):
 class ReferenceView(APIView):
     """GET/PATCH/DELETE /refs/{id}."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=ReferenceSerializer)
     def get(self, request: Request, ref_id: str) -> Response:
         return Response(_document(ref_id))
 
-    @extend_schema(request=ReferenceUpdateSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=ReferenceUpdateSerializer, responses=ReferenceSerializer)
     def patch(self, request: Request, ref_id: str) -> Response:
         reference = selectors.reference_get(reference_id=ref_id)
         selectors.reference_require(user=request.user, reference=reference, right="modify")
         services.reference_update(reference=reference, data=validated(ReferenceUpdateSerializer, request))
         return Response(_document(ref_id))
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, ref_id: str) -> Response:
         reference = selectors.reference_get(reference_id=ref_id)
         selectors.reference_require(user=request.user, reference=reference, right="remove")
@@ -87,7 +97,7 @@ class ReferenceExportView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("scope", str, enum=["built", "unbuilt", "remote"])],
-        responses={(200, "application/gzip"): OpenApiTypes.BINARY},
+        responses=binary("application/gzip"),
     )
     def get(self, request: Request, ref_id: str) -> HttpResponse:
         scope = request.query_params.get("scope", "unbuilt")
@@ -106,13 +116,15 @@ class ReferenceMembersView(APIView):
 
     kind = "user"
 
-    @extend_schema(operation_id="refs_users_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="refs_users_list", responses=ReferenceUserMemberSerializer(many=True))
     def get(self, request: Request, ref_id: str) -> Response:
         reference = selectors.reference_get(reference_id=ref_id)
         members = reference.members.filter(**{f"{self.kind}__isnull": False}).select_related("user", "group")
         return Response([member_document(m) for m in members])
 
-    @extend_schema(request=UserMemberCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=UserMemberCreateSerializer, responses={201: ReferenceUserMemberSerializer}, parameters=[LOCATION]
+    )
     def post(self, request: Request, ref_id: str) -> Response:
         reference = selectors.reference_get(reference_id=ref_id)
         selectors.reference_require(user=request.user, reference=reference, right="modify")
@@ -128,11 +140,13 @@ class ReferenceGroupMembersView(ReferenceMembersView):
 
     kind = "group"
 
-    @extend_schema(operation_id="refs_groups_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="refs_groups_list", responses=ReferenceGroupMemberSerializer(many=True))
     def get(self, request: Request, ref_id: str) -> Response:
         return super().get(request, ref_id)
 
-    @extend_schema(request=GroupMemberCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=GroupMemberCreateSerializer, responses={201: ReferenceGroupMemberSerializer}, parameters=[LOCATION]
+    )
     def post(self, request: Request, ref_id: str) -> Response:
         return super().post(request, ref_id)
 
@@ -142,12 +156,12 @@ class ReferenceMemberView(APIView):
 
     kind = "user"
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=ReferenceUserMemberSerializer)
     def get(self, request: Request, ref_id: str, member_id: int) -> Response:
         reference = selectors.reference_get(reference_id=ref_id)
         return Response(member_document(services._member(reference, self.kind, member_id)))
 
-    @extend_schema(request=RightsSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=RightsSerializer, responses=ReferenceUserMemberSerializer)
     def patch(self, request: Request, ref_id: str, member_id: int) -> Response:
         reference = selectors.reference_get(reference_id=ref_id)
         selectors.reference_require(user=request.user, reference=reference, right="modify")
@@ -163,6 +177,10 @@ class ReferenceMemberView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(
+    get=extend_schema(responses=ReferenceGroupMemberSerializer),
+    patch=extend_schema(request=RightsSerializer, responses=ReferenceGroupMemberSerializer),
+)
 class ReferenceGroupMemberView(ReferenceMemberView):
     """GET/PATCH/DELETE /refs/{id}/groups/{gid}."""
 

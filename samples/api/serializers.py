@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api.serializers import StrictSerializer
+from core.api.schema import described
+from core.api.serializers import IdField, StrictSerializer, UserBriefSerializer
 from samples.constants import QUALITY_KEYS, LibraryType
 from samples.models import Label, Sample
 
@@ -20,6 +22,61 @@ class LabelSerializer(serializers.Serializer):
 
     def get_count(self, label: Label) -> int:
         return label.count if hasattr(label, "count") else label.samples.count()
+
+
+class LabelMinimalSerializer(serializers.Serializer):
+    """A label as a sample carries it."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    color = serializers.CharField()
+    description = serializers.CharField()
+
+
+class SampleJobSerializer(serializers.Serializer):
+    """The job that creates a sample, as Virtool's client checks it."""
+
+    id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    progress = serializers.IntegerField()
+    state = serializers.CharField()
+    user = UserBriefSerializer(allow_null=True)
+    workflow = serializers.CharField()
+
+
+class GroupBriefSerializer(serializers.Serializer):
+    """`{id, name}` of a group."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class QualitySerializer(serializers.Serializer):
+    """The quality report (FastQC's numbers in Virtool's shape)."""
+
+    bases = described(
+        {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+        help_text="Per cycle: mean, median, lower and upper quartile, 10th and 90th percentile.",
+    )
+    composition = described(
+        {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+        help_text="Per cycle: % G, A, T, C.",
+    )
+    count = serializers.IntegerField()
+    encoding = serializers.CharField()
+    gc = serializers.FloatField()
+    length = serializers.ListField(child=serializers.IntegerField(), help_text="Shortest and longest read.")
+    sequences = serializers.ListField(child=serializers.IntegerField(), help_text="Reads by mean quality score.")
+
+
+class ReadsFileSerializer(serializers.Serializer):
+    """One of a sample's reads files."""
+
+    name = serializers.CharField()
+    name_on_disk = serializers.CharField()
+    size = serializers.IntegerField()
+    uploaded_at = serializers.DateTimeField()
+    download_url = serializers.CharField()
 
 
 def _job(sample: Sample) -> dict | None:
@@ -44,7 +101,7 @@ class SampleMinimalSerializer(serializers.Serializer):
     name = serializers.CharField()
     host = serializers.CharField()
     isolate = serializers.CharField()
-    library_type = serializers.CharField()
+    library_type = serializers.ChoiceField(choices=LibraryType.values)
     paired = serializers.BooleanField()
     ready = serializers.BooleanField()
     created_at = serializers.DateTimeField()
@@ -52,15 +109,18 @@ class SampleMinimalSerializer(serializers.Serializer):
     user = serializers.SerializerMethodField()
     job = serializers.SerializerMethodField()
 
+    @extend_schema_field(LabelMinimalSerializer(many=True))
     def get_labels(self, sample: Sample) -> list[dict]:
         return [
             {"id": label.pk, "name": label.name, "color": label.color, "description": label.description}
             for label in sample.labels.all()
         ]
 
+    @extend_schema_field(UserBriefSerializer(allow_null=True))
     def get_user(self, sample: Sample) -> dict | None:
         return {"id": sample.user.pk, "handle": sample.user.handle} if sample.user else None
 
+    @extend_schema_field(SampleJobSerializer(allow_null=True))
     def get_job(self, sample: Sample) -> dict | None:
         return _job(sample)
 
@@ -83,18 +143,22 @@ class SampleSerializer(SampleMinimalSerializer):
     def get_subtractions(self, sample: Sample) -> list[str]:
         return [subtraction.pk for subtraction in sample.subtractions.all()]
 
+    @extend_schema_field(GroupBriefSerializer(allow_null=True))
     def get_group(self, sample: Sample) -> dict | None:
         return {"id": sample.group.pk, "name": sample.group.name} if sample.group else None
 
+    @extend_schema_field(QualitySerializer(allow_null=True))
     def get_quality(self, sample: Sample) -> dict | None:
         # PostgreSQL's jsonb reorders keys; the document keeps Virtool's order.
         if sample.quality is None:
             return None
         return {key: sample.quality[key] for key in QUALITY_KEYS if key in sample.quality}
 
+    @extend_schema_field(serializers.ChoiceField(choices=["fastq"]))
     def get_format(self, sample: Sample) -> str:
         return "fastq"
 
+    @extend_schema_field(ReadsFileSerializer(many=True))
     def get_reads(self, sample: Sample) -> list[dict]:
         from samples.workflows import reads_files
 
@@ -111,9 +175,9 @@ class SampleCreateSerializer(StrictSerializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     library_type = serializers.ChoiceField(choices=LibraryType.values, required=False, default=LibraryType.NORMAL)
     subtractions = serializers.ListField(child=serializers.CharField(), required=False, default=list)
-    labels = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
-    group = serializers.IntegerField(required=False, allow_null=True, default=None)
-    files = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=2)
+    labels = serializers.ListField(child=IdField(), required=False, default=list)
+    group = IdField(required=False, allow_null=True, default=None)
+    files = serializers.ListField(child=IdField(), min_length=1, max_length=2)
 
 
 class SampleUpdateSerializer(StrictSerializer):
@@ -124,14 +188,14 @@ class SampleUpdateSerializer(StrictSerializer):
     isolate = serializers.CharField(required=False, allow_blank=True, max_length=200)
     locale = serializers.CharField(required=False, allow_blank=True, max_length=200)
     notes = serializers.CharField(required=False, allow_blank=True)
-    labels = serializers.ListField(child=serializers.IntegerField(), required=False)
+    labels = serializers.ListField(child=IdField(), required=False)
     subtractions = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class SampleRightsSerializer(StrictSerializer):
     """PATCH /samples/{id}/rights."""
 
-    group = serializers.IntegerField(required=False, allow_null=True)
+    group = IdField(required=False, allow_null=True)
     group_read = serializers.BooleanField(required=False)
     group_write = serializers.BooleanField(required=False)
     all_read = serializers.BooleanField(required=False)

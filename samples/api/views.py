@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -12,7 +11,8 @@ from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError, error_response
 from core.api.files import ranged_file_response
-from core.api.pagination import VirtoolPagination
+from core.api.pagination import VirtoolPagination, query_ints
+from core.api.schema import FIND, LOCATION, PAGE_PARAMETERS, RANGE, error_responses, page_serializer, ranged_download
 from core.api.serializers import created, validated
 from core.errors import InsufficientRights
 from core.permissions import IsAuthenticated, require_permission
@@ -31,11 +31,7 @@ from samples.constants import READS_NAMES, SORT_FIELDS
 
 
 def _labels(request: Request) -> list[int]:
-    raw = request.query_params.getlist("label") + request.query_params.getlist("label[]")
-    try:
-        return [int(value) for value in raw]
-    except ValueError:
-        raise QueryValidationError({"label": ["value is not a valid integer"]}) from None
+    return query_ints(request.query_params.getlist("label") + request.query_params.getlist("label[]"), "label")
 
 
 class SamplesView(APIView):
@@ -47,12 +43,14 @@ class SamplesView(APIView):
         return [IsAuthenticated()]
 
     @extend_schema(
+        operation_id="samples_list",
         parameters=[
-            OpenApiParameter("find", str),
-            OpenApiParameter("label", int, many=True),
+            FIND,
+            OpenApiParameter("label", int, many=True, description="Only samples carrying every one of these labels."),
             OpenApiParameter("sort", str, enum=list(SORT_FIELDS)),
+            *PAGE_PARAMETERS,
         ],
-        responses=SampleMinimalSerializer(many=True),
+        responses=page_serializer("SamplePage", SampleMinimalSerializer),
     )
     def get(self, request: Request) -> Response:
         sort = request.query_params.get("sort", "-created_at")
@@ -67,7 +65,7 @@ class SamplesView(APIView):
         )
         return paginator.get_paginated_response(SampleMinimalSerializer(page["objects"], many=True).data)
 
-    @extend_schema(request=SampleCreateSerializer, responses={201: SampleSerializer})
+    @extend_schema(request=SampleCreateSerializer, responses={201: SampleSerializer}, parameters=[LOCATION])
     def post(self, request: Request) -> Response:
         sample = services.sample_create(user=request.user, data=validated(SampleCreateSerializer, request))
         sample = selectors.sample_get(user=request.user, sample_id=sample.pk)
@@ -77,7 +75,7 @@ class SamplesView(APIView):
 class SampleView(APIView):
     """GET/PATCH/DELETE /samples/{id}."""
 
-    @extend_schema(responses=SampleSerializer)
+    @extend_schema(responses={200: SampleSerializer, **error_responses(403)})
     def get(self, request: Request, sample_id: str) -> Response:
         return Response(SampleSerializer(selectors.sample_get(user=request.user, sample_id=sample_id)).data)
 
@@ -87,7 +85,7 @@ class SampleView(APIView):
         services.sample_update(sample=sample, data=validated(SampleUpdateSerializer, request))
         return Response(SampleSerializer(selectors.sample_get(user=request.user, sample_id=sample_id)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, sample_id: str) -> Response:
         services.sample_delete(sample=selectors.sample_get(user=request.user, sample_id=sample_id, kind="write"))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -108,7 +106,10 @@ class SampleRightsView(APIView):
 class SampleReadsView(APIView):
     """GET /samples/{id}/reads/reads_{1|2}.fq.gz."""
 
-    @extend_schema(responses={(200, "application/gzip"): OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[RANGE],
+        responses={**ranged_download("application/gzip"), **error_responses(403)},
+    )
     def get(self, request: Request, sample_id: str, filename: str) -> HttpResponse:
         sample = selectors.sample_get(user=request.user, sample_id=sample_id)
         path = selectors.samples_path(sample.pk) / filename
@@ -120,13 +121,13 @@ class SampleReadsView(APIView):
 class LabelsView(APIView):
     """GET/POST /labels."""
 
-    @extend_schema(responses=LabelSerializer(many=True))
+    @extend_schema(parameters=[FIND], responses=LabelSerializer(many=True))
     def get(self, request: Request) -> Response:
         return Response(
             LabelSerializer(selectors.label_list(find=request.query_params.get("find", "")), many=True).data
         )
 
-    @extend_schema(request=LabelCreateSerializer, responses={201: LabelSerializer})
+    @extend_schema(request=LabelCreateSerializer, responses={201: LabelSerializer}, parameters=[LOCATION])
     def post(self, request: Request) -> Response:
         label = services.label_create(**validated(LabelCreateSerializer, request))
         return created(LabelSerializer(selectors.label_get(label_id=label.pk)).data, f"/api/labels/{label.pk}")

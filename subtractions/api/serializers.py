@@ -4,33 +4,91 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api.serializers import StrictSerializer
+from core.api.schema import described
+from core.api.serializers import (
+    FileDocumentSerializer,
+    IdField,
+    JobBriefSerializer,
+    NamedSerializer,
+    StrictSerializer,
+    UserBriefSerializer,
+)
 from subtractions.models import Subtraction
 from subtractions.selectors import subtraction_files
 
 
+class GcSerializer(serializers.Serializer):
+    """Proportions of each nucleotide letter, 3 decimals."""
+
+    a = serializers.FloatField()
+    c = serializers.FloatField()
+    g = serializers.FloatField()
+    t = serializers.FloatField()
+    n = serializers.FloatField()
+
+
+class UploadBriefSerializer(serializers.Serializer):
+    """The upload a subtraction was made from."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class SubtractionMinimalSerializer(serializers.Serializer):
+    """A subtraction in lists and websocket messages, with the samples that use it by default."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+    nickname = serializers.CharField()
+    ready = serializers.BooleanField()
+    count = serializers.IntegerField(allow_null=True)
+    # Stored JSON, sent as it is.
+    gc = described(GcSerializer(allow_null=True))
+    file = described(UploadBriefSerializer(allow_null=True))
+    created_at = serializers.DateTimeField()
+    user = serializers.SerializerMethodField()
+    job = serializers.SerializerMethodField()
+    linked_samples = serializers.SerializerMethodField()
+
+    @extend_schema_field(UserBriefSerializer(allow_null=True))
+    def get_user(self, subtraction: Subtraction) -> dict | None:
+        return {"id": subtraction.user_id, "handle": subtraction.user.handle} if subtraction.user_id else None
+
+    @extend_schema_field(JobBriefSerializer(allow_null=True))
+    def get_job(self, subtraction: Subtraction) -> dict | None:
+        if not subtraction.job_id:
+            return None
+        return {"id": subtraction.job_id, "state": subtraction.job.state, "progress": subtraction.job.progress}
+
+    @extend_schema_field(NamedSerializer(many=True))
+    def get_linked_samples(self, subtraction: Subtraction) -> list[dict]:
+        return [{"id": pk, "name": name} for pk, name in subtraction.samples.values_list("id", "name")]
+
+
+class SubtractionSerializer(SubtractionMinimalSerializer):
+    """A subtraction with its files."""
+
+    files = serializers.SerializerMethodField()
+
+    @extend_schema_field(FileDocumentSerializer(many=True))
+    def get_files(self, subtraction: Subtraction) -> list[dict]:
+        return subtraction_files(subtraction)
+
+
+class SubtractionShortSerializer(serializers.Serializer):
+    """GET /subtractions?short=true: `{id, name, ready}`."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+    ready = serializers.BooleanField()
+
+
 def subtraction_document(subtraction: Subtraction, *, detail: bool = True) -> dict[str, Any]:
     """A subtraction with its linked samples and, in detail, its files."""
-    document: dict[str, Any] = {
-        "id": subtraction.pk,
-        "name": subtraction.name,
-        "nickname": subtraction.nickname,
-        "ready": subtraction.ready,
-        "count": subtraction.count,
-        "gc": subtraction.gc,
-        "file": subtraction.file,
-        "created_at": subtraction.created_at,
-        "user": {"id": subtraction.user_id, "handle": subtraction.user.handle} if subtraction.user_id else None,
-        "job": {"id": subtraction.job_id, "state": subtraction.job.state, "progress": subtraction.job.progress}
-        if subtraction.job_id
-        else None,
-        "linked_samples": [{"id": pk, "name": name} for pk, name in subtraction.samples.values_list("id", "name")],
-    }
-    if detail:
-        document["files"] = subtraction_files(subtraction)
-    return document
+    return (SubtractionSerializer if detail else SubtractionMinimalSerializer)(subtraction).data
 
 
 class SubtractionCreateSerializer(StrictSerializer):
@@ -38,7 +96,7 @@ class SubtractionCreateSerializer(StrictSerializer):
 
     name = serializers.CharField(max_length=200)
     nickname = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
-    upload_id = serializers.IntegerField()
+    upload_id = IdField()
 
 
 class SubtractionUpdateSerializer(StrictSerializer):

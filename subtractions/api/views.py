@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -13,13 +12,25 @@ from rest_framework.views import APIView
 from core.api.exceptions import error_response
 from core.api.files import ranged_file_response
 from core.api.pagination import VirtoolPagination, query_bool
+from core.api.schema import (
+    FIND,
+    LOCATION,
+    PAGE_PARAMETERS,
+    RANGE,
+    error_responses,
+    one_of,
+    page_serializer,
+    ranged_download,
+)
 from core.api.serializers import created, validated
 from core.permissions import IsAuthenticated, require_permission
 from subtractions import selectors, services
 from subtractions.api.serializers import (
     SubtractionCreateSerializer,
+    SubtractionMinimalSerializer,
+    SubtractionSerializer,
+    SubtractionShortSerializer,
     SubtractionUpdateSerializer,
-    subtraction_document,
 )
 from subtractions.constants import SUBTRACTION_FILES
 
@@ -36,42 +47,55 @@ class SubtractionsView(_Writes):
 
     @extend_schema(
         operation_id="subtractions_list",
-        parameters=[OpenApiParameter("find", str), OpenApiParameter("ready", bool), OpenApiParameter("short", bool)],
-        responses=OpenApiTypes.OBJECT,
+        parameters=[
+            FIND,
+            OpenApiParameter("ready", bool),
+            OpenApiParameter("short", bool, description="Answer with a bare list of `{id, name, ready}`."),
+            *PAGE_PARAMETERS,
+        ],
+        responses=one_of(
+            "SubtractionList",
+            page_serializer("SubtractionPage", SubtractionMinimalSerializer),
+            SubtractionShortSerializer(many=True),
+        ),
     )
     def get(self, request: Request) -> Response:
         queryset = selectors.subtraction_list(
             find=request.query_params.get("find", ""), ready=query_bool(request, "ready")
         )
         if query_bool(request, "short"):
-            return Response([{"id": s.pk, "name": s.name, "ready": s.ready} for s in queryset])
+            return Response(SubtractionShortSerializer(queryset, many=True).data)
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=selectors.subtraction_list())
-        return paginator.get_paginated_response([subtraction_document(s, detail=False) for s in page["objects"]])
+        return paginator.get_paginated_response(SubtractionMinimalSerializer(page["objects"], many=True).data)
 
-    @extend_schema(request=SubtractionCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=SubtractionCreateSerializer,
+        responses={201: SubtractionSerializer, **error_responses(409)},
+        parameters=[LOCATION],
+    )
     def post(self, request: Request) -> Response:
         subtraction = services.subtraction_create(
             user=request.user, data=validated(SubtractionCreateSerializer, request)
         )
-        document = subtraction_document(selectors.subtraction_get(subtraction_id=subtraction.pk))
+        document = SubtractionSerializer(selectors.subtraction_get(subtraction_id=subtraction.pk)).data
         return created(document, f"/api/subtractions/{subtraction.pk}")
 
 
 class SubtractionView(_Writes):
     """GET/PATCH/DELETE /subtractions/{id}."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=SubtractionSerializer)
     def get(self, request: Request, subtraction_id: str) -> Response:
-        return Response(subtraction_document(selectors.subtraction_get(subtraction_id=subtraction_id)))
+        return Response(SubtractionSerializer(selectors.subtraction_get(subtraction_id=subtraction_id)).data)
 
-    @extend_schema(request=SubtractionUpdateSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=SubtractionUpdateSerializer, responses=SubtractionSerializer)
     def patch(self, request: Request, subtraction_id: str) -> Response:
         subtraction = selectors.subtraction_get(subtraction_id=subtraction_id)
         services.subtraction_update(subtraction=subtraction, data=validated(SubtractionUpdateSerializer, request))
-        return Response(subtraction_document(selectors.subtraction_get(subtraction_id=subtraction_id)))
+        return Response(SubtractionSerializer(selectors.subtraction_get(subtraction_id=subtraction_id)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, subtraction_id: str) -> Response:
         services.subtraction_delete(subtraction=selectors.subtraction_get(subtraction_id=subtraction_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -80,7 +104,7 @@ class SubtractionView(_Writes):
 class SubtractionFileView(APIView):
     """GET /subtractions/{id}/files/{filename}."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(parameters=[RANGE], responses=ranged_download("application/gzip", "application/octet-stream"))
     def get(self, request: Request, subtraction_id: str, filename: str) -> HttpResponse:
         subtraction = selectors.subtraction_get(subtraction_id=subtraction_id)
         path = selectors.subtractions_path(subtraction.pk) / filename

@@ -457,6 +457,17 @@ def test_settings_update_validates(admin_client):
     assert bad.json()[0]["loc"] == ["sample_group"]
 
 
+def test_settings_refuse_no_default_source_types_and_keep_them(admin_client):
+    # schemathesis found this answering 500: the model refuses an empty list when it is saved.
+    bad = admin_client.patch("/api/settings", {"default_source_types": [], "enable_api": True}, format="json")
+    assert bad.status_code == 400
+    assert [(error["loc"], error["msg"]) for error in bad.json()] == [
+        (["default_source_types"], "This list may not be empty.")
+    ]
+    assert settings_get().default_source_types == ["isolate", "strain"]
+    assert settings_get().enable_api is False
+
+
 def test_instance_message(admin_client, user_client):
     assert user_client.get("/api/instance_message").json() is None
     admin_client.put("/api/instance_message", {"message": "Down at 5pm", "color": "red", "active": True}, format="json")

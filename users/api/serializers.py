@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api.serializers import StrictSerializer
+from core.api.schema import described
+from core.api.serializers import IdField, StrictSerializer
 from users.constants import PERMISSION_NAMES, QUICK_ANALYZE_WORKFLOWS, AdministratorRole
 from users.models import APIKey, User
 from users.selectors import group_permissions, key_effective_permissions, user_permissions
@@ -16,34 +18,15 @@ def group_minimal(group: Group | None) -> dict | None:
     return None if group is None else {"id": group.pk, "name": group.name}
 
 
-class UserSerializer(serializers.Serializer):
-    """A user as Virtool shows it to administrators."""
-
-    id = serializers.IntegerField(source="pk")
-    handle = serializers.CharField()
-    active = serializers.BooleanField(source="is_active")
-    administrator_role = serializers.CharField(allow_null=True)
-    force_reset = serializers.BooleanField()
-    groups = serializers.SerializerMethodField()
-    primary_group = serializers.SerializerMethodField()
-    permissions = serializers.SerializerMethodField()
-    last_password_change = serializers.DateTimeField()
-
-    def get_groups(self, user: User) -> list[dict]:
-        return [group_minimal(group) for group in user.groups.all()]
-
-    def get_primary_group(self, user: User) -> dict | None:
-        return group_minimal(user.primary_group)
-
-    def get_permissions(self, user: User) -> dict[str, bool]:
-        return user_permissions(user=user)
-
-
-class AccountSerializer(UserSerializer):
-    """One's own account: the user document plus email and settings."""
-
-    email = serializers.CharField()
-    settings = serializers.DictField()
+# Virtool's `{permission: bool}` map, every permission present.
+PermissionMapSerializer = type(
+    "PermissionMapSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "Virtool's permissions, each true or false.",
+        **{n: serializers.BooleanField() for n in PERMISSION_NAMES},
+    },
+)
 
 
 class UserMinimalSerializer(serializers.Serializer):
@@ -60,15 +43,60 @@ class GroupMinimalSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class UserSerializer(serializers.Serializer):
+    """A user as Virtool shows it to administrators."""
+
+    id = serializers.IntegerField(source="pk")
+    handle = serializers.CharField()
+    active = serializers.BooleanField(source="is_active")
+    administrator_role = serializers.ChoiceField(choices=AdministratorRole.choices, allow_null=True)
+    force_reset = serializers.BooleanField()
+    groups = serializers.SerializerMethodField()
+    primary_group = serializers.SerializerMethodField()
+    permissions = serializers.SerializerMethodField()
+    last_password_change = serializers.DateTimeField()
+
+    @extend_schema_field(GroupMinimalSerializer(many=True))
+    def get_groups(self, user: User) -> list[dict]:
+        return [group_minimal(group) for group in user.groups.all()]
+
+    @extend_schema_field(GroupMinimalSerializer(allow_null=True))
+    def get_primary_group(self, user: User) -> dict | None:
+        return group_minimal(user.primary_group)
+
+    @extend_schema_field(PermissionMapSerializer)
+    def get_permissions(self, user: User) -> dict[str, bool]:
+        return user_permissions(user=user)
+
+
+class AccountSettingsSerializer(serializers.Serializer):
+    """One's own display settings (Virtool's keys)."""
+
+    show_ids = serializers.BooleanField()
+    show_versions = serializers.BooleanField()
+    skip_quick_analyze_dialog = serializers.BooleanField()
+    quick_analyze_workflow = serializers.ChoiceField(choices=QUICK_ANALYZE_WORKFLOWS)
+
+
+class AccountSerializer(UserSerializer):
+    """One's own account: the user document plus email and settings."""
+
+    email = serializers.CharField()
+    # Stored JSON, sent as it is.
+    settings = described(AccountSettingsSerializer)
+
+
 class GroupSerializer(GroupMinimalSerializer):
     """A group with its permissions and members."""
 
     permissions = serializers.SerializerMethodField()
     users = serializers.SerializerMethodField()
 
+    @extend_schema_field(PermissionMapSerializer)
     def get_permissions(self, group: Group) -> dict[str, bool]:
         return group_permissions(group=group)
 
+    @extend_schema_field(UserMinimalSerializer(many=True))
     def get_users(self, group: Group) -> list[dict]:
         return UserMinimalSerializer(group.user_set.all(), many=True).data
 
@@ -81,8 +109,30 @@ class APIKeySerializer(serializers.Serializer):
     permissions = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
 
+    @extend_schema_field(PermissionMapSerializer)
     def get_permissions(self, key: APIKey) -> dict[str, bool]:
         return key_effective_permissions(key=key)
+
+
+class APIKeyCreatedSerializer(APIKeySerializer):
+    """A new API key with its secret, shown only in the answer that creates it."""
+
+    key = serializers.CharField(source="raw_key")
+
+
+class LoginResultSerializer(serializers.Serializer):
+    """POST /account/login: `reset` true (with `reset_code`) when the password must be changed first."""
+
+    reset = serializers.BooleanField()
+    reset_code = serializers.CharField(required=False)
+
+
+class RoleSerializer(serializers.Serializer):
+    """An administrator role."""
+
+    id = serializers.ChoiceField(choices=AdministratorRole.choices)
+    name = serializers.CharField()
+    description = serializers.CharField()
 
 
 # --- Input ----------------------------------------------------------------------------------------------------
@@ -124,11 +174,14 @@ class UserCreateSerializer(StrictSerializer):
     force_reset = serializers.BooleanField(required=False, default=False)
 
 
-class GroupReferenceField(serializers.IntegerField):
+class GroupReferenceField(IdField):
     """A group id that must exist."""
 
-    def to_internal_value(self, data):
-        group_id = super().to_internal_value(data)
+    def run_validation(self, data=serializers.empty):
+        # The id is checked (type, 64-bit bounds) before it is looked up.
+        group_id = super().run_validation(data)
+        if group_id is None:
+            return None
         group = Group.objects.filter(pk=group_id).first()
         if group is None:
             raise serializers.ValidationError("Group does not exist", code="value_error")
@@ -145,10 +198,10 @@ class UserUpdateSerializer(StrictSerializer):
     primary_group = GroupReferenceField(required=False, allow_null=True)
 
 
-class RoleSerializer(StrictSerializer):
+class RoleUpdateSerializer(StrictSerializer):
     """PUT /admin/users/{id}/role."""
 
-    role = serializers.ChoiceField(choices=AdministratorRole.values, allow_null=True)
+    role = serializers.ChoiceField(choices=AdministratorRole.choices, allow_null=True)
 
 
 class LoginSerializer(StrictSerializer):
@@ -179,7 +232,7 @@ class AccountUpdateSerializer(StrictSerializer):
         return attrs
 
 
-class AccountSettingsSerializer(StrictSerializer):
+class AccountSettingsUpdateSerializer(StrictSerializer):
     """PATCH /account/settings."""
 
     show_ids = serializers.BooleanField(required=False)

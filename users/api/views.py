@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -11,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.pagination import ItemsPagination, VirtoolPagination, query_bool
+from core.api.schema import FIND, LOCATION, PAGE_PARAMETERS, error_responses, one_of, page_serializer
 from core.api.serializers import created, validated
 from core.errors import InsufficientRights
 from core.permissions import IsAuthenticated, require_role
@@ -18,7 +18,9 @@ from users import selectors, services
 from users.api.serializers import (
     AccountSerializer,
     AccountSettingsSerializer,
+    AccountSettingsUpdateSerializer,
     AccountUpdateSerializer,
+    APIKeyCreatedSerializer,
     APIKeySerializer,
     FirstUserSerializer,
     GroupCreateSerializer,
@@ -27,9 +29,11 @@ from users.api.serializers import (
     GroupUpdateSerializer,
     KeyCreateSerializer,
     KeyUpdateSerializer,
+    LoginResultSerializer,
     LoginSerializer,
     ResetSerializer,
     RoleSerializer,
+    RoleUpdateSerializer,
     UserCreateSerializer,
     UserSerializer,
     UserUpdateSerializer,
@@ -61,13 +65,14 @@ class AccountView(APIView):
 class AccountSettingsView(APIView):
     """GET/PATCH /account/settings."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    # The stored settings are sent as they are; the serializer describes them.
+    @extend_schema(responses=AccountSettingsSerializer)
     def get(self, request: Request) -> Response:
         return Response(request.user.settings)
 
-    @extend_schema(request=AccountSettingsSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=AccountSettingsUpdateSerializer, responses=AccountSettingsSerializer)
     def patch(self, request: Request) -> Response:
-        data = validated(AccountSettingsSerializer, request)
+        data = validated(AccountSettingsUpdateSerializer, request)
         return Response(services.account_settings_update(user=request.user, data=data))
 
 
@@ -77,13 +82,13 @@ class LoginView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=LoginSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=LoginSerializer, responses={201: LoginResultSerializer})
     def post(self, request: Request) -> Response:
         data = validated(LoginSerializer, request)
         result = services.account_login(
             request=request._request, handle=data["handle"], password=data["password"], remember=data["remember"]
         )
-        return Response(result, status=status.HTTP_201_CREATED)
+        return Response(LoginResultSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
 class LogoutView(APIView):
@@ -106,11 +111,11 @@ class ResetView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=ResetSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=ResetSerializer, responses=LoginResultSerializer)
     def post(self, request: Request) -> Response:
         data = validated(ResetSerializer, request)
         services.account_reset(request=request._request, password=data["password"], reset_code=data["reset_code"])
-        return Response({"reset": False})
+        return Response(LoginResultSerializer({"reset": False}).data)
 
 
 class KeysView(APIView):
@@ -120,11 +125,12 @@ class KeysView(APIView):
     def get(self, request: Request) -> Response:
         return Response(APIKeySerializer(selectors.key_list(user=request.user), many=True).data)
 
-    @extend_schema(request=KeyCreateSerializer, responses=APIKeySerializer)
+    @extend_schema(request=KeyCreateSerializer, responses={201: APIKeyCreatedSerializer}, parameters=[LOCATION])
     def post(self, request: Request) -> Response:
         data = validated(KeyCreateSerializer, request)
         key, raw = services.key_create(user=request.user, name=data["name"], permissions=data["permissions"])
-        return created({**APIKeySerializer(key).data, "key": raw}, f"/api/account/keys/{key.key_id}")
+        key.raw_key = raw  # shown once, in this answer
+        return created(APIKeyCreatedSerializer(key).data, f"/api/account/keys/{key.key_id}")
 
     @extend_schema(responses={204: None}, operation_id="account_keys_purge")
     def delete(self, request: Request) -> Response:
@@ -160,7 +166,9 @@ class FirstUserView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=FirstUserSerializer, responses=UserSerializer)
+    @extend_schema(
+        request=FirstUserSerializer, responses={201: UserSerializer, **error_responses(409)}, parameters=[LOCATION]
+    )
     def put(self, request: Request) -> Response:
         data = validated(FirstUserSerializer, request)
         user = services.user_create_first(handle=data["handle"], password=data["password"])
@@ -173,24 +181,35 @@ class UsersView(APIView):
 
     permission_classes = [IsAuthenticated, require_role(AdministratorRole.USERS)]
 
-    @extend_schema(responses=UserSerializer(many=True))
+    @extend_schema(
+        operation_id="users_list",
+        parameters=[FIND, OpenApiParameter("active", bool), *PAGE_PARAMETERS],
+        responses=page_serializer("UserPage", UserSerializer),
+    )
     def get(self, request: Request) -> Response:
         queryset = selectors.user_list(find=request.query_params.get("find", ""), active=query_bool(request, "active"))
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=selectors.user_list())
         return paginator.get_paginated_response(UserSerializer(page["objects"], many=True).data)
 
-    @extend_schema(request=UserCreateSerializer, responses=UserSerializer)
+    @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer}, parameters=[LOCATION])
     def post(self, request: Request) -> Response:
         data = validated(UserCreateSerializer, request)
         user = services.user_create(**data)
         return created(UserSerializer(selectors.user_get(user_id=user.pk)).data, f"/api/users/{user.pk}")
 
 
+@extend_schema_view(
+    get=extend_schema(operation_id="admin_users_list"), post=extend_schema(operation_id="admin_users_create")
+)
+class AdminUsersView(UsersView):
+    """GET/POST /admin/users: the same as /users, under Virtool's administration path."""
+
+
 class UserView(APIView):
     """GET/PATCH /users/{id}: administrators, or a user reading their own document."""
 
-    @extend_schema(responses=UserSerializer)
+    @extend_schema(responses={200: UserSerializer, **error_responses(403)})
     def get(self, request: Request, pk: int) -> Response:
         if request.user.pk != pk and not request.user.has_role(AdministratorRole.USERS):
             raise InsufficientRights()
@@ -211,14 +230,12 @@ class RolesView(APIView):
 
     permission_classes = [IsAuthenticated, require_role(AdministratorRole.BASE)]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=RoleSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(
-            [
-                {"id": role.value, "name": role.label, "description": ROLE_DESCRIPTIONS[role]}
-                for role in AdministratorRole
-            ]
-        )
+        roles = [
+            {"id": role.value, "name": role.label, "description": ROLE_DESCRIPTIONS[role]} for role in AdministratorRole
+        ]
+        return Response(RoleSerializer(roles, many=True).data)
 
 
 class UserRoleView(APIView):
@@ -226,10 +243,10 @@ class UserRoleView(APIView):
 
     permission_classes = [IsAuthenticated, require_role(AdministratorRole.FULL)]
 
-    @extend_schema(request=RoleSerializer, responses=UserSerializer)
+    @extend_schema(request=RoleUpdateSerializer, responses=UserSerializer)
     def put(self, request: Request, pk: int) -> Response:
         user = selectors.user_get(user_id=pk)
-        data = validated(RoleSerializer, request)
+        data = validated(RoleUpdateSerializer, request)
         services.user_set_role(user=user, role=data["role"], actor=request.user)
         return Response(UserSerializer(selectors.user_get(user_id=pk)).data)
 
@@ -245,7 +262,19 @@ class GroupsView(APIView):
             return [IsAuthenticated(), require_role(AdministratorRole.BASE)()]
         return [IsAuthenticated()]
 
-    @extend_schema(responses=GroupMinimalSerializer(many=True))
+    @extend_schema(
+        operation_id="groups_list",
+        parameters=[
+            FIND,
+            OpenApiParameter("paginate", bool, description="Answer with a page (`items`) instead of a bare list."),
+            *PAGE_PARAMETERS,
+        ],
+        responses=one_of(
+            "GroupList",
+            GroupMinimalSerializer(many=True),
+            page_serializer("GroupPage", GroupMinimalSerializer, key="items"),
+        ),
+    )
     def get(self, request: Request) -> Response:
         queryset = selectors.group_list(find=request.query_params.get("find", ""))
         if not query_bool(request, "paginate"):
@@ -254,7 +283,7 @@ class GroupsView(APIView):
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=selectors.group_list())
         return paginator.get_paginated_response(GroupMinimalSerializer(page["objects"], many=True).data)
 
-    @extend_schema(request=GroupCreateSerializer, responses=GroupSerializer)
+    @extend_schema(request=GroupCreateSerializer, responses={201: GroupSerializer}, parameters=[LOCATION])
     def post(self, request: Request) -> Response:
         data = validated(GroupCreateSerializer, request)
         group = services.group_create(name=data["name"])
