@@ -461,13 +461,6 @@ def test_vectorised_em_equals_loop(case):
 # --- Management command -------------------------------------------------------------------------------------------
 
 
-def _command_available() -> bool:
-    from django.apps import apps
-
-    return apps.is_installed("analyses")
-
-
-@pytest.mark.skipif(not _command_available(), reason="the analyses app is not installed yet")
 def test_pathoscope_em_command(tmp_path):
     import json
 
