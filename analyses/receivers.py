@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from analyses.models import Analysis
 from analyses.selectors import analysis_queryset
 from core import events
 
 
-def _serialize(analysis: Analysis) -> dict:
+def _serialize(analysis: Analysis) -> dict[str, Any]:
     from analyses.api.serializers import analysis_minimal
 
     return analysis_minimal(analysis)
