@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -60,7 +61,7 @@ def _receive(request: Request, *, name: str, upload_type: str) -> ReceivedFile:
 class UploadsView(APIView):
     """GET /uploads (any user), POST /uploads?name=&type= (`upload_file`)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "POST":
             return [IsAuthenticated(), require_permission("upload_file")()]
         return [IsAuthenticated()]
@@ -140,7 +141,7 @@ class UploadsView(APIView):
 class UploadView(APIView):
     """GET /uploads/{id} downloads the file; DELETE /uploads/{id} removes it (`remove_file`)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "DELETE":
             return [IsAuthenticated(), require_permission("remove_file")()]
         return [IsAuthenticated()]

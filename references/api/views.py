@@ -8,6 +8,7 @@ import json
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -41,7 +42,7 @@ def _document(reference_id: str) -> dict:
 class ReferencesView(APIView):
     """GET /refs (every user may read references), POST /refs (`create_ref`)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "POST":
             return [IsAuthenticated(), require_permission("create_ref")()]
         return [IsAuthenticated()]

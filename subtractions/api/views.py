@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,7 +37,7 @@ from subtractions.constants import SUBTRACTION_FILES
 
 
 class _Writes(APIView):
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method in ("POST", "PATCH", "DELETE"):
             return [IsAuthenticated(), require_permission("modify_subtraction")()]
         return [IsAuthenticated()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -257,7 +257,7 @@ class UserRoleView(APIView):
 class GroupsView(APIView):
     """GET /groups (a bare array unless ?paginate=true), POST /groups (administrators)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "POST":
             return [IsAuthenticated(), require_role(AdministratorRole.BASE)()]
         return [IsAuthenticated()]
@@ -293,7 +293,7 @@ class GroupsView(APIView):
 class GroupView(APIView):
     """GET/PATCH/DELETE /groups/{id}."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method in ("PATCH", "DELETE"):
             return [IsAuthenticated(), require_role(AdministratorRole.BASE)()]
         return [IsAuthenticated()]
