@@ -48,6 +48,7 @@ class Message(TypedDict):
     operation: Operation
     data: Any
 
+
 GROUP_ALL = "all"
 GROUP_ADMINS = "admins"
 
