@@ -8,7 +8,7 @@ from pathlib import Path
 from django.db.models import Count, QuerySet
 
 from core.errors import NotFound
-from files.storage import files_present
+from files.storage import FileDocument, files_present
 from indexes.constants import INDEX_FILES
 from indexes.models import Index, IndexOTU
 from otus.documents import Document
@@ -54,7 +54,7 @@ def index_current(*, reference_id: str) -> Index | None:
     return Index.objects.filter(reference_id=reference_id, ready=True).order_by("-version").first()
 
 
-def index_files(index: Index) -> list[dict]:
+def index_files(index: Index) -> list[FileDocument]:
     """The files of a build present on disk: [{name, type, size, download_url}]."""
     return files_present(index_path(index), INDEX_FILES, f"/api/indexes/{index.pk}/files")
 

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from core.api.schema import described
 from core.api.serializers import FileDocumentSerializer, JobBriefSerializer, UserBriefSerializer
+from files.storage import FileDocument
 from indexes.models import Index
 from indexes.selectors import index_files, index_otus
 from otus.api.serializers import ContributorSerializer
@@ -87,7 +88,7 @@ class IndexSerializer(IndexMinimalSerializer):
         return index_otus(index)
 
     @extend_schema_field(FileDocumentSerializer(many=True))
-    def get_files(self, index: Index) -> list[dict]:
+    def get_files(self, index: Index) -> list[FileDocument]:
         return index_files(index)
 
 

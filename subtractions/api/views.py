@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import BasePermission
@@ -34,6 +34,7 @@ from subtractions.api.serializers import (
     SubtractionUpdateSerializer,
 )
 from subtractions.constants import SUBTRACTION_FILES
+from users.authentication import request_user
 
 
 class _Writes(APIView):
@@ -77,7 +78,7 @@ class SubtractionsView(_Writes):
     )
     def post(self, request: Request) -> Response:
         subtraction = services.subtraction_create(
-            user=request.user, data=validated(SubtractionCreateSerializer, request)
+            user=request_user(request), data=validated(SubtractionCreateSerializer, request)
         )
         document = SubtractionSerializer(selectors.subtraction_get(subtraction_id=subtraction.pk)).data
         return created(document, f"/api/subtractions/{subtraction.pk}")
@@ -106,7 +107,7 @@ class SubtractionFileView(APIView):
     """GET /subtractions/{id}/files/{filename}."""
 
     @extend_schema(parameters=[RANGE], responses=ranged_download("application/gzip", "application/octet-stream"))
-    def get(self, request: Request, subtraction_id: str, filename: str) -> HttpResponse:
+    def get(self, request: Request, subtraction_id: str, filename: str) -> HttpResponseBase:
         subtraction = selectors.subtraction_get(subtraction_id=subtraction_id)
         path = selectors.subtractions_path(subtraction.pk) / filename
         if filename not in dict(SUBTRACTION_FILES) or not path.exists():
