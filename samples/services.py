@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
@@ -18,6 +18,9 @@ from jobs.services import job_attach, job_refuse_delete
 from samples.models import Label, Sample
 from samples.selectors import samples_path
 from subtractions.selectors import subtractions_get
+
+if TYPE_CHECKING:
+    from users.models import User
 
 
 def _labels_counted(label_ids: Iterable[int]) -> None:
@@ -36,7 +39,7 @@ def _check_labels(label_ids: list[int]) -> list[Label]:
 
 
 @transaction.atomic
-def sample_create(*, user, data: dict[str, Any]) -> Sample:
+def sample_create(*, user: User, data: dict[str, Any]) -> Sample:
     """Create a sample from one or two reads uploads and queue its `create_sample` job."""
     settings = settings_get()
     name = data["name"].strip()
@@ -46,7 +49,7 @@ def sample_create(*, user, data: dict[str, Any]) -> Sample:
     upload_ids = [upload.pk for upload in uploads]
     subtractions = subtractions_get(ids=data.get("subtractions", []))
     labels = _check_labels(data.get("labels", []))
-    group = None
+    group: Group | None = None
     if data.get("group") is not None:
         group = Group.objects.filter(pk=data["group"]).first()
         if group is None:
