@@ -127,7 +127,8 @@ class SchemaSegmentDocumentSerializer(serializers.Serializer):
     name = serializers.CharField()
     # Imported files carry "" as well as Virtool's molecules.
     molecule = serializers.CharField(allow_null=True, help_text=f"One of {', '.join(MOLECULES)}, or empty.")
-    required = serializers.BooleanField()
+    # A field named like Field.required: DRF moves declared fields off the class, the stubs cannot tell.
+    required = serializers.BooleanField()  # type: ignore[assignment]
 
 
 class SequenceDocumentSerializer(serializers.Serializer):
@@ -221,7 +222,8 @@ class SchemaSegmentSerializer(StrictSerializer):
 
     name = serializers.CharField(max_length=100)
     molecule = serializers.ChoiceField(choices=MOLECULES, allow_null=True, required=False, default=None)
-    required = serializers.BooleanField(required=False, default=True)
+    # A field named like Field.required: DRF moves declared fields off the class, the stubs cannot tell.
+    required = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]
 
     def validate_name(self, value: str) -> str:
         return value.strip()
