@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -14,6 +14,9 @@ from indexes.models import Index
 from indexes.selectors import index_files, index_otus
 from otus.api.serializers import ContributorSerializer
 from references.constants import DataType
+
+if TYPE_CHECKING:
+    from otus.selectors import Contributor
 
 
 class IndexReferenceSerializer(serializers.Serializer):
@@ -78,7 +81,7 @@ class IndexSerializer(IndexMinimalSerializer):
     )
 
     @extend_schema_field(ContributorSerializer(many=True))
-    def get_contributors(self, index: Index) -> list[dict]:
+    def get_contributors(self, index: Index) -> list[Contributor]:
         from otus.selectors import contributors, history_list
 
         return contributors(queryset=history_list(index_id=index.pk))

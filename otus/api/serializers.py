@@ -88,13 +88,15 @@ class ChangeMinimalSerializer(serializers.Serializer):
 
     @extend_schema_field(ChangeIndexSerializer)
     def get_index(self, change: Change) -> dict:
-        if change.index_id:
-            return {"id": change.index_id, "version": change.index.version}
+        index = change.index  # no query when the change is unbuilt
+        if index is not None:
+            return {"id": index.pk, "version": index.version}
         return {"id": "unbuilt", "version": "unbuilt"}
 
     @extend_schema_field(UserBriefSerializer(allow_null=True))
     def get_user(self, change: Change) -> dict | None:
-        return {"id": change.user_id, "handle": change.user.handle} if change.user_id else None
+        user = change.user  # no query when there is none
+        return {"id": user.pk, "handle": user.handle} if user is not None else None
 
 
 class ChangeSerializer(ChangeMinimalSerializer):

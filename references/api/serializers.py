@@ -14,6 +14,7 @@ from references.constants import DataType
 from references.models import Reference, ReferenceMember
 
 if TYPE_CHECKING:
+    from otus.selectors import Contributor
     from users.models import User
 
 
@@ -188,7 +189,7 @@ class ReferenceSerializer(ReferenceMinimalSerializer):
     contributors = serializers.SerializerMethodField()
 
     @extend_schema_field(ContributorSerializer(many=True))
-    def get_contributors(self, reference: Reference) -> list[dict]:
+    def get_contributors(self, reference: Reference) -> list[Contributor]:
         from otus.selectors import contributors, history_list
 
         return contributors(queryset=history_list(reference_id=reference.pk))
