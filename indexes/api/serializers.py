@@ -11,7 +11,7 @@ from core.api.schema import described
 from core.api.serializers import FileDocumentSerializer, JobBriefSerializer, UserBriefSerializer
 from files.storage import FileDocument
 from indexes.models import Index
-from indexes.selectors import index_files, index_otus
+from indexes.selectors import IndexOTUSummary, index_files, index_otus
 from otus.api.serializers import ContributorSerializer
 from references.constants import DataType
 
@@ -52,7 +52,8 @@ class IndexMinimalSerializer(serializers.Serializer):
 
     @extend_schema_field(JobBriefSerializer(allow_null=True))
     def get_job(self, index: Index) -> dict | None:
-        return {"id": index.job_id, "state": index.job.state, "progress": index.job.progress} if index.job_id else None
+        job = index.job  # no query when there is none
+        return {"id": job.pk, "state": job.state, "progress": job.progress} if job is not None else None
 
     @extend_schema_field(IndexReferenceSerializer)
     def get_reference(self, index: Index) -> dict:
@@ -60,7 +61,8 @@ class IndexMinimalSerializer(serializers.Serializer):
 
     @extend_schema_field(UserBriefSerializer(allow_null=True))
     def get_user(self, index: Index) -> dict | None:
-        return {"id": index.user_id, "handle": index.user.handle} if index.user_id else None
+        user = index.user  # no query when there is none
+        return {"id": user.pk, "handle": user.handle} if user is not None else None
 
     # Annotated by indexes.selectors.index_queryset, which every caller reads indexes through.
     def get_change_count(self, index: Index) -> int | None:
@@ -87,7 +89,7 @@ class IndexSerializer(IndexMinimalSerializer):
         return contributors(queryset=history_list(index_id=index.pk))
 
     @extend_schema_field(IndexOTUSerializer(many=True))
-    def get_otus(self, index: Index) -> list[dict]:
+    def get_otus(self, index: Index) -> list[IndexOTUSummary]:
         return index_otus(index)
 
     @extend_schema_field(FileDocumentSerializer(many=True))
