@@ -18,7 +18,7 @@ def _serialize(analysis: Analysis) -> dict[str, Any]:
 def _audience(analysis: Analysis) -> list[str]:
     from samples.services import sample_audience
 
-    return sample_audience(analysis.sample)
+    return sample_audience(sample=analysis.sample)
 
 
 events.register(Analysis, interface="analyses", serialize=_serialize, audience=_audience, queryset=analysis_queryset)

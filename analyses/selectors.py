@@ -38,7 +38,7 @@ def analysis_list(*, user: User, sample_id: str | None = None) -> QuerySet[Analy
     if sample_id is not None:
         queryset = queryset.filter(sample_id=sample_id)
     if not user.is_administrator:
-        sample_q = sample_rights_q(user, "read")
+        sample_q = sample_rights_q(user=user, kind="read")
         queryset = queryset.filter(sample__in=sample_q_samples(sample_q))
     return queryset.order_by("-created_at", "id")
 

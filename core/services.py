@@ -35,7 +35,7 @@ def instance_message_set(
     if active is not None:
         instance.message_active = active
     instance.save()
-    document = instance_message_document(instance)
+    document = instance_message_document(instance=instance)
     transaction.on_commit(
         lambda: events.send(
             [events.GROUP_ALL], {"interface": "instance_message", "operation": "update", "data": document}
@@ -52,7 +52,7 @@ class InstanceMessage(TypedDict):
     active: bool
 
 
-def instance_message_document(instance: InstanceSettings) -> InstanceMessage | None:
+def instance_message_document(*, instance: InstanceSettings) -> InstanceMessage | None:
     """The banner as Virtool's client reads it: None unless a message is active."""
     if not instance.message_active or not instance.message:
         return None

@@ -66,12 +66,12 @@ def index_current(*, reference_id: str) -> Index | None:
     return Index.objects.filter(reference_id=reference_id, ready=True).order_by("-version").first()
 
 
-def index_files(index: Index) -> list[FileDocument]:
+def index_files(*, index: Index) -> list[FileDocument]:
     """The files of a build present on disk: [{name, type, size, download_url}]."""
     return files_present(index_path(index), INDEX_FILES, f"/api/indexes/{index.pk}/files")
 
 
-def index_otus(index: Index) -> list[IndexOTUSummary]:
+def index_otus(*, index: Index) -> list[IndexOTUSummary]:
     """The OTUs changed in this build: [{id, name, change_count}]."""
     rows = index.changes.order_by().values("otu_id").annotate(change_count=Count("pk")).order_by("otu_id")
     names = dict(index.changes.order_by("pk").values_list("otu_id", "otu_name"))

@@ -24,7 +24,7 @@ def _serialize_label(label: Label) -> dict[str, Any]:
 def _audience(sample: Sample) -> list[str]:
     from samples.services import sample_audience
 
-    return sample_audience(sample)
+    return sample_audience(sample=sample)
 
 
 events.register(Sample, interface="samples", serialize=_serialize_sample, audience=_audience, queryset=sample_queryset)

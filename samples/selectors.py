@@ -24,7 +24,7 @@ def samples_path(sample_id: str) -> Path:
     return Path(settings.DATA_PATH) / "samples" / sample_id
 
 
-def sample_rights_q(user: User, kind: Right) -> Q:
+def sample_rights_q(*, user: User, kind: Right) -> Q:
     """The filter of samples `user` may `read` or `write` (administrators need none)."""
     group_ids = list(user.groups.values_list("pk", flat=True))
     return Q(user=user) | Q(**{f"all_{kind}": True}) | Q(**{f"group_{kind}": True, "group_id__in": group_ids})
@@ -48,7 +48,7 @@ def sample_list(
     """Samples the user may read, optionally matching a name/host/isolate fragment and carrying all `labels`."""
     queryset = sample_queryset()
     if not user.is_administrator:
-        queryset = queryset.filter(sample_rights_q(user, "read"))
+        queryset = queryset.filter(sample_rights_q(user=user, kind="read"))
     if find:
         queryset = queryset.filter(Q(name__icontains=find) | Q(host__icontains=find) | Q(isolate__icontains=find))
     for label in labels or []:

@@ -110,7 +110,7 @@ def sample_update(*, sample: Sample, data: dict[str, Any]) -> Sample:
 @transaction.atomic
 def sample_set_rights(*, sample: Sample, data: dict[str, Any]) -> Sample:
     """Change who may read and write a sample (its owner or an administrator)."""
-    before = set(sample_audience(sample))
+    before = set(sample_audience(sample=sample))
     if "group" in data:
         group = data["group"]
         if group is not None and not Group.objects.filter(pk=group).exists():
@@ -122,7 +122,7 @@ def sample_set_rights(*, sample: Sample, data: dict[str, Any]) -> Sample:
     # Connections that could read it before and cannot now must see it go. A lost group (say `all`) can hold
     # connections that still may read it through another group (the owner's), so the delete is queued before the
     # save's update: those connections get the sample back right after.
-    lost = before - set(sample_audience(sample))
+    lost = before - set(sample_audience(sample=sample))
     if lost:
         events.dispatch(interface="samples", operation="delete", ids=[sample.pk], audience=sorted(lost))
     sample.save()
@@ -157,7 +157,7 @@ def sample_discard(*, sample_id: str) -> None:
     shutil.rmtree(samples_path(sample_id), ignore_errors=True)
 
 
-def sample_audience(sample: Sample) -> list[str]:
+def sample_audience(*, sample: Sample) -> list[str]:
     """The Channels groups allowed to read a sample."""
     groups = [events.GROUP_ADMINS]
     if sample.user_id:

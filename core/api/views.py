@@ -71,7 +71,7 @@ class InstanceMessageView(APIView):
 
     @extend_schema(responses=InstanceMessageSerializer(allow_null=True))
     def get(self, request: Request) -> JsonResponse:
-        document = instance_message_document(settings_get())
+        document = instance_message_document(instance=settings_get())
         # DRF renders None as an empty body; Virtool's client expects the JSON literal null.
         return JsonResponse(None if document is None else InstanceMessageSerializer(document).data, safe=False)
 

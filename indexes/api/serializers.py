@@ -90,11 +90,11 @@ class IndexSerializer(IndexMinimalSerializer):
 
     @extend_schema_field(IndexOTUSerializer(many=True))
     def get_otus(self, index: Index) -> list[IndexOTUSummary]:
-        return index_otus(index)
+        return index_otus(index=index)
 
     @extend_schema_field(FileDocumentSerializer(many=True))
     def get_files(self, index: Index) -> list[FileDocument]:
-        return index_files(index)
+        return index_files(index=index)
 
 
 def index_document(index: Index, *, detail: bool = True) -> dict[str, Any]:

@@ -78,7 +78,7 @@ class SubtractionSerializer(SubtractionMinimalSerializer):
 
     @extend_schema_field(FileDocumentSerializer(many=True))
     def get_files(self, subtraction: Subtraction) -> list[FileDocument]:
-        return subtraction_files(subtraction)
+        return subtraction_files(subtraction=subtraction)
 
 
 class SubtractionShortSerializer(serializers.Serializer):
