@@ -16,9 +16,11 @@ install:
 install-dev:
 	@bash bin/bootstrap test
 
+# mypy loads the settings, which create the data folder: it gets a temporary one (removed after), never ./data.
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	data=$$(mktemp -d) && trap 'rm -rf "$$data"' EXIT && VIRTOOL_DATA_PATH=$$data $(VENV)/bin/mypy .
 
 # Remake the locks (every package, pinned, with its hashes, for every platform) after editing a requirements*.in file.
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from analyses.models import Analysis
 from analyses.selectors import analysis_queryset
 from core import events
 
 
-def _serialize(analysis: Analysis) -> dict:
+def _serialize(analysis: Analysis) -> dict[str, Any]:
     from analyses.api.serializers import analysis_minimal
 
     return analysis_minimal(analysis)
@@ -16,7 +18,7 @@ def _serialize(analysis: Analysis) -> dict:
 def _audience(analysis: Analysis) -> list[str]:
     from samples.services import sample_audience
 
-    return sample_audience(analysis.sample)
+    return sample_audience(sample=analysis.sample)
 
 
 events.register(Analysis, interface="analyses", serialize=_serialize, audience=_audience, queryset=analysis_queryset)

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from analyses.models import Analysis
 from core.errors import InsufficientRights, NotFound
-from samples.selectors import sample_can, sample_rights_q, samples_path
+from samples.selectors import Right, sample_can, sample_rights_q, samples_path
+
+if TYPE_CHECKING:
+    from samples.models import Sample
+    from users.models import User
+
+
+class _SamplePk(TypedDict):
+    pk: str
 
 
 def analysis_path(analysis: Analysis) -> Path:
@@ -23,25 +32,25 @@ def analysis_queryset() -> QuerySet[Analysis]:
     )
 
 
-def analysis_list(*, user, sample_id: str | None = None) -> QuerySet[Analysis]:
+def analysis_list(*, user: User, sample_id: str | None = None) -> QuerySet[Analysis]:
     """Analyses of samples the user may read, newest first."""
     queryset = analysis_queryset()
     if sample_id is not None:
         queryset = queryset.filter(sample_id=sample_id)
     if not user.is_administrator:
-        sample_q = sample_rights_q(user, "read")
+        sample_q = sample_rights_q(user=user, kind="read")
         queryset = queryset.filter(sample__in=sample_q_samples(sample_q))
     return queryset.order_by("-created_at", "id")
 
 
-def sample_q_samples(q) -> QuerySet:
+def sample_q_samples(q: Q) -> QuerySet[Sample, _SamplePk]:
     """Samples matching a rights filter."""
     from samples.models import Sample
 
     return Sample.objects.filter(q).values("pk")
 
 
-def analysis_get(*, user, analysis_id: str, kind: str = "read") -> Analysis:
+def analysis_get(*, user: User, analysis_id: str, kind: Right = "read") -> Analysis:
     """One analysis: 404 when missing, 403 when the user may not read (or write) its sample."""
     analysis = analysis_queryset().filter(pk=analysis_id).first()
     if analysis is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +11,7 @@ from django.utils import timezone
 from analyses.models import Analysis
 from analyses.selectors import analysis_path
 from core.errors import BadRequest, Conflict
+from indexes.models import Index
 from indexes.selectors import index_current
 from indexes.services import index_otus_freeze
 from jobs.services import job_attach, job_refuse_delete
@@ -20,8 +21,11 @@ from samples.models import Sample
 from subtractions.models import Subtraction
 from subtractions.selectors import subtractions_get
 
+if TYPE_CHECKING:
+    from users.models import User
 
-def _checked(data: dict[str, Any]) -> tuple[str, Reference, Any, list[Subtraction]]:
+
+def _checked(data: dict[str, Any]) -> tuple[str, Reference, Index, list[Subtraction]]:
     available = analysis_workflows()
     workflow = available.get(data.get("workflow", "pathoscope_bowtie"))
     if workflow is None:
@@ -46,7 +50,9 @@ def _subtractions(ids: list[str]) -> list[Subtraction]:
     return subtractions
 
 
-def _create(*, user, sample: Sample, workflow: str, reference: Reference, index, subtractions: list) -> Analysis:
+def _create(
+    *, user: User, sample: Sample, workflow: str, reference: Reference, index: Index, subtractions: list[Subtraction]
+) -> Analysis:
     if not sample.ready:
         raise Conflict(f"Sample {sample.name} is not ready yet")
     if sample.library_type == "amplicon":
@@ -78,7 +84,7 @@ def _create(*, user, sample: Sample, workflow: str, reference: Reference, index,
 
 
 @transaction.atomic
-def analysis_create(*, user, sample: Sample, data: dict[str, Any]) -> Analysis:
+def analysis_create(*, user: User, sample: Sample, data: dict[str, Any]) -> Analysis:
     """Start an analysis of one sample with the newest ready index of a reference (write right on the sample)."""
     workflow, reference, index, subtractions = _checked(data)
     return _create(
@@ -87,7 +93,7 @@ def analysis_create(*, user, sample: Sample, data: dict[str, Any]) -> Analysis:
 
 
 @transaction.atomic
-def analyses_create(*, user, samples: list[Sample], data: dict[str, Any]) -> list[Analysis]:
+def analyses_create(*, user: User, samples: list[Sample], data: dict[str, Any]) -> list[Analysis]:
     """Start the same analysis on several samples at once (all or none).
 
     Without `subtractions`, each sample is analysed with its own default subtractions.

@@ -65,21 +65,22 @@ class PathoscopeBowtie(Workflow):
     analysis = True
     aliases = ("pathoscope",)
 
-    def _analysis(self, ctx) -> Analysis:
+    def _analysis(self, ctx) -> tuple[Analysis, Index]:
+        """The analysis being run and its index, both of which must still exist."""
         analysis = Analysis.objects.select_related("index").filter(pk=ctx.args["analysis_id"]).first()
         if analysis is None:
             raise AnalysisError("The analysis was deleted while it was running")
         if analysis.index is None:
             raise AnalysisError("The index of the analysis was removed")
-        return analysis
+        return analysis, analysis.index
 
     @step("Map to default isolates", "Map the reads to each OTU's default isolate to find candidate OTUs.")
     def map_default_isolates(self, ctx) -> None:
         from analyses.pathoscope.sam import read_sam
 
-        analysis = self._analysis(ctx)
+        _, index = self._analysis(ctx)
         work = ctx.work_path
-        ctx.otus = _reference_otus(analysis.index)
+        ctx.otus = _reference_otus(index)
         ctx.sequence_otu = {
             sequence["_id"]: otu["_id"]
             for otu in ctx.otus
@@ -89,7 +90,7 @@ class PathoscopeBowtie(Workflow):
         ctx.run(
             [
                 "bowtie2", "-p", str(ctx.proc), *MAPPING_FLAGS,
-                "-x", str(index_path(analysis.index) / "reference"),
+                "-x", str(index_path(index) / "reference"),
                 "-U", ",".join(_reads(ctx)),
                 "-S", str(work / "default.sam"),
             ]
@@ -164,13 +165,13 @@ class PathoscopeBowtie(Workflow):
         from analyses.pathoscope.report import report
         from analyses.services import analysis_finish
 
-        analysis = self._analysis(ctx)
+        analysis, index = self._analysis(ctx)
         hits: list[dict] = []
         read_count = 0
         if ctx.alignments is not None:
             result = em(ctx.alignments, p_score_cutoff=P_SCORE_CUTOFF, keep=ctx.keep)
             read_count = result["read_count"]
-            manifest = analysis.index.manifest
+            manifest = index.manifest
             for hit in report(result, cutoff=P_SCORE_CUTOFF):
                 otu_id = ctx.sequence_otu.get(hit["id"])
                 hits.append({**hit, "otu": {"id": otu_id, "version": manifest.get(otu_id)}})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from core.constants import WS_CLOSE_UNAUTHENTICATED
+from core.events import ChannelEvent
 from core.selectors import event_groups_for
 
 # Shorter than the channel layer's group_expiry (settings.CHANNEL_LAYERS), so memberships never lapse.
@@ -18,7 +20,7 @@ GROUP_REFRESH_SECONDS = 1800
 class EventConsumer(AsyncJsonWebsocketConsumer):
     """Relays dispatcher events to one authenticated connection; consumers never write to the database."""
 
-    async def dispatch(self, message: dict) -> None:
+    async def dispatch(self, message: ChannelEvent) -> None:
         # Channels closes stale database connections before every handler, through the one shared thread for
         # synchronous code: with hundreds of sockets per process that queue delayed every fan-out. Relaying an
         # event never touches the database, so it skips that step.
@@ -67,14 +69,14 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         for group in getattr(self, "joined", set()):
             await self.channel_layer.group_discard(group, self.channel_name)
 
-    async def receive_json(self, content, **kwargs) -> None:
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # Virtool clients send nothing; answer a ping so that clients can check liveness.
         if isinstance(content, dict) and content.get("operation") == "ping":
             await self.send_json({"interface": "ws", "operation": "pong", "data": None})
             if time.monotonic() - self.joined_at > GROUP_REFRESH_SECONDS:
                 await self._refresh_groups()
 
-    async def virtool_event(self, event: dict) -> None:
+    async def virtool_event(self, event: ChannelEvent) -> None:
         """Forward one dispatcher message, once."""
         event_id = event.get("event_id")
         if event_id is not None:
@@ -83,11 +85,11 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             self.seen.append(event_id)
         await self.send_json(event["message"])
 
-    async def virtool_refresh(self, event: dict) -> None:
+    async def virtool_refresh(self, event: ChannelEvent) -> None:
         """The user's groups, role or active flag changed: rejoin, or close when the user was deactivated."""
         await self._refresh_groups()
 
-    async def virtool_session_ended(self, event: dict) -> None:
+    async def virtool_session_ended(self, event: ChannelEvent) -> None:
         """Close the sockets of a session that logged out."""
         if event.get("session_key") and event["session_key"] == self.session_key:
             await self.close(code=WS_CLOSE_UNAUTHENTICATED)

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
+
+class Problem(TypedDict):
+    """One of several problems found at once (e.g. in an imported file): where, as a path, and what."""
+
+    loc: list[str | int]
+    msg: str
+
 
 class ApplicationError(Exception):
     """A refusal a client can act on; `error_id` and `status` follow Virtool's API."""
@@ -9,7 +18,7 @@ class ApplicationError(Exception):
     error_id = "bad_request"
     status = 400
 
-    def __init__(self, message: str, errors: list | None = None) -> None:
+    def __init__(self, message: str, errors: list[Problem] | None = None) -> None:
         super().__init__(message)
         self.message = message
         # Every problem found, when there are several (e.g. in an imported file); rendered as `errors`.

@@ -21,9 +21,9 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 from channels.layers import get_channel_layer
 from django.db import models, transaction
@@ -33,6 +33,21 @@ from rest_framework.utils.encoders import JSONEncoder
 log = logging.getLogger(__name__)
 
 Operation = Literal["insert", "update", "delete"]
+# What a delete message carries: primary keys, or another id a registration names (a history change's `change_id`).
+RowId = int | str
+# A Channels event (`{"type": "virtool.<kind>", ...}`), as the channel layer carries it.
+ChannelEvent = dict[str, Any]
+
+M = TypeVar("M", bound=models.Model)
+
+
+class Message(TypedDict):
+    """What a browser receives over the websocket."""
+
+    interface: str
+    operation: Operation
+    data: Any
+
 
 GROUP_ALL = "all"
 GROUP_ADMINS = "admins"
@@ -48,36 +63,42 @@ def member_group(group_id: int) -> str:
     return f"groups.{group_id}"
 
 
+def _primary_key(instance: models.Model) -> RowId:
+    pk: RowId = instance.pk
+    return pk
+
+
 @dataclass
-class Registration:
-    """How one model is dispatched."""
+class Registration(Generic[M]):
+    """How one model is dispatched; the callables take rows of that model."""
 
-    model: type[models.Model]
+    model: type[M]
     interface: str
-    serialize: Callable[[models.Model], dict]
-    audience: Callable[[models.Model], Iterable[str]]
-    queryset: Callable[[], models.QuerySet] | None = None
-    ids: Callable[[models.Model], Any] = field(default=lambda instance: instance.pk)
+    serialize: Callable[[M], Mapping[str, Any]]
+    audience: Callable[[M], Iterable[str]]
+    queryset: Callable[[], models.QuerySet[M]] | None = None
+    ids: Callable[[M], RowId] = field(default=_primary_key)
 
-    def load(self, pks: list) -> list[models.Model]:
+    def load(self, pks: Sequence[RowId]) -> list[M]:
         """Re-read committed rows, in the order given."""
         queryset = self.queryset() if self.queryset else self.model._default_manager.all()
         rows = {row.pk: row for row in queryset.filter(pk__in=pks)}
         return [rows[pk] for pk in pks if pk in rows]
 
 
-_REGISTRY: dict[type[models.Model], Registration] = {}
-_BY_INTERFACE: dict[str, Registration] = {}
+# Each registration is typed by its own model; the registries hold them side by side.
+_REGISTRY: dict[type[models.Model], Registration[Any]] = {}
+_BY_INTERFACE: dict[str, Registration[Any]] = {}
 
 
 def register(
-    model: type[models.Model],
+    model: type[M],
     *,
     interface: str,
-    serialize: Callable[[models.Model], dict],
-    audience: Callable[[models.Model], Iterable[str]],
-    queryset: Callable[[], models.QuerySet] | None = None,
-    ids: Callable[[models.Model], Any] | None = None,
+    serialize: Callable[[M], Mapping[str, Any]],
+    audience: Callable[[M], Iterable[str]],
+    queryset: Callable[[], models.QuerySet[M]] | None = None,
+    ids: Callable[[M], RowId] | None = None,
 ) -> None:
     """Watch `model`: its inserts, updates and deletes are sent to `audience(instance)` as `interface`.
 
@@ -90,7 +111,7 @@ def register(
     _BY_INTERFACE[interface] = registration
 
 
-def registration_for(interface: str) -> Registration:
+def registration_for(interface: str) -> Registration[Any]:
     """The registration of an interface name."""
     return _BY_INTERFACE[interface]
 
@@ -116,7 +137,7 @@ class _Sender:
                 threading.Thread(target=self.loop.run_forever, name="virtool-events", daemon=True).start()
             return self.loop
 
-    def run(self, messages: list[tuple[list[str], dict]], timeout: float = 10.0) -> None:
+    def run(self, messages: list[tuple[list[str], ChannelEvent]], timeout: float = 10.0) -> None:
         layer = get_channel_layer()
 
         async def fan_out() -> None:
@@ -135,11 +156,11 @@ def jsonable(data: Any) -> Any:
     return json.loads(json.dumps(data, cls=JSONEncoder))
 
 
-def _event(message: dict) -> dict:
+def _event(message: Message) -> ChannelEvent:
     return {"type": "virtool.event", "event_id": uuid.uuid4().hex, "message": message}
 
 
-def send_many(messages: list[tuple[Iterable[str], dict]]) -> None:
+def send_many(messages: Sequence[tuple[Iterable[str], Message]]) -> None:
     """Send messages (each to its groups) now, in order. Never raises: what they report is already committed."""
     batch = [(sorted(set(groups)), _event(message)) for groups, message in messages]
     batch = [(groups, event) for groups, event in batch if groups]
@@ -151,42 +172,44 @@ def send_many(messages: list[tuple[Iterable[str], dict]]) -> None:
         log.exception("could not dispatch %s", ", ".join(f"{e['message'].get('interface')}" for _, e in batch))
 
 
-def send(groups: Iterable[str], message: dict) -> None:
+def send(groups: Iterable[str], message: Message) -> None:
     """Send one message to Channels groups now."""
     send_many([(groups, message)])
 
 
 def control(groups: Iterable[str], kind: str, **payload: Any) -> None:
     """Send a control message (e.g. membership changed) to consumers after commit; never shown to browsers."""
-    groups = list(groups)
+    targets = list(groups)
 
     def deliver() -> None:
         try:
-            _sender.run([(groups, {"type": f"virtool.{kind}", **payload})])
+            _sender.run([(targets, {"type": f"virtool.{kind}", **payload})])
         except Exception:
             log.exception("could not send %s control message", kind)
 
     transaction.on_commit(deliver)
 
 
-def dispatch(*, interface: str, operation: Operation, ids: list, audience: Iterable[str] | None = None) -> None:
+def dispatch(
+    *, interface: str, operation: Operation, ids: Iterable[RowId], audience: Iterable[str] | None = None
+) -> None:
     """Tell websocket clients about changes once the current transaction commits.
 
     For insert and update the rows are re-read after commit and sent in full to the audience of each row;
     for delete, `audience` (computed before the rows went away) receives the list of ids.
     """
     registration = _BY_INTERFACE[interface]
-    ids = list(ids)
+    row_ids = list(ids)
     fixed_audience = list(audience) if audience is not None else None
 
     def deliver() -> None:
         if operation == "delete":
-            send(fixed_audience or [], {"interface": interface, "operation": "delete", "data": ids})
+            send(fixed_audience or [], {"interface": interface, "operation": "delete", "data": row_ids})
             return
         try:
-            rows = registration.load(ids)
+            rows = registration.load(row_ids)
         except Exception:
-            log.exception("could not load %s %s for dispatch", interface, ids)
+            log.exception("could not load %s %s for dispatch", interface, row_ids)
             return
         send_many(
             [

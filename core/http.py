@@ -6,9 +6,12 @@ policy are the same everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from requests.models import PreparedRequest, Response
 from urllib3.util.retry import Retry
 
 from core.version import get_version
@@ -21,10 +24,23 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 class _TimeoutAdapter(HTTPAdapter):
     """Applies the default timeout to requests that do not set one."""
 
-    def send(self, request, **kwargs):
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = DEFAULT_TIMEOUT
-        return super().send(request, **kwargs)
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> Response:
+        return super().send(
+            request,
+            stream=stream,
+            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
+        )
 
 
 def http_session(*, retries: int = 3, backoff: float = 0.5) -> requests.Session:

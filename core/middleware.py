@@ -35,7 +35,7 @@ class OriginCheckMiddleware:
 
     @staticmethod
     def _same_origin(request: HttpRequest) -> bool:
-        origin = request.META.get("HTTP_ORIGIN") or request.META.get("HTTP_REFERER")
+        origin: str | None = request.META.get("HTTP_ORIGIN") or request.META.get("HTTP_REFERER")
         if not origin:
             return True
         parts = urlsplit(origin)

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,8 @@ def nav_register(item: NavItem, *, before: str | None = "administration") -> Non
     NAVIGATION.insert(keys.index(before) if before in keys else len(NAVIGATION), item)
 
 
-def nav_for(user) -> list[NavItem]:
+def nav_for(user: AbstractBaseUser | AnonymousUser) -> list[NavItem]:
     """The entries a user sees."""
-    is_admin = bool(getattr(user, "is_authenticated", False) and user.administrator_role)
+    # Core knows no user model: the administrator role is read by name.
+    is_admin = bool(getattr(user, "is_authenticated", False) and getattr(user, "administrator_role", None))
     return [item for item in NAVIGATION if is_admin or not item.administrators_only]

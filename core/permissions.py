@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
+
+if TYPE_CHECKING:  # rest_framework.views imports the permission classes named in settings: no cycle at run time
+    from rest_framework.views import APIView
 
 
 def has_virtool_permission(request: Request, name: str) -> bool:
@@ -20,7 +25,7 @@ def has_virtool_permission(request: Request, name: str) -> bool:
 class IsAuthenticated(BasePermission):
     """Any signed-in user or API key."""
 
-    def has_permission(self, request: Request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return bool(request.user and request.user.is_authenticated)
 
 
@@ -30,7 +35,7 @@ def require_permission(name: str) -> type[BasePermission]:
     class HasVirtoolPermission(BasePermission):
         message = "Insufficient rights"
 
-        def has_permission(self, request: Request, view) -> bool:
+        def has_permission(self, request: Request, view: APIView) -> bool:
             return has_virtool_permission(request, name)
 
     HasVirtoolPermission.__name__ = f"Has_{name}"
@@ -43,7 +48,7 @@ def require_role(role: str) -> type[BasePermission]:
     class HasRole(BasePermission):
         message = "Insufficient rights"
 
-        def has_permission(self, request: Request, view) -> bool:
+        def has_permission(self, request: Request, view: APIView) -> bool:
             user = request.user
             return bool(user and user.is_authenticated and user.has_role(role))
 

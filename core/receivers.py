@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core import events
 from core.models import InstanceSettings
 
 
-def _serialize_settings(instance: InstanceSettings) -> dict:
+def _serialize_settings(instance: InstanceSettings) -> dict[str, Any]:
     from core.api.serializers import SettingsSerializer
 
     return SettingsSerializer(instance).data

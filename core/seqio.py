@@ -53,7 +53,12 @@ GZIP_LEVEL = 1
 
 # What a failing gzip stream raises: OSError (bad header), EOFError (truncated), the zlib and ISA-L errors
 # (a damaged deflate block; ISA-L's is not an OSError).
-DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, isal_zlib.error)
+DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    EOFError,
+    zlib.error,
+    isal_zlib.error,  # type: ignore[assignment]  # isal's stub declares `error` an instance; it is the class
+)
 
 # Letters a genome FASTA may hold: IUPAC nucleotide codes, gaps and masking stars, either case.
 NUCLEOTIDES = b"ACGTURYSWKMBDHVNacgturyswkmbdhvn-*."
@@ -341,7 +346,7 @@ class _FastaScanner:
 
     def feed_long_line(self, part: bytearray) -> bool:
         """Take the start of a sequence line longer than a block (an unwrapped chromosome) if it is clean."""
-        if self.continues_line or (part[:1] not in (b">", b"") and self.records):
+        if self.continues_line or (bytes(part[:1]) not in (b">", b"") and self.records):
             if part.translate(None, self.fast_allowed):
                 return False  # something to report precisely: keep it until its line is whole
             self._count(bytes(part))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import transaction
 
@@ -35,7 +35,7 @@ def instance_message_set(
     if active is not None:
         instance.message_active = active
     instance.save()
-    document = instance_message_document(instance)
+    document = instance_message_document(instance=instance)
     transaction.on_commit(
         lambda: events.send(
             [events.GROUP_ALL], {"interface": "instance_message", "operation": "update", "data": document}
@@ -44,7 +44,15 @@ def instance_message_set(
     return instance
 
 
-def instance_message_document(instance: InstanceSettings) -> dict | None:
+class InstanceMessage(TypedDict):
+    """The banner every user sees."""
+
+    message: str
+    color: str
+    active: bool
+
+
+def instance_message_document(*, instance: InstanceSettings) -> InstanceMessage | None:
     """The banner as Virtool's client reads it: None unless a message is active."""
     if not instance.message_active or not instance.message:
         return None

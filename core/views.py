@@ -3,7 +3,9 @@ error pages, which answer Virtool's JSON errors under /api instead."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Concatenate, ParamSpec
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
@@ -11,18 +13,21 @@ from django.http import HttpRequest, HttpResponse, HttpResponseServerError, Json
 from django.shortcuts import redirect, render
 from django.template import loader
 
+P = ParamSpec("P")
+PageView = Callable[Concatenate[HttpRequest, P], HttpResponse]
+
 
 def first_user_open() -> bool:
     """Whether no user exists yet, so the first-user setup is still open."""
     return not get_user_model().objects.exists()
 
 
-def page(*, administrators: bool = False):
+def page(*, administrators: bool = False) -> Callable[[PageView[P]], PageView[P]]:
     """Decorate a page view: setup first, then login, then (optionally) administrators only."""
 
-    def decorator(view):
+    def decorator(view: PageView[P]) -> PageView[P]:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
             if first_user_open():
                 return redirect("setup")
             if not request.user.is_authenticated:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core import events
 from files.models import Upload
 
 
-def _serialize_upload(upload: Upload) -> dict:
+def _serialize_upload(upload: Upload) -> dict[str, Any]:
     from files.api.serializers import UploadSerializer
 
     return UploadSerializer(upload).data

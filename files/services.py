@@ -9,6 +9,7 @@ import os
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -21,7 +22,17 @@ from files.constants import PARTIAL_PREFIX
 from files.models import FileReport, Upload
 from files.storage import files_path, upload_path
 
+if TYPE_CHECKING:
+    from users.models import User
+
 log = logging.getLogger(__name__)
+
+
+class Reconciled(TypedDict):
+    """What a reconciliation did: uploads marked removed (their file was gone), files no upload refers to."""
+
+    removed: list[int]
+    unreferenced: list[str]
 
 
 def _dispatch_gone(upload_ids: list[int]) -> None:
@@ -50,7 +61,14 @@ def _stem(name: str) -> tuple[str, str]:
 
 
 def upload_create(
-    *, name: str, upload_type: str, user, temp_path: Path, size: int, sha256: str, unique_name: bool = False
+    *,
+    name: str,
+    upload_type: str,
+    user: User | None,
+    temp_path: Path,
+    size: int,
+    sha256: str,
+    unique_name: bool = False,
 ) -> Upload:
     """Make a finished temporary file an upload: insert the row and rename the file into place, together.
 
@@ -164,7 +182,7 @@ def uploads_expire() -> list[int]:
     return uploads_mark_removed(upload_ids=list(expired.values_list("pk", flat=True)), delete_files=True)
 
 
-def files_reconcile() -> dict[str, list]:
+def files_reconcile() -> Reconciled:
     """Make the files folder and the rows agree: rows without a file are marked removed; files without a row
     are reported (never adopted). Partial uploads older than a day (a crashed server's) are deleted.
 

@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypedDict
 
 from django.conf import settings
 
@@ -128,9 +129,18 @@ def looks_like_fastq(path: Path) -> bool:
     return start.lstrip(b"\r\n").startswith(b"@")
 
 
-def files_present(folder: Path, expected: Iterable[tuple[str, str]], url_prefix: str) -> list[dict]:
+class FileDocument(TypedDict):
+    """A file of a build present on disk, as the API lists it."""
+
+    name: str
+    type: str
+    size: int
+    download_url: str
+
+
+def files_present(folder: Path, expected: Iterable[tuple[str, str]], url_prefix: str) -> list[FileDocument]:
     """`[{name, type, size, download_url}]` of the `(name, type)` files found in `folder`, in the order given."""
-    out = []
+    out: list[FileDocument] = []
     for name, kind in expected:
         path = folder / name
         if path.exists():

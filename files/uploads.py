@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFutureHandlers
+from django.http import HttpRequest
 
 from files.storage import CHUNK, UploadWriter
 
@@ -24,7 +25,7 @@ class UploadToFilesHandler(FileUploadHandler):
 
     chunk_size = CHUNK
 
-    def __init__(self, request, *, name: str, upload_type: str, max_size: int) -> None:
+    def __init__(self, request: HttpRequest, *, name: str, upload_type: str, max_size: int) -> None:
         super().__init__(request)
         self.name = name
         self.upload_type = upload_type
@@ -41,7 +42,8 @@ class UploadToFilesHandler(FileUploadHandler):
         if self.writer is not None:
             self.writer.write(raw_data)
 
-    def file_complete(self, file_size: int) -> ReceivedFile | None:
+    # Django puts whatever this returns in request.FILES; the stubs expect an UploadedFile, ours is a ReceivedFile.
+    def file_complete(self, file_size: int) -> ReceivedFile | None:  # type: ignore[override]
         if self.writer is None:
             return None
         return ReceivedFile(*self.writer.finish())

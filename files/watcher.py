@@ -140,16 +140,16 @@ class _FilesFolderHandler(FileSystemEventHandler):
 
     def on_deleted(self, event: FileSystemEvent) -> None:
         if not event.is_directory:
-            self.manager.file_gone(Path(event.src_path).name)
+            self.manager.file_gone(Path(os.fsdecode(event.src_path)).name)
 
     def on_moved(self, event: FileSystemEvent) -> None:
         if not event.is_directory:
-            self.manager.file_gone(Path(event.src_path).name)
-            self.manager.file_appeared(Path(event.dest_path).name)
+            self.manager.file_gone(Path(os.fsdecode(event.src_path)).name)
+            self.manager.file_appeared(Path(os.fsdecode(event.dest_path)).name)
 
     def on_created(self, event: FileSystemEvent) -> None:
         if not event.is_directory:
-            self.manager.file_appeared(Path(event.src_path).name)
+            self.manager.file_appeared(Path(os.fsdecode(event.src_path)).name)
 
 
 class _WatchFolderHandler(FileSystemEventHandler):
@@ -159,7 +159,7 @@ class _WatchFolderHandler(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.is_directory or event.event_type in ("deleted", "opened", "closed_no_write"):
             return
-        path = Path(getattr(event, "dest_path", "") or event.src_path)
+        path = Path(os.fsdecode(getattr(event, "dest_path", "") or event.src_path))
         self.manager.pending.touch(path)
 
 

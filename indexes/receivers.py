@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core import events
 from indexes.models import Index
 from indexes.selectors import index_queryset
 
 
-def _serialize(index: Index) -> dict:
+def _serialize(index: Index) -> dict[str, Any]:
     from indexes.api.serializers import index_document
 
     return index_document(index, detail=False)

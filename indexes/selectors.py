@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, QuerySet
 
 from core.errors import NotFound
-from files.storage import files_present
+from files.storage import FileDocument, files_present
 from indexes.constants import INDEX_FILES
 from indexes.models import Index, IndexOTU
 from otus.documents import Document
@@ -16,6 +17,17 @@ from otus.selectors import otu_at_version, otu_walk_back, otus_joined
 from references.formats import export_otu
 from references.models import Reference
 from references.selectors import references_path
+
+if TYPE_CHECKING:
+    from otus.models import OTU, Change
+
+
+class IndexOTUSummary(TypedDict):
+    """An OTU changed in a build: its id, its name in those changes, and how many there were."""
+
+    id: str
+    name: str | None
+    change_count: int
 
 
 def index_path(index: Index) -> Path:
@@ -54,12 +66,12 @@ def index_current(*, reference_id: str) -> Index | None:
     return Index.objects.filter(reference_id=reference_id, ready=True).order_by("-version").first()
 
 
-def index_files(index: Index) -> list[dict]:
+def index_files(*, index: Index) -> list[FileDocument]:
     """The files of a build present on disk: [{name, type, size, download_url}]."""
     return files_present(index_path(index), INDEX_FILES, f"/api/indexes/{index.pk}/files")
 
 
-def index_otus(index: Index) -> list[dict]:
+def index_otus(*, index: Index) -> list[IndexOTUSummary]:
     """The OTUs changed in this build: [{id, name, change_count}]."""
     rows = index.changes.order_by().values("otu_id").annotate(change_count=Count("pk")).order_by("otu_id")
     names = dict(index.changes.order_by("pk").values_list("otu_id", "otu_name"))
@@ -68,8 +80,9 @@ def index_otus(index: Index) -> list[dict]:
     ]
 
 
-def manifest_otus(*, manifest: dict[str, int]) -> Iterator[Document]:
-    """Joined OTUs at their manifest versions (patched back when they changed since), by name."""
+def manifest_otus(*, manifest: dict[str, int]) -> Iterator[Document | None]:
+    """Joined OTUs at their manifest versions (patched back when they changed since), by name; None for an OTU
+    that history cannot take back to its version."""
     for current in otus_joined(otu_ids=list(manifest)):
         version = manifest[current["_id"]]
         yield (
@@ -92,9 +105,9 @@ def reference_document(*, reference: Reference, scope: str = "unbuilt") -> Docum
     `unbuilt` (each OTU at its newest verified version), `remote` (like built, with the ids of the file the
     OTUs came from).
     """
-    otus = []
+    otus: list[Document] = []
     for current in otus_joined(reference_id=reference.pk):
-        document = None
+        document: Document | None = None
         if scope in ("built", "remote"):
             if current["last_indexed_version"] is not None:
                 document = otu_at_version(
@@ -117,14 +130,14 @@ def reference_document(*, reference: Reference, scope: str = "unbuilt") -> Docum
     }
 
 
-def unbuilt_changes(*, reference_id: str) -> QuerySet:
+def unbuilt_changes(*, reference_id: str) -> QuerySet[Change]:
     """Changes of a reference not yet in any index."""
     from otus.models import Change
 
     return Change.objects.filter(reference_id=reference_id, index__isnull=True)
 
 
-def unverified_otus(*, reference_id: str) -> QuerySet:
+def unverified_otus(*, reference_id: str) -> QuerySet[OTU]:
     """OTUs of a reference that cannot be built."""
     from otus.models import OTU
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Max
@@ -19,9 +20,12 @@ from otus.models import OTU
 from otus.selectors import otu_at_version
 from references.models import Reference
 
+if TYPE_CHECKING:
+    from users.models import User
+
 
 @transaction.atomic
-def index_create(*, reference: Reference, user) -> Index:
+def index_create(*, reference: Reference, user: User) -> Index:
     """Start building the next index of a reference (right `build`).
 
     Refused (409) while another build runs, while any OTU is unverified, or when nothing changed since the
@@ -52,7 +56,7 @@ def index_create(*, reference: Reference, user) -> Index:
             "ref_id": reference.pk,
             "index_id": index.pk,
             "index_version": index.version,
-            "user_id": getattr(user, "pk", None),
+            "user_id": user.pk,
         },
         user=user,
     )

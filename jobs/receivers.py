@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core import events
 from jobs.models import Job
 from jobs.selectors import job_queryset
 
 
-def _serialize_job(job: Job) -> dict:
+def _serialize_job(job: Job) -> dict[str, Any]:
     from jobs.api.serializers import JobSerializer
 
     return JobSerializer(job).data

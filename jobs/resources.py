@@ -16,6 +16,7 @@ from __future__ import annotations
 import socket
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import redis
 from django.conf import settings
@@ -144,7 +145,9 @@ class HostResources:
     def reserved(self) -> dict[str, Request]:
         """Current reservations by job id."""
         out = {}
-        for job_id, value in self.redis.hgetall(self.keys[0]).items():
+        # The client is made without decode_responses, so Redis answers bytes (redis-py's hints allow str too).
+        reservations = cast("dict[bytes, bytes]", self.redis.hgetall(self.keys[0]))
+        for job_id, value in reservations.items():
             proc, mem, _ = value.decode().split()
             out[job_id.decode()] = Request(int(proc), int(mem))
         return out

@@ -134,7 +134,7 @@ class Watcher(threading.Thread):
             connection.close()
 
 
-def describe_error(exc: BaseException, step: Step | None) -> dict:
+def describe_error(exc: BaseException, step: Step | None) -> services.JobError:
     """Virtool's `{type, traceback, details}` with a sentence a scientist can act on."""
     where = f"during step '{step.display_name}'" if step else "while starting"
     if isinstance(exc, ToolError):
@@ -168,7 +168,7 @@ def job_cleanup(*, job: Job) -> str | None:
     return error
 
 
-def _finish(job: Job, state: str, error: dict | None, ctx: JobContext, cleanup: bool) -> None:
+def _finish(job: Job, state: str, error: services.JobError | None, ctx: JobContext, cleanup: bool) -> None:
     if cleanup:
         cleanup_error = job_cleanup(job=job)
         if cleanup_error and error is not None:
@@ -198,7 +198,7 @@ def job_execute(*, job_id: str, worker: str = "") -> str | None:
     try:
         workflow = get_workflow(job.workflow)()
     except KeyError:
-        error = {
+        error: services.JobError = {
             "type": "UnknownWorkflow",
             "traceback": [],
             "details": [f"This worker does not know the workflow '{job.workflow}'; it may be out of date."],
@@ -258,7 +258,7 @@ def job_terminate(*, job: Job, stale_only: bool) -> bool:
     job.refresh_from_db()
     last = job.status[-1] if job.status else {}
     step = f"during step '{last['step_name']}'" if last.get("step_name") else "before it started its first step"
-    error = {
+    error: services.JobError = {
         "type": "WorkerLost",
         "traceback": [],
         "details": [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -19,7 +19,38 @@ from jobs.models import Job
 from jobs.selectors import jobs_active_using
 from jobs.workflow import get_workflow
 
+if TYPE_CHECKING:
+    from users.models import User
+
 log = logging.getLogger(__name__)
+
+
+class JobError(TypedDict):
+    """Virtool's error of a job: the exception's class, its traceback, and sentences a scientist can act on."""
+
+    type: str
+    traceback: list[str]
+    details: list[str]
+
+
+class StatusRecord(TypedDict):
+    """One entry of a job's `status` list, in Virtool's shape."""
+
+    state: str
+    stage: str | None
+    step_name: str | None
+    step_description: str | None
+    error: JobError | None
+    progress: int
+    timestamp: str
+
+
+class MadeByJob(Protocol):
+    """A row that a job makes or fills (a sample, reference, index, ...): it names that job."""
+
+    job: Job | None
+
+    def save(self, *, update_fields: list[str]) -> None: ...
 
 
 def status_record(
@@ -29,8 +60,8 @@ def status_record(
     stage: str | None = None,
     step_name: str | None = None,
     step_description: str | None = None,
-    error: dict | None = None,
-) -> dict[str, Any]:
+    error: JobError | None = None,
+) -> StatusRecord:
     """One entry of a job's `status` list, in Virtool's shape."""
     return {
         "state": state,
@@ -51,7 +82,7 @@ def size_limits(size: str) -> tuple[int, int]:
 
 
 @transaction.atomic
-def job_create(*, workflow: str, args: dict[str, Any], user=None) -> Job:
+def job_create(*, workflow: str, args: dict[str, Any], user: User | None = None) -> Job:
     """Create a waiting job and queue it on its size's queue once the transaction commits."""
     try:
         workflow_class = get_workflow(workflow)
@@ -72,14 +103,15 @@ def job_create(*, workflow: str, args: dict[str, Any], user=None) -> Job:
     return job
 
 
-def job_attach(*, instance: Model, workflow: str, args: dict[str, Any], user=None) -> Job:
+def job_attach(*, instance: MadeByJob, workflow: str, args: dict[str, Any], user: User | None = None) -> Job:
     """Create the job that makes or fills `instance` (a sample, reference, index, ...) and link it as `instance.job`.
 
     Call it in the transaction that created `instance`: the row, its job and the enqueue commit together.
     """
-    instance.job = job_create(workflow=workflow, args=args, user=user)
+    job = job_create(workflow=workflow, args=args, user=user)
+    instance.job = job
     instance.save(update_fields=["job"])
-    return instance.job
+    return job
 
 
 def job_refuse_delete(*, instance: Model, busy: str, arg: str | None = None, used: str = "") -> None:
@@ -120,7 +152,7 @@ def job_claim(*, job_id: str, worker: str, host: str) -> Job | None:
     return job
 
 
-def job_push_status(*, job: Job, record: dict[str, Any], fields: tuple[str, ...] = ()) -> Job:
+def job_push_status(*, job: Job, record: StatusRecord, fields: tuple[str, ...] = ()) -> Job:
     """Append a status record; the job's `state` and `progress` mirror it. Dispatched to the browser."""
     job.status = [*job.status, record]
     job.state = record["state"]
@@ -201,7 +233,7 @@ def job_remove(*, job: Job) -> None:
 
 
 @transaction.atomic
-def jobs_clear(*, which: str, user=None) -> list[str]:
+def jobs_clear(*, which: str, user: User | None = None) -> list[str]:
     """Delete finished jobs: `complete`, `failed` (error, terminated, timeout, cancelled) or all `finished`."""
     from core import events
 
@@ -231,7 +263,7 @@ def jobs_reap(*, worker: str | None = None) -> list[str]:
         candidates = Job.objects.filter(active, pinged_at__lt=stale)
     else:
         candidates = Job.objects.filter(active, worker=worker)
-    reaped = []
+    reaped: list[str] = []
     for job in candidates:
         if job_terminate(job=job, stale_only=worker is None):
             reaped.append(job.pk)

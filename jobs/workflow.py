@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from django.conf import settings
 
@@ -31,6 +31,9 @@ from jobs.constants import JobSize
 
 if TYPE_CHECKING:
     from jobs.runner import JobContext
+
+# A step method: `def copy_files(self, ctx: JobContext) -> None`.
+StepMethod = TypeVar("StepMethod", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -40,14 +43,15 @@ class Step:
     name: str
     display_name: str
     description: str
-    function: Callable
+    function: Callable[[Workflow, JobContext], None]
 
 
-def step(display_name: str, description: str = "") -> Callable[[Callable], Callable]:
+def step(display_name: str, description: str = "") -> Callable[[StepMethod], StepMethod]:
     """Mark a workflow method as a step."""
 
-    def decorate(function: Callable) -> Callable:
-        function.__virtool_step__ = (display_name, description)
+    def decorate(function: StepMethod) -> StepMethod:
+        # The mark is an attribute of the function itself, which `Callable` does not declare.
+        function.__dict__["__virtool_step__"] = (display_name, description)
         return function
 
     return decorate

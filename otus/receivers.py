@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core import events
 from otus.models import OTU, Change
 
 
-def _serialize_otu(otu: OTU) -> dict:
+def _serialize_otu(otu: OTU) -> dict[str, Any]:
     from otus.api.serializers import otu_minimal
 
     return otu_minimal(otu)
 
 
-def _serialize_change(change: Change) -> dict:
+def _serialize_change(change: Change) -> dict[str, Any]:
     from otus.api.serializers import change_out
 
     return change_out(change, with_diff=False)

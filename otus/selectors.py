@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypedDict
 
 from django.db.models import Count, Q, QuerySet
 
@@ -10,6 +11,14 @@ from core.errors import NotFound
 from otus import documents
 from otus.documents import Document
 from otus.models import OTU, Change, Sequence
+
+
+class Contributor(TypedDict):
+    """Someone who made changes, and how many (`id` is None for changes whose user was deleted)."""
+
+    id: int | None
+    handle: str
+    count: int
 
 
 def otu_get(*, otu_id: str) -> OTU:
@@ -88,7 +97,7 @@ def sequence_get(*, otu_id: str, isolate_id: str, sequence_id: str) -> Sequence:
 
 def isolate_get(*, otu: OTU, isolate_id: str) -> Document:
     """One isolate of an OTU, or 404."""
-    isolate = next((i for i in otu.isolates if i["id"] == isolate_id), None)
+    isolate: Document | None = next((i for i in otu.isolates if i["id"] == isolate_id), None)
     if isolate is None:
         raise NotFound("Isolate does not exist")
     return isolate
@@ -134,7 +143,7 @@ def change_get(*, change_id: str) -> Change:
     return change
 
 
-def contributors(*, queryset: QuerySet[Change]) -> list[dict]:
+def contributors(*, queryset: QuerySet[Change]) -> list[Contributor]:
     """Who made the changes of a queryset: [{id, handle, count}], most active first."""
     rows = queryset.order_by().values("user_id", "user__handle").annotate(count=Count("pk")).order_by("-count")
     return [

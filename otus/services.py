@@ -8,7 +8,8 @@ the joined OTU otherwise. References rights are checked by the caller (`modify_o
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import arrow
 from django.db import transaction
@@ -21,25 +22,31 @@ from otus.documents import Document
 from otus.models import OTU, Change, Sequence
 from references.models import Reference
 
+if TYPE_CHECKING:
+    from users.models import User
+
 # IUPAC nucleotide letters (with U); whitespace is removed before checking.
 SEQUENCE_PATTERN = re.compile(r"^[ACGTURYSWKMBDHVN]+$")
 
 
-def _user_id(user) -> int | None:
-    return getattr(user, "pk", None)
+def _user_id(user: User | None) -> int | None:
+    return None if user is None else user.id
 
 
-def change_record(*, method_name: str, old: Document | None, new: Document | None, description: str, user) -> Change:
+def change_record(
+    *, method_name: str, old: Document | None, new: Document | None, description: str, user: User | None
+) -> Change:
     """Store one history change for the transition `old` → `new` of a joined OTU."""
     basis = new if new is not None else old
     assert basis is not None
-    name = old["name"] if old is not None else new["name"]
+    name = old["name"] if old is not None else basis["name"]
     version = new["version"] if new is not None else None
     if method_name == "remove":
         change_diff: Any = old
     elif old is None:
         change_diff = new
     else:
+        assert new is not None  # only a removal leaves no document
         change_diff = documents.diff(old, new)
     return Change.objects.create(
         change_id=f"{basis['_id']}.{'removed' if version is None else version}",
@@ -66,7 +73,7 @@ def _locked(otu_id: str) -> OTU:
     return otu
 
 
-def _commit(otu: OTU, old: Document, method_name: str, description: str, user) -> OTU:
+def _commit(otu: OTU, old: Document, method_name: str, description: str, user: User | None) -> OTU:
     """Bump the version, re-verify, save, and record the change from `old`."""
     otu.version += 1
     new = documents.join(otu)
@@ -93,7 +100,7 @@ def _check_unique(reference: Reference, name: str | None, abbreviation: str | No
 
 
 @transaction.atomic
-def otu_create(*, reference: Reference, data: dict[str, Any], user) -> OTU:
+def otu_create(*, reference: Reference, data: dict[str, Any], user: User) -> OTU:
     """Create an OTU (no isolates yet, so unverified)."""
     name = data["name"].strip()
     abbreviation = data.get("abbreviation", "").strip()
@@ -110,7 +117,7 @@ def otu_create(*, reference: Reference, data: dict[str, Any], user) -> OTU:
 
 
 @transaction.atomic
-def otu_update(*, otu_id: str, data: dict[str, Any], user) -> OTU:
+def otu_update(*, otu_id: str, data: dict[str, Any], user: User) -> OTU:
     """Edit name, abbreviation or schema; sequences of segments dropped from the schema lose their segment."""
     otu = _locked(otu_id)
     name = data["name"].strip() if "name" in data else None
@@ -140,7 +147,7 @@ def otu_update(*, otu_id: str, data: dict[str, Any], user) -> OTU:
 
 
 @transaction.atomic
-def otu_remove(*, otu_id: str, user) -> None:
+def otu_remove(*, otu_id: str, user: User) -> None:
     """Remove an OTU and its sequences; the change keeps the whole document so that it can be reverted."""
     otu = _locked(otu_id)
     old = documents.join(otu)
@@ -165,7 +172,7 @@ def _source_type(reference: Reference, source_type: str) -> str:
 
 
 @transaction.atomic
-def isolate_add(*, otu_id: str, data: dict[str, Any], user) -> Document:
+def isolate_add(*, otu_id: str, data: dict[str, Any], user: User) -> Document:
     """Add an isolate; the first isolate, or one asked to be, becomes the default."""
     otu = _locked(otu_id)
     old = documents.join(otu)
@@ -191,7 +198,7 @@ def isolate_add(*, otu_id: str, data: dict[str, Any], user) -> Document:
 
 
 @transaction.atomic
-def isolate_update(*, otu_id: str, isolate_id: str, data: dict[str, Any], user) -> Document:
+def isolate_update(*, otu_id: str, isolate_id: str, data: dict[str, Any], user: User) -> Document:
     """Rename an isolate (source type and name)."""
     otu = _locked(otu_id)
     isolates = [dict(isolate) for isolate in otu.isolates]
@@ -210,10 +217,10 @@ def isolate_update(*, otu_id: str, isolate_id: str, data: dict[str, Any], user) 
 
 
 @transaction.atomic
-def isolate_set_default(*, otu_id: str, isolate_id: str, user) -> Document:
+def isolate_set_default(*, otu_id: str, isolate_id: str, user: User) -> Document:
     """Make an isolate the OTU's default (no change when it already is)."""
     otu = _locked(otu_id)
-    isolate = next((i for i in otu.isolates if i["id"] == isolate_id), None)
+    isolate: Document | None = next((i for i in otu.isolates if i["id"] == isolate_id), None)
     if isolate is None:
         raise NotFound("Isolate does not exist")
     if isolate["default"]:
@@ -221,11 +228,12 @@ def isolate_set_default(*, otu_id: str, isolate_id: str, user) -> Document:
     old = documents.join(otu)
     otu.isolates = [{**i, "default": i["id"] == isolate_id} for i in otu.isolates]
     _commit(otu, old, "set_as_default", f"Set {documents.isolate_name(isolate)} as default", user)
-    return next(i for i in otu.isolates if i["id"] == isolate_id)
+    default: Document = next(i for i in otu.isolates if i["id"] == isolate_id)
+    return default
 
 
 @transaction.atomic
-def isolate_remove(*, otu_id: str, isolate_id: str, user) -> None:
+def isolate_remove(*, otu_id: str, isolate_id: str, user: User) -> None:
     """Remove an isolate and its sequences; when it was the default, the first remaining one takes over."""
     otu = _locked(otu_id)
     isolates = [dict(isolate) for isolate in otu.isolates]
@@ -234,7 +242,7 @@ def isolate_remove(*, otu_id: str, isolate_id: str, user) -> None:
         raise NotFound("Isolate does not exist")
     old = documents.join(otu)
     isolates.remove(isolate)
-    new_default = None
+    new_default: Document | None = None
     if isolate["default"] and isolates:
         new_default = isolates[0]
         new_default["default"] = True
@@ -278,10 +286,10 @@ def _next_position(otu: OTU) -> int:
 
 
 @transaction.atomic
-def sequence_create(*, otu_id: str, isolate_id: str, data: dict[str, Any], user) -> Sequence:
+def sequence_create(*, otu_id: str, isolate_id: str, data: dict[str, Any], user: User) -> Sequence:
     """Add a sequence to an isolate."""
     otu = _locked(otu_id)
-    isolate = next((i for i in otu.isolates if i["id"] == isolate_id), None)
+    isolate: Document | None = next((i for i in otu.isolates if i["id"] == isolate_id), None)
     if isolate is None:
         raise NotFound("Isolate does not exist")
     _check_segment_target(otu, isolate_id, data)
@@ -308,10 +316,10 @@ def sequence_create(*, otu_id: str, isolate_id: str, data: dict[str, Any], user)
 
 
 @transaction.atomic
-def sequence_update(*, otu_id: str, isolate_id: str, sequence_id: str, data: dict[str, Any], user) -> Sequence:
+def sequence_update(*, otu_id: str, isolate_id: str, sequence_id: str, data: dict[str, Any], user: User) -> Sequence:
     """Edit a sequence's accession, definition, host, segment, target or nucleotides."""
     otu = _locked(otu_id)
-    isolate = next((i for i in otu.isolates if i["id"] == isolate_id), None)
+    isolate: Document | None = next((i for i in otu.isolates if i["id"] == isolate_id), None)
     sequence = Sequence.objects.filter(pk=sequence_id, otu=otu, isolate_id=isolate_id).first()
     if isolate is None or sequence is None:
         raise NotFound("Sequence does not exist")
@@ -331,10 +339,10 @@ def sequence_update(*, otu_id: str, isolate_id: str, sequence_id: str, data: dic
 
 
 @transaction.atomic
-def sequence_remove(*, otu_id: str, isolate_id: str, sequence_id: str, user) -> None:
+def sequence_remove(*, otu_id: str, isolate_id: str, sequence_id: str, user: User) -> None:
     """Remove a sequence."""
     otu = _locked(otu_id)
-    isolate = next((i for i in otu.isolates if i["id"] == isolate_id), None)
+    isolate: Document | None = next((i for i in otu.isolates if i["id"] == isolate_id), None)
     if isolate is None or not Sequence.objects.filter(pk=sequence_id, otu=otu, isolate_id=isolate_id).exists():
         raise NotFound("Sequence does not exist")
     old = documents.join(otu)
@@ -405,7 +413,13 @@ def change_revert(*, change: Change) -> None:
 
 
 def otus_import(
-    *, reference_id: str, otus: list[Document], method_name: str, user, on_progress=None, chunk: int = 250
+    *,
+    reference_id: str,
+    otus: list[Document],
+    method_name: str,
+    user: User | None,
+    on_progress: Callable[[int, int], None] | None = None,
+    chunk: int = 250,
 ) -> int:
     """Insert OTUs from a reference file (or a clone) in bulk, each with its `import`/`clone` history change.
 
@@ -414,9 +428,9 @@ def otus_import(
     """
     from django.utils import timezone
 
-    wanted_otu_ids = {otu.get("_id") for otu in otus if otu.get("_id")}
-    wanted_sequence_ids = {
-        s.get("_id") for otu in otus for isolate in otu["isolates"] for s in isolate["sequences"] if s.get("_id")
+    wanted_otu_ids: set[str] = {otu["_id"] for otu in otus if otu.get("_id")}
+    wanted_sequence_ids: set[str] = {
+        s["_id"] for otu in otus for isolate in otu["isolates"] for s in isolate["sequences"] if s.get("_id")
     }
     taken_otus = _taken(OTU, wanted_otu_ids)
     taken_sequences = _taken(Sequence, wanted_sequence_ids)
@@ -431,7 +445,7 @@ def otus_import(
             if not otu_id or otu_id in taken_otus:
                 otu_id = _fresh(taken_otus)
             taken_otus.add(otu_id)
-            isolates = []
+            isolates: list[Document] = []
             isolate_ids: set[str] = set()
             otu = OTU(
                 id=otu_id,
@@ -512,7 +526,7 @@ def otus_import(
     return done
 
 
-def _taken(model, ids: set[str]) -> set[str]:
+def _taken(model: type[OTU] | type[Sequence], ids: set[str]) -> set[str]:
     found: set[str] = set()
     ids_list = list(ids)
     for start in range(0, len(ids_list), 500):

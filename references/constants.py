@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from django.db import models
 
-RIGHTS = ("build", "modify", "modify_otu", "remove")
+# What a member may do with a reference; a member is a user or a group.
+Right = Literal["build", "modify", "modify_otu", "remove"]
+RIGHTS: tuple[Right, ...] = ("build", "modify", "modify_otu", "remove")
+MemberKind = Literal["user", "group"]
 
 # Where references live in the API: Virtool's `/refs` and its later name `/references/v1` (an alias), each with the
 # prefix of its URL names. The OTU and index sub-routes of a reference are mounted under both.

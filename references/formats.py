@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core import seqio
-from core.errors import BadRequest
+from core.errors import BadRequest, Problem
 from references.constants import MIN_IMPORT_SEQUENCE_LENGTH, DataType
 
 Document = dict[str, Any]
@@ -106,11 +106,11 @@ def _fasta_otu(record: seqio.FastaRecord) -> Document:
 _NUCLEOTIDES = re.compile(r"^[ACGTURYSWKMBDHVNacgturyswkmbdhvn]*$")
 
 
-def validate(data: Document) -> list[dict]:
+def validate(data: Document) -> list[Problem]:
     """Every problem that stops `data` from becoming a reference (Virtool's ReferenceSourceData checks)."""
-    problems: list[dict] = []
+    problems: list[Problem] = []
 
-    def problem(loc: list, msg: str) -> None:
+    def problem(loc: list[str | int], msg: str) -> None:
         if len(problems) < MAX_PROBLEMS:
             problems.append({"loc": loc, "msg": msg})
 
@@ -123,7 +123,7 @@ def validate(data: Document) -> list[dict]:
     names: dict[str, int] = {}
     abbreviations: dict[str, int] = {}
     otu_ids: dict[str, int] = {}
-    sequence_ids: dict[str, list] = {}
+    sequence_ids: dict[str, list[str | int]] = {}
     for index, otu in enumerate(otus):
         if not isinstance(otu, dict):
             problem(["otus", index], "an OTU must be an object")
@@ -157,9 +157,9 @@ def validate(data: Document) -> list[dict]:
         if not isinstance(isolates, list) or not isolates:
             problem(["otus", index, "isolates"], f"{label} has no isolates")
             continue
-        isolate_ids: set = set()
+        isolate_ids: set[Any] = set()
         for isolate_index, isolate in enumerate(isolates):
-            loc = ["otus", index, "isolates", isolate_index]
+            loc: list[str | int] = ["otus", index, "isolates", isolate_index]
             if not isinstance(isolate, dict):
                 problem(loc, f"An isolate of {label} is not an object")
                 continue
@@ -173,7 +173,7 @@ def validate(data: Document) -> list[dict]:
                 problem([*loc, "sequences"], f"Isolate {isolate_id or isolate_index + 1} of {label} has no sequences")
                 continue
             for sequence_index, sequence in enumerate(sequences):
-                sloc = [*loc, "sequences", sequence_index]
+                sloc: list[str | int] = [*loc, "sequences", sequence_index]
                 if not isinstance(sequence, dict):
                     problem(sloc, f"A sequence of {label} is not an object")
                     continue

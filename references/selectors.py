@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from core.errors import InsufficientRights, NotFound
-from references.constants import RIGHTS
+from references.constants import RIGHTS, Right
 from references.models import Reference, ReferenceMember
+
+if TYPE_CHECKING:
+    from users.models import User
 
 
 def references_path(reference_id: str) -> Path:
@@ -18,7 +22,7 @@ def references_path(reference_id: str) -> Path:
     return Path(settings.DATA_PATH) / "references" / reference_id
 
 
-def _count(queryset: QuerySet) -> Coalesce:
+def _count(queryset: QuerySet[Model]) -> Coalesce:
     # A correlated subquery per count: joining OTUs and history in one query would multiply their rows.
     counted = queryset.order_by().values("reference").annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
@@ -54,7 +58,7 @@ def reference_get(*, reference_id: str) -> Reference:
     return reference
 
 
-def reference_rights(*, user, reference: Reference) -> set[str]:
+def reference_rights(*, user: User, reference: Reference) -> set[Right]:
     """The rights `user` holds on `reference`: all for administrators, else the union of user and group rows."""
     if user.is_administrator:
         return set(RIGHTS)
@@ -63,7 +67,7 @@ def reference_rights(*, user, reference: Reference) -> set[str]:
     return {right for member in members for right in RIGHTS if getattr(member, right)}
 
 
-def reference_require(*, user, reference: Reference, right: str) -> None:
+def reference_require(*, user: User, reference: Reference, right: Right) -> None:
     """403 unless `user` holds `right` on `reference`."""
     if right not in reference_rights(user=user, reference=reference):
         raise InsufficientRights()

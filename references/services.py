@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -17,12 +17,17 @@ from files.storage import upload_path
 from jobs.constants import ACTIVE_STATES
 from jobs.services import job_attach, job_refuse_delete
 from references import formats
-from references.constants import RIGHTS
+from references.constants import RIGHTS, MemberKind
 from references.models import Reference, ReferenceMember
 from references.selectors import references_path
 
+if TYPE_CHECKING:
+    from users.models import User
 
-def reference_new(*, user, data: dict[str, Any], default_name: str = "Unnamed reference", **fields: Any) -> Reference:
+
+def reference_new(
+    *, user: User | None, data: dict[str, Any], default_name: str = "Unnamed reference", **fields: Any
+) -> Reference:
     """A reference row; its creator becomes a member with every right, as in Virtool."""
     reference = Reference.objects.create(
         name=data.get("name", "").strip() or default_name,
@@ -38,7 +43,7 @@ def reference_new(*, user, data: dict[str, Any], default_name: str = "Unnamed re
 
 
 @transaction.atomic
-def reference_create(*, user, data: dict[str, Any]) -> Reference:
+def reference_create(*, user: User, data: dict[str, Any]) -> Reference:
     """Create a reference: empty, or filled by an `import_reference` or `clone_reference` job."""
     if data.get("clone_from"):
         return _clone(user=user, data=data)
@@ -49,7 +54,7 @@ def reference_create(*, user, data: dict[str, Any]) -> Reference:
     return reference_new(user=user, data=data)
 
 
-def _import(*, user, data: dict[str, Any]) -> Reference:
+def _import(*, user: User, data: dict[str, Any]) -> Reference:
     """Validate the uploaded file now (so a bad file creates nothing), then import it in a job."""
     # Claimed first, under its row lock: a second import of the same file waits, then gets 409.
     [upload] = uploads_claim(keys=[str(data["import_from"])], upload_type="reference", purpose="be imported")
@@ -81,7 +86,7 @@ def _import(*, user, data: dict[str, Any]) -> Reference:
     return reference
 
 
-def _clone(*, user, data: dict[str, Any]) -> Reference:
+def _clone(*, user: User, data: dict[str, Any]) -> Reference:
     source = Reference.objects.filter(pk=data["clone_from"]).first()
     if source is None:
         raise BadRequest("Source reference does not exist")
@@ -173,20 +178,20 @@ def reference_delete(*, reference: Reference) -> None:
 
 
 @transaction.atomic
-def member_add(*, reference: Reference, kind: str, member_id: int, rights: dict[str, bool]) -> ReferenceMember:
+def member_add(*, reference: Reference, kind: MemberKind, member_id: int, rights: dict[str, bool]) -> ReferenceMember:
     """Add a user or group member with rights (right `modify`)."""
     if kind == "user":
-        target = get_user_model().objects.filter(pk=member_id).first()
-        if target is None:
+        user = get_user_model().objects.filter(pk=member_id).first()
+        if user is None:
             raise BadRequest("User does not exist")
-        exists = ReferenceMember.objects.filter(reference=reference, user=target).exists()
-        fields: dict[str, Any] = {"user": target}
+        exists = ReferenceMember.objects.filter(reference=reference, user=user).exists()
+        fields: dict[str, Any] = {"user": user}
     else:
-        target = Group.objects.filter(pk=member_id).first()
-        if target is None:
+        group = Group.objects.filter(pk=member_id).first()
+        if group is None:
             raise BadRequest("Group does not exist")
-        exists = ReferenceMember.objects.filter(reference=reference, group=target).exists()
-        fields = {"group": target}
+        exists = ReferenceMember.objects.filter(reference=reference, group=group).exists()
+        fields = {"group": group}
     if exists:
         raise BadRequest(f"{kind.capitalize()} already exists")
     member = ReferenceMember.objects.create(reference=reference, **fields, **{r: bool(rights.get(r)) for r in RIGHTS})
@@ -194,7 +199,7 @@ def member_add(*, reference: Reference, kind: str, member_id: int, rights: dict[
     return member
 
 
-def _member(reference: Reference, kind: str, member_id: int) -> ReferenceMember:
+def _member(reference: Reference, kind: MemberKind, member_id: int) -> ReferenceMember:
     member = ReferenceMember.objects.filter(reference=reference, **{f"{kind}_id": member_id}).first()
     if member is None:
         raise NotFound(f"{kind.capitalize()} does not exist")
@@ -202,7 +207,9 @@ def _member(reference: Reference, kind: str, member_id: int) -> ReferenceMember:
 
 
 @transaction.atomic
-def member_update(*, reference: Reference, kind: str, member_id: int, rights: dict[str, bool]) -> ReferenceMember:
+def member_update(
+    *, reference: Reference, kind: MemberKind, member_id: int, rights: dict[str, bool]
+) -> ReferenceMember:
     """Change a member's rights."""
     member = _member(reference, kind, member_id)
     for right in RIGHTS:
@@ -214,7 +221,7 @@ def member_update(*, reference: Reference, kind: str, member_id: int, rights: di
 
 
 @transaction.atomic
-def member_remove(*, reference: Reference, kind: str, member_id: int) -> None:
+def member_remove(*, reference: Reference, kind: MemberKind, member_id: int) -> None:
     """Remove a member."""
     _member(reference, kind, member_id).delete()
     events.dispatch_instance(reference)

@@ -16,7 +16,7 @@ a pair's report is built from the two files' rounded rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import dnaio
@@ -152,13 +152,15 @@ def _batches(path: Path) -> Iterable[tuple[list[str], list[str]]]:
                 raise QualityError(f"{path.name} is not a FASTQ file")
             for record in reader:
                 sequences.append(record.sequence)
-                qualities.append(record.qualities)
+                # A FastqReader's records always carry qualities; dnaio types them optional (FASTA has none).
+                qualities.append(record.qualities)  # type: ignore[arg-type]
                 if len(qualities) >= BATCH:
                     yield sequences, qualities
                     sequences, qualities = [], []
     except dnaio.exceptions.FileFormatError as error:
-        record = f", record {error.line // 4 + 1}" if getattr(error, "line", None) is not None else ""
-        raise QualityError(f"{path.name} is not valid FASTQ{record}: {error.message}") from None
+        line = getattr(error, "line", None)
+        where = f", record {line // 4 + 1}" if line is not None else ""
+        raise QualityError(f"{path.name} is not valid FASTQ{where}: {error.message}") from None
     except seqio.DECOMPRESSION_ERRORS as error:  # ISA-L's error for a damaged block is not an OSError
         raise QualityError(f"{path.name} could not be read to the end ({error}); is it truncated?") from None
     if qualities:
@@ -200,7 +202,7 @@ def composite_quality(left: dict, right: dict) -> dict:
     }
 
 
-def quality(paths: list[str | Path], *, on_progress: Callable[[int], None] | None = None) -> dict:
+def quality(paths: Sequence[str | Path], *, on_progress: Callable[[int], None] | None = None) -> dict:
     """The quality document of a sample: one file, or a pair's composite."""
     if len(paths) == 1:
         return file_quality(paths[0], on_progress=on_progress)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core import events
 from samples.models import Label, Sample
 from samples.selectors import label_list, sample_queryset
 
 
-def _serialize_sample(sample: Sample) -> dict:
+def _serialize_sample(sample: Sample) -> dict[str, Any]:
     from samples.api.serializers import SampleSerializer
 
     return SampleSerializer(sample).data
 
 
-def _serialize_label(label: Label) -> dict:
+def _serialize_label(label: Label) -> dict[str, Any]:
     from samples.api.serializers import LabelSerializer
 
     return LabelSerializer(label).data
@@ -22,7 +24,7 @@ def _serialize_label(label: Label) -> dict:
 def _audience(sample: Sample) -> list[str]:
     from samples.services import sample_audience
 
-    return sample_audience(sample)
+    return sample_audience(sample=sample)
 
 
 events.register(Sample, interface="samples", serialize=_serialize_sample, audience=_audience, queryset=sample_queryset)

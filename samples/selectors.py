@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
@@ -11,19 +12,25 @@ from core.errors import InsufficientRights, NotFound
 from samples.constants import SORT_FIELDS
 from samples.models import Label, Sample
 
+if TYPE_CHECKING:
+    from users.models import User
+
+# What a user may do with a sample (Virtool's `*_read` and `*_write` rights).
+Right = Literal["read", "write"]
+
 
 def samples_path(sample_id: str) -> Path:
     """`<data_path>/samples/<id>`."""
     return Path(settings.DATA_PATH) / "samples" / sample_id
 
 
-def sample_rights_q(user, kind: str) -> Q:
+def sample_rights_q(*, user: User, kind: Right) -> Q:
     """The filter of samples `user` may `read` or `write` (administrators need none)."""
     group_ids = list(user.groups.values_list("pk", flat=True))
     return Q(user=user) | Q(**{f"all_{kind}": True}) | Q(**{f"group_{kind}": True, "group_id__in": group_ids})
 
 
-def sample_can(*, user, sample: Sample, kind: str) -> bool:
+def sample_can(*, user: User, sample: Sample, kind: Right) -> bool:
     """Whether `user` may `read` or `write` the sample: administrators, the owner, `all_*`, or the group."""
     if user.is_administrator or sample.user_id == user.pk or getattr(sample, f"all_{kind}"):
         return True
@@ -36,12 +43,12 @@ def sample_queryset() -> QuerySet[Sample]:
 
 
 def sample_list(
-    *, user, find: str = "", labels: list[int] | None = None, sort: str = "-created_at"
+    *, user: User, find: str = "", labels: list[int] | None = None, sort: str = "-created_at"
 ) -> QuerySet[Sample]:
     """Samples the user may read, optionally matching a name/host/isolate fragment and carrying all `labels`."""
     queryset = sample_queryset()
     if not user.is_administrator:
-        queryset = queryset.filter(sample_rights_q(user, "read"))
+        queryset = queryset.filter(sample_rights_q(user=user, kind="read"))
     if find:
         queryset = queryset.filter(Q(name__icontains=find) | Q(host__icontains=find) | Q(isolate__icontains=find))
     for label in labels or []:
@@ -50,7 +57,7 @@ def sample_list(
     return queryset.order_by(order, "pk").distinct()
 
 
-def sample_get(*, user, sample_id: str, kind: str = "read") -> Sample:
+def sample_get(*, user: User, sample_id: str, kind: Right = "read") -> Sample:
     """One sample: 404 when it does not exist, 403 when the user may not read (or write) it."""
     sample = sample_queryset().filter(pk=sample_id).first()
     if sample is None:

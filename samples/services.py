@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
@@ -18,6 +18,9 @@ from jobs.services import job_attach, job_refuse_delete
 from samples.models import Label, Sample
 from samples.selectors import samples_path
 from subtractions.selectors import subtractions_get
+
+if TYPE_CHECKING:
+    from users.models import User
 
 
 def _labels_counted(label_ids: Iterable[int]) -> None:
@@ -36,7 +39,7 @@ def _check_labels(label_ids: list[int]) -> list[Label]:
 
 
 @transaction.atomic
-def sample_create(*, user, data: dict[str, Any]) -> Sample:
+def sample_create(*, user: User, data: dict[str, Any]) -> Sample:
     """Create a sample from one or two reads uploads and queue its `create_sample` job."""
     settings = settings_get()
     name = data["name"].strip()
@@ -46,7 +49,7 @@ def sample_create(*, user, data: dict[str, Any]) -> Sample:
     upload_ids = [upload.pk for upload in uploads]
     subtractions = subtractions_get(ids=data.get("subtractions", []))
     labels = _check_labels(data.get("labels", []))
-    group = None
+    group: Group | None = None
     if data.get("group") is not None:
         group = Group.objects.filter(pk=data["group"]).first()
         if group is None:
@@ -107,7 +110,7 @@ def sample_update(*, sample: Sample, data: dict[str, Any]) -> Sample:
 @transaction.atomic
 def sample_set_rights(*, sample: Sample, data: dict[str, Any]) -> Sample:
     """Change who may read and write a sample (its owner or an administrator)."""
-    before = set(sample_audience(sample))
+    before = set(sample_audience(sample=sample))
     if "group" in data:
         group = data["group"]
         if group is not None and not Group.objects.filter(pk=group).exists():
@@ -119,7 +122,7 @@ def sample_set_rights(*, sample: Sample, data: dict[str, Any]) -> Sample:
     # Connections that could read it before and cannot now must see it go. A lost group (say `all`) can hold
     # connections that still may read it through another group (the owner's), so the delete is queued before the
     # save's update: those connections get the sample back right after.
-    lost = before - set(sample_audience(sample))
+    lost = before - set(sample_audience(sample=sample))
     if lost:
         events.dispatch(interface="samples", operation="delete", ids=[sample.pk], audience=sorted(lost))
     sample.save()
@@ -154,7 +157,7 @@ def sample_discard(*, sample_id: str) -> None:
     shutil.rmtree(samples_path(sample_id), ignore_errors=True)
 
 
-def sample_audience(sample: Sample) -> list[str]:
+def sample_audience(*, sample: Sample) -> list[str]:
     """The Channels groups allowed to read a sample."""
     groups = [events.GROUP_ADMINS]
     if sample.user_id:

@@ -63,11 +63,12 @@ class CreateSample(Workflow):
         reports = []
         done = 0
         for index, entry in enumerate(ctx.args["files"]):
+            # `done` is bound as it is now: the reads of the files before this one.
+            def on_progress(count: int, done: int = done) -> None:
+                ctx.progress(done + count, expected)
+
             try:
-                report = file_quality(
-                    folder / READS_NAMES[index],
-                    on_progress=lambda count, done=done: ctx.progress(done + count, expected),
-                )
+                report = file_quality(folder / READS_NAMES[index], on_progress=on_progress)
             except QualityError as error:
                 raise SampleCreationError(f"{entry['name']}: {error}") from None
             done += report["count"]

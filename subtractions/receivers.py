@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core import events
 from subtractions.models import Subtraction
 
 
-def _serialize(subtraction: Subtraction) -> dict:
+def _serialize(subtraction: Subtraction) -> dict[str, Any]:
     from subtractions.api.serializers import subtraction_document
 
     return subtraction_document(subtraction, detail=False)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from core.errors import BadRequest, NotFound
-from files.storage import files_present
+from files.storage import FileDocument, files_present
 from subtractions.constants import SUBTRACTION_FILES
 from subtractions.models import Subtraction
 
@@ -36,7 +36,7 @@ def subtraction_get(*, subtraction_id: str) -> Subtraction:
     return subtraction
 
 
-def subtraction_files(subtraction: Subtraction) -> list[dict]:
+def subtraction_files(*, subtraction: Subtraction) -> list[FileDocument]:
     """The files of a subtraction present on disk: [{name, type, size, download_url}]."""
     return files_present(
         subtractions_path(subtraction.pk), SUBTRACTION_FILES, f"/api/subtractions/{subtraction.pk}/files"

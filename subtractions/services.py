@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -14,9 +14,12 @@ from jobs.services import job_attach, job_refuse_delete
 from subtractions.models import Subtraction
 from subtractions.selectors import subtractions_path
 
+if TYPE_CHECKING:
+    from users.models import User
+
 
 @transaction.atomic
-def subtraction_create(*, user, data: dict[str, Any]) -> Subtraction:
+def subtraction_create(*, user: User, data: dict[str, Any]) -> Subtraction:
     """Create a subtraction from a `subtraction` upload and queue its `create_subtraction` job."""
     [upload] = uploads_claim(keys=[data["upload_id"]], upload_type="subtraction", purpose="make a subtraction")
     subtraction = Subtraction.objects.create(
@@ -64,7 +67,7 @@ def subtraction_delete(*, subtraction: Subtraction) -> None:
 
 
 @transaction.atomic
-def subtraction_finish(*, subtraction_id: str, count: int, gc: dict, upload_id: int) -> None:
+def subtraction_finish(*, subtraction_id: str, count: int, gc: dict[str, float], upload_id: int) -> None:
     """The job succeeded: store the statistics, mark ready, use up the upload."""
     subtraction = Subtraction.objects.select_for_update().get(pk=subtraction_id)
     subtraction.count = count

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Group, PermissionsMixin
 from django.db import models
@@ -11,27 +13,27 @@ from django.utils import timezone
 from users.constants import ACCOUNT_SETTINGS_DEFAULTS, PERMISSIONS, ROLE_RANK, AdministratorRole
 
 
-def default_account_settings() -> dict:
+def default_account_settings() -> dict[str, Any]:
     """A fresh copy of Virtool's account-settings defaults."""
     return dict(ACCOUNT_SETTINGS_DEFAULTS)
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     """Create users by handle."""
 
-    def create_user(self, handle: str, password: str | None = None, **extra) -> User:
+    def create_user(self, handle: str, password: str | None = None, **extra: Any) -> User:
         """Create an ordinary user."""
         user = self.model(handle=handle, **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, handle: str, password: str | None = None, **extra) -> User:
+    def create_superuser(self, handle: str, password: str | None = None, **extra: Any) -> User:
         """Create an administrator with the full role (used by `createsuperuser`)."""
         extra.setdefault("administrator_role", AdministratorRole.FULL)
         return self.create_user(handle, password, **extra)
 
-    def get_by_natural_key(self, handle: str) -> User:
+    def get_by_natural_key(self, handle: str | None) -> User:
         """Handles are unique case-insensitively, so look them up that way."""
         return self.get(handle__iexact=handle)
 
@@ -55,7 +57,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "handle"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["handle"]
@@ -65,7 +67,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.handle
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # The Django admin site follows the Virtool role: only full administrators get every Django permission.
         self.is_superuser = self.administrator_role == AdministratorRole.FULL
         if kwargs.get("update_fields") is not None and "administrator_role" in kwargs["update_fields"]:
@@ -98,6 +100,9 @@ class APIKey(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     permissions = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
+
+    # The secret, set only on a key just created, for the one answer that shows it (not stored).
+    raw_key: str
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import Group
 
 from core import events
@@ -9,13 +11,13 @@ from users.models import User
 from users.selectors import group_queryset, user_queryset
 
 
-def _serialize_user(user: User) -> dict:
+def _serialize_user(user: User) -> dict[str, Any]:
     from users.api.serializers import UserSerializer
 
     return UserSerializer(user).data
 
 
-def _serialize_group(group: Group) -> dict:
+def _serialize_group(group: Group) -> dict[str, Any]:
     from users.api.serializers import GroupSerializer
 
     return GroupSerializer(group).data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from django.contrib.auth.models import Group
 from django.db.models import Prefetch, QuerySet
 
@@ -39,7 +41,7 @@ def key_effective_permissions(*, key: APIKey) -> dict[str, bool]:
     return {name: bool(key.permissions.get(name)) and held[name] for name in PERMISSION_NAMES}
 
 
-def _group_prefetch() -> Prefetch:
+def _group_prefetch() -> Prefetch[Literal["groups"], QuerySet[Group], str]:
     return Prefetch(
         "groups",
         queryset=Group.objects.order_by("name").prefetch_related("permissions__content_type"),

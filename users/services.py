@@ -200,9 +200,10 @@ def account_update(*, request: HttpRequest, user: User, data: dict[str, Any]) ->
 @transaction.atomic
 def account_settings_update(*, user: User, data: dict[str, Any]) -> dict[str, Any]:
     """Change one's own display settings."""
-    user.settings = {**user.settings, **data}
+    merged: dict[str, Any] = {**user.settings, **data}
+    user.settings = merged
     user.save(update_fields=["settings"])
-    return user.settings
+    return merged
 
 
 # --- Groups ---------------------------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ class BodyQueue(asyncio.Queue):
 
     def _open_body(self) -> bool:
         content = getattr(self._request, "content", None)
+        if content is None:
+            return False
         try:
             fd = content.fileno()  # small bodies live in memory (BytesIO): those are queued as they are
         except (AttributeError, OSError, ValueError):

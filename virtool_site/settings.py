@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -189,7 +190,7 @@ VIRTOOL_WORKFLOW_MODULES = [module for module in env.list("VIRTOOL_WORKFLOW_MODU
 
 # --- Redis: Celery broker and Channels layer ----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
-CHANNEL_LAYERS = {
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {

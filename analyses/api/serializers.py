@@ -71,7 +71,8 @@ class AnalysisMinimalSerializer(serializers.Serializer):
 
     @extend_schema_field(UserBriefSerializer(allow_null=True))
     def get_user(self, analysis: Analysis) -> dict | None:
-        return {"id": analysis.user_id, "handle": analysis.user.handle} if analysis.user_id else None
+        user = analysis.user  # no query when there is none
+        return {"id": user.pk, "handle": user.handle} if user is not None else None
 
 
 # --- PathoScope results as analyses.formatting builds them, described for the schema ------------------------

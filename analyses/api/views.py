@@ -24,6 +24,7 @@ from core.api.schema import LOCATION, PAGE_PARAMETERS, binary, error_responses, 
 from core.api.serializers import created, validated
 from core.errors import BadRequest, Conflict
 from samples.selectors import sample_get
+from users.authentication import request_user
 
 
 class SampleAnalysesView(APIView):
@@ -35,8 +36,9 @@ class SampleAnalysesView(APIView):
         responses={200: page_serializer("AnalysisPage", AnalysisMinimalSerializer), **error_responses(403)},
     )
     def get(self, request: Request, sample_id: str) -> Response:
-        sample = sample_get(user=request.user, sample_id=sample_id)
-        queryset = selectors.analysis_list(user=request.user, sample_id=sample.pk)
+        user = request_user(request)
+        sample = sample_get(user=user, sample_id=sample_id)
+        queryset = selectors.analysis_list(user=user, sample_id=sample.pk)
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=queryset)
         return paginator.get_paginated_response(AnalysisMinimalSerializer(page["objects"], many=True).data)
@@ -47,11 +49,10 @@ class SampleAnalysesView(APIView):
         parameters=[LOCATION],
     )
     def post(self, request: Request, sample_id: str) -> Response:
-        sample = sample_get(user=request.user, sample_id=sample_id, kind="write")
-        analysis = services.analysis_create(
-            user=request.user, sample=sample, data=validated(AnalysisCreateSerializer, request)
-        )
-        analysis = selectors.analysis_get(user=request.user, analysis_id=analysis.pk)
+        user = request_user(request)
+        sample = sample_get(user=user, sample_id=sample_id, kind="write")
+        analysis = services.analysis_create(user=user, sample=sample, data=validated(AnalysisCreateSerializer, request))
+        analysis = selectors.analysis_get(user=user, analysis_id=analysis.pk)
         return created(AnalysisMinimalSerializer(analysis).data, f"/api/analyses/{analysis.pk}")
 
 
@@ -64,7 +65,7 @@ class AnalysesView(APIView):
         responses=page_serializer("AnalysisPage", AnalysisMinimalSerializer),
     )
     def get(self, request: Request) -> Response:
-        queryset = selectors.analysis_list(user=request.user)
+        queryset = selectors.analysis_list(user=request_user(request))
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=queryset)
         return paginator.get_paginated_response(AnalysisMinimalSerializer(page["objects"], many=True).data)
@@ -76,12 +77,13 @@ class AnalysesView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(AnalysesCreateSerializer, request)
+        user = request_user(request)
         samples = [
-            sample_get(user=request.user, sample_id=sample_id, kind="write")
+            sample_get(user=user, sample_id=sample_id, kind="write")
             for sample_id in dict.fromkeys(data.pop("sample_ids"))
         ]
-        analyses = services.analyses_create(user=request.user, samples=samples, data=data)
-        documents = [selectors.analysis_get(user=request.user, analysis_id=a.pk) for a in analyses]
+        analyses = services.analyses_create(user=user, samples=samples, data=data)
+        documents = [selectors.analysis_get(user=user, analysis_id=a.pk) for a in analyses]
         return Response(AnalysisMinimalSerializer(documents, many=True).data, status=status.HTTP_201_CREATED)
 
 
@@ -90,11 +92,13 @@ class AnalysisView(APIView):
 
     @extend_schema(responses={200: AnalysisSerializer, **error_responses(403)})
     def get(self, request: Request, analysis_id: str) -> Response:
-        return Response(AnalysisSerializer(selectors.analysis_get(user=request.user, analysis_id=analysis_id)).data)
+        return Response(
+            AnalysisSerializer(selectors.analysis_get(user=request_user(request), analysis_id=analysis_id)).data
+        )
 
     @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, analysis_id: str) -> Response:
-        analysis = selectors.analysis_get(user=request.user, analysis_id=analysis_id, kind="write")
+        analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id, kind="write")
         services.analysis_delete(analysis=analysis)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -109,7 +113,7 @@ class AnalysisExportView(APIView):
         }
     )
     def get(self, request: Request, analysis_id: str, extension: str) -> HttpResponse:
-        analysis = selectors.analysis_get(user=request.user, analysis_id=analysis_id)
+        analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id)
         formatted = format_pathoscope(analysis)
         if formatted is None:
             raise Conflict("Analysis is not ready yet")

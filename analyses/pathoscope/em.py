@@ -28,6 +28,7 @@ import os
 from typing import BinaryIO
 
 import numpy as np
+import numpy.typing as npt
 
 from analyses.pathoscope.sam import Alignments, read_sam
 
@@ -224,7 +225,10 @@ def em(
             np.take(x_sum, multi_read, out=buffer)
             np.divide(x_tilde, buffer, out=x)
             np.multiply(x, w_of_entry, out=buffer)
-            theta_sum = np.bincount(multi_ref, weights=buffer, minlength=ref_count)
+            # With weights bincount sums floats; numpy's stub types every bincount as integers.
+            theta_sum: npt.NDArray[np.float64] = np.bincount(  # type: ignore[assignment]
+                multi_ref, weights=buffer, minlength=ref_count
+            )
         else:
             theta_sum = np.zeros(ref_count)
         # M step

@@ -6,7 +6,7 @@ array of `{"in", "loc", "msg", "type"}` records with pydantic-v1 style type code
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -34,7 +34,12 @@ _TYPE_CODES = {
 }
 
 
-def _flatten(detail: Any, loc: list, location: str, out: list[dict]) -> None:
+# One of Virtool's validation errors: where (`body` or `query string`, and a field path), what, and its code. The
+# functional form, because `in` is a Python keyword.
+ValidationRecord = TypedDict("ValidationRecord", {"in": str, "loc": list[str | int], "msg": str, "type": str})
+
+
+def _flatten(detail: Any, loc: list[str | int], location: str, out: list[ValidationRecord]) -> None:
     if isinstance(detail, dict):
         for key, value in detail.items():
             field = "__root__" if key == "non_field_errors" else key
@@ -54,9 +59,9 @@ def _flatten(detail: Any, loc: list, location: str, out: list[dict]) -> None:
         )
 
 
-def validation_errors(detail: Any, location: str = "body") -> list[dict]:
+def validation_errors(detail: Any, location: str = "body") -> list[ValidationRecord]:
     """Flatten a DRF validation detail into Virtool's list of `{in, loc, msg, type}` records."""
-    out: list[dict] = []
+    out: list[ValidationRecord] = []
     _flatten(detail, [], location, out)
     for record in out:
         if record["type"] == "invalid":
@@ -73,7 +78,7 @@ def error_response(error_id: str, message: str, status_code: int) -> Response:
     return Response({"id": error_id, "message": message}, status=status_code)
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler producing Virtool-shaped bodies."""
     if isinstance(exc, ApplicationError):
         response = error_response(exc.error_id, exc.message, exc.status)
@@ -104,11 +109,11 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.UnsupportedMediaType):
         return error_response("unsupported_media_type", str(exc.detail), 415)
     if isinstance(exc, exceptions.APIException):
-        response = drf_exception_handler(exc, context)
-        if response is not None:
-            response.data = {
+        handled = drf_exception_handler(exc, context)
+        if handled is not None:
+            handled.data = {
                 "id": exc.get_codes() if isinstance(exc.get_codes(), str) else "error",
                 "message": str(exc.detail),
             }
-        return response
+        return handled
     return None

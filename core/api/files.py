@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from rest_framework.request import Request
 
@@ -13,25 +14,25 @@ CHUNK = 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def ranged_file_response(request: Request, path: Path, filename: str) -> HttpResponse:
+def ranged_file_response(request: Request, path: Path, filename: str) -> HttpResponseBase:
     """Stream a file with Content-Length, honouring a single `Range: bytes=a-b` request."""
     size = path.stat().st_size
     match = _RANGE.match(request.META.get("HTTP_RANGE", ""))
     if not match or (not match.group(1) and not match.group(2)):
-        response = FileResponse(path.open("rb"), as_attachment=True, filename=filename)
-        response["Accept-Ranges"] = "bytes"
-        return response
+        whole = FileResponse(path.open("rb"), as_attachment=True, filename=filename)
+        whole["Accept-Ranges"] = "bytes"
+        return whole
     first, last = match.group(1), match.group(2)
     if first:
         start, end = int(first), min(int(last), size - 1) if last else size - 1
     else:
         start, end = max(0, size - int(last)), size - 1
     if start > end or start >= size:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
+        return refused
 
-    def chunks():
+    def chunks() -> Iterator[bytes]:
         with path.open("rb") as handle:
             handle.seek(start)
             remaining = end - start + 1

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+if TYPE_CHECKING:  # rest_framework.views reads the pagination class from settings: no cycle at run time
+    from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError
 from core.constants import DB_INT_MAX, DB_INT_MIN
 
 # The offset of the last page must fit the database's 64-bit integers.
 MAX_PAGE = DB_INT_MAX // 100
+
+_Model = TypeVar("_Model", bound=Model)
+_Row = TypeVar("_Row")
+
+
+class Page(TypedDict, Generic[_Row]):
+    """The rows of the requested page (the counts stay on the paginator for the response)."""
+
+    objects: list[_Row]
 
 
 def query_int(request: Request, name: str, default: int, minimum: int = 1, maximum: int | None = DB_INT_MAX) -> int:
@@ -64,7 +77,9 @@ class VirtoolPagination(BasePagination):
     default_per_page = 25
     max_per_page = 100
 
-    def paginate(self, *, request: Request, queryset: QuerySet, total_queryset: QuerySet) -> dict[str, Any]:
+    def paginate(
+        self, *, request: Request, queryset: QuerySet[_Model, _Row], total_queryset: QuerySet[Model, object]
+    ) -> Page[_Row]:
         """Slice `queryset` for the requested page and return the page metadata without the documents."""
         self.page = query_int(request, "page", 1, maximum=MAX_PAGE)
         self.per_page = query_int(request, "per_page", self.default_per_page, maximum=self.max_per_page)
@@ -73,11 +88,15 @@ class VirtoolPagination(BasePagination):
         start = (self.page - 1) * self.per_page
         return {"objects": list(queryset[start : start + self.per_page])}
 
-    def paginate_queryset(self, queryset, request, view=None):  # DRF's generic hook
+    def paginate_queryset(
+        self, queryset: QuerySet[_Model, _Row] | Sequence[_Row], request: Request, view: APIView | None = None
+    ) -> list[_Row] | None:  # DRF's generic hook
+        if not isinstance(queryset, QuerySet):  # pages need counts: a plain sequence would fail on `count()`
+            raise TypeError("VirtoolPagination pages querysets")
         total = view.get_total_queryset() if view is not None and hasattr(view, "get_total_queryset") else queryset
         return self.paginate(request=request, queryset=queryset, total_queryset=total)["objects"]
 
-    def get_paginated_response(self, data) -> Response:
+    def get_paginated_response(self, data: Any) -> Response:
         return Response(
             {
                 self.items_key: data,
@@ -89,7 +108,7 @@ class VirtoolPagination(BasePagination):
             }
         )
 
-    def get_paginated_response_schema(self, schema: dict) -> dict:
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "required": [self.items_key, "found_count", "total_count", "page", "page_count", "per_page"],

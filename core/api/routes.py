@@ -7,14 +7,17 @@ prefixes (`api_alias_register`, e.g. `/references/v1` beside Virtool's `/refs`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from django.urls import URLPattern, URLResolver
 
-_ROUTES: list[URLPattern | URLResolver] = []
+Route = URLPattern | URLResolver
+
+_ROUTES: list[Route] = []
 _ALIASES: set[str] = set()
 
 
-def api_routes_register(*groups: list) -> list:
+def api_routes_register(*groups: Sequence[Route]) -> list[Route]:
     """Register lists of API patterns (mounted under /api) and return them joined, in order."""
     joined = [pattern for group in groups for pattern in group]
     _ROUTES[:] = joined

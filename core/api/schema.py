@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from core.api.pagination import MAX_PAGE
+from core.api.serializers import AnySerializer
 
 ERROR_DESCRIPTIONS = {
     400: "The request is malformed or cannot be honoured (Virtool's error, or its array of validation errors).",
@@ -32,19 +33,20 @@ def described(schema: Any, **kwargs: Any) -> serializers.JSONField:
     """A field that sends its value unchanged and is documented as `schema` (a serializer, a type or a raw schema)."""
     # For JSON stored and sent as it is (job status records, quality reports, history diffs): a nested serializer
     # would fail on a stored record that lacks a key, where this passes it through.
-    field_class = type("DescribedField", (serializers.JSONField,), {})
+    field_class: type[serializers.JSONField] = type("DescribedField", (serializers.JSONField,), {})
     return extend_schema_field(schema)(field_class)(**kwargs)
 
 
 LOCATION_ITEMS = {"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "integer"}]}}
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(AnySerializer):
     """Virtool's error envelope; `errors` lists every problem when there are several (an imported file's)."""
 
     id = serializers.CharField(help_text="bad_request, unauthorized, insufficient_rights, not_found, conflict, ...")
     message = serializers.CharField()
-    errors = serializers.ListField(
+    # The stubs see Serializer.errors here; DRF's metaclass moves declared fields off the class, so it stays intact.
+    errors = serializers.ListField(  # type: ignore[assignment]
         child=inline_serializer(
             "ErrorProblem",
             {
@@ -56,7 +58,7 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-class ValidationErrorSerializer(serializers.Serializer):
+class ValidationErrorSerializer(AnySerializer):
     """One of Virtool's validation errors; a 400 for invalid input is an array of them."""
 
     loc = described(
@@ -90,16 +92,23 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
 def _bad_request() -> PolymorphicProxySerializer:
     return PolymorphicProxySerializer(
         component_name="BadRequest",
-        serializers=[ErrorSerializer, serializers.ListSerializer(child=ValidationErrorSerializer())],
+        # drf-spectacular takes a ListSerializer here (the array of validation errors); its hint names Serializer only.
+        serializers=[ErrorSerializer, serializers.ListSerializer(child=ValidationErrorSerializer())],  # type: ignore[list-item]
         resource_type_field_name=None,
         many=False,
     )
 
 
-_PAGES: dict[str, Any] = {}
+_PAGES: dict[str, AnySerializer] = {}
 
 
-def page_serializer(name: str, item: serializers.Serializer | type, *, key: str = "documents", **extra: Any) -> Any:
+def page_serializer(
+    name: str,
+    item: AnySerializer | type[AnySerializer],
+    *,
+    key: str = "documents",
+    **extra: serializers.Field[Any, Any, Any, Any],
+) -> AnySerializer:
     """Virtool's page envelope around `item` documents under `key`, plus any `extra` fields the list sends."""
     # One component per name: lists of the same documents (a reference's history, an index's) share it.
     if name not in _PAGES:
@@ -126,18 +135,23 @@ def one_of(name: str, *choices: Any) -> PolymorphicProxySerializer:
     )
 
 
-def binary(*content_types: str) -> dict:
+# `responses` of `extend_schema` by status code, or by status code and content type.
+Responses = dict[int | tuple[int, str], OpenApiResponse | OpenApiTypes]
+
+
+def binary(*content_types: str) -> Responses:
     """A 200 `responses` entry for a file download in the given content types."""
     return {(200, content_type): OpenApiTypes.BINARY for content_type in content_types}
 
 
-def ranged_download(*content_types: str) -> dict:
+def ranged_download(*content_types: str) -> Responses:
     """`responses` of a download served by `ranged_file_response`: the file, a 206 part, or 416 outside it."""
-    return {
-        **binary(*content_types),
-        (206, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The requested range."),
-        **error_responses(416),
-    }
+    responses = binary(*content_types)
+    responses[(206, "application/octet-stream")] = OpenApiResponse(
+        OpenApiTypes.BINARY, description="The requested range."
+    )
+    responses.update(error_responses(416).items())
+    return responses
 
 
 # Virtool's creates answer 201 with the new resource's path in `Location`.

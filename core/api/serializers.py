@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from core.constants import DB_INT_MAX, DB_INT_MIN, SampleGroupSetting
+from core.models import InstanceSettings
+
+# Input serializers validate request bodies into dicts and are never bound to an instance; the output ones here
+# describe documents that are dicts or rows alike (a user brief is `{id, handle}` or a `User`).
+AnySerializer = serializers.Serializer[Any]
 
 
-class StrictSerializer(serializers.Serializer):
+class StrictSerializer(AnySerializer):
     """An input serializer that rejects fields it does not declare and nulls it does not allow."""
 
     def to_internal_value(self, data: Any) -> Any:
@@ -54,7 +61,7 @@ _INVALID_TYPE_CODES = (
 )
 
 
-def _type_codes(serializer: serializers.Serializer, detail: Any) -> None:
+def _type_codes(serializer: AnySerializer, detail: Any) -> None:
     if not isinstance(detail, dict):
         return
     for name, errors in detail.items():
@@ -67,30 +74,28 @@ def _type_codes(serializer: serializers.Serializer, detail: Any) -> None:
             ]
 
 
-def validated(serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:
+def validated(serializer_class: type[AnySerializer], request: Request, **kwargs: Any) -> dict[str, Any]:
     """Validate the request body with `serializer_class` and return the validated data (400 otherwise)."""
     serializer = serializer_class(data=request.data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 
 
-def created(data: Any, location: str):
+def created(data: Any, location: str) -> Response:
     """A 201 response carrying `Location`, as every Virtool create does."""
-    from rest_framework.response import Response
-
     response = Response(data, status=201)
     response["Location"] = location
     return response
 
 
-class UserBriefSerializer(serializers.Serializer):
+class UserBriefSerializer(AnySerializer):
     """`{id, handle}` of a user, as documents name their creator."""
 
     id = serializers.IntegerField()
     handle = serializers.CharField()
 
 
-class FileDocumentSerializer(serializers.Serializer):
+class FileDocumentSerializer(AnySerializer):
     """A file of a build present on disk."""
 
     name = serializers.CharField()
@@ -99,14 +104,14 @@ class FileDocumentSerializer(serializers.Serializer):
     download_url = serializers.CharField()
 
 
-class NamedSerializer(serializers.Serializer):
+class NamedSerializer(AnySerializer):
     """`{id, name}`."""
 
     id = serializers.CharField()
     name = serializers.CharField()
 
 
-class JobBriefSerializer(serializers.Serializer):
+class JobBriefSerializer(AnySerializer):
     """The job that makes an object, with its state."""
 
     id = serializers.CharField()
@@ -114,7 +119,7 @@ class JobBriefSerializer(serializers.Serializer):
     progress = serializers.IntegerField()
 
 
-class SettingsSerializer(serializers.Serializer):
+class SettingsSerializer(serializers.Serializer[InstanceSettings]):
     """Instance settings with Virtool's keys."""
 
     default_source_types = serializers.ListField(child=serializers.CharField())
@@ -149,7 +154,7 @@ class SettingsUpdateSerializer(StrictSerializer):
     sample_unique_names = serializers.BooleanField(required=False)
 
 
-class RootSerializer(serializers.Serializer):
+class RootSerializer(serializers.Serializer[Mapping[str, Any]]):
     """GET /api: what a client needs before it signs in."""
 
     endpoints = serializers.DictField(child=serializers.CharField(), help_text="Each resource's path.")
@@ -158,7 +163,7 @@ class RootSerializer(serializers.Serializer):
     dev = serializers.BooleanField()
 
 
-class InstanceMessageSerializer(serializers.Serializer):
+class InstanceMessageSerializer(serializers.Serializer[Mapping[str, Any]]):
     """The banner shown to every user."""
 
     message = serializers.CharField()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import JsonResponse
 from drf_spectacular.utils import extend_schema
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -46,7 +46,7 @@ class RootView(APIView):
 class SettingsView(APIView):
     """GET /settings (any user), PATCH /settings (administrators with the `settings` role)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "PATCH":
             return [IsAuthenticated(), require_role("settings")()]
         return [IsAuthenticated()]
@@ -64,14 +64,14 @@ class SettingsView(APIView):
 class InstanceMessageView(APIView):
     """GET /instance_message (`null` when none is active); PUT/PATCH for administrators (`settings` role)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method in ("PUT", "PATCH"):
             return [IsAuthenticated(), require_role("settings")()]
         return [IsAuthenticated()]
 
     @extend_schema(responses=InstanceMessageSerializer(allow_null=True))
     def get(self, request: Request) -> JsonResponse:
-        document = instance_message_document(settings_get())
+        document = instance_message_document(instance=settings_get())
         # DRF renders None as an empty body; Virtool's client expects the JSON literal null.
         return JsonResponse(None if document is None else InstanceMessageSerializer(document).data, safe=False)
 

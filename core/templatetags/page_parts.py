@@ -15,6 +15,8 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def page_slot(context: template.Context, page: str, slot: str) -> SafeString:
     """Render the templates registered for `slot` of `page`, each with the page's context (like `include`)."""
+    # A simple tag is always rendered inside a template, so the context has one.
+    assert context.template is not None
     engine = context.template.engine
     rendered = []
     for part in page_parts(page, slot):

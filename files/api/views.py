@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +25,7 @@ from files.api.serializers import UploadQuerySerializer, UploadSerializer
 from files.constants import UploadType
 from files.storage import CHUNK, MAX_NAME_BYTES, NotAcceptable, UploadWriter, name_fits, safe_name, upload_path
 from files.uploads import ReceivedFile, UploadToFilesHandler
+from users.authentication import request_user
 
 
 def _query(request: Request) -> dict:
@@ -39,7 +43,8 @@ def _receive(request: Request, *, name: str, upload_type: str) -> ReceivedFile:
         handler = UploadToFilesHandler(django_request, name=name, upload_type=upload_type, max_size=max_size)
         django_request.upload_handlers = [handler]
         try:
-            received = django_request.FILES.get("file")
+            # UploadToFilesHandler.file_complete put a ReceivedFile there, not an UploadedFile.
+            received = cast("ReceivedFile | None", django_request.FILES.get("file"))
         except BaseException:
             handler.discard()
             raise
@@ -60,7 +65,7 @@ def _receive(request: Request, *, name: str, upload_type: str) -> ReceivedFile:
 class UploadsView(APIView):
     """GET /uploads (any user), POST /uploads?name=&type= (`upload_file`)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "POST":
             return [IsAuthenticated(), require_permission("upload_file")()]
         return [IsAuthenticated()]
@@ -128,7 +133,7 @@ class UploadsView(APIView):
         upload = services.upload_create(
             name=name,
             upload_type=params["type"],
-            user=request.user,
+            user=request_user(request),
             temp_path=received.path,
             size=received.size,
             sha256=received.sha256,
@@ -140,14 +145,14 @@ class UploadsView(APIView):
 class UploadView(APIView):
     """GET /uploads/{id} downloads the file; DELETE /uploads/{id} removes it (`remove_file`)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "DELETE":
             return [IsAuthenticated(), require_permission("remove_file")()]
         return [IsAuthenticated()]
 
     # The content type follows the file's name (Django's FileResponse guesses it).
     @extend_schema(parameters=[RANGE], responses=ranged_download("*/*"))
-    def get(self, request: Request, upload_id: int) -> HttpResponse:
+    def get(self, request: Request, upload_id: int) -> HttpResponseBase:
         upload = selectors.upload_get(upload_id=upload_id)
         path = upload_path(upload.name_on_disk)
         if not path.exists():

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.schema import described
 from core.api.serializers import FileDocumentSerializer, JobBriefSerializer, UserBriefSerializer
+from files.storage import FileDocument
 from indexes.models import Index
-from indexes.selectors import index_files, index_otus
+from indexes.selectors import IndexOTUSummary, index_files, index_otus
 from otus.api.serializers import ContributorSerializer
 from references.constants import DataType
+
+if TYPE_CHECKING:
+    from otus.selectors import Contributor
 
 
 class IndexReferenceSerializer(serializers.Serializer):
@@ -48,7 +52,8 @@ class IndexMinimalSerializer(serializers.Serializer):
 
     @extend_schema_field(JobBriefSerializer(allow_null=True))
     def get_job(self, index: Index) -> dict | None:
-        return {"id": index.job_id, "state": index.job.state, "progress": index.job.progress} if index.job_id else None
+        job = index.job  # no query when there is none
+        return {"id": job.pk, "state": job.state, "progress": job.progress} if job is not None else None
 
     @extend_schema_field(IndexReferenceSerializer)
     def get_reference(self, index: Index) -> dict:
@@ -56,7 +61,8 @@ class IndexMinimalSerializer(serializers.Serializer):
 
     @extend_schema_field(UserBriefSerializer(allow_null=True))
     def get_user(self, index: Index) -> dict | None:
-        return {"id": index.user_id, "handle": index.user.handle} if index.user_id else None
+        user = index.user  # no query when there is none
+        return {"id": user.pk, "handle": user.handle} if user is not None else None
 
     # Annotated by indexes.selectors.index_queryset, which every caller reads indexes through.
     def get_change_count(self, index: Index) -> int | None:
@@ -77,18 +83,18 @@ class IndexSerializer(IndexMinimalSerializer):
     )
 
     @extend_schema_field(ContributorSerializer(many=True))
-    def get_contributors(self, index: Index) -> list[dict]:
+    def get_contributors(self, index: Index) -> list[Contributor]:
         from otus.selectors import contributors, history_list
 
         return contributors(queryset=history_list(index_id=index.pk))
 
     @extend_schema_field(IndexOTUSerializer(many=True))
-    def get_otus(self, index: Index) -> list[dict]:
-        return index_otus(index)
+    def get_otus(self, index: Index) -> list[IndexOTUSummary]:
+        return index_otus(index=index)
 
     @extend_schema_field(FileDocumentSerializer(many=True))
-    def get_files(self, index: Index) -> list[dict]:
-        return index_files(index)
+    def get_files(self, index: Index) -> list[FileDocument]:
+        return index_files(index=index)
 
 
 def index_document(index: Index, *, detail: bool = True) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -17,9 +17,11 @@ from core.api.serializers import created
 from indexes import selectors, services
 from indexes.api.serializers import IndexMinimalSerializer, IndexSerializer
 from indexes.constants import INDEX_FILES
+from indexes.models import Index
 from otus.api.serializers import ChangeMinimalSerializer
 from otus.selectors import history_list
 from references.selectors import reference_get, reference_require
+from users.authentication import request_user
 
 
 class IndexesView(APIView):
@@ -47,7 +49,7 @@ class IndexesView(APIView):
         if ready:
             # Virtool's client asks for the ready indexes to choose one per reference: a plain list.
             indexes = [i for i in selectors.index_list(ready=True)]
-            newest = {}
+            newest: dict[str, Index] = {}
             for index in indexes:
                 newest.setdefault(index.reference_id, index)
             return Response(IndexMinimalSerializer(newest.values(), many=True).data)
@@ -84,7 +86,7 @@ class IndexFileView(APIView):
     """GET /indexes/{id}/files/{filename}: reference.fa.gz, reference.json.gz or a bowtie2 file."""
 
     @extend_schema(parameters=[RANGE], responses=ranged_download("application/gzip", "application/octet-stream"))
-    def get(self, request: Request, index_id: str, filename: str) -> HttpResponse:
+    def get(self, request: Request, index_id: str, filename: str) -> HttpResponseBase:
         index = selectors.index_get(index_id=index_id)
         path = selectors.index_path(index) / filename
         if filename not in dict(INDEX_FILES) or not path.exists():
@@ -110,6 +112,7 @@ class ReferenceIndexesView(APIView):
     @extend_schema(request=None, responses={201: IndexSerializer, **error_responses(409)}, parameters=[LOCATION])
     def post(self, request: Request, ref_id: str) -> Response:
         reference = reference_get(reference_id=ref_id)
-        reference_require(user=request.user, reference=reference, right="build")
-        index = services.index_create(reference=reference, user=request.user)
+        user = request_user(request)
+        reference_require(user=user, reference=reference, right="build")
+        index = services.index_create(reference=reference, user=user)
         return created(IndexSerializer(selectors.index_get(index_id=index.pk)).data, f"/api/indexes/{index.pk}")

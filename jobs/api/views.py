@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,7 +26,7 @@ def _list_param(request: Request, name: str) -> list[str]:
 class JobsView(APIView):
     """GET /jobs (any user), DELETE /jobs?filter=complete|failed|finished (`remove_job`)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "DELETE":
             return [IsAuthenticated(), require_permission("remove_job")()]
         return [IsAuthenticated()]
@@ -83,7 +84,7 @@ class JobCountsView(APIView):
 class JobView(APIView):
     """GET /jobs/{id} (any user), DELETE /jobs/{id} (`remove_job`, finished jobs only)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "DELETE":
             return [IsAuthenticated(), require_permission("remove_job")()]
         return [IsAuthenticated()]

@@ -88,13 +88,15 @@ class ChangeMinimalSerializer(serializers.Serializer):
 
     @extend_schema_field(ChangeIndexSerializer)
     def get_index(self, change: Change) -> dict:
-        if change.index_id:
-            return {"id": change.index_id, "version": change.index.version}
+        index = change.index  # no query when the change is unbuilt
+        if index is not None:
+            return {"id": index.pk, "version": index.version}
         return {"id": "unbuilt", "version": "unbuilt"}
 
     @extend_schema_field(UserBriefSerializer(allow_null=True))
     def get_user(self, change: Change) -> dict | None:
-        return {"id": change.user_id, "handle": change.user.handle} if change.user_id else None
+        user = change.user  # no query when there is none
+        return {"id": user.pk, "handle": user.handle} if user is not None else None
 
 
 class ChangeSerializer(ChangeMinimalSerializer):
@@ -127,7 +129,8 @@ class SchemaSegmentDocumentSerializer(serializers.Serializer):
     name = serializers.CharField()
     # Imported files carry "" as well as Virtool's molecules.
     molecule = serializers.CharField(allow_null=True, help_text=f"One of {', '.join(MOLECULES)}, or empty.")
-    required = serializers.BooleanField()
+    # A field named like Field.required: DRF moves declared fields off the class, the stubs cannot tell.
+    required = serializers.BooleanField()  # type: ignore[assignment]
 
 
 class SequenceDocumentSerializer(serializers.Serializer):
@@ -221,7 +224,8 @@ class SchemaSegmentSerializer(StrictSerializer):
 
     name = serializers.CharField(max_length=100)
     molecule = serializers.ChoiceField(choices=MOLECULES, allow_null=True, required=False, default=None)
-    required = serializers.BooleanField(required=False, default=True)
+    # A field named like Field.required: DRF moves declared fields off the class, the stubs cannot tell.
+    required = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]
 
     def validate_name(self, value: str) -> str:
         return value.strip()

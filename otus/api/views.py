@@ -35,11 +35,12 @@ from otus.api.serializers import (
 )
 from otus.models import OTU
 from references.selectors import reference_get, reference_require
+from users.authentication import request_user
 
 
 def _writable(request: Request, otu_id: str) -> OTU:
     otu = selectors.otu_get(otu_id=otu_id)
-    reference_require(user=request.user, reference=otu.reference, right="modify_otu")
+    reference_require(user=request_user(request), reference=otu.reference, right="modify_otu")
     return otu
 
 
@@ -83,13 +84,13 @@ class OTUView(APIView):
     @extend_schema(request=OTUUpdateSerializer, responses=OTUSerializer)
     def patch(self, request: Request, otu_id: str) -> Response:
         _writable(request, otu_id)
-        services.otu_update(otu_id=otu_id, data=validated(OTUUpdateSerializer, request), user=request.user)
+        services.otu_update(otu_id=otu_id, data=validated(OTUUpdateSerializer, request), user=request_user(request))
         return Response(_otu_document(otu_id))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, otu_id: str) -> Response:
         _writable(request, otu_id)
-        services.otu_remove(otu_id=otu_id, user=request.user)
+        services.otu_remove(otu_id=otu_id, user=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -134,7 +135,7 @@ class IsolatesView(APIView):
     def post(self, request: Request, otu_id: str) -> Response:
         _writable(request, otu_id)
         isolate = services.isolate_add(
-            otu_id=otu_id, data=validated(IsolateCreateSerializer, request), user=request.user
+            otu_id=otu_id, data=validated(IsolateCreateSerializer, request), user=request_user(request)
         )
         return created(_isolate_document(otu_id, isolate["id"]), f"/api/otus/{otu_id}/isolates/{isolate['id']}")
 
@@ -150,13 +151,13 @@ class IsolateView(APIView):
     def patch(self, request: Request, otu_id: str, isolate_id: str) -> Response:
         _writable(request, otu_id)
         data = validated(IsolateUpdateSerializer, request)
-        services.isolate_update(otu_id=otu_id, isolate_id=isolate_id, data=data, user=request.user)
+        services.isolate_update(otu_id=otu_id, isolate_id=isolate_id, data=data, user=request_user(request))
         return Response(_isolate_document(otu_id, isolate_id))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, otu_id: str, isolate_id: str) -> Response:
         _writable(request, otu_id)
-        services.isolate_remove(otu_id=otu_id, isolate_id=isolate_id, user=request.user)
+        services.isolate_remove(otu_id=otu_id, isolate_id=isolate_id, user=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -166,7 +167,7 @@ class IsolateDefaultView(APIView):
     @extend_schema(request=None, responses=IsolateDocumentSerializer)
     def put(self, request: Request, otu_id: str, isolate_id: str) -> Response:
         _writable(request, otu_id)
-        services.isolate_set_default(otu_id=otu_id, isolate_id=isolate_id, user=request.user)
+        services.isolate_set_default(otu_id=otu_id, isolate_id=isolate_id, user=request_user(request))
         return Response(_isolate_document(otu_id, isolate_id))
 
 
@@ -197,7 +198,7 @@ class SequencesView(APIView):
     def post(self, request: Request, otu_id: str, isolate_id: str) -> Response:
         _writable(request, otu_id)
         data = validated(SequenceCreateSerializer, request)
-        sequence = services.sequence_create(otu_id=otu_id, isolate_id=isolate_id, data=data, user=request.user)
+        sequence = services.sequence_create(otu_id=otu_id, isolate_id=isolate_id, data=data, user=request_user(request))
         return created(sequence_row_out(sequence), f"/api/otus/{otu_id}/isolates/{isolate_id}/sequences/{sequence.pk}")
 
 
@@ -214,14 +215,16 @@ class SequenceView(APIView):
         _writable(request, otu_id)
         data = validated(SequenceUpdateSerializer, request)
         sequence = services.sequence_update(
-            otu_id=otu_id, isolate_id=isolate_id, sequence_id=sequence_id, data=data, user=request.user
+            otu_id=otu_id, isolate_id=isolate_id, sequence_id=sequence_id, data=data, user=request_user(request)
         )
         return Response(sequence_row_out(sequence))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, otu_id: str, isolate_id: str, sequence_id: str) -> Response:
         _writable(request, otu_id)
-        services.sequence_remove(otu_id=otu_id, isolate_id=isolate_id, sequence_id=sequence_id, user=request.user)
+        services.sequence_remove(
+            otu_id=otu_id, isolate_id=isolate_id, sequence_id=sequence_id, user=request_user(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -266,7 +269,7 @@ class ChangeView(APIView):
     @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, change_id: str) -> Response:
         change = selectors.change_get(change_id=change_id)
-        reference_require(user=request.user, reference=change.reference, right="modify_otu")
+        reference_require(user=request_user(request), reference=change.reference, right="modify_otu")
         services.change_revert(change=change)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -314,9 +317,11 @@ class ReferenceOTUsView(APIView):
     @extend_schema(request=OTUCreateSerializer, responses={201: OTUSerializer}, parameters=[LOCATION])
     def post(self, request: Request, ref_id: str) -> Response:
         reference = reference_get(reference_id=ref_id)
-        reference_require(user=request.user, reference=reference, right="modify_otu")
-        otu = services.otu_create(reference=reference, data=validated(OTUCreateSerializer, request), user=request.user)
+        user = request_user(request)
+        reference_require(user=user, reference=reference, right="modify_otu")
+        otu = services.otu_create(reference=reference, data=validated(OTUCreateSerializer, request), user=user)
         joined = selectors.otu_joined(otu_id=otu.pk)
+        assert joined is not None  # the OTU was just created
         change = selectors.history_list(otu_id=otu.pk).first()
         return created(otu_out(joined, most_recent_change=change), f"/api/otus/{otu.pk}")
 

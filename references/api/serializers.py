@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
@@ -13,8 +13,12 @@ from otus.api.serializers import ContributorSerializer
 from references.constants import DataType
 from references.models import Reference, ReferenceMember
 
+if TYPE_CHECKING:
+    from otus.selectors import Contributor
+    from users.models import User
 
-def user_brief(user) -> dict | None:
+
+def user_brief(user: User | None) -> dict | None:
     """`{id, handle}` of a user, or None."""
     return {"id": user.pk, "handle": user.handle} if user is not None else None
 
@@ -54,7 +58,8 @@ class TargetDocumentSerializer(serializers.Serializer):
 
     name = serializers.CharField()
     description = serializers.CharField()
-    required = serializers.BooleanField()
+    # A field named like Field.required: DRF moves declared fields off the class, the stubs cannot tell.
+    required = serializers.BooleanField()  # type: ignore[assignment]
     length = serializers.IntegerField(allow_null=True)
 
 
@@ -155,9 +160,10 @@ class ReferenceMinimalSerializer(serializers.Serializer):
 
     @extend_schema_field(JobBriefSerializer(allow_null=True))
     def get_job(self, reference: Reference) -> dict | None:
-        if not reference.job_id:
+        job = reference.job  # no query when there is none
+        if job is None:
             return None
-        return {"id": reference.job_id, "state": reference.job.state, "progress": reference.job.progress}
+        return {"id": job.pk, "state": job.state, "progress": job.progress}
 
     @extend_schema_field(LatestBuildSerializer(allow_null=True))
     def get_latest_build(self, reference: Reference) -> dict | None:
@@ -183,7 +189,7 @@ class ReferenceSerializer(ReferenceMinimalSerializer):
     contributors = serializers.SerializerMethodField()
 
     @extend_schema_field(ContributorSerializer(many=True))
-    def get_contributors(self, reference: Reference) -> list[dict]:
+    def get_contributors(self, reference: Reference) -> list[Contributor]:
         from otus.selectors import contributors, history_list
 
         return contributors(queryset=history_list(reference_id=reference.pk))
@@ -199,7 +205,8 @@ class TargetSerializer(StrictSerializer):
 
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(allow_blank=True, required=False, default="")
-    required = serializers.BooleanField(required=False, default=False)
+    # A field named like Field.required: DRF moves declared fields off the class, the stubs cannot tell.
+    required = serializers.BooleanField(required=False, default=False)  # type: ignore[assignment]
     length = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 

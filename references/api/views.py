@@ -8,6 +8,7 @@ import json
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,6 +33,8 @@ from references.api.serializers import (
     UserMemberCreateSerializer,
     member_document,
 )
+from references.constants import MemberKind
+from users.authentication import request_user
 
 
 def _document(reference_id: str) -> dict:
@@ -41,7 +44,7 @@ def _document(reference_id: str) -> dict:
 class ReferencesView(APIView):
     """GET /refs (every user may read references), POST /refs (`create_ref`)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "POST":
             return [IsAuthenticated(), require_permission("create_ref")()]
         return [IsAuthenticated()]
@@ -66,7 +69,9 @@ class ReferencesView(APIView):
         parameters=[LOCATION],
     )
     def post(self, request: Request) -> Response:
-        reference = services.reference_create(user=request.user, data=validated(ReferenceCreateSerializer, request))
+        reference = services.reference_create(
+            user=request_user(request), data=validated(ReferenceCreateSerializer, request)
+        )
         return created(_document(reference.pk), f"/api/refs/{reference.pk}")
 
 
@@ -80,14 +85,14 @@ class ReferenceView(APIView):
     @extend_schema(request=ReferenceUpdateSerializer, responses=ReferenceSerializer)
     def patch(self, request: Request, ref_id: str) -> Response:
         reference = selectors.reference_get(reference_id=ref_id)
-        selectors.reference_require(user=request.user, reference=reference, right="modify")
+        selectors.reference_require(user=request_user(request), reference=reference, right="modify")
         services.reference_update(reference=reference, data=validated(ReferenceUpdateSerializer, request))
         return Response(_document(ref_id))
 
     @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, ref_id: str) -> Response:
         reference = selectors.reference_get(reference_id=ref_id)
-        selectors.reference_require(user=request.user, reference=reference, right="remove")
+        selectors.reference_require(user=request_user(request), reference=reference, right="remove")
         services.reference_delete(reference=reference)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -114,7 +119,7 @@ class ReferenceExportView(APIView):
 class ReferenceMembersView(APIView):
     """GET/POST /refs/{id}/users or /groups (POST: right `modify`)."""
 
-    kind = "user"
+    kind: MemberKind = "user"
 
     @extend_schema(operation_id="refs_users_list", responses=ReferenceUserMemberSerializer(many=True))
     def get(self, request: Request, ref_id: str) -> Response:
@@ -127,7 +132,7 @@ class ReferenceMembersView(APIView):
     )
     def post(self, request: Request, ref_id: str) -> Response:
         reference = selectors.reference_get(reference_id=ref_id)
-        selectors.reference_require(user=request.user, reference=reference, right="modify")
+        selectors.reference_require(user=request_user(request), reference=reference, right="modify")
         serializer = UserMemberCreateSerializer if self.kind == "user" else GroupMemberCreateSerializer
         data = validated(serializer, request)
         member_id = data.pop(f"{self.kind}_id")
@@ -138,7 +143,7 @@ class ReferenceMembersView(APIView):
 class ReferenceGroupMembersView(ReferenceMembersView):
     """GET/POST /refs/{id}/groups."""
 
-    kind = "group"
+    kind: MemberKind = "group"
 
     @extend_schema(operation_id="refs_groups_list", responses=ReferenceGroupMemberSerializer(many=True))
     def get(self, request: Request, ref_id: str) -> Response:
@@ -154,7 +159,7 @@ class ReferenceGroupMembersView(ReferenceMembersView):
 class ReferenceMemberView(APIView):
     """GET/PATCH/DELETE /refs/{id}/users/{uid} or /groups/{gid} (writes: right `modify`)."""
 
-    kind = "user"
+    kind: MemberKind = "user"
 
     @extend_schema(responses=ReferenceUserMemberSerializer)
     def get(self, request: Request, ref_id: str, member_id: int) -> Response:
@@ -164,7 +169,7 @@ class ReferenceMemberView(APIView):
     @extend_schema(request=RightsSerializer, responses=ReferenceUserMemberSerializer)
     def patch(self, request: Request, ref_id: str, member_id: int) -> Response:
         reference = selectors.reference_get(reference_id=ref_id)
-        selectors.reference_require(user=request.user, reference=reference, right="modify")
+        selectors.reference_require(user=request_user(request), reference=reference, right="modify")
         rights = validated(RightsSerializer, request)
         member = services.member_update(reference=reference, kind=self.kind, member_id=member_id, rights=rights)
         return Response(member_document(member))
@@ -172,7 +177,7 @@ class ReferenceMemberView(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, ref_id: str, member_id: int) -> Response:
         reference = selectors.reference_get(reference_id=ref_id)
-        selectors.reference_require(user=request.user, reference=reference, right="modify")
+        selectors.reference_require(user=request_user(request), reference=reference, right="modify")
         services.member_remove(reference=reference, kind=self.kind, member_id=member_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -184,4 +189,4 @@ class ReferenceMemberView(APIView):
 class ReferenceGroupMemberView(ReferenceMemberView):
     """GET/PATCH/DELETE /refs/{id}/groups/{gid}."""
 
-    kind = "group"
+    kind: MemberKind = "group"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -9,6 +11,9 @@ from core.api.schema import described
 from core.api.serializers import IdField, StrictSerializer, UserBriefSerializer
 from samples.constants import QUALITY_KEYS, LibraryType
 from samples.models import Label, Sample
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class LabelSerializer(serializers.Serializer):
@@ -203,7 +208,7 @@ class SampleRightsSerializer(StrictSerializer):
 
 
 COLOR = r"^#[0-9a-fA-F]{6}$"
-COLOR_ERRORS = {"invalid": "Enter a colour as # and six hex digits, such as #A0AEC0."}
+COLOR_ERRORS: dict[str, StrOrPromise] = {"invalid": "Enter a colour as # and six hex digits, such as #A0AEC0."}
 
 
 class LabelCreateSerializer(StrictSerializer):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +29,7 @@ from samples.api.serializers import (
     SampleUpdateSerializer,
 )
 from samples.constants import READS_NAMES, SORT_FIELDS
+from users.authentication import request_user
 
 
 def _labels(request: Request) -> list[int]:
@@ -37,7 +39,7 @@ def _labels(request: Request) -> list[int]:
 class SamplesView(APIView):
     """GET /samples (what the user may read), POST /samples (`create_sample`)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "POST":
             return [IsAuthenticated(), require_permission("create_sample")()]
         return [IsAuthenticated()]
@@ -56,19 +58,19 @@ class SamplesView(APIView):
         sort = request.query_params.get("sort", "-created_at")
         if sort not in SORT_FIELDS:
             raise QueryValidationError({"sort": [f"must be one of {', '.join(SORT_FIELDS)}"]}, code="type_error.enum")
+        user = request_user(request)
         queryset = selectors.sample_list(
-            user=request.user, find=request.query_params.get("find", ""), labels=_labels(request), sort=sort
+            user=user, find=request.query_params.get("find", ""), labels=_labels(request), sort=sort
         )
         paginator = VirtoolPagination()
-        page = paginator.paginate(
-            request=request, queryset=queryset, total_queryset=selectors.sample_list(user=request.user)
-        )
+        page = paginator.paginate(request=request, queryset=queryset, total_queryset=selectors.sample_list(user=user))
         return paginator.get_paginated_response(SampleMinimalSerializer(page["objects"], many=True).data)
 
     @extend_schema(request=SampleCreateSerializer, responses={201: SampleSerializer}, parameters=[LOCATION])
     def post(self, request: Request) -> Response:
-        sample = services.sample_create(user=request.user, data=validated(SampleCreateSerializer, request))
-        sample = selectors.sample_get(user=request.user, sample_id=sample.pk)
+        user = request_user(request)
+        sample = services.sample_create(user=user, data=validated(SampleCreateSerializer, request))
+        sample = selectors.sample_get(user=user, sample_id=sample.pk)
         return created(SampleSerializer(sample).data, f"/api/samples/{sample.pk}")
 
 
@@ -77,17 +79,20 @@ class SampleView(APIView):
 
     @extend_schema(responses={200: SampleSerializer, **error_responses(403)})
     def get(self, request: Request, sample_id: str) -> Response:
-        return Response(SampleSerializer(selectors.sample_get(user=request.user, sample_id=sample_id)).data)
+        return Response(SampleSerializer(selectors.sample_get(user=request_user(request), sample_id=sample_id)).data)
 
     @extend_schema(request=SampleUpdateSerializer, responses=SampleSerializer)
     def patch(self, request: Request, sample_id: str) -> Response:
-        sample = selectors.sample_get(user=request.user, sample_id=sample_id, kind="write")
+        user = request_user(request)
+        sample = selectors.sample_get(user=user, sample_id=sample_id, kind="write")
         services.sample_update(sample=sample, data=validated(SampleUpdateSerializer, request))
-        return Response(SampleSerializer(selectors.sample_get(user=request.user, sample_id=sample_id)).data)
+        return Response(SampleSerializer(selectors.sample_get(user=user, sample_id=sample_id)).data)
 
     @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, sample_id: str) -> Response:
-        services.sample_delete(sample=selectors.sample_get(user=request.user, sample_id=sample_id, kind="write"))
+        services.sample_delete(
+            sample=selectors.sample_get(user=request_user(request), sample_id=sample_id, kind="write")
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -96,11 +101,12 @@ class SampleRightsView(APIView):
 
     @extend_schema(request=SampleRightsSerializer, responses=SampleSerializer)
     def patch(self, request: Request, sample_id: str) -> Response:
-        sample = selectors.sample_get(user=request.user, sample_id=sample_id)
-        if not (request.user.is_administrator or sample.user_id == request.user.pk):
+        user = request_user(request)
+        sample = selectors.sample_get(user=user, sample_id=sample_id)
+        if not (user.is_administrator or sample.user_id == user.pk):
             raise InsufficientRights()
         services.sample_set_rights(sample=sample, data=validated(SampleRightsSerializer, request))
-        return Response(SampleSerializer(selectors.sample_get(user=request.user, sample_id=sample_id)).data)
+        return Response(SampleSerializer(selectors.sample_get(user=user, sample_id=sample_id)).data)
 
 
 class SampleReadsView(APIView):
@@ -110,8 +116,8 @@ class SampleReadsView(APIView):
         parameters=[RANGE],
         responses={**ranged_download("application/gzip"), **error_responses(403)},
     )
-    def get(self, request: Request, sample_id: str, filename: str) -> HttpResponse:
-        sample = selectors.sample_get(user=request.user, sample_id=sample_id)
+    def get(self, request: Request, sample_id: str, filename: str) -> HttpResponseBase:
+        sample = selectors.sample_get(user=request_user(request), sample_id=sample_id)
         path = selectors.samples_path(sample.pk) / filename
         if filename not in READS_NAMES or not path.exists():
             return error_response("not_found", "Not found", 404)

@@ -16,6 +16,7 @@ from core.api.serializers import (
     StrictSerializer,
     UserBriefSerializer,
 )
+from files.storage import FileDocument
 from subtractions.models import Subtraction
 from subtractions.selectors import subtraction_files
 
@@ -55,13 +56,15 @@ class SubtractionMinimalSerializer(serializers.Serializer):
 
     @extend_schema_field(UserBriefSerializer(allow_null=True))
     def get_user(self, subtraction: Subtraction) -> dict | None:
-        return {"id": subtraction.user_id, "handle": subtraction.user.handle} if subtraction.user_id else None
+        user = subtraction.user  # no query when there is none
+        return {"id": user.pk, "handle": user.handle} if user is not None else None
 
     @extend_schema_field(JobBriefSerializer(allow_null=True))
     def get_job(self, subtraction: Subtraction) -> dict | None:
-        if not subtraction.job_id:
+        job = subtraction.job  # no query when there is none
+        if job is None:
             return None
-        return {"id": subtraction.job_id, "state": subtraction.job.state, "progress": subtraction.job.progress}
+        return {"id": job.pk, "state": job.state, "progress": job.progress}
 
     @extend_schema_field(NamedSerializer(many=True))
     def get_linked_samples(self, subtraction: Subtraction) -> list[dict]:
@@ -74,8 +77,8 @@ class SubtractionSerializer(SubtractionMinimalSerializer):
     files = serializers.SerializerMethodField()
 
     @extend_schema_field(FileDocumentSerializer(many=True))
-    def get_files(self, subtraction: Subtraction) -> list[dict]:
-        return subtraction_files(subtraction)
+    def get_files(self, subtraction: Subtraction) -> list[FileDocument]:
+        return subtraction_files(subtraction=subtraction)
 
 
 class SubtractionShortSerializer(serializers.Serializer):

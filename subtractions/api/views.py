@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,10 +34,11 @@ from subtractions.api.serializers import (
     SubtractionUpdateSerializer,
 )
 from subtractions.constants import SUBTRACTION_FILES
+from users.authentication import request_user
 
 
 class _Writes(APIView):
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method in ("POST", "PATCH", "DELETE"):
             return [IsAuthenticated(), require_permission("modify_subtraction")()]
         return [IsAuthenticated()]
@@ -76,7 +78,7 @@ class SubtractionsView(_Writes):
     )
     def post(self, request: Request) -> Response:
         subtraction = services.subtraction_create(
-            user=request.user, data=validated(SubtractionCreateSerializer, request)
+            user=request_user(request), data=validated(SubtractionCreateSerializer, request)
         )
         document = SubtractionSerializer(selectors.subtraction_get(subtraction_id=subtraction.pk)).data
         return created(document, f"/api/subtractions/{subtraction.pk}")
@@ -105,7 +107,7 @@ class SubtractionFileView(APIView):
     """GET /subtractions/{id}/files/{filename}."""
 
     @extend_schema(parameters=[RANGE], responses=ranged_download("application/gzip", "application/octet-stream"))
-    def get(self, request: Request, subtraction_id: str, filename: str) -> HttpResponse:
+    def get(self, request: Request, subtraction_id: str, filename: str) -> HttpResponseBase:
         subtraction = selectors.subtraction_get(subtraction_id=subtraction_id)
         path = selectors.subtractions_path(subtraction.pk) / filename
         if filename not in dict(SUBTRACTION_FILES) or not path.exists():

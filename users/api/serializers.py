@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, TypedDict, overload
+
 from django.contrib.auth.models import Group
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -13,7 +15,18 @@ from users.models import APIKey, User
 from users.selectors import group_permissions, key_effective_permissions, user_permissions
 
 
-def group_minimal(group: Group | None) -> dict | None:
+class GroupMinimal(TypedDict):
+    """`{id, name}` of a group."""
+
+    id: int
+    name: str
+
+
+@overload
+def group_minimal(group: Group) -> GroupMinimal: ...
+@overload
+def group_minimal(group: Group | None) -> GroupMinimal | None: ...
+def group_minimal(group: Group | None) -> GroupMinimal | None:
     """`{id, name}` of a group, or None."""
     return None if group is None else {"id": group.pk, "name": group.name}
 
@@ -57,11 +70,11 @@ class UserSerializer(serializers.Serializer):
     last_password_change = serializers.DateTimeField()
 
     @extend_schema_field(GroupMinimalSerializer(many=True))
-    def get_groups(self, user: User) -> list[dict]:
+    def get_groups(self, user: User) -> list[GroupMinimal]:
         return [group_minimal(group) for group in user.groups.all()]
 
     @extend_schema_field(GroupMinimalSerializer(allow_null=True))
-    def get_primary_group(self, user: User) -> dict | None:
+    def get_primary_group(self, user: User) -> GroupMinimal | None:
         return group_minimal(user.primary_group)
 
     @extend_schema_field(PermissionMapSerializer)
@@ -97,8 +110,9 @@ class GroupSerializer(GroupMinimalSerializer):
         return group_permissions(group=group)
 
     @extend_schema_field(UserMinimalSerializer(many=True))
-    def get_users(self, group: Group) -> list[dict]:
-        return UserMinimalSerializer(group.user_set.all(), many=True).data
+    def get_users(self, group: Group) -> list[dict[str, Any]]:
+        # drf-stubs type the data of a `many=True` serializer (a ReturnList) as one item's ReturnDict.
+        return UserMinimalSerializer(group.user_set.all(), many=True).data  # type: ignore[return-value]
 
 
 class APIKeySerializer(serializers.Serializer):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,10 +40,12 @@ from users.api.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
+from users.authentication import request_user
 from users.constants import ROLE_DESCRIPTIONS, AdministratorRole
+from users.models import User
 
 
-def _account_data(user) -> dict:
+def _account_data(user: User) -> dict[str, Any]:
     return AccountSerializer(selectors.user_get(user_id=user.pk)).data
 
 
@@ -53,13 +57,14 @@ class AccountView(APIView):
 
     @extend_schema(responses=AccountSerializer)
     def get(self, request: Request) -> Response:
-        return Response(_account_data(request.user))
+        return Response(_account_data(request_user(request)))
 
     @extend_schema(request=AccountUpdateSerializer, responses=AccountSerializer)
     def patch(self, request: Request) -> Response:
         data = validated(AccountUpdateSerializer, request)
-        services.account_update(request=request, user=request.user, data=data)
-        return Response(_account_data(request.user))
+        user = request_user(request)
+        services.account_update(request=request, user=user, data=data)
+        return Response(_account_data(user))
 
 
 class AccountSettingsView(APIView):
@@ -68,12 +73,12 @@ class AccountSettingsView(APIView):
     # The stored settings are sent as they are; the serializer describes them.
     @extend_schema(responses=AccountSettingsSerializer)
     def get(self, request: Request) -> Response:
-        return Response(request.user.settings)
+        return Response(request_user(request).settings)
 
     @extend_schema(request=AccountSettingsUpdateSerializer, responses=AccountSettingsSerializer)
     def patch(self, request: Request) -> Response:
         data = validated(AccountSettingsUpdateSerializer, request)
-        return Response(services.account_settings_update(user=request.user, data=data))
+        return Response(services.account_settings_update(user=request_user(request), data=data))
 
 
 class LoginView(APIView):
@@ -123,18 +128,18 @@ class KeysView(APIView):
 
     @extend_schema(responses=APIKeySerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(APIKeySerializer(selectors.key_list(user=request.user), many=True).data)
+        return Response(APIKeySerializer(selectors.key_list(user=request_user(request)), many=True).data)
 
     @extend_schema(request=KeyCreateSerializer, responses={201: APIKeyCreatedSerializer}, parameters=[LOCATION])
     def post(self, request: Request) -> Response:
         data = validated(KeyCreateSerializer, request)
-        key, raw = services.key_create(user=request.user, name=data["name"], permissions=data["permissions"])
+        key, raw = services.key_create(user=request_user(request), name=data["name"], permissions=data["permissions"])
         key.raw_key = raw  # shown once, in this answer
         return created(APIKeyCreatedSerializer(key).data, f"/api/account/keys/{key.key_id}")
 
     @extend_schema(responses={204: None}, operation_id="account_keys_purge")
     def delete(self, request: Request) -> Response:
-        services.keys_purge(user=request.user)
+        services.keys_purge(user=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -143,17 +148,17 @@ class KeyView(APIView):
 
     @extend_schema(responses=APIKeySerializer)
     def get(self, request: Request, key_id: str) -> Response:
-        return Response(APIKeySerializer(selectors.key_get(user=request.user, key_id=key_id)).data)
+        return Response(APIKeySerializer(selectors.key_get(user=request_user(request), key_id=key_id)).data)
 
     @extend_schema(request=KeyUpdateSerializer, responses=APIKeySerializer)
     def patch(self, request: Request, key_id: str) -> Response:
-        key = selectors.key_get(user=request.user, key_id=key_id)
+        key = selectors.key_get(user=request_user(request), key_id=key_id)
         data = validated(KeyUpdateSerializer, request)
         return Response(APIKeySerializer(services.key_update(key=key, permissions=data["permissions"])).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, key_id: str) -> Response:
-        services.key_delete(key=selectors.key_get(user=request.user, key_id=key_id))
+        services.key_delete(key=selectors.key_get(user=request_user(request), key_id=key_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -211,17 +216,19 @@ class UserView(APIView):
 
     @extend_schema(responses={200: UserSerializer, **error_responses(403)})
     def get(self, request: Request, pk: int) -> Response:
-        if request.user.pk != pk and not request.user.has_role(AdministratorRole.USERS):
+        actor = request_user(request)
+        if actor.pk != pk and not actor.has_role(AdministratorRole.USERS):
             raise InsufficientRights()
         return Response(UserSerializer(selectors.user_get(user_id=pk)).data)
 
     @extend_schema(request=UserUpdateSerializer, responses=UserSerializer)
     def patch(self, request: Request, pk: int) -> Response:
-        if not request.user.has_role(AdministratorRole.USERS):
+        actor = request_user(request)
+        if not actor.has_role(AdministratorRole.USERS):
             raise InsufficientRights()
         user = selectors.user_get(user_id=pk)
         data = validated(UserUpdateSerializer, request)
-        services.user_update(user=user, data=data, actor=request.user)
+        services.user_update(user=user, data=data, actor=actor)
         return Response(UserSerializer(selectors.user_get(user_id=pk)).data)
 
 
@@ -247,7 +254,7 @@ class UserRoleView(APIView):
     def put(self, request: Request, pk: int) -> Response:
         user = selectors.user_get(user_id=pk)
         data = validated(RoleUpdateSerializer, request)
-        services.user_set_role(user=user, role=data["role"], actor=request.user)
+        services.user_set_role(user=user, role=data["role"], actor=request_user(request))
         return Response(UserSerializer(selectors.user_get(user_id=pk)).data)
 
 
@@ -257,7 +264,7 @@ class UserRoleView(APIView):
 class GroupsView(APIView):
     """GET /groups (a bare array unless ?paginate=true), POST /groups (administrators)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "POST":
             return [IsAuthenticated(), require_role(AdministratorRole.BASE)()]
         return [IsAuthenticated()]
@@ -293,7 +300,7 @@ class GroupsView(APIView):
 class GroupView(APIView):
     """GET/PATCH/DELETE /groups/{id}."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.request.method in ("PATCH", "DELETE"):
             return [IsAuthenticated(), require_role(AdministratorRole.BASE)()]
         return [IsAuthenticated()]
