@@ -138,6 +138,56 @@ def test_create_a_sample_from_a_chosen_file_and_see_its_quality(
     context.close()
 
 
+# The first list of reads uploads the create form asks for is answered only after a file the user chose has finished
+# uploading: the list is asked for before the upload exists, so its answer does not have it.
+STALE_FIRST_UPLOADS_LIST = """
+(() => {
+  let uploaded;
+  const done = new Promise((resolve) => (uploaded = resolve));
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function (...args) {
+    this.addEventListener("load", () => setTimeout(uploaded, 100));
+    return send.apply(this, args);
+  };
+  const original = window.fetch;
+  let first = true;
+  window.fetch = async (input, init) => {
+    const answer = original(input, init);
+    if (first && String(input).includes("/api/uploads?type=reads")) {
+      first = false;
+      const response = await answer;
+      await done;
+      return response;
+    }
+    return answer;
+  };
+})();
+"""
+
+
+def test_a_list_answer_older_than_a_finished_upload_keeps_it_chosen(live_server_url: str, browser: Browser, make_user):
+    """The list asked for when the form opened answers after the chosen file is in: the file stays listed, chosen."""
+    cookie = in_thread(lambda: session_cookie_for(make_user("ada", role="full")))
+    context = browser.new_context(base_url=live_server_url, viewport={"width": 1280, "height": 900})
+    context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server_url}])
+    context.add_init_script(STALE_FIRST_UPLOADS_LIST)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto("/samples")
+    expect(page.locator("#live-indicator")).to_have_attribute("data-state", "connected")
+
+    page.get_by_role("button", name="Create sample").click()
+    page.locator("#file-input").set_input_files(str(FASTQ))
+    expect(page.locator("#sample-transfers .transfer-state")).to_have_text("Uploaded", timeout=30_000)
+    page.wait_for_timeout(1000)  # the stale answer (100 ms after the upload) and the live reload (400 ms) are in
+    expect(page.get_by_role("checkbox", name=FASTQ.name)).to_be_checked()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("small_50bp")
+    assert errors == []
+    context.close()
+
+
 def test_drop_two_files_on_the_create_form_for_a_paired_sample_then_delete_it(
     live_server_url: str, browser: Browser, make_user, start_worker
 ) -> None:

@@ -414,6 +414,33 @@ export function syncRows(container, rows, items, create, update) {
 }
 
 /**
+ * Uploads this page has just sent, kept until a list of uploads asked for after them includes them. An answer to a
+ * list asked for before an upload finished would otherwise drop it, and its selection, from the page.
+ * `recent.add(upload)` when a file is in; `const merge = recent.ask()` before asking for the list, then
+ * `merge(items)` gives the list with what finished meanwhile.
+ */
+export function recentUploads() {
+  const recent = new Map();
+  return {
+    add(upload) {
+      recent.set(upload.id, { upload, at: performance.now() });
+    },
+    ask() {
+      const askedAt = performance.now();
+      return (items) => {
+        const listed = new Set(items.map((item) => item.id));
+        const kept = [];
+        for (const [id, { upload, at }] of recent) {
+          if (!listed.has(id) && at > askedAt) kept.push(upload);
+          else recent.delete(id); // listed, or gone since: from now on the server's list speaks for it
+        }
+        return [...kept, ...items];
+      };
+    },
+  };
+}
+
+/**
  * The loading of a paginated list: `load()` GETs `url()`; only the latest request's answer counts. While it runs
  * `busy` (the table) has aria-busy. `onError(error)` gets a failure, and `onError(null)` a success first. An answer
  * with pages calls `clampPage(page_count)` first: when it returns true (the page asked for is past the last, as

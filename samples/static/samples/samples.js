@@ -24,6 +24,7 @@ import {
   pageParts,
   pageSummary,
   part,
+  recentUploads,
   refreshTimes,
   renderPager,
   replaceQuery,
@@ -410,10 +411,13 @@ function renderReadsChoices() {
   $("#reads-empty").hidden = create.uploads.length > 0;
 }
 
+const recent = recentUploads();
+
 async function loadUploads() {
+  const merge = recent.ask();
   try {
     const result = await api("GET", "/api/uploads?type=reads&per_page=100");
-    create.uploads = (result.items || []).filter((upload) => !upload.removed && !upload.reserved);
+    create.uploads = merge((result.items || []).filter((upload) => !upload.removed && !upload.reserved));
   } catch (error) {
     showFormProblem(`Could not load the uploaded reads: ${error.message}`);
     return;
@@ -527,6 +531,7 @@ function uploadFile(file) {
     if (xhr.status === 201 && body?.id) {
       setBar(100);
       setStatus("done", "Uploaded");
+      recent.add(body);
       if (!create.uploads.some((upload) => upload.id === body.id)) create.uploads = [body, ...create.uploads];
       if (create.selected.length < 2) create.selected = [...create.selected, body.id];
       renderReadsChoices();

@@ -16,6 +16,7 @@ import {
   onPager,
   onSearch,
   onSubmit,
+  recentUploads,
   refreshTimes,
   renderPager,
   showNotice,
@@ -218,10 +219,15 @@ function renderUploads(selected = uploadSelect.value) {
   if (state.uploads.some((upload) => String(upload.id) === String(selected))) uploadSelect.value = String(selected);
 }
 
+const recent = recentUploads();
+
 async function loadUploads() {
+  const merge = recent.ask();
   try {
     const result = await api("GET", "/api/uploads?type=subtraction&per_page=100");
-    state.uploads = (result.items || []).filter((upload) => !upload.removed && !upload.reserved && upload.ready !== false);
+    state.uploads = merge(
+      (result.items || []).filter((upload) => !upload.removed && !upload.reserved && upload.ready !== false),
+    );
   } catch (error) {
     $(".form-error", form).textContent = `Could not load the uploaded files: ${error.message}`;
     return;
@@ -269,6 +275,7 @@ function uploadFile(file) {
     if (xhr.status === 201 && body?.id) {
       setProgress(bar, { state: "complete", progress: 100 });
       setStatus("done", "Uploaded", "complete");
+      recent.add(body);
       if (!state.uploads.some((upload) => upload.id === body.id)) state.uploads = [body, ...state.uploads];
       renderUploads(body.id);
       suggest();
