@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "otus",
     "indexes",
     "subtractions",
+    "hmm",
     "analyses",
 ]
 

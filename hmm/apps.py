@@ -1,0 +1,13 @@
+"""HMM app."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class HmmConfig(AppConfig):
+    """Profile HMMs of viral protein families (vFam) and their annotations, used by NuVs."""
+
+    name = "hmm"
+    verbose_name = "HMMs"
+    default_auto_field = "django.db.models.BigAutoField"
