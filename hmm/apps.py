@@ -11,3 +11,6 @@ class HmmConfig(AppConfig):
     name = "hmm"
     verbose_name = "HMMs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from hmm import receivers, workflows  # noqa: F401  (dispatch registrations; install_hmms)
