@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponseBase
+from django.http import HttpResponseBase, JsonResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import BasePermission
@@ -85,8 +85,9 @@ class HMMReleaseView(APIView):
     """GET /hmms/status/release: the newest known release, null until the release refresher has looked."""
 
     @extend_schema(responses=HMMReleaseSerializer(allow_null=True))
-    def get(self, request: Request) -> Response:
-        return Response(selectors.hmm_status_get().release)
+    def get(self, request: Request) -> JsonResponse:
+        # DRF renders None as an empty body; a client reads the JSON literal null.
+        return JsonResponse(selectors.hmm_status_get().release, safe=False)
 
 
 class HMMUpdatesView(_Writes):
