@@ -45,6 +45,7 @@ urlpatterns = [
     path("", include("samples.urls")),
     path("", include("references.urls")),
     path("", include("subtractions.urls")),
+    path("", include("hmm.urls")),
     path("", include("analyses.urls")),
 ]
 
