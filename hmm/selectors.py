@@ -105,8 +105,7 @@ def hmm_status_queryset() -> QuerySet[HMMStatus]:
 
 def hmm_status_read() -> HMMStatus:
     """The status row with its install job, ready for the status document."""
-    hmm_status_get()
-    return hmm_status_queryset().get()
+    return hmm_status_queryset().get(pk=hmm_status_get().pk)
 
 
 def install_folder(job_id: str) -> str:

@@ -52,7 +52,7 @@ class HMMSerializer(HMMMinimalSerializer):
 class HMMTaskSerializer(serializers.Serializer):
     """Virtool's `task` of an install, read from its job: complete once the data is installed."""
 
-    id = serializers.CharField()
+    id = serializers.CharField(allow_null=True, help_text="The install job; null for data installed by the command.")
     type = serializers.SerializerMethodField()
     state = serializers.ChoiceField(choices=JobState.values, help_text="The install job's state.")
     complete = serializers.SerializerMethodField()
@@ -83,13 +83,7 @@ class HMMTaskSerializer(serializers.Serializer):
         return _last(job).get("step_name")
 
     def get_error(self, job: Job) -> str | None:
-        if job.state in ACTIVE_STATES or job.state == JobState.COMPLETE:
-            return None
-        if job.state == JobState.CANCELLED:
-            return "The install was cancelled; the HMMs installed before are unchanged."
-        error = next((record["error"] for record in reversed(job.status) if record.get("error")), None)
-        details = (error or {}).get("details") or []
-        return " ".join(details) or f"The install ended in {job.state}."
+        return install_error(job)
 
     def get_count(self, job: Job) -> int:
         return 0
@@ -101,6 +95,35 @@ class HMMTaskSerializer(serializers.Serializer):
 
 def _last(job: Job) -> dict[str, Any]:
     return job.status[-1] if job.status else {}
+
+
+def install_error(job: Job) -> str | None:
+    """Why an install job did not install anything, in its own words; None while it runs or once it succeeded."""
+    if job.state in ACTIVE_STATES or job.state == JobState.COMPLETE:
+        return None
+    if job.state == JobState.CANCELLED:
+        return "The install was cancelled."
+    error = next((record["error"] for record in reversed(job.status) if record.get("error")), None)
+    details = (error or {}).get("details") or []
+    return " ".join(details) or f"The install ended in {job.state}."
+
+
+def installed_task(installed: dict[str, Any]) -> dict[str, Any]:
+    """The complete task of the data in use, from what was installed (its job may be gone, or there was none)."""
+    return {
+        "id": (installed.get("job") or {}).get("id"),
+        "type": INSTALL_WORKFLOW,
+        "state": JobState.COMPLETE.value,
+        "complete": True,
+        "progress": 100,
+        "step": "import_annotations",
+        "step_name": "Import annotations",
+        "error": None,
+        "context": {"name": installed.get("name")},
+        "count": 0,
+        "file_size": installed.get("size"),
+        "created_at": installed.get("created_at"),
+    }
 
 
 class HMMInstalledSerializer(serializers.Serializer):
@@ -158,9 +181,7 @@ class HMMStatusSerializer(serializers.Serializer):
     release = described(HMMReleaseSerializer(allow_null=True))
     updates = serializers.SerializerMethodField()
     updating = serializers.SerializerMethodField()
-    errors = described(  # type: ignore[assignment]  # see HMMTaskSerializer.context
-        NAMES, help_text="Why the newest release could not be looked up, if it could not."
-    )
+    errors = serializers.SerializerMethodField()  # type: ignore[assignment]  # see HMMTaskSerializer.context
     task = serializers.SerializerMethodField()
 
     def get_id(self, status: HMMStatus) -> str:
@@ -181,7 +202,33 @@ class HMMStatusSerializer(serializers.Serializer):
     @extend_schema_field(HMMTaskSerializer(allow_null=True))
     def get_task(self, status: HMMStatus) -> dict[str, Any] | None:
         job = status.job  # no query when there is none
-        return None if job is None else HMMTaskSerializer(job).data
+        if job is not None and (job.state in ACTIVE_STATES or job.state == JobState.COMPLETE):
+            return HMMTaskSerializer(job).data
+        if status.installed:
+            # Virtool's client reads a complete task as "HMMs are installed" (NuVs may start): after a failed or
+            # cancelled reinstall the data installed before is still in use, so the task is the one that installed
+            # it. The failure is told in `errors`.
+            return installed_task(status.installed)
+        return None
+
+    @extend_schema_field(
+        {
+            **NAMES,
+            "description": "What went wrong: the last install that failed, a release that could not be looked up.",
+        }
+    )
+    def get_errors(self, status: HMMStatus) -> list[str]:
+        errors = [str(error) for error in status.errors]
+        job = status.job  # no query when there is none
+        reason = None if job is None else install_error(job)
+        if job is not None and reason is not None:
+            name = job.args.get("name") or "the HMMs"
+            errors.append(
+                f"The install of {name} was cancelled."
+                if job.state == JobState.CANCELLED
+                else f"Installing {name} failed. {reason}"
+            )
+        return errors
 
 
 class HMMInstallSerializer(StrictSerializer):

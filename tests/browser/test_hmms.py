@@ -81,6 +81,27 @@ def test_install_a_release_search_read_a_profile_and_purge(
     )
     expect(page.locator("#status-none")).to_be_visible()
 
+    # An archive that looks right but whose annotations are not: the job fails and the page says why.
+    records = annotations()
+    records[2]["cluster"] = "one thousand"
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(
+        tar_bytes(
+            {
+                "hmm/profiles.hmm": (DATA / "profiles.hmm").read_bytes(),
+                "hmm/annotations.json": json.dumps(records).encode(),
+            }
+        )
+    )
+    page.locator("#archive-input").set_input_files(str(bad))
+    reason = (
+        "The job failed during step 'Check files': The annotations file has 1 problem; nothing was installed "
+        "(2.cluster: must be a whole number)"
+    )
+    expect(page.locator("#install-failed")).to_contain_text(f"Installing bad.tar.gz failed. {reason}", timeout=60_000)
+    expect(page.locator("#archive-transfers .transfer-error")).to_have_text(reason)
+    expect(page.locator("#status-none")).to_be_visible()
+
     # The release, dropped on the page: uploaded, installed by the job, followed live until the profiles are listed.
     archive = release(tmp_path)
     drop_files(page, [(archive.name, archive.read_bytes())])
@@ -89,6 +110,7 @@ def test_install_a_release_search_read_a_profile_and_purge(
     expect(page.locator("[data-fact=count]")).to_have_text("3")
     expect(page.locator("#install-progress")).to_be_hidden()
     expect(page.locator("#status-none")).to_be_hidden()
+    expect(page.locator("#install-failed")).to_be_hidden()
     # The bar moved while the job ran (the messages of a job this small can all arrive in one go, so not every
     # step is required; a worker this fast may claim the job before the page shows it waiting).
     seen = page.evaluate("window.__install")

@@ -92,6 +92,17 @@ def test_the_list_pages_and_finds_with_the_status(installed, user_client):
     assert document["status"]["id"] == "hmm"
     assert document["status"]["installed"]["count"] == 3
     assert "folder" not in document["status"]["installed"]  # the server's own business
+    # Installed without a job (as the command does): still a complete task, which Virtool's client reads as
+    # "HMMs are installed" (its analysis dialog offers NuVs only then).
+    task = document["status"]["task"]
+    assert (task["id"], task["type"], task["complete"], task["progress"], task["error"]) == (
+        None,
+        "install_hmms",
+        True,
+        100,
+        None,
+    )
+    assert task["created_at"] == document["status"]["installed"]["created_at"]
 
     def clusters(query: str) -> list[int]:
         return [hmm["cluster"] for hmm in user_client.get(f"/api/hmms?{query}").json()["documents"]]

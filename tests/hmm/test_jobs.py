@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from files.models import Upload
 from hmm import selectors, services
+from hmm.api.serializers import HMMTaskSerializer
 from hmm.models import HMM
 from jobs.constants import JobState
 from jobs.models import Job
@@ -114,10 +115,14 @@ def test_bad_data_inside_a_good_archive_fails_the_job_and_keeps_the_installed_hm
 
     document = client.get("/api/hmms/status").json()
     assert (document["installed"]["count"], document["installed"]["job"]) == (3, None)  # the first install
-    assert document["task"]["complete"] is False
-    assert document["task"]["error"] == details[0]
+    # The task is the data in use (Virtool's client reads a complete task as "installed"); the failure is told.
+    assert (document["task"]["id"], document["task"]["complete"], document["task"]["error"]) == (None, True, None)
+    assert document["errors"] == [f"Installing vthmm.tar.gz failed. {details[0]}"]
+    assert document["updating"] is False
     # The failed install's pending update went; the first install's stays.
     assert [(update["ready"], update["job"]) for update in document["updates"]] == [(True, None)]
+    # The failed job itself still tells its error, as a task.
+    assert HMMTaskSerializer(job).data["error"] == details[0]
 
 
 def test_profiles_that_hmmer_cannot_read_fail_the_job_with_the_reason(data_path, admin_user, jobs_here):
@@ -130,6 +135,9 @@ def test_profiles_that_hmmer_cannot_read_fail_the_job_with_the_reason(data_path,
     )
     assert not HMM.objects.exists()
     assert not selectors.hmm_installed()
+    document = client_for(admin_user).get("/api/hmms/status").json()
+    assert document["task"] is None  # nothing installed, nothing running
+    assert document["errors"] == [f"Installing vthmm.tar.gz failed. {details[0]}"]
 
 
 def test_a_cancelled_waiting_install_gives_the_upload_back(data_path, admin_user, jobs_here):
@@ -138,7 +146,8 @@ def test_a_cancelled_waiting_install_gives_the_upload_back(data_path, admin_user
     status = start_install(client, upload)
     assert client.put(f"/api/jobs/{status['task']['id']}/cancel").status_code == 200
     document = client.get("/api/hmms/status").json()
-    assert document["task"]["error"] == "The install was cancelled; the HMMs installed before are unchanged."
+    assert document["task"] is None
+    assert document["errors"] == ["The install of vthmm.tar.gz was cancelled."]
     assert document["updates"] == []
     assert document["updating"] is False
     assert not Upload.objects.get(pk=upload.pk).reserved
@@ -183,8 +192,11 @@ def test_a_dead_workers_install_is_cleaned_up(data_path, admin_user, jobs_here):
     assert not partial.exists()
     assert not Upload.objects.get(pk=upload.pk).reserved
     document = client.get("/api/hmms/status").json()
-    assert document["task"]["state"] == "terminated"
-    assert "stopped responding" in document["task"]["error"]
+    assert document["task"] is None
+    assert (
+        "Installing vthmm.tar.gz failed. The worker running this job (gone@host) stopped responding"
+        in (document["errors"][0])
+    )
 
 
 @pytest.mark.live

@@ -98,18 +98,19 @@ function renderProgress(task) {
   );
 }
 
-function renderFailure(task, installed) {
+function renderFailure(errors, installed) {
   const node = $("#install-failed");
-  const failed = Boolean(task) && !task.complete && !isActive(task.state) && task.error;
-  node.hidden = !failed;
-  if (!failed) return;
-  const name = task.context?.name ? ` ${task.context.name}` : "";
+  node.hidden = !errors.length;
+  if (!errors.length) return;
   fill(
     node,
-    h("strong", { text: `Installing${name} failed. ` }),
-    task.error,
-    installed && task.state !== "cancelled" ? " The HMMs installed before are unchanged. " : " ",
-    h("a", { href: `/jobs/${encodeURIComponent(task.id)}`, text: "See the job" }),
+    errors.map((error) => h("p", { text: error })),
+    h(
+      "p",
+      {},
+      installed ? "The HMMs installed before are unchanged. " : "",
+      h("a", { href: "/jobs", text: "See the jobs" }),
+    ),
   );
 }
 
@@ -123,7 +124,7 @@ function renderStatus() {
   $("#status-none").hidden = Boolean(installed) || installing;
   renderInstalled(installed);
   renderProgress(task);
-  renderFailure(task, installed);
+  renderFailure(status.errors || [], installed);
   $("#install-denied").hidden = modify || Boolean(installed);
   const section = $("#install-section");
   const wasHidden = section.hidden;
@@ -231,6 +232,10 @@ live.on("status", ({ data }) => {
   renderStatus();
 });
 live.on("hmm", reload);
+// How an install ended, failures included (the status then shows the data in use, not the failed task).
+live.on("tasks", ({ data }) => {
+  if (data?.type === "install_hmms") followTransfer(data);
+});
 live.onReconnect(load);
 
 // --- Install --------------------------------------------------------------------------------------------------------
