@@ -232,7 +232,8 @@ def hmm_files_activate(
         shutil.rmtree(hmm_root() / folder, ignore_errors=True)
         raise
     if old:
-        shutil.rmtree(hmm_root() / old, ignore_errors=True)
+        # After the commit (at once when there is no outer transaction): until then the old data is the installed one.
+        transaction.on_commit(lambda: shutil.rmtree(hmm_root() / old, ignore_errors=True))
     log.info("installed %d HMM profiles in %s", len(data.profiles), hmm_root() / folder)
     return len(data.profiles)
 
