@@ -11,3 +11,9 @@ class HmmConfig(AppConfig):
     name = "hmm"
     verbose_name = "HMMs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from core.navigation import NavItem, nav_register
+        from hmm import receivers, workflows  # noqa: F401  (dispatch registrations; install_hmms)
+
+        nav_register(NavItem("hmms", "HMMs", "/hmms"), before="jobs")

@@ -23,6 +23,8 @@ class HMM(models.Model):
     mean_entropy = models.FloatField(default=0.0)
     total_entropy = models.FloatField(default=0.0)
     hidden = models.BooleanField(default=False)
+    # The names and families, one a line, for `find` (JSON text would match keys, counts and escapes too).
+    search = models.TextField(default="", blank=True, editable=False)
 
     class Meta:
         ordering = ["cluster"]

@@ -6,9 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Q, QuerySet
 
-from hmm.constants import ANNOTATIONS, PRESSED_SUFFIXES, PROFILES
+from core.errors import NotFound
+from hmm.constants import ANNOTATIONS, PRESSED_SUFFIXES, PROFILE_PREFIX, PROFILES
 from hmm.models import HMM, HMMStatus
+from jobs.constants import ACTIVE_STATES
+from jobs.models import Job
+
+# Clusters are stored as 32-bit integers; a longer number cannot be one.
+CLUSTER_MAX = 2**31 - 1
 
 
 def hmm_root() -> Path:
@@ -55,3 +62,52 @@ def hmm_installed() -> bool:
 def hmm_clusters() -> dict[int, str]:
     """The annotation id of each installed cluster (a NuVs hit names its HMM by this id)."""
     return dict(HMM.objects.values_list("cluster", "id"))
+
+
+def hmm_list(*, find: str = "") -> QuerySet[HMM]:
+    """Annotations in cluster order, without hidden ones; `find` matches names and families, or a cluster number."""
+    queryset = HMM.objects.filter(hidden=False).order_by("cluster")
+    term = find.strip()
+    if not term:
+        return queryset
+    condition = Q(search__icontains=term)
+    number = term.removeprefix(PROFILE_PREFIX)
+    if number.isdigit() and int(number) <= CLUSTER_MAX:
+        condition |= Q(cluster=int(number))
+    return queryset.filter(condition)
+
+
+def hmm_list_total() -> QuerySet[HMM]:
+    """Every annotation a list counts in `total_count`."""
+    return HMM.objects.filter(hidden=False)
+
+
+def hmm_get(*, hmm_id: str) -> HMM:
+    """One annotation, or 404."""
+    hmm = HMM.objects.filter(pk=hmm_id).first()
+    if hmm is None:
+        raise NotFound()
+    return hmm
+
+
+def hmm_install_job(*, status: HMMStatus | None = None) -> Job | None:
+    """The install job that is waiting or running now, if any."""
+    job_id = (status or hmm_status_get()).job_id
+    if not job_id:
+        return None
+    return Job.objects.filter(pk=job_id, state__in=ACTIVE_STATES).first()
+
+
+def hmm_status_queryset() -> QuerySet[HMMStatus]:
+    """The status row with the install job and its user, as documents show them."""
+    return HMMStatus.objects.select_related("job", "job__user")
+
+
+def hmm_status_read() -> HMMStatus:
+    """The status row with its install job, ready for the status document."""
+    return hmm_status_queryset().get(pk=hmm_status_get().pk)
+
+
+def install_folder(job_id: str) -> str:
+    """The folder (under `hmm_root()`) an install job presses its profiles into, so its cleanup can find it."""
+    return f"job-{job_id}"

@@ -177,6 +177,10 @@ VIRTOOL_WATCH_SETTLE_SECONDS = env.float("VIRTOOL_WATCH_SETTLE_SECONDS", default
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# --- HMMs -------------------------------------------------------------------------------------------------
+# Largest profiles or annotations file an HMM install takes out of an archive (bytes, counted decompressed).
+VIRTOOL_HMM_MAX_SIZE = env.int("VIRTOOL_HMM_MAX_SIZE", default=4 * 1024**3)
+
 # --- Jobs -------------------------------------------------------------------------------------------------
 # Name under which this host's reservations are kept (hosts sharing one name share one set of limits).
 VIRTOOL_WORKER_HOST = env("VIRTOOL_WORKER_HOST", default="")

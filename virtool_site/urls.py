@@ -10,6 +10,7 @@ from core.api import urls as core_api_urls
 from core.api.routes import api_routes_register
 from core.api.views import RootView
 from files.api import urls as files_api_urls
+from hmm.api import urls as hmm_api_urls
 from indexes.api import urls as indexes_api_urls
 from jobs.api import urls as jobs_api_urls
 from otus.api import urls as otus_api_urls
@@ -29,6 +30,7 @@ api_patterns = api_routes_register(
     otus_api_urls.urlpatterns,
     indexes_api_urls.urlpatterns,
     subtractions_api_urls.urlpatterns,
+    hmm_api_urls.urlpatterns,
     analyses_api_urls.urlpatterns,
 )
 
@@ -43,6 +45,7 @@ urlpatterns = [
     path("", include("samples.urls")),
     path("", include("references.urls")),
     path("", include("subtractions.urls")),
+    path("", include("hmm.urls")),
     path("", include("analyses.urls")),
 ]
 

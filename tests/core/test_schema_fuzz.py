@@ -37,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import SHARED, client_for, run_waiting_jobs
+from tests.hmm.conftest import hmm_upload
 from tests.references.conftest import DEMO, make_reference_upload
 from tests.samples.test_api import make_upload as make_reads_upload
 from tests.subtractions.test_subtractions import genome
@@ -72,6 +73,7 @@ DELETE_ORDER = (
 
 def _world(admin, other, make_user_for_world) -> dict[str, Any]:
     """Real objects of every kind, made through the API and real jobs: the ids the fuzz puts in paths."""
+    from hmm.models import HMM
     from indexes.models import Index
     from jobs.models import Job
     from otus.models import OTU, Change
@@ -92,6 +94,8 @@ def _world(admin, other, make_user_for_world) -> dict[str, Any]:
         {"name": "Host", "upload_id": make_subtraction_upload(admin, genome(records=2, length=1500)).pk},
         format="json",
     ).json()
+    # The real vFam HMMs, installed by their job from a release archive.
+    client.post("/api/hmms/status/updates", {"upload_id": hmm_upload(admin).pk}, format="json")
     assert set(run_waiting_jobs()) == {"complete"}
     analysis = client.post(f"/api/samples/{sample['id']}/analyses", {"ref_id": reference["id"]}, format="json").json()
     assert set(run_waiting_jobs()) == {"complete"}
@@ -127,11 +131,13 @@ def _world(admin, other, make_user_for_world) -> dict[str, Any]:
         "extension": "csv",
         "user": other.pk,
         "group": group.pk,
+        "hmm_id": HMM.objects.order_by("cluster").first().pk,
         # For the creates' known-good bodies: objects nothing else uses.
         "member": member.pk,
         "member_group": group_create(name="fuzz-members").pk,
         "reads": make_reads_upload(admin, SHARED / "data" / "samples" / "small_50bp_2.fq.gz").pk,
         "host": make_subtraction_upload(admin, genome(seed=5, records=1, length=500)).pk,
+        "hmm_archive": hmm_upload(admin, name="another-vthmm.tar.gz").pk,
     }
 
 
@@ -172,6 +178,8 @@ def _known_good(world: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             {"body": {"accession": "FZ000001", "definition": "made by the fuzz", "sequence": "ACGTACGTACGT"}}
         ],
         "PUT /api/jobs/{job_id}/cancel": [{}],
+        # Its job stays waiting (no worker runs here): from then on installs and purges are refused with 409.
+        "POST /api/hmms/status/updates": [{"body": {"upload_id": world["hmm_archive"]}}],
     }
 
 

@@ -32,12 +32,15 @@ const SPEED_WINDOW_MS = 3000;
 
 const TYPE_LABELS = { reads: "Reads", reference: "Reference", subtraction: "Subtraction", hmm: "HMM" };
 
-/** The upload type a file name suggests: references are `.json.gz`, subtractions FASTA, HMMs `.hmm`. */
+/**
+ * The upload type a file name suggests: references are `.json.gz`, subtractions FASTA, HMMs `.hmm` or a release
+ * archive (`vthmm.tar.gz`: the only tar archive Virtool takes).
+ */
 export function guessType(name) {
   const lower = String(name).toLowerCase();
   if (lower.endsWith(".json.gz")) return "reference";
   if (/\.(fa|fasta)(\.gz)?$/.test(lower)) return "subtraction";
-  if (lower.endsWith(".hmm")) return "hmm";
+  if (lower.endsWith(".hmm") || /\.(tar\.gz|tgz|tar)$/.test(lower)) return "hmm";
   return "reads";
 }
 
