@@ -173,6 +173,7 @@ def test_install_a_release_search_read_a_profile_and_purge(
 
     # An archive uploaded on the Uploads page is taken as HMM data, and installed from the HMM page's list.
     page.goto("/uploads")
+    expect(page.locator("#file-input")).to_be_enabled()  # once the account says this user may upload
     page.locator("#file-input").set_input_files(str(archive))
     expect(transfer_row(page, "vthmm.tar.gz").locator(".transfer-state")).to_have_text("Uploaded")
     listed = page.locator("#upload-table tbody tr").filter(has=page.get_by_role("link", name="Download vthmm.tar.gz"))
