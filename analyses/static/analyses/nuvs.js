@@ -94,8 +94,8 @@ const enc = encodeURIComponent;
 
 /** Where the FASTA downloads of an analysis are (analyses/api: `GET /api/analyses/{id}/...`). */
 export const downloads = {
-  contigs: (id) => `/api/analyses/${enc(id)}/contigs.fa`,
-  contig: (id, index) => `/api/analyses/${enc(id)}/contigs/${enc(index)}.fa`,
+  contigs: (id) => `/api/analyses/${enc(id)}/sequences.fa`,
+  contig: (id, index) => `/api/analyses/${enc(id)}/sequences/${enc(index)}.fa`,
   orfs: (id) => `/api/analyses/${enc(id)}/orfs.fa`,
   file: (id, fileId) => `/api/analyses/${enc(id)}/files/${enc(fileId)}`,
 };
