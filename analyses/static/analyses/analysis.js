@@ -334,7 +334,7 @@ function render(analysis) {
           ])
         : h("span", { class: "muted", text: "None" }),
     ),
-    isNuvs(analysis) ? nuvsFacts(analysis) : pathoscopeFacts(results),
+    ...(isNuvs(analysis) ? nuvsFacts(analysis) : pathoscopeFacts(results)).flat(),
     fact("Started", timeAgo(analysis.created_at), analysis.user ? ` by ${analysis.user.handle}` : ""),
     fact("Status", analysis.ready ? h("span", { class: "badge ok", text: "Ready" }) : h("span", { class: "badge", text: "Running" })),
   );

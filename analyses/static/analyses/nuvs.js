@@ -136,12 +136,15 @@ function lanes(orfs, x) {
     .map((orf) => ({ orf, label: orfLabel(orf) }))
     .sort((a, b) => a.orf.span[0] - b.orf.span[0])
     .map((item) => {
-      const left = x(item.orf.span[0]);
-      const right = Math.max(x(item.orf.span[1]), left + item.label.length * CHAR + 6);
+      const width = item.label.length * CHAR;
+      // A label starts where its ORF does, unless that would run it off the map's right edge.
+      const labelX = Math.max(0, Math.min(x(item.orf.span[0]), MAP_W - MAP_RIGHT - width));
+      const left = Math.min(x(item.orf.span[0]), labelX);
+      const right = Math.max(x(item.orf.span[1]), labelX + width) + 6;
       let lane = ends.findIndex((end) => end < left);
       if (lane < 0) lane = ends.push(right) - 1;
       else ends[lane] = right;
-      return { ...item, lane, left, right };
+      return { ...item, lane, labelX };
     });
 }
 
@@ -185,7 +188,9 @@ export function orfMap(contig, titleId) {
   const axis = s("g", { class: "orf-axis" });
   axis.append(s("rect", { x: MAP_LEFT, y: axisY + 4, width, height: 6, class: "orf-contig" }));
   const step = tickStep(length);
+  // Ticks up to the end, where the length is written instead of a tick too close to it.
   for (let tick = 0; tick <= length; tick += step) {
+    if (tick > 0 && x(length) - x(tick) < 48) break;
     const px = x(tick);
     axis.append(s("line", { x1: px, x2: px, y1: axisY + 10, y2: axisY + 15 }));
     axis.append(s("text", { x: px, y: axisY + 27, "text-anchor": tick === 0 ? "start" : "middle" }, NUMBER.format(tick)));
@@ -222,7 +227,7 @@ export function orfMap(contig, titleId) {
             `(${NUMBER.format((item.orf.pro || "").length)} aa): ${item.label}`,
         ),
         s("polygon", { points: arrow(x(start), Math.max(x(end), x(start) + 2), y, track.sign) }),
-        s("text", { x: x(start), y: y - 3, class: "orf-label" }, item.label),
+        s("text", { x: item.labelX, y: y - 3, class: "orf-label" }, item.label),
       );
       group.append(mark);
     }
@@ -266,7 +271,9 @@ function orfHitsTable(contig) {
   for (const orf of contig.orfs || []) {
     const hits = [...(orf.hits || [])].sort((a, b) => a.full_e - b.full_e);
     const [start, end] = span(orf, contig.sequence.length);
-    const where = `${orf.strand > 0 ? "+" : "−"}${orf.frame} · ${NUMBER.format(start + 1)}–${NUMBER.format(end)} · ${NUMBER.format((orf.pro || "").length)} aa`;
+    const where =
+      `${orf.strand > 0 ? "plus" : "minus"} strand, frame ${orf.frame} · ` +
+      `${NUMBER.format(start + 1)}–${NUMBER.format(end)} · ${NUMBER.format((orf.pro || "").length)} aa`;
     if (!hits.length) {
       rows.push(
         h(

@@ -1,0 +1,312 @@
+"""NuVs in headless Chromium. A NuVs analysis stored in the database (a sample, the real vFam HMMs installed,
+results in the workflow's shape, one hit on a profile purged since): its contigs best e-value first, the filters
+kept in the address, a contig opened to its ORF map on both strands (and the same ORFs as a table), its HMM hits,
+the FASTA downloads; the start forms offering NuVs, disabled with the reason while no HMMs are installed.
+The acceptance test: HMMs installed, NuVs started from the sample page on a real worker, its result opened and
+a contig BLASTed against the recorded NCBI server, whose result table the page shows live."""
+
+from __future__ import annotations
+
+import random
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import in_thread
+from tests.browser.test_analyses import SCREENSHOTS, open_page
+from tests.conftest import session_cookie_for
+from tests.hmm.conftest import DATA as HMM_DATA
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PURGED = "gone0001"  # the id of an HMM no longer installed
+
+
+def contig_with_orfs(rng: random.Random, index: int, length: int, orfs: list[tuple[int, int, int, int, list]]) -> dict:
+    """A contig of `length` random bases with ORFs `(strand, frame, start, end, hits)` in the stored shape."""
+    sequence = "".join(rng.choice("ACGT") for _ in range(length))
+    stored = []
+    for position, (strand, frame, start, end, hits) in enumerate(orfs):
+        stored.append(
+            {
+                "index": position,
+                "frame": frame,
+                "strand": strand,
+                "pos": [start, end],
+                "pro": "M" + "".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range((end - start) // 3 - 1)),
+                "hits": hits,
+            }
+        )
+    return {"index": index, "sequence": sequence, "orfs": stored}
+
+
+def hmm_hit(hmm_id: str, full_e: float, score: float) -> dict:
+    """An hmmscan hit as the workflow stores it (best_bias and best_score swapped, as Virtool keeps them)."""
+    return {
+        "hit": hmm_id,
+        "full_e": full_e,
+        "full_score": score,
+        "full_bias": 0.2,
+        "best_e": full_e * 2,
+        "best_bias": score - 1,
+        "best_score": 0.1,
+    }
+
+
+def nuvs_results(hmms: dict[int, str]) -> dict:
+    """Four contigs: two ORFs on both strands hit (1e-30, 1e-8), one weak hit (0.5), one unannotated, one hit on a
+    purged HMM (1e-12)."""
+    rng = random.Random(11)
+    return {
+        "hits": [
+            contig_with_orfs(rng, 0, 900, [(1, 0, 0, 600, [hmm_hit(hmms[1000], 0.5, 12.0)])]),
+            contig_with_orfs(
+                rng,
+                1,
+                1800,
+                [
+                    (1, 1, 100, 1000, [hmm_hit(hmms[10], 1e-30, 105.3), hmm_hit(hmms[100], 1e-3, 20.1)]),
+                    (-1, 2, 1100, 1700, [hmm_hit(hmms[100], 1e-8, 40.5)]),
+                    (-1, 0, 200, 560, []),
+                ],
+            ),
+            contig_with_orfs(rng, 2, 2400, [(1, 2, 302, 1202, []), (-1, 1, 1500, 2100, [])]),
+            contig_with_orfs(rng, 3, 700, [(-1, 0, 40, 640, [hmm_hit(PURGED, 1e-12, 50.0)])]),
+        ]
+    }
+
+
+def make_nuvs(user, *, results: dict | None) -> dict:
+    """A sample, a reference with a ready index and a NuVs analysis of them (ready with `results` unless None)."""
+    from analyses.models import Analysis
+    from indexes.models import Index
+    from references.models import Reference
+    from samples.models import Sample
+
+    sample = Sample.objects.create(name="Leaf 7", user=user, ready=True, all_read=True, all_write=True)
+    reference = Reference.objects.create(name="Plant viruses", user=user)
+    index = Index.objects.create(reference=reference, version=0, ready=True, user=user)
+    analysis = Analysis.objects.create(
+        workflow="nuvs",
+        sample=sample,
+        reference=reference,
+        reference_name=reference.name,
+        index=index,
+        index_version=0,
+        user=user,
+        ready=results is not None,
+        results=results,
+    )
+    return {"sample": sample.pk, "analysis": analysis.pk, "reference": reference.pk}
+
+
+def install_hmms() -> dict[int, str]:
+    """The real vFam profiles installed as the install command does; their annotation ids by cluster."""
+    from hmm import services
+    from hmm.models import HMM
+
+    services.hmm_install_files(
+        profiles=HMM_DATA / "profiles.hmm", annotations=HMM_DATA / "annotations.json.gz", user=None
+    )
+    return dict(HMM.objects.values_list("cluster", "id"))
+
+
+@pytest.fixture
+def scientist(make_user):
+    return make_user("ada", role="full")
+
+
+def contig_order(page: Page) -> list[str]:
+    return page.locator("#contig-table tbody.contig-group").evaluate_all(
+        "(nodes) => nodes.map((n) => n.dataset.contig)"
+    )
+
+
+def query(page: Page) -> dict[str, list[str]]:
+    return parse_qs(urlparse(page.url).query)
+
+
+def test_nuvs_result_contigs_filters_orf_map_and_downloads(scientist, live_server_url: str, browser: Browser) -> None:
+    hmms = in_thread(install_hmms)
+    made = in_thread(lambda: make_nuvs(scientist, results=nuvs_results(hmms)))
+    cookie = in_thread(lambda: session_cookie_for(scientist))
+    url = f"/samples/{made['sample']}/analyses/{made['analysis']}"
+    context, page, errors = open_page(browser, live_server_url, cookie, url)
+
+    # The header: what NuVs found, at a glance.
+    expect(page.locator("#analysis-title")).to_have_text("NuVs · Leaf 7")
+    expect(page.locator("[data-fact=contigs]")).to_have_text("4")
+    expect(page.locator("[data-fact=orfs]")).to_have_text("7")
+    expect(page.locator("[data-fact=annotated_contigs]")).to_have_text("3")
+    expect(page.locator("#results-section")).to_be_hidden()
+    expect(page.locator("#analysis-exports")).to_be_hidden()
+
+    # Best e-value first; the unannotated contig last. Each row: length, annotated ORFs, best e-value and hit.
+    expect(page.locator("#contig-table tbody.contig-group")).to_have_count(4)
+    assert contig_order(page) == ["1", "3", "0", "2"]
+    first = page.locator("tbody.contig-group[data-contig='1'] .contig-row")
+    expect(first.locator("[data-part=length]")).to_have_text("1,800 nt")
+    expect(first.locator("[data-part=orfs]")).to_have_text("2 of 3")
+    expect(first.locator("[data-part=evalue]")).to_have_text("1.0e-30")
+    expect(first.locator("[data-part=best]")).to_have_text("Papillomaviridae · L1")
+    purged = page.locator("tbody.contig-group[data-contig='3'] .contig-row")
+    expect(purged.locator("[data-part=best]")).to_have_text("HMM no longer installed")
+    expect(page.locator("tbody.contig-group[data-contig='2'] [data-part=best]")).to_have_text("No HMM hit")
+    expect(page.locator("#nuvs-count")).to_have_text("4 of 4 contigs shown, best HMM e-value first.")
+
+    # Filters: only annotated contigs, then an e-value threshold; both kept in the address across a reload.
+    page.get_by_label("Only contigs with HMM hits").check()
+    expect(page.locator("#contig-table tbody.contig-group")).to_have_count(3)
+    page.get_by_label("Best e-value at most").select_option("1e-5")
+    expect(page.locator("#contig-table tbody.contig-group")).to_have_count(2)
+    assert contig_order(page) == ["1", "3"]
+    expect(page.locator("#nuvs-count")).to_have_text(
+        "2 of 4 contigs shown, best HMM e-value first; 2 hidden by the filters."
+    )
+    assert query(page)["annotated"] == ["1"]
+    assert query(page)["evalue"] == ["1e-5"]
+    page.reload()
+    expect(page.get_by_label("Only contigs with HMM hits")).to_be_checked()
+    expect(page.get_by_label("Best e-value at most")).to_have_value("1e-5")
+    expect(page.locator("#contig-table tbody.contig-group")).to_have_count(2)
+    page.get_by_label("Best e-value at most").select_option("1e-50")
+    expect(page.locator("#contig-table tbody.contig-group")).to_have_count(0)
+    expect(page.locator("#nuvs-empty")).to_have_text("No contig passes the filters. Loosen them to see the others.")
+    page.get_by_label("Best e-value at most").select_option("")
+    page.get_by_label("Only contigs with HMM hits").uncheck()
+    expect(page.locator("#contig-table tbody.contig-group")).to_have_count(4)
+
+    # Expand the best contig: its ORFs on both strands, to scale, labelled with their best hits.
+    page.get_by_role("button", name="Contig 1", exact=True).click()
+    detail = page.locator("#contig-detail-1")
+    expect(detail).to_be_visible()
+    assert query(page)["open"] == ["1"]
+    figure = detail.locator("svg.orf-map")
+    expect(figure).to_have_attribute("data-length", "1800")
+    expect(figure.locator("title").first).to_have_text(
+        "ORF map of contig 1 (1,800 nt): 1 ORF on the plus strand, 2 on the minus strand"
+    )
+    plus = figure.locator(".orf-track[data-strand=plus] g.orf")
+    minus = figure.locator(".orf-track[data-strand=minus] g.orf")
+    expect(plus).to_have_count(1)
+    expect(minus).to_have_count(2)
+    expect(plus.locator(".orf-label")).to_have_text("Papillomaviridae · L1 · 1.0e-30")
+    expect(figure.locator("g.orf[data-orf='1'] .orf-label")).to_have_text(
+        "Baculoviridae · late expression factor 11 · 1.0e-8"
+    )
+    expect(figure.locator("g.orf[data-orf='2'] .orf-label")).to_have_text("ORF 2 · no HMM hit")
+    # To scale: an ORF's drawn width over the contig's is its length over the contig's.
+    widths = figure.evaluate(
+        """(svg) => {
+          const contig = svg.querySelector('.orf-contig').getBBox();
+          const orf = svg.querySelector("g.orf[data-orf='0'] polygon").getBBox();
+          return [contig.x, contig.width, orf.x, orf.width];
+        }"""
+    )
+    contig_x, contig_width, orf_x, orf_width = widths
+    assert abs((orf_x - contig_x) / contig_width - 100 / 1800) < 0.005, widths
+    assert abs(orf_width / contig_width - 900 / 1800) < 0.005, widths
+    # Plus-strand ORFs above the contig, minus-strand ones below.
+    tops = figure.evaluate(
+        """(svg) => ['plus', 'minus'].map((strand) =>
+          svg.querySelector(`.orf-track[data-strand=${strand}] polygon`).getBBox().y)
+          .concat([svg.querySelector('.orf-contig').getBBox().y])"""
+    )
+    assert tops[0] < tops[2] < tops[1], tops
+    # The same ORFs as a table for screen readers.
+    table = detail.locator("[data-part=orf-map-table]")
+    expect(table.locator("tbody tr")).to_have_count(3)
+    expect(table.locator("tbody tr").first).to_contain_text("plus")
+    expect(table.locator("tbody tr").first).to_contain_text("101")
+    expect(table.locator("tbody tr").first).to_contain_text("Papillomaviridae · L1 · 1.0e-30")
+    # The HMM hits of each ORF, best first, linking to the profile's page.
+    hits = detail.locator("[data-part=orf-hits] tbody tr")
+    expect(hits).to_have_count(4)
+    expect(hits.nth(0).get_by_role("link", name="vFam_10")).to_have_attribute("href", f"/hmms/{hmms[10]}")
+    expect(hits.nth(1)).to_contain_text("Baculoviridae")
+    expect(detail.locator("[data-part=blast]")).to_contain_text("BLAST at NCBI")
+    page.screenshot(path=str(SCREENSHOTS / "nuvs-result.png"), full_page=True)
+
+    # A hit on a purged HMM reads as such.
+    page.get_by_role("button", name="Contig 3", exact=True).click()
+    expect(page.locator("#contig-detail-3 [data-part=orf-hits]")).to_contain_text("no longer installed")
+    expect(page.locator("#contig-detail-3 .orf-label")).to_have_text("HMM no longer installed · 1.0e-12")
+    assert query(page)["open"] == ["1,3"]
+
+    # Downloads: the contig, all contigs and the ORF translations, as FASTA.
+    for locator, count in [
+        (page.locator("#contig-detail-1 [data-part=download-contig]"), 1),
+        (page.locator("#nuvs-download-contigs"), 4),
+        (page.locator("#nuvs-download-orfs"), 7),
+    ]:
+        href = locator.get_attribute("href")
+        response = page.request.get(href)
+        assert response.status == 200, (href, response.status)
+        body = response.text()
+        assert body.startswith(">"), (href, body[:200])
+        assert body.count(">") == count, (href, body[:200])
+    contig = page.request.get(page.locator("#contig-detail-1 [data-part=download-contig]").get_attribute("href")).text()
+    sequence = in_thread(lambda: _contig_sequence(made["analysis"], 1))
+    assert "".join(contig.splitlines()[1:]) == sequence
+
+    assert errors == []
+    context.close()
+
+
+def _contig_sequence(analysis_id: str, index: int) -> str:
+    from analyses.models import Analysis
+
+    return next(c["sequence"] for c in Analysis.objects.get(pk=analysis_id).results["hits"] if c["index"] == index)
+
+
+def test_nuvs_with_no_contigs_says_so(scientist, live_server_url: str, browser: Browser) -> None:
+    made = in_thread(lambda: make_nuvs(scientist, results={"hits": []}))
+    cookie = in_thread(lambda: session_cookie_for(scientist))
+    context, page, errors = open_page(browser, live_server_url, cookie, f"/analyses/{made['analysis']}")
+    expect(page.locator("[data-fact=contigs]")).to_have_text("0")
+    expect(page.locator("#nuvs-empty")).to_contain_text("NuVs assembled no contig")
+    expect(page.locator("#contig-table")).to_be_hidden()
+    assert errors == []
+    context.close()
+
+
+def test_start_form_offers_nuvs_disabled_until_hmms_are_installed(
+    scientist, live_server_url: str, browser: Browser
+) -> None:
+    made = in_thread(lambda: make_nuvs(scientist, results={"hits": []}))
+    cookie = in_thread(lambda: session_cookie_for(scientist))
+    context, page, errors = open_page(browser, live_server_url, cookie, f"/samples/{made['sample']}")
+
+    # The sample page: both workflows offered by name; NuVs disabled with the reason and a link to the HMMs page.
+    page.locator("#analyses-section").get_by_role("button", name="Start analysis").click()
+    form = page.locator("#analysis-form")
+    expect(form.get_by_label("PathoScope")).to_be_checked()
+    expect(form.get_by_label("NuVs")).to_be_disabled()
+    reason = form.locator("[data-reason=nuvs]")
+    expect(reason).to_have_text("NuVs needs HMM profiles and none are installed. Install them on the HMMs page.")
+    expect(reason.get_by_role("link", name="Install them on the HMMs page")).to_have_attribute("href", "/hmms")
+    # The existing NuVs analysis is listed by its workflow's name.
+    expect(page.locator("#analyses-list .analysis-item [data-part=link]")).to_have_text("NuVs")
+
+    # The HMMs are installed while the form is open: NuVs becomes available, live.
+    in_thread(install_hmms)
+    expect(form.get_by_label("NuVs")).to_be_enabled()
+    expect(reason).to_be_hidden()
+
+    # The samples list's "Analyze selected" says the same with no HMMs.
+    in_thread(_purge_hmms)
+    page.goto("/samples")
+    page.get_by_label("Select Leaf 7").check()
+    page.get_by_role("button", name="Analyze selected").click()
+    bulk = page.locator("#bulk-form")
+    expect(bulk.get_by_label("NuVs")).to_be_disabled()
+    expect(bulk.locator("[data-reason=nuvs]")).to_contain_text("NuVs needs HMM profiles and none are installed.")
+    assert errors == []
+    context.close()
+
+
+def _purge_hmms() -> None:
+    from hmm import services
+
+    services.hmm_purge()
