@@ -460,7 +460,7 @@ export function createNuvs() {
     }
     if (!blast.ready) {
       const checked = blast.last_checked_at
-        ? [", last checked ", timeAgo(blast.last_checked_at)]
+        ? [", last checked ", timeAgo(blast.last_checked_at), blast.interval ? ` (checked every ${blast.interval} s)` : ""]
         : [];
       const text = blast.rid
         ? ["Waiting for NCBI: request ", rid, ...checked, ". The result shows here when it is ready."]
