@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
+from analyses.base import AnalysisWorkflow
 from analyses.models import Analysis, AnalysisFile
 from analyses.selectors import analysis_path
 from core.errors import BadRequest, Conflict
 from indexes.models import Index
 from indexes.selectors import index_current
-from indexes.services import index_otus_freeze
 from jobs.services import job_attach, job_refuse_delete
-from jobs.workflow import analysis_workflows
+from jobs.workflow import analysis_workflows, get_workflow
 from references.models import Reference
 from samples.models import Sample
 from subtractions.models import Subtraction
@@ -25,20 +25,33 @@ if TYPE_CHECKING:
     from users.models import User
 
 
+def _workflow_class(name: str) -> type[AnalysisWorkflow]:
+    """The class of an analysis workflow, whose hooks say whether it may start; the defaults for one that is not
+    an `AnalysisWorkflow` (or no longer registered)."""
+    try:
+        workflow = get_workflow(name)
+    except KeyError:
+        return AnalysisWorkflow
+    return workflow if issubclass(workflow, AnalysisWorkflow) else AnalysisWorkflow
+
+
 def _checked(data: dict[str, Any]) -> tuple[str, Reference, Index, list[Subtraction]]:
     available = analysis_workflows()
     workflow = available.get(data.get("workflow", "pathoscope_bowtie"))
     if workflow is None:
         names = ", ".join(sorted(set(available.values())))
         raise BadRequest(f"Unknown workflow: {data.get('workflow')} (available: {names})")
+    hooks = _workflow_class(workflow)
+    if problem := hooks.start_problem():
+        raise BadRequest(problem)
     reference = Reference.objects.filter(pk=data["ref_id"]).first()
     if reference is None:
         raise BadRequest("Reference does not exist")
     index = index_current(reference_id=reference.pk)
     if index is None:
         raise BadRequest("The reference has no ready index: build one first")
-    if reference.data_type != "genome":
-        raise BadRequest("PathoScope needs a genome reference")
+    if problem := hooks.reference_problem(reference):
+        raise BadRequest(problem)
     return workflow, reference, index, _subtractions(data.get("subtractions") or [])
 
 
@@ -55,8 +68,8 @@ def _create(
 ) -> Analysis:
     if not sample.ready:
         raise Conflict(f"Sample {sample.name} is not ready yet")
-    if sample.library_type == "amplicon":
-        raise BadRequest(f"Sample {sample.name} is an amplicon library: PathoScope does not apply")
+    if problem := _workflow_class(workflow).sample_problem(sample):
+        raise BadRequest(problem)
     analysis = Analysis.objects.create(
         workflow=workflow,
         sample=sample,
@@ -115,20 +128,14 @@ def analyses_create(*, user: User, samples: list[Sample], data: dict[str, Any]) 
 
 @transaction.atomic
 def analysis_finish(*, analysis_id: str, results: dict[str, Any]) -> None:
-    """The workflow finished: store the results, keep the OTUs hit as built into the index and the drawn coverage
-    lines, mark it ready."""
-    from analyses.formatting import format_pathoscope
-
+    """The workflow finished: store the results, mark it ready, and let the workflow add its own finish (PathoScope
+    keeps the OTUs hit as built into the index and draws the coverage lines)."""
     Analysis.objects.filter(pk=analysis_id).update(
         results=results, ready=True, updated_at=timezone.now(), coverage_lines=None
     )
     analysis = Analysis.objects.select_related("index").filter(pk=analysis_id).first()
-    if analysis is not None and analysis.index is not None:
-        # Reads then take the OTUs from the index instead of replaying their history on every GET.
-        otu_ids = [hit["otu"]["id"] for hit in results.get("hits", []) if hit["otu"]["id"]]
-        index_otus_freeze(index=analysis.index, otu_ids=otu_ids)
     if analysis is not None:
-        format_pathoscope(analysis)  # the first formatting draws the coverage lines and keeps them
+        _workflow_class(analysis.workflow).finished(analysis, results)
     from core import events
 
     events.dispatch(interface="analyses", operation="update", ids=[analysis_id])

@@ -12,42 +12,23 @@ flat arrays (`analyses.pathoscope.sam`), never held as Python objects.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from analyses.models import Analysis
+from analyses.base import AnalysisError, AnalysisWorkflow, index_reference, job_analysis, sample_reads
 from core import seqio
-from indexes.models import Index
 from indexes.selectors import index_path
 from jobs.constants import JobSize
-from jobs.workflow import Workflow, register, step
-from samples.constants import READS_NAMES
-from samples.selectors import samples_path
+from jobs.workflow import register, step
 from subtractions.selectors import subtractions_path
+
+if TYPE_CHECKING:
+    from analyses.models import Analysis
+    from references.models import Reference
 
 P_SCORE_CUTOFF = 0.01
 # Virtool's bowtie2 flags (workflows.md §1.1): local alignment, min score 20 + 1.0·read length, seed length 15.
 MAPPING_FLAGS = ["--local", "--no-unal", "--score-min", "L,20,1.0", "-N", "0", "-L", "15"]
-
-
-class AnalysisError(Exception):
-    """The analysis cannot run; the message says why."""
-
-
-def _reads(ctx) -> list[str]:
-    folder = samples_path(ctx.args["sample_id"])
-    reads = [folder / name for name in READS_NAMES if (folder / name).exists()]
-    if not reads:
-        raise AnalysisError("The sample's read files are missing")
-    return [str(path) for path in reads]
-
-
-def _reference_otus(index: Index) -> list[dict]:
-    path = index_path(index) / "reference.json.gz"
-    if not path.exists():
-        raise AnalysisError(f"The files of index {index.version} are missing: rebuild the index")
-    with seqio.open_read(path) as handle:
-        return json.load(handle)["otus"]
 
 
 def filter_fastq(source: Path, target: Path, drop: set[str]) -> int:
@@ -56,7 +37,7 @@ def filter_fastq(source: Path, target: Path, drop: set[str]) -> int:
 
 
 @register
-class PathoscopeBowtie(Workflow):
+class PathoscopeBowtie(AnalysisWorkflow):
     """Virtool's pathoscope_bowtie: large job."""
 
     name = "pathoscope_bowtie"
@@ -65,22 +46,30 @@ class PathoscopeBowtie(Workflow):
     analysis = True
     aliases = ("pathoscope",)
 
-    def _analysis(self, ctx) -> tuple[Analysis, Index]:
-        """The analysis being run and its index, both of which must still exist."""
-        analysis = Analysis.objects.select_related("index").filter(pk=ctx.args["analysis_id"]).first()
-        if analysis is None:
-            raise AnalysisError("The analysis was deleted while it was running")
-        if analysis.index is None:
-            raise AnalysisError("The index of the analysis was removed")
-        return analysis, analysis.index
+    @classmethod
+    def reference_problem(cls, reference: Reference) -> str | None:
+        """PathoScope maps reads to genomes: barcode references do not apply."""
+        return None if reference.data_type == "genome" else "PathoScope needs a genome reference"
+
+    @classmethod
+    def finished(cls, analysis: Analysis, results: dict[str, Any]) -> None:
+        """Keep the OTUs hit as built into the index, and draw the coverage lines once."""
+        from analyses.formatting import format_pathoscope
+        from indexes.services import index_otus_freeze
+
+        if analysis.index is not None:
+            # Reads then take the OTUs from the index instead of replaying their history on every GET.
+            otu_ids = [hit["otu"]["id"] for hit in results.get("hits", []) if hit["otu"]["id"]]
+            index_otus_freeze(index=analysis.index, otu_ids=otu_ids)
+        format_pathoscope(analysis)  # the first formatting draws the coverage lines and keeps them
 
     @step("Map to default isolates", "Map the reads to each OTU's default isolate to find candidate OTUs.")
     def map_default_isolates(self, ctx) -> None:
         from analyses.pathoscope.sam import read_sam
 
-        _, index = self._analysis(ctx)
+        _, index = job_analysis(ctx)
         work = ctx.work_path
-        ctx.otus = _reference_otus(index)
+        ctx.otus = index_reference(index)["otus"]
         ctx.sequence_otu = {
             sequence["_id"]: otu["_id"]
             for otu in ctx.otus
@@ -91,7 +80,7 @@ class PathoscopeBowtie(Workflow):
             [
                 "bowtie2", "-p", str(ctx.proc), *MAPPING_FLAGS,
                 "-x", str(index_path(index) / "reference"),
-                "-U", ",".join(_reads(ctx)),
+                "-U", ",".join(sample_reads(ctx)),
                 "-S", str(work / "default.sam"),
             ]
         )  # fmt: skip
@@ -124,7 +113,7 @@ class PathoscopeBowtie(Workflow):
                 "bowtie2", "-p", str(ctx.proc), *MAPPING_FLAGS, "-k", "100",
                 "--al", str(work / "isolates.fq"),
                 "-x", str(work / "isolates"),
-                "-U", ",".join(_reads(ctx)),
+                "-U", ",".join(sample_reads(ctx)),
                 "-S", str(work / "isolates.sam"),
             ]
         )  # fmt: skip
@@ -165,7 +154,7 @@ class PathoscopeBowtie(Workflow):
         from analyses.pathoscope.report import report
         from analyses.services import analysis_finish
 
-        analysis, index = self._analysis(ctx)
+        analysis, index = job_analysis(ctx)
         hits: list[dict] = []
         read_count = 0
         if ctx.alignments is not None:
@@ -179,8 +168,3 @@ class PathoscopeBowtie(Workflow):
             analysis_id=analysis.pk,
             results={"read_count": read_count, "subtracted_count": ctx.subtracted_count, "hits": hits},
         )
-
-    def cleanup(self, ctx) -> None:
-        from analyses.services import analysis_discard
-
-        analysis_discard(analysis_id=ctx.args["analysis_id"])
