@@ -294,8 +294,25 @@ def test_start_form_offers_nuvs_disabled_until_hmms_are_installed(
     expect(form.get_by_label("NuVs")).to_be_enabled()
     expect(reason).to_be_hidden()
 
-    # The samples list's "Analyze selected" says the same with no HMMs.
+    # The HMMs are purged again; a form that still believes them installed is refused by the server, which says why.
     in_thread(_purge_hmms)
+    expect(form.get_by_label("NuVs")).to_be_disabled()
+    page.route(
+        "**/api/hmms/status",
+        lambda route: route.fulfill(json={"id": "hmm", "installed": {"ready": True}, "updating": False}),
+    )
+    form.get_by_role("button", name="Cancel").click()
+    page.locator("#analyses-section").get_by_role("button", name="Start analysis").click()
+    expect(form.get_by_label("NuVs")).to_be_enabled()
+    form.get_by_label("NuVs").check()
+    form.get_by_role("button", name="Start").click()
+    expect(form.locator(".form-error")).to_have_text(
+        "NuVs needs HMM profiles and none are installed: install them on the HMMs page first"
+    )
+    expect(page.locator("#analyses-list .analysis-item")).to_have_count(1)
+    page.unroute("**/api/hmms/status")
+
+    # The samples list's "Analyze selected" says the same with no HMMs.
     page.goto("/samples")
     page.get_by_label("Select Leaf 7").check()
     page.get_by_role("button", name="Analyze selected").click()
