@@ -59,7 +59,9 @@ _OUT_OF_MEMORY = re.compile(
     r"|bad_alloc|not enough memory",
     re.IGNORECASE,
 )
-_SPADES_LOG_LINE = re.compile(r"^\s*[\d:.]+\s+\S+\s*/\s*\S+\s+(?:ERROR|WARN|INFO)\s+.*?\)\s+(?P<message>.*)$")
+_SPADES_LOG_LINE = re.compile(
+    r"^\s*[\d:.]+\s+\S+\s*/\s*\S+\s+(?P<level>ERROR|WARN|INFO|DEBUG)\s+.*?\)\s+(?P<message>.*)$"
+)
 
 
 def min_trimmed_length(max_read_length: int) -> int:
@@ -133,22 +135,29 @@ def spades_command(
 
 def spades_failure(*, log_lines: list[str], mem: int, returncode: int) -> str:
     """A sentence for a failed SPAdes run, from the lines of its log (`spades.log`, then its own messages)."""
-    messages = [_log_message(line) for line in log_lines if line.strip()]
-    for message in reversed(messages):
+    parsed = [_log_message(line) for line in log_lines if line.strip()]
+    for _, message in reversed(parsed):
         if _OUT_OF_MEMORY.search(message):
             return (
                 f"SPAdes ran out of memory ({mem} GB reserved): {message.rstrip('.')}. "
                 "Give large jobs more memory (VIRTOOL_LG_MEM) and start the analysis again"
             )
-    errors = [m for m in messages if "ERROR" in m or m.startswith("== Error ==")] or messages[-3:]
+    errors = [message for level, message in parsed if level == "ERROR"]
+    errors = (
+        errors
+        or [message for _, message in parsed if message.startswith("== Error ==")]
+        or [message for _, message in parsed[-3:]]
+    )
     detail = " ".join(errors[-3:]) or "it left no message"
     return f"SPAdes could not assemble the reads (exit status {returncode}): {detail}"
 
 
-def _log_message(line: str) -> str:
-    """A SPAdes log line without its time, memory and source columns."""
+def _log_message(line: str) -> tuple[str, str]:
+    """A SPAdes log line's level and message, without its time, memory and source columns."""
     match = _SPADES_LOG_LINE.match(line)
-    return match.group("message").strip() if match else line.strip()
+    if match:
+        return match.group("level"), match.group("message").strip()
+    return "", line.strip()
 
 
 def _has_reads(path: Path) -> bool:
