@@ -85,6 +85,8 @@ class NuvsBlast(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Steps the BLAST task has taken; each step claims the next number, so a message delivered twice acts once.
+    checks = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["analysis_id", "sequence_index"]

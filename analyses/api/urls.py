@@ -22,5 +22,10 @@ urlpatterns = [
         views.NuvsContigFastaView.as_view(),
         name="nuvs-contig-fasta",
     ),
+    re_path(
+        r"^analyses/(?P<analysis_id>[A-Za-z0-9]+)/(?P<sequence_index>[0-9]+)/blast$",
+        views.NuvsBlastView.as_view(),
+        name="nuvs-blast",
+    ),
     path("analyses/<str:analysis_id>/orfs.fa", views.NuvsOrfsFastaView.as_view(), name="nuvs-orfs-fasta"),
 ]

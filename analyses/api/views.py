@@ -17,10 +17,12 @@ from analyses.api.serializers import (
     AnalysisCreateSerializer,
     AnalysisMinimalSerializer,
     AnalysisSerializer,
+    NuvsBlastSerializer,
     analysis_document_schema,
 )
 from analyses.formatting import export_csv, export_xlsx, format_pathoscope
-from analyses.nuvs.results import contigs_fasta, fasta_stem, nuvs_contig, nuvs_contigs, orfs_fasta
+from analyses.nuvs.blast import nuvs_blast_create, nuvs_blast_delete
+from analyses.nuvs.results import blast_document, contigs_fasta, fasta_stem, nuvs_contig, nuvs_contigs, orfs_fasta
 from core.api.files import ranged_file_response
 from core.api.pagination import VirtoolPagination
 from core.api.schema import LOCATION, PAGE_PARAMETERS, RANGE, binary, error_responses, page_serializer, ranged_download
@@ -186,3 +188,24 @@ class NuvsOrfsFastaView(APIView):
         analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id)
         contigs = nuvs_contigs(analysis)
         return _fasta_response(orfs_fasta(analysis, contigs), f"{fasta_stem(analysis)}_orfs.fa")
+
+
+class NuvsBlastView(APIView):
+    """PUT /analyses/{id}/{sequence_index}/blast: BLAST one contig at NCBI (replaces its last search); DELETE it."""
+
+    @extend_schema(
+        operation_id="analyses_nuvs_blast_create",
+        request=None,
+        responses={201: NuvsBlastSerializer, **error_responses(400, 403, 409)},
+        parameters=[LOCATION],
+    )
+    def put(self, request: Request, analysis_id: str, sequence_index: str) -> Response:
+        analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id, kind="write")
+        blast = nuvs_blast_create(analysis=analysis, sequence_index=int(sequence_index))
+        return created(blast_document(blast), f"/api/analyses/{analysis.pk}/{blast.sequence_index}/blast")
+
+    @extend_schema(operation_id="analyses_nuvs_blast_delete", responses={204: None, **error_responses(400, 403)})
+    def delete(self, request: Request, analysis_id: str, sequence_index: str) -> Response:
+        analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id, kind="write")
+        nuvs_blast_delete(analysis=analysis, sequence_index=int(sequence_index))
+        return Response(status=status.HTTP_204_NO_CONTENT)
