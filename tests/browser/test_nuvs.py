@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.analyses.ncbi_server import FakeNCBI, ncbi  # noqa: F401  (fixture)
 from tests.browser.conftest import in_thread
 from tests.browser.test_analyses import SCREENSHOTS, open_page
 from tests.conftest import session_cookie_for
@@ -21,6 +22,19 @@ from tests.hmm.conftest import DATA as HMM_DATA
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PURGED = "gone0001"  # the id of an HMM no longer installed
+
+# Records every state the BLAST panels show ([contig, state]), so a test can tell the page followed a search live.
+RECORD_BLAST = """
+window.__blast = [];
+new MutationObserver(() => {
+  for (const node of document.querySelectorAll("[data-part=blast][data-state]")) {
+    const contig = node.closest("[data-contig]")?.dataset.contig;
+    const text = node.querySelector("[data-state]")?.dataset.state || node.dataset.state;
+    const last = window.__blast.filter((entry) => entry[0] === contig).pop();
+    if (!last || last[1] !== text) window.__blast.push([contig, text]);
+  }
+}).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-state"] });
+"""
 
 
 def contig_with_orfs(rng: random.Random, index: int, length: int, orfs: list[tuple[int, int, int, int, list]]) -> dict:
@@ -260,6 +274,77 @@ def _contig_sequence(analysis_id: str, index: int) -> str:
     return next(c["sequence"] for c in Analysis.objects.get(pk=analysis_id).results["hits"] if c["index"] == index)
 
 
+def blast_worker(start_worker, fake: FakeNCBI, **env: str) -> None:
+    """A worker of the default queue (where BLAST checks run) talking to the recorded NCBI, checking quickly."""
+    start_worker(
+        queues="default",
+        concurrency=1,
+        VIRTOOL_BLAST_URL=fake.url,
+        VIRTOOL_BLAST_INTERVAL="0.5",
+        VIRTOOL_BLAST_MAX_INTERVAL="1",
+        **env,
+    )
+
+
+def test_blast_a_contig_followed_live_its_failure_retried(
+    scientist,
+    live_server_url: str,
+    browser: Browser,
+    start_worker,
+    ncbi: FakeNCBI,  # noqa: F811
+) -> None:
+    from analyses.models import NuvsBlast
+
+    # NCBI accepts the search, says it is running, then that it failed; the retry runs to a result.
+    ncbi.script("SearchInfo", (200, "searchinfo_waiting.html"), (200, "searchinfo_failed.html"))
+    blast_worker(start_worker, ncbi)
+    hmms = in_thread(install_hmms)
+    made = in_thread(lambda: make_nuvs(scientist, results=nuvs_results(hmms)))
+    cookie = in_thread(lambda: session_cookie_for(scientist))
+    context, page, errors = open_page(browser, live_server_url, cookie, f"/analyses/{made['analysis']}?open=1")
+    page.add_init_script(RECORD_BLAST)
+    page.reload()
+    panel = page.locator("#contig-detail-1 [data-part=blast]")
+    expect(panel).to_be_visible()
+    panel.get_by_role("button", name="BLAST at NCBI").click()
+    expect(page.locator("#toast")).to_have_text("Contig 1 sent to NCBI BLAST")
+
+    # The failure arrives over the websocket, with NCBI's reason, and a retry.
+    expect(panel.locator(".blast-error")).to_have_text(
+        "BLAST failed: NCBI reports that the BLAST search 4VT8M1X0016 failed. Try again later."
+    )
+    seen = page.evaluate("window.__blast")
+    assert ["1", "checking"] in seen, seen
+    ncbi.script("SearchInfo", (200, "searchinfo_waiting.html"), (200, "searchinfo_ready.html"))
+    panel.get_by_role("button", name="Retry BLAST").click()
+    expect(panel.locator("[data-part=blast-hits]")).to_be_visible(timeout=30_000)
+    stored = in_thread(lambda: NuvsBlast.objects.get(analysis_id=made["analysis"], sequence_index=1).result["hits"])
+    rows = panel.locator("[data-part=blast-hits] tbody tr")
+    expect(rows).to_have_count(len(stored))
+    top = stored[0]
+    expect(rows.first.get_by_role("link", name=top["accession"])).to_have_attribute(
+        "href", f"https://www.ncbi.nlm.nih.gov/nuccore/{top['accession']}"
+    )
+    expect(rows.first).to_contain_text(top["name"])
+    expect(panel.get_by_role("link", name="4VT8M1X0016").first).to_be_visible()
+    seen = page.evaluate("window.__blast")
+    states = [state for contig, state in seen if contig == "1"]
+    # none → running (submitted or checking) → error → running → ready, each shown as it happened.
+    assert states[0] == "none", states
+    assert "error" in states, states
+    assert states[-1] == "ready", states
+    assert states.index("error") < len(states) - 1 - states[::-1].index("checking"), states
+    page.screenshot(path=str(SCREENSHOTS / "nuvs-blast.png"), full_page=True)
+
+    # A reload shows the stored result without asking NCBI again.
+    asked = len(ncbi.requests)
+    page.reload()
+    expect(page.locator("#contig-detail-1 [data-part=blast-hits] tbody tr")).to_have_count(len(stored))
+    assert len(ncbi.requests) == asked
+    assert errors == []
+    context.close()
+
+
 def test_nuvs_with_no_contigs_says_so(scientist, live_server_url: str, browser: Browser) -> None:
     made = in_thread(lambda: make_nuvs(scientist, results={"hits": []}))
     cookie = in_thread(lambda: session_cookie_for(scientist))
@@ -327,3 +412,80 @@ def _purge_hmms() -> None:
     from hmm import services
 
     services.hmm_purge()
+
+
+# --- The acceptance test --------------------------------------------------------------------------------------------
+
+
+def prepare_rprsv(user) -> tuple[dict, dict]:
+    """The 20-OTU reference (without Raspberry ringspot virus) with a built index, and the RpRSV sample, made
+    through the API by the worker; the HMM release archive installed through the API by the worker too."""
+    from tests.browser.test_analyses import SAMPLES, wait_for_jobs
+    from tests.conftest import client_for
+    from tests.hmm.conftest import hmm_upload
+    from tests.references.conftest import EXPORT_20, make_reference_upload
+    from tests.samples.test_api import make_upload
+
+    client = client_for(user)
+    archive = hmm_upload(user)
+    response = client.post("/api/hmms/status/updates", {"upload_id": archive.pk}, format="json")
+    assert response.status_code == 201, response.json()
+    upload = make_reference_upload(user, source=EXPORT_20)
+    reference = client.post("/api/refs", {"import_from": upload.pk, "name": "20 OTUs"}, format="json").json()
+    wait_for_jobs()
+    assert client.post(f"/api/refs/{reference['id']}/indexes").status_code == 201
+    reads = [make_upload(user, SAMPLES / name) for name in ("rprsv_1.fq.gz", "rprsv_2.fq.gz")]
+    response = client.post("/api/samples", {"name": "RpRSV", "files": [u.pk for u in reads]}, format="json")
+    assert response.status_code == 201, response.json()
+    wait_for_jobs()
+    assert client.get("/api/hmms/status").json()["installed"]["ready"]
+    return reference, response.json()
+
+
+def test_acceptance_start_nuvs_on_the_sample_page_read_it_and_blast_a_contig(
+    scientist, live_server_url: str, browser: Browser, start_worker
+) -> None:
+    from analyses.models import Analysis
+
+    start_worker(queues="small,large", concurrency=2, VIRTOOL_PROC="2", VIRTOOL_LG_PROC="2")
+    reference, sample = in_thread(lambda: prepare_rprsv(scientist))
+    cookie = in_thread(lambda: session_cookie_for(scientist))
+    context, page, errors = open_page(browser, live_server_url, cookie, f"/samples/{sample['id']}")
+
+    # Start NuVs from the sample page: the HMMs are installed, so it is offered.
+    page.locator("#analyses-section").get_by_role("button", name="Start analysis").click()
+    form = page.locator("#analysis-form")
+    expect(form.get_by_label("Reference")).to_have_value(reference["id"])
+    expect(form.get_by_label("NuVs")).to_be_enabled()
+    expect(form.locator("[data-reason=nuvs]")).to_be_hidden()
+    form.get_by_label("NuVs").check()
+    form.get_by_role("button", name="Start").click()
+    expect(page.locator("#toast")).to_have_text("Analysis started")
+    item = page.locator("#analyses-list .analysis-item")
+    expect(item).to_have_count(1)
+    expect(item.locator("[data-part=link]")).to_have_text("NuVs")
+    assert in_thread(lambda: Analysis.objects.get().workflow) == "nuvs"
+
+    # It runs on the worker (followed live), then its result opens from the list.
+    expect(item).to_have_attribute("data-ready", "true", timeout=600_000)
+    seen = page.evaluate("window.__progress")
+    assert any(state == "running" for state, _ in seen), seen
+    item.get_by_role("link", name="NuVs", exact=True).click()
+    expect(page.locator("#analysis-title")).to_have_text("NuVs · RpRSV")
+    contigs = in_thread(lambda: Analysis.objects.get().results["hits"])
+    assert contigs, "NuVs assembled no contig from the RpRSV sample"
+    expect(page.locator("[data-fact=contigs]")).to_have_text(str(len(contigs)))
+    groups = page.locator("#contig-table tbody.contig-group")
+    expect(groups).to_have_count(len(contigs))
+
+    # The longest contig: its ORF map and hits.
+    longest = max(contigs, key=lambda contig: len(contig["sequence"]))
+    index = longest["index"]
+    page.get_by_role("button", name=f"Contig {index}", exact=True).click()
+    detail = page.locator(f"#contig-detail-{index}")
+    expect(detail.locator("svg.orf-map")).to_have_attribute("data-length", str(len(longest["sequence"])))
+    expect(detail.locator("svg.orf-map g.orf")).to_have_count(len(longest["orfs"]))
+    expect(detail.locator("[data-part=orf-map-table] tbody tr")).to_have_count(len(longest["orfs"]))
+    page.screenshot(path=str(SCREENSHOTS / "nuvs-rprsv.png"), full_page=True)
+    assert errors == []
+    context.close()
