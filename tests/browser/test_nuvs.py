@@ -91,6 +91,24 @@ def nuvs_results(hmms: dict[int, str]) -> dict:
     }
 
 
+def keep_assembly(analysis_id: str) -> bytes:
+    """The contigs written gzipped to the analysis folder as `assembly.fa.gz` and recorded as its result file."""
+    import gzip
+
+    from analyses.models import Analysis
+    from analyses.selectors import analysis_path
+    from analyses.services import analysis_files_record
+
+    analysis = Analysis.objects.get(pk=analysis_id)
+    fasta = "".join(f">contig_{c['index']}\n{c['sequence']}\n" for c in analysis.results["hits"])
+    data = gzip.compress(fasta.encode(), mtime=0)
+    folder = analysis_path(analysis)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "assembly.fa.gz").write_bytes(data)
+    analysis_files_record(analysis_id=analysis_id)
+    return data
+
+
 def make_nuvs(user, *, results: dict | None) -> dict:
     """A sample, a reference with a ready index and a NuVs analysis of them (ready with `results` unless None)."""
     from analyses.models import Analysis
@@ -144,6 +162,7 @@ def query(page: Page) -> dict[str, list[str]]:
 def test_nuvs_result_contigs_filters_orf_map_and_downloads(scientist, live_server_url: str, browser: Browser) -> None:
     hmms = in_thread(install_hmms)
     made = in_thread(lambda: make_nuvs(scientist, results=nuvs_results(hmms)))
+    assembly = in_thread(lambda: keep_assembly(made["analysis"]))
     cookie = in_thread(lambda: session_cookie_for(scientist))
     url = f"/samples/{made['sample']}/analyses/{made['analysis']}"
     context, page, errors = open_page(browser, live_server_url, cookie, url)
@@ -260,6 +279,15 @@ def test_nuvs_result_contigs_filters_orf_map_and_downloads(scientist, live_serve
         body = response.text()
         assert body.startswith(">"), (href, body[:200])
         assert body.count(">") == count, (href, body[:200])
+    # The analysis files, listed with what they hold, and downloadable.
+    files = page.locator("#nuvs-files li")
+    expect(files).to_have_count(1)
+    expect(files.first).to_contain_text("assembly.fa.gz")
+    expect(files.first).to_contain_text("Contigs assembled by SPAdes")
+    expect(page.locator("#nuvs-files-empty")).to_be_hidden()
+    response = page.request.get(files.first.get_by_role("link", name="assembly.fa.gz").get_attribute("href") or "")
+    assert response.status == 200
+    assert response.body() == assembly
     contig = page.request.get(page.locator("#contig-detail-1 [data-part=download-contig]").get_attribute("href")).text()
     sequence = in_thread(lambda: _contig_sequence(made["analysis"], 1))
     assert "".join(contig.splitlines()[1:]) == sequence
@@ -443,11 +471,16 @@ def prepare_rprsv(user) -> tuple[dict, dict]:
 
 
 def test_acceptance_start_nuvs_on_the_sample_page_read_it_and_blast_a_contig(
-    scientist, live_server_url: str, browser: Browser, start_worker
+    scientist,
+    live_server_url: str,
+    browser: Browser,
+    start_worker,
+    ncbi: FakeNCBI,  # noqa: F811
 ) -> None:
-    from analyses.models import Analysis
+    from analyses.models import Analysis, NuvsBlast
 
     start_worker(queues="small,large", concurrency=2, VIRTOOL_PROC="2", VIRTOOL_LG_PROC="2")
+    blast_worker(start_worker, ncbi)
     reference, sample = in_thread(lambda: prepare_rprsv(scientist))
     cookie = in_thread(lambda: session_cookie_for(scientist))
     context, page, errors = open_page(browser, live_server_url, cookie, f"/samples/{sample['id']}")
@@ -486,6 +519,19 @@ def test_acceptance_start_nuvs_on_the_sample_page_read_it_and_blast_a_contig(
     expect(detail.locator("svg.orf-map")).to_have_attribute("data-length", str(len(longest["sequence"])))
     expect(detail.locator("svg.orf-map g.orf")).to_have_count(len(longest["orfs"]))
     expect(detail.locator("[data-part=orf-map-table] tbody tr")).to_have_count(len(longest["orfs"]))
+    expect(detail.locator("[data-part=orf-hits] tbody tr").first).to_be_visible()
+
+    # BLAST it at (the recorded) NCBI: submitted, checked, then the result table, all live.
+    detail.get_by_role("button", name="BLAST at NCBI").click()
+    panel = detail.locator("[data-part=blast]")
+    expect(panel.locator("[data-part=blast-hits]")).to_be_visible(timeout=60_000)
+    assert ncbi.kinds()[0] == "Put"
+    assert "".join(ncbi.requests[0][1]["QUERY"].split()) == longest["sequence"]
+    blast = in_thread(lambda: NuvsBlast.objects.get(sequence_index=index))
+    assert blast.ready
+    rows = panel.locator("[data-part=blast-hits] tbody tr")
+    expect(rows).to_have_count(len(blast.result["hits"]))
+    expect(rows.first).to_contain_text("Raspberry ringspot virus")
     page.screenshot(path=str(SCREENSHOTS / "nuvs-rprsv.png"), full_page=True)
     assert errors == []
     context.close()
