@@ -6,13 +6,14 @@ from django.apps import AppConfig
 
 
 class AnalysesConfig(AppConfig):
-    """PathoScope analyses of samples."""
+    """Analyses of samples: PathoScope (known viruses) and NuVs (novel viruses)."""
 
     name = "analyses"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
         from analyses import receivers, workflows  # noqa: F401  (dispatch registrations; the pathoscope workflow)
+        from analyses.nuvs import workflow  # noqa: F401  (the nuvs workflow)
         from core.pages import page_part_register
 
         # The samples pages show analyses without knowing them: their slots are filled from here.

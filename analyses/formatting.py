@@ -254,3 +254,14 @@ def export_xlsx(formatted: dict[str, Any], title: str) -> bytes:
     sheet.set_column(1, 2, 20)
     workbook.close()
     return buffer.getvalue()
+
+
+def format_results(analysis: Analysis) -> dict[str, Any] | None:
+    """The results of a ready analysis formatted for its workflow (None until it is ready or when it has none)."""
+    if not analysis.ready or analysis.results is None:
+        return None
+    if analysis.workflow == "nuvs":
+        from analyses.nuvs.results import format_nuvs
+
+        return format_nuvs(analysis)
+    return format_pathoscope(analysis)

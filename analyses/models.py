@@ -39,3 +39,59 @@ class Analysis(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow} {self.id}"
+
+
+class AnalysisFile(models.Model):
+    """A result file of an analysis kept in its folder (Virtool's `analysis_files`), e.g. NuVs' `assembly.fa.gz`."""
+
+    class Format(models.TextChoices):
+        FASTA = "fasta", "FASTA"
+        FASTQ = "fastq", "FASTQ"
+        TSV = "tsv", "TSV"
+        CSV = "csv", "CSV"
+        JSON = "json", "JSON"
+        SAM = "sam", "SAM"
+        BAM = "bam", "BAM"
+        UNKNOWN = "unknown", "Unknown"
+
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=255)
+    name_on_disk = models.CharField(max_length=255)
+    format = models.CharField(max_length=16, choices=Format.choices, default=Format.UNKNOWN)
+    size = models.BigIntegerField(null=True, blank=True)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    description = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["analysis", "name"], name="analysis_file_name_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.analysis_id}/{self.name}"
+
+
+class NuvsBlast(models.Model):
+    """An NCBI BLAST search of one NuVs contig (Virtool's `nuvs_blast`); a new search of the contig replaces it."""
+
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="blasts")
+    sequence_index = models.IntegerField()
+    # NCBI's request id, known once NCBI accepted the search.
+    rid = models.CharField(max_length=64, null=True, blank=True)
+    ready = models.BooleanField(default=False)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+    # Seconds until the next check of NCBI (the client shows "checking again in").
+    interval = models.IntegerField(default=5)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Steps the BLAST task has taken; each step claims the next number, so a message delivered twice acts once.
+    checks = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["analysis_id", "sequence_index"]
+        constraints = [models.UniqueConstraint(fields=["analysis", "sequence_index"], name="nuvs_blast_one_per_contig")]
+        verbose_name = "NuVs BLAST"
+
+    def __str__(self) -> str:
+        return f"BLAST {self.analysis_id}/{self.sequence_index} ({self.rid or 'not submitted'})"

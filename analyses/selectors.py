@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Q, QuerySet
 
-from analyses.models import Analysis
+from analyses.models import Analysis, AnalysisFile
+from core.constants import DB_INT_MAX
 from core.errors import InsufficientRights, NotFound
 from samples.selectors import Right, sample_can, sample_rights_q, samples_path
 
@@ -58,3 +59,13 @@ def analysis_get(*, user: User, analysis_id: str, kind: Right = "read") -> Analy
     if not sample_can(user=user, sample=analysis.sample, kind=kind):
         raise InsufficientRights()
     return analysis
+
+
+def analysis_file_get(*, analysis: Analysis, file_id: str) -> tuple[AnalysisFile, Path]:
+    """A recorded result file of the analysis and its path: 404 when unknown or gone from disk."""
+    known = file_id.isdigit() and int(file_id) <= DB_INT_MAX
+    file = AnalysisFile.objects.filter(analysis=analysis, pk=int(file_id)).first() if known else None
+    path = analysis_path(analysis) / file.name_on_disk if file is not None else None
+    if file is None or path is None or not path.is_file():
+        raise NotFound("File does not exist")
+    return file, path

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analyses.base import AnalysisWorkflow
-from analyses.models import Analysis
+from analyses.models import Analysis, AnalysisFile
 from analyses.selectors import analysis_path
 from core.errors import BadRequest, Conflict
 from indexes.models import Index
@@ -157,3 +157,28 @@ def analysis_delete(*, analysis: Analysis) -> None:
     folder = analysis_path(analysis)
     analysis.delete()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@transaction.atomic
+def analysis_files_record(*, analysis_id: str) -> list[AnalysisFile]:
+    """Record every known result file present in the analysis folder (again: sizes are refreshed, nothing doubles)."""
+    from analyses.constants import RESULT_FILES
+
+    analysis = Analysis.objects.select_for_update().filter(pk=analysis_id).first()
+    if analysis is None:
+        return []
+    folder = analysis_path(analysis)
+    for name, known in RESULT_FILES.items():
+        path = folder / name
+        if path.is_file():
+            AnalysisFile.objects.update_or_create(
+                analysis=analysis,
+                name=name,
+                defaults={
+                    "name_on_disk": name,
+                    "format": known.format,
+                    "size": path.stat().st_size,
+                    "description": known.description,
+                },
+            )
+    return list(AnalysisFile.objects.filter(analysis=analysis).order_by("id"))

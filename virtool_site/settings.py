@@ -181,6 +181,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Largest profiles or annotations file an HMM install takes out of an archive (bytes, counted decompressed).
 VIRTOOL_HMM_MAX_SIZE = env.int("VIRTOOL_HMM_MAX_SIZE", default=4 * 1024**3)
 
+# --- NCBI BLAST of NuVs contigs -----------------------------------------------------------------------------
+VIRTOOL_BLAST_URL = env("VIRTOOL_BLAST_URL", default="https://blast.ncbi.nlm.nih.gov/Blast.cgi")
+# Seconds before the first check (at least NCBI's own estimate, RTOE), added after each check that finds the
+# search still running, up to the cap; transient failures back off from the first interval, doubling.
+VIRTOOL_BLAST_INTERVAL = env.float("VIRTOOL_BLAST_INTERVAL", default=5.0)
+VIRTOOL_BLAST_MAX_INTERVAL = env.float("VIRTOOL_BLAST_MAX_INTERVAL", default=60.0)
+# Consecutive failures to reach NCBI (or NCBI not knowing the search yet) before the search ends in an error.
+VIRTOOL_BLAST_RETRIES = env.int("VIRTOOL_BLAST_RETRIES", default=5)
+# Seconds after which a search NCBI has not finished ends in an error.
+VIRTOOL_BLAST_TIMEOUT = env.float("VIRTOOL_BLAST_TIMEOUT", default=3600.0)
+
 # --- Jobs -------------------------------------------------------------------------------------------------
 # Name under which this host's reservations are kept (hosts sharing one name share one set of limits).
 VIRTOOL_WORKER_HOST = env("VIRTOOL_WORKER_HOST", default="")
@@ -234,6 +245,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ROUTES = {
     "core.tasks.*": {"queue": "default"},
     "files.tasks.*": {"queue": "default"},
+    # BLAST checks are short HTTP calls that wait between them: never in a job slot.
+    "analyses.tasks.nuvs_blast_task": {"queue": "default"},
     "jobs.tasks.jobs_reap_task": {"queue": "default"},
 }
 CELERY_BEAT_SCHEDULE = {

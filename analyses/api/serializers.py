@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from analyses.models import Analysis
@@ -139,16 +139,158 @@ class PathoscopeResultsSerializer(serializers.Serializer):
     hits = HitOTUSerializer(many=True)
 
 
+# --- NuVs results as analyses.nuvs.results builds them ------------------------------------------------------
+
+
+class NuvsHmmHitSerializer(serializers.Serializer):
+    """An HMM hit of an ORF, with the annotation of its HMM (empty when that HMM is no longer installed)."""
+
+    hit = serializers.CharField(help_text="Id of the HMM annotation (`GET /api/hmms/{id}`).")
+    full_e = serializers.FloatField()
+    full_score = serializers.FloatField()
+    full_bias = serializers.FloatField()
+    best_e = serializers.FloatField()
+    best_score = serializers.FloatField()
+    best_bias = serializers.FloatField()
+    cluster = serializers.IntegerField(allow_null=True, help_text="vFam cluster; null when the HMM was purged.")
+    families = described({"type": "object", "additionalProperties": {"type": "integer"}})
+    names = serializers.ListField(child=serializers.CharField())
+
+
+class NuvsOrfSerializer(serializers.Serializer):
+    """An open reading frame of a contig, translated, with its HMM hits."""
+
+    index = serializers.IntegerField()
+    frame = serializers.IntegerField()
+    strand = serializers.IntegerField()
+    pos = serializers.ListField(child=serializers.IntegerField(), min_length=2, max_length=2)
+    pro = serializers.CharField(allow_blank=True)
+    hits = NuvsHmmHitSerializer(many=True)
+
+
+class BlastHitSerializer(serializers.Serializer):
+    """A sequence NCBI found, with its best alignment."""
+
+    accession = serializers.CharField(allow_blank=True)
+    name = serializers.CharField(allow_blank=True, help_text="Scientific name of the organism.")
+    title = serializers.CharField(allow_blank=True)
+    taxid = described({"oneOf": [{"type": "integer"}, {"type": "string"}]})
+    evalue = serializers.FloatField()
+    score = serializers.FloatField()
+    bit_score = serializers.FloatField()
+    identity = serializers.IntegerField()
+    align_len = serializers.IntegerField()
+    gaps = serializers.IntegerField()
+    len = serializers.IntegerField()
+
+
+class BlastResultSerializer(serializers.Serializer):
+    """A finished BLAST search: the hits and NCBI's description of the search."""
+
+    rid = serializers.CharField()
+    program = serializers.CharField()
+    version = serializers.CharField()
+    params = described({"type": "object"})
+    target = described({"type": "object"})
+    stat = described({"type": "object"})
+    masking = described({"type": "array", "items": {"type": "object"}, "nullable": True})
+    hits = BlastHitSerializer(many=True)
+
+
+class NuvsBlastSerializer(serializers.Serializer):
+    """The NCBI BLAST search of one contig (Virtool's `nuvs_blast`)."""
+
+    id = serializers.IntegerField()
+    analysis_id = serializers.CharField()
+    sequence_index = serializers.IntegerField()
+    rid = serializers.CharField(allow_null=True, help_text="NCBI's request id, once NCBI accepted the search.")
+    ready = serializers.BooleanField()
+    result = BlastResultSerializer(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    interval = serializers.IntegerField(help_text="Seconds from `last_checked_at` to the next check of NCBI.")
+    last_checked_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class NuvsContigSerializer(serializers.Serializer):
+    """An assembled contig with its ORFs and Virtool's figures."""
+
+    id = serializers.IntegerField(help_text="The contig's index.")
+    index = serializers.IntegerField()
+    sequence = serializers.CharField()
+    orfs = NuvsOrfSerializer(many=True)
+    annotatedOrfCount = serializers.IntegerField(help_text="ORFs with at least one HMM hit.")
+    e = serializers.FloatField(
+        allow_null=True, help_text="Least full E-value over the ORFs; an ORF without hits counts 0."
+    )
+    families = serializers.ListField(child=serializers.CharField())
+    names = serializers.ListField(child=serializers.CharField())
+    blast = NuvsBlastSerializer(allow_null=True)
+
+
+class NuvsResultsSerializer(serializers.Serializer):
+    """NuVs results: the contigs in their stored order."""
+
+    hits = NuvsContigSerializer(many=True)
+
+
+class AnalysisFileSerializer(serializers.Serializer):
+    """A result file kept with an analysis (Virtool's `analysis_files`)."""
+
+    id = serializers.IntegerField()
+    analysis = serializers.CharField(source="analysis_id")
+    name = serializers.CharField()
+    name_on_disk = serializers.CharField()
+    format = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True)
+    uploaded_at = serializers.DateTimeField()
+    description = serializers.CharField(allow_blank=True)
+
+
 class AnalysisSerializer(AnalysisMinimalSerializer):
-    """An analysis with its formatted results (null until the analysis is ready)."""
+    """An analysis with its files and formatted results (null until the analysis is ready)."""
 
     results = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField()
+
+    def get_results(self, analysis: Analysis) -> dict | None:
+        from analyses.formatting import format_results
+
+        return format_results(analysis)
+
+    @extend_schema_field(AnalysisFileSerializer(many=True))
+    def get_files(self, analysis: Analysis) -> list[dict]:
+        return list(AnalysisFileSerializer(analysis.files.all(), many=True).data)
+
+
+class PathoscopeAnalysisSerializer(AnalysisSerializer):
+    """A PathoScope analysis (the schema's description of `AnalysisSerializer` for this workflow)."""
+
+    workflow = serializers.ChoiceField(choices=["pathoscope_bowtie"])  # type: ignore[assignment]
 
     @extend_schema_field(PathoscopeResultsSerializer(allow_null=True))
     def get_results(self, analysis: Analysis) -> dict | None:
-        from analyses.formatting import format_pathoscope
+        return super().get_results(analysis)
 
-        return format_pathoscope(analysis)
+
+class NuvsAnalysisSerializer(AnalysisSerializer):
+    """A NuVs analysis (the schema's description of `AnalysisSerializer` for this workflow)."""
+
+    workflow = serializers.ChoiceField(choices=["nuvs"])  # type: ignore[assignment]
+
+    @extend_schema_field(NuvsResultsSerializer(allow_null=True))
+    def get_results(self, analysis: Analysis) -> dict | None:
+        return super().get_results(analysis)
+
+
+def analysis_document_schema() -> PolymorphicProxySerializer:
+    """`GET /api/analyses/{id}`: the analysis document of its workflow."""
+    return PolymorphicProxySerializer(
+        component_name="AnalysisDocument",
+        serializers={"pathoscope_bowtie": PathoscopeAnalysisSerializer, "nuvs": NuvsAnalysisSerializer},
+        resource_type_field_name="workflow",
+    )
 
 
 def analysis_minimal(analysis: Analysis) -> dict[str, Any]:

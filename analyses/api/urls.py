@@ -15,4 +15,17 @@ urlpatterns = [
         name="analysis-export",
     ),
     path("analyses/<str:analysis_id>", views.AnalysisView.as_view(), name="analysis"),
+    path("analyses/<str:analysis_id>/files/<str:file_id>", views.AnalysisFileView.as_view(), name="analysis-file"),
+    path("analyses/<str:analysis_id>/sequences.fa", views.NuvsContigsFastaView.as_view(), name="nuvs-contigs-fasta"),
+    re_path(
+        r"^analyses/(?P<analysis_id>[A-Za-z0-9]+)/sequences/(?P<sequence_index>[0-9]+)\.fa$",
+        views.NuvsContigFastaView.as_view(),
+        name="nuvs-contig-fasta",
+    ),
+    re_path(
+        r"^analyses/(?P<analysis_id>[A-Za-z0-9]+)/(?P<sequence_index>[0-9]+)/blast$",
+        views.NuvsBlastView.as_view(),
+        name="nuvs-blast",
+    ),
+    path("analyses/<str:analysis_id>/orfs.fa", views.NuvsOrfsFastaView.as_view(), name="nuvs-orfs-fasta"),
 ]

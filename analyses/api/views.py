@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -17,12 +17,17 @@ from analyses.api.serializers import (
     AnalysisCreateSerializer,
     AnalysisMinimalSerializer,
     AnalysisSerializer,
+    NuvsBlastSerializer,
+    analysis_document_schema,
 )
 from analyses.formatting import export_csv, export_xlsx, format_pathoscope
+from analyses.nuvs.blast import nuvs_blast_create, nuvs_blast_delete
+from analyses.nuvs.results import blast_document, contigs_fasta, fasta_stem, nuvs_contig, nuvs_contigs, orfs_fasta
+from core.api.files import ranged_file_response
 from core.api.pagination import VirtoolPagination
-from core.api.schema import LOCATION, PAGE_PARAMETERS, binary, error_responses, page_serializer
+from core.api.schema import LOCATION, PAGE_PARAMETERS, RANGE, binary, error_responses, page_serializer, ranged_download
 from core.api.serializers import created, validated
-from core.errors import BadRequest, Conflict
+from core.errors import BadRequest, Conflict, NotFound
 from samples.selectors import sample_get
 from users.authentication import request_user
 
@@ -90,7 +95,7 @@ class AnalysesView(APIView):
 class AnalysisView(APIView):
     """GET /analyses/{id} (results formatted), DELETE (409 while running)."""
 
-    @extend_schema(responses={200: AnalysisSerializer, **error_responses(403)})
+    @extend_schema(responses={200: analysis_document_schema(), **error_responses(403)})
     def get(self, request: Request, analysis_id: str) -> Response:
         return Response(
             AnalysisSerializer(selectors.analysis_get(user=request_user(request), analysis_id=analysis_id)).data
@@ -114,6 +119,8 @@ class AnalysisExportView(APIView):
     )
     def get(self, request: Request, analysis_id: str, extension: str) -> HttpResponse:
         analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id)
+        if analysis.workflow == "nuvs":
+            raise BadRequest("Only PathoScope analyses export as CSV or XLSX: download a NuVs analysis as FASTA")
         formatted = format_pathoscope(analysis)
         if formatted is None:
             raise Conflict("Analysis is not ready yet")
@@ -129,3 +136,76 @@ class AnalysisExportView(APIView):
             raise BadRequest("Export as csv or xlsx")
         response["Content-Disposition"] = f'attachment; filename="{stem}.{extension}"'
         return response
+
+
+def _fasta_response(body: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+FASTA_ERRORS = error_responses(400, 403, 409)
+
+
+class AnalysisFileView(APIView):
+    """GET /analyses/{id}/files/{file_id}: download one result file (Range requests honoured)."""
+
+    @extend_schema(parameters=[RANGE], responses={**ranged_download("*/*"), **error_responses(403)})
+    def get(self, request: Request, analysis_id: str, file_id: str) -> HttpResponseBase:
+        analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id)
+        file, path = selectors.analysis_file_get(analysis=analysis, file_id=file_id)
+        return ranged_file_response(request, path, file.name)
+
+
+class NuvsContigsFastaView(APIView):
+    """GET /analyses/{id}/sequences.fa: every contig of a NuVs analysis as FASTA."""
+
+    @extend_schema(operation_id="analyses_nuvs_sequences_fasta", responses={**binary("text/plain"), **FASTA_ERRORS})
+    def get(self, request: Request, analysis_id: str) -> HttpResponse:
+        analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id)
+        contigs = nuvs_contigs(analysis)
+        return _fasta_response(contigs_fasta(analysis, contigs), f"{fasta_stem(analysis)}_contigs.fa")
+
+
+class NuvsContigFastaView(APIView):
+    """GET /analyses/{id}/sequences/{sequence_index}.fa: one contig of a NuVs analysis as FASTA."""
+
+    @extend_schema(operation_id="analyses_nuvs_sequence_fasta", responses={**binary("text/plain"), **FASTA_ERRORS})
+    def get(self, request: Request, analysis_id: str, sequence_index: str) -> HttpResponse:
+        analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id)
+        contig = nuvs_contig(nuvs_contigs(analysis), sequence_index)
+        if contig is None:
+            raise NotFound("Sequence does not exist")
+        filename = f"{fasta_stem(analysis)}_contig_{contig['index']}.fa"
+        return _fasta_response(contigs_fasta(analysis, [contig]), filename)
+
+
+class NuvsOrfsFastaView(APIView):
+    """GET /analyses/{id}/orfs.fa: the ORF translations of a NuVs analysis as protein FASTA."""
+
+    @extend_schema(operation_id="analyses_nuvs_orfs_fasta", responses={**binary("text/plain"), **FASTA_ERRORS})
+    def get(self, request: Request, analysis_id: str) -> HttpResponse:
+        analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id)
+        contigs = nuvs_contigs(analysis)
+        return _fasta_response(orfs_fasta(analysis, contigs), f"{fasta_stem(analysis)}_orfs.fa")
+
+
+class NuvsBlastView(APIView):
+    """PUT /analyses/{id}/{sequence_index}/blast: BLAST one contig at NCBI (replaces its last search); DELETE it."""
+
+    @extend_schema(
+        operation_id="analyses_nuvs_blast_create",
+        request=None,
+        responses={201: NuvsBlastSerializer, **error_responses(400, 403, 409)},
+        parameters=[LOCATION],
+    )
+    def put(self, request: Request, analysis_id: str, sequence_index: str) -> Response:
+        analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id, kind="write")
+        blast = nuvs_blast_create(analysis=analysis, sequence_index=int(sequence_index))
+        return created(blast_document(blast), f"/api/analyses/{analysis.pk}/{blast.sequence_index}/blast")
+
+    @extend_schema(operation_id="analyses_nuvs_blast_delete", responses={204: None, **error_responses(400, 403)})
+    def delete(self, request: Request, analysis_id: str, sequence_index: str) -> Response:
+        analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id, kind="write")
+        nuvs_blast_delete(analysis=analysis, sequence_index=int(sequence_index))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -135,9 +135,9 @@ def test_start_an_analysis_on_the_sample_page_watch_it_and_read_the_result(
     expect(watcher.locator("#otu-table tbody.otu-group").first).to_have_attribute("data-name", RPRSV)
     watcher.close()
 
-    item.get_by_role("link", name="Pathoscope").click()
+    item.get_by_role("link", name="PathoScope", exact=True).click()
     expect(page).to_have_url(f"{live_server_url}{result_url}")
-    expect(page.locator("#analysis-title")).to_have_text("Pathoscope · RpRSV")
+    expect(page.locator("#analysis-title")).to_have_text("PathoScope · RpRSV")
     expect(page.locator("#results-section")).to_be_visible()
     expect(page.locator("#analysis-progress")).to_be_hidden()
 
@@ -245,7 +245,7 @@ def test_start_the_same_analysis_on_selected_samples_from_the_list(
 
     # Each link opens a result page that follows the analysis; the negative control finds nothing.
     page.locator("#bulk-result").get_by_role("link", name="S1").click()
-    expect(page.locator("#analysis-title")).to_have_text("Pathoscope · S1")
+    expect(page.locator("#analysis-title")).to_have_text("PathoScope · S1")
     expect(page.locator("#results-empty")).to_have_text("No known virus was detected in this sample.", timeout=180_000)
     assert samples["S2"]["id"] not in in_thread(lambda: list(Analysis.objects.values_list("sample_id", flat=True)))
     assert errors == []

@@ -1,15 +1,18 @@
 // One analysis: the header (sample, reference and index, subtractions, read counts), live progress while it runs,
-// then the detected OTUs sorted by weight, expandable to isolates and sequences, with coverage charts drawn as
-// inline SVG (the sequences of an isolate side by side, so multi-segment viruses read as one genome), filters for
-// weak hits and the CSV/XLSX exports.
-import { $, api, fill, h, live, showNotice, svg as s, timeAgo, toast } from "../virtool/virtool.js";
+// then the result of its workflow. PathoScope's here: the detected OTUs sorted by weight, expandable to isolates
+// and sequences, with coverage charts drawn as inline SVG (the sequences of an isolate side by side, so
+// multi-segment viruses read as one genome), filters for weak hits and the CSV/XLSX exports. NuVs's in nuvs.js.
+import { $, api, debounce, fill, h, live, showNotice, svg as s, timeAgo, toast } from "../virtool/virtool.js";
 import { chartSvg, compact, pathData, plotArea, yAxisLine, yAxisTitle, yScale, yTickLabel } from "../virtool/charts.js";
-import { NUMBER, percent, referenceText } from "./analyses-common.js";
+import { NUMBER, percent, referenceText, workflowLabel } from "./analyses-common.js";
+import { createNuvs } from "./nuvs.js";
 import { isActive, progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
 const root = $("#analysis-root");
 const analysisId = root.dataset.analysisId;
 const state = { analysis: null, job: null, expanded: new Set(), touched: false, gone: false };
+const nuvs = createNuvs();
+const isNuvs = (analysis) => analysis?.workflow === "nuvs";
 
 // Weak hits: what the filters hide (Virtool's client hides the same by default).
 const MIN_WEIGHT = 0.001;
@@ -249,7 +252,7 @@ function renderResults() {
   const analysis = state.analysis;
   const results = analysis?.results;
   const section = $("#results-section");
-  section.hidden = !analysis?.ready || !results;
+  section.hidden = !analysis?.ready || !results || isNuvs(analysis);
   if (section.hidden) return;
   const table = $("#otu-table");
   for (const body of [...table.tBodies]) body.remove();
@@ -309,7 +312,7 @@ function render(analysis) {
   const sample = analysis.sample || {};
   document.title = `Analysis of ${sample.name || "a sample"} · Virtool`;
   $("#analysis-body").hidden = false;
-  $("#analysis-title").textContent = `Pathoscope · ${sample.name || "sample"}`;
+  $("#analysis-title").textContent = `${workflowLabel(analysis.workflow)} · ${sample.name || "sample"}`;
   const back = $("#analysis-back");
   back.href = `/samples/${encodeURIComponent(sample.id)}`;
   back.textContent = `← ${sample.name}`;
@@ -331,20 +334,37 @@ function render(analysis) {
           ])
         : h("span", { class: "muted", text: "None" }),
     ),
+    ...(isNuvs(analysis) ? nuvsFacts(analysis) : pathoscopeFacts(results)).flat(),
+    fact("Started", timeAgo(analysis.created_at), analysis.user ? ` by ${analysis.user.handle}` : ""),
+    fact("Status", analysis.ready ? h("span", { class: "badge ok", text: "Ready" }) : h("span", { class: "badge", text: "Running" })),
+  );
+  const exports = $("#analysis-exports");
+  exports.hidden = !analysis.ready || isNuvs(analysis);
+  $("#export-csv").href = `/api/analyses/documents/${encodeURIComponent(analysis.id)}.csv`;
+  $("#export-xlsx").href = `/api/analyses/documents/${encodeURIComponent(analysis.id)}.xlsx`;
+  renderProgress();
+  if (isNuvs(analysis)) nuvs.render(analysis);
+  else renderResults();
+}
+
+function pathoscopeFacts(results) {
+  return [
     fact("Mapped reads", h("span", { dataset: { fact: "read_count" }, text: results ? NUMBER.format(results.read_count) : "—" })),
     fact(
       "Subtracted reads",
       h("span", { dataset: { fact: "subtracted_count" }, text: results ? NUMBER.format(results.subtracted_count) : "—" }),
     ),
-    fact("Started", timeAgo(analysis.created_at), analysis.user ? ` by ${analysis.user.handle}` : ""),
-    fact("Status", analysis.ready ? h("span", { class: "badge ok", text: "Ready" }) : h("span", { class: "badge", text: "Running" })),
-  );
-  const exports = $("#analysis-exports");
-  exports.hidden = !analysis.ready;
-  $("#export-csv").href = `/api/analyses/documents/${encodeURIComponent(analysis.id)}.csv`;
-  $("#export-xlsx").href = `/api/analyses/documents/${encodeURIComponent(analysis.id)}.xlsx`;
-  renderProgress();
-  renderResults();
+  ];
+}
+
+function nuvsFacts(analysis) {
+  const counts = nuvs.facts(analysis);
+  const value = (name, number) => h("span", { dataset: { fact: name }, text: counts ? NUMBER.format(number) : "—" });
+  return [
+    fact("Contigs", value("contigs", counts?.contigs)),
+    fact("ORFs", value("orfs", counts?.orfs), counts ? ` · ${NUMBER.format(counts.annotatedOrfs)} with HMM hits` : ""),
+    fact("Annotated contigs", value("annotated_contigs", counts?.annotatedContigs)),
+  ];
 }
 
 async function load() {
@@ -381,7 +401,8 @@ live.on("analyses", ({ operation, data }) => {
     return;
   }
   if (data?.id !== analysisId) return;
-  if (!state.analysis || data.ready !== state.analysis.ready) load();
+  // A NuVs result changes after it is ready (a contig's BLAST): its update says so, the formatted result says how.
+  if (!state.analysis || data.ready !== state.analysis.ready || (isNuvs(state.analysis) && data.ready)) reload();
   else render({ ...state.analysis, ...data, results: state.analysis.results });
 });
 
@@ -393,6 +414,9 @@ live.on("jobs", ({ data }) => {
   // The results are written before the job reports completion; reading them again covers a missed message.
   if (!isActive(data.state)) load();
 });
+
+// Several messages in a row (a BLAST checked, then ready) need one read.
+const reload = debounce(load, 150);
 
 live.onReconnect(load);
 

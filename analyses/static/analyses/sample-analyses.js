@@ -11,6 +11,7 @@ import {
   startFields,
   startParts,
   subtractionsText,
+  workflowLabel,
 } from "./analyses-common.js";
 import { isActive, progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
@@ -60,7 +61,7 @@ export function setup({ sampleId }) {
         h(
           "div",
           { class: "analysis-name" },
-          h("a", { href: analysisUrl(analysis), dataset: { part: "link" }, text: "Pathoscope" }),
+          h("a", { href: analysisUrl(analysis), dataset: { part: "link" }, text: workflowLabel(analysis.workflow) }),
           h("span", { class: "analysis-ref", dataset: { part: "reference" } }),
         ),
         h("div", { class: "muted small", dataset: { part: "meta" } }),
@@ -170,7 +171,8 @@ export function setup({ sampleId }) {
   async function removeAnalysis(id, button) {
     const analysis = state.analyses?.find((item) => item.id === id);
     if (!analysis) return;
-    if (!window.confirm(`Delete the analysis against ${referenceText(analysis)}? Its results are removed.`)) return;
+    const what = `${workflowLabel(analysis.workflow)} analysis against ${referenceText(analysis)}`;
+    if (!window.confirm(`Delete the ${what}? Its results are removed.`)) return;
     button.disabled = true;
     state.deleting.add(id);
     try {
@@ -216,10 +218,7 @@ export function setup({ sampleId }) {
   });
 
   onSubmit(form, async () => {
-    const analysis = await api("POST", `/api/samples/${encodeURIComponent(sampleId)}/analyses`, startBody(
-      parts.select,
-      parts.container,
-    ));
+    const analysis = await api("POST", `/api/samples/${encodeURIComponent(sampleId)}/analyses`, startBody(parts));
     openForm(false);
     showFailed("");
     upsert(analysis);
@@ -238,7 +237,8 @@ export function setup({ sampleId }) {
         if (!state.deleting.has(analysis.id) && !analysis.ready) {
           const job = jobOf(analysis);
           const what = job?.state === "cancelled" ? "was cancelled" : "stopped";
-          showFailed(`The analysis against ${referenceText(analysis)} ${what} and was removed.`, analysis.job?.id);
+          const name = `${workflowLabel(analysis.workflow)} analysis against ${referenceText(analysis)}`;
+          showFailed(`The ${name} ${what} and was removed.`, analysis.job?.id);
         }
       }
       state.analyses = state.analyses.filter((item) => !gone.has(item.id));
@@ -264,6 +264,10 @@ export function setup({ sampleId }) {
   live.on("indexes", reloadOptions);
   live.on("references", reloadOptions);
   live.on("subtraction", reloadOptions);
+  // The HMM status document: installing or purging profiles changes whether NuVs may start.
+  live.on("status", ({ data }) => {
+    if (data?.id === "hmm") reloadOptions();
+  });
   live.onReconnect(load);
   setInterval(() => refreshTimes(list), 30_000);
 

@@ -1,7 +1,7 @@
 // The samples list's "Analyze selected", a page part (core/pages.py; registered in analyses/apps.py): one
 // analysis started on every selected sample, each with its own default subtractions unless some are chosen for
 // all. The list calls `selection(ids)` whenever its selection changes and offers `selection.clear()`.
-import { $, api, fill, h, onSubmit, setText, toast } from "../virtool/virtool.js";
+import { $, api, debounce, fill, h, live, onSubmit, setText, toast } from "../virtool/virtool.js";
 import { analysisUrl, loadStartOptions, renderStartOptions, startBody, startFields, startParts } from "./analyses-common.js";
 
 /** Wire the selection's analysis form; returns the `selection(ids)` hook. */
@@ -36,6 +36,21 @@ export function setup({ selection }) {
     }
   }
 
+  async function refreshOptions() {
+    if (bulkForm.hidden) return;
+    try {
+      renderStartOptions({ ...bulkParts, options: await loadStartOptions() });
+    } catch {
+      // The form keeps what it showed; the next change or opening reads them again.
+    }
+  }
+  const reloadOptions = debounce(refreshOptions, 300);
+  live.on("indexes", reloadOptions);
+  live.on("subtraction", reloadOptions);
+  live.on("status", ({ data }) => {
+    if (data?.id === "hmm") reloadOptions();
+  });
+
   bulkToggle.addEventListener("click", () => openBulk(bulkForm.hidden));
   $("#bulk-cancel").addEventListener("click", () => {
     openBulk(false);
@@ -43,7 +58,7 @@ export function setup({ selection }) {
   });
 
   onSubmit(bulkForm, async () => {
-    const body = { ...startBody(bulkParts.select, bulkParts.container), sample_ids: selected };
+    const body = { ...startBody(bulkParts), sample_ids: selected };
     if (ownDefaults.checked) delete body.subtractions;
     const analyses = await api("POST", "/api/analyses", body);
     const started = `Started ${analyses.length} analys${analyses.length === 1 ? "is" : "es"}`;
