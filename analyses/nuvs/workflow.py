@@ -37,6 +37,7 @@ from samples.selectors import samples_path
 from subtractions.selectors import subtractions_path
 
 if TYPE_CHECKING:
+    from analyses.models import Analysis
     from samples.models import Sample
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,13 @@ class NuVs(AnalysisWorkflow):
     def start_problem(cls) -> str | None:
         """NuVs searches the installed profile HMMs: without them it cannot run."""
         return None if hmm_installed() else NO_HMMS
+
+    @classmethod
+    def finished(cls, analysis: Analysis, results: dict[str, Any]) -> None:
+        """The assembly, the ORF translations and the search table become the analysis's downloadable files."""
+        from analyses.services import analysis_files_record
+
+        analysis_files_record(analysis_id=analysis.pk)
 
     @step(
         "Write reference FASTA",

@@ -229,6 +229,8 @@ def test_rprsv_contigs_cover_both_segments_and_a_second_nuvs_reuses_the_trimmed_
 
     folder = analysis_path(stored)
     assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)
+    listed = client.get(f"/api/analyses/{stored.pk}").json()["files"]
+    assert sorted((f["name"], f["size"]) for f in listed) == sorted((n, (folder / n).stat().st_size) for n in FILES)
     assembly = list(seqio.read_fasta(folder / "assembly.fa.gz"))
     assert {c["sequence"] for c in contigs} <= {record.sequence for record in assembly}
     orfs = {record.name: record.sequence for record in seqio.read_fasta(folder / "orfs.fa.gz")}
