@@ -321,6 +321,8 @@ class NuVs(AnalysisWorkflow):
 
     @step("Assemble", "Assemble the remaining reads into contigs with SPAdes.")
     def assemble(self, ctx) -> None:
+        if not hmm_installed():  # checked again before the longest step: no assembly whose ORFs cannot be searched
+            raise AnalysisError(HMMS_REMOVED)
         analysis, _ = job_analysis(ctx)
         output = ctx.work_path / "spades"
         command = spades_command(

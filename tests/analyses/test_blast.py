@@ -351,3 +351,14 @@ def test_blast_checks_go_to_the_default_queue_not_a_job_slot():
 
     route = app.amqp.router.route({}, nuvs_blast_task.name, args=(1, 0, 0), kwargs={})
     assert route["queue"].name == "default"
+
+
+def test_a_search_without_hits_is_ready_with_none(owner, data_path, queued, fast_ncbi):
+    fast_ncbi.script("SearchInfo", (200, "searchinfo_ready_no_hits.html"))
+    fast_ncbi.script("Result", (200, "result_no_hits.json"))
+    blast = blast_of(owner)
+    run(blast)
+    blast.refresh_from_db()
+    assert (blast.ready, blast.error) == (True, None)
+    assert blast.result["hits"] == []
+    assert blast.result["masking"] is None

@@ -3,6 +3,7 @@ checks, the trimmed-reads cache and the failures a scientist may meet."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import random
@@ -274,7 +275,7 @@ def l1_virus(seed: int = 5) -> tuple[str, str]:
     return head + "ATG" + coding + "TAA" + flank(400), head
 
 
-def test_simulated_virus_hits_its_profile_and_host_reads_are_removed_first(scientist, jobs_here, data_path):
+def test_simulated_virus_hits_its_profile_and_host_reads_are_removed_first(scientist, jobs_here, data_path, mocker):
     client = client_for(scientist)
     install_hmms()
     reference = make_reference(client, scientist, EXPORT_20, run=run_waiting_jobs)
@@ -304,6 +305,22 @@ def test_simulated_virus_hits_its_profile_and_host_reads_are_removed_first(scien
     # The host carried the first 600 nt: its reads were removed before assembly, so no contig holds that part.
     assert all(head[200:400] not in c["sequence"] and revcomp(head[200:400]) not in c["sequence"] for c in contigs)
     assert "vFam_10" in (analysis_path(stored) / "hmm.tsv").read_text()
+
+    # HMMs purged while the ORFs are being found: the search step says so, and the analysis goes.
+    original = NuVs.process_assembly
+
+    @functools.wraps(original)  # keeps the step's mark
+    def purging(self, ctx) -> None:
+        original(self, ctx)
+        hmm_services.hmm_purge()
+
+    mocker.patch.object(NuVs, "process_assembly", purging)
+    failed = start_nuvs(client, sample, reference)
+    assert run_waiting_jobs() == ["error"]
+    assert error_of(failed) == [f"The job failed during step 'Search HMMs': {HMMS_REMOVED}"]
+    assert not Analysis.objects.filter(pk=failed["id"]).exists()
+    assert not (data_path / "samples" / sample["id"] / "analysis" / failed["id"]).exists()
+    assert Analysis.objects.filter(pk=analysis["id"], ready=True).exists()
 
 
 def test_small_50bp_sample_completes_with_an_empty_result(scientist, jobs_here, data_path):
@@ -386,7 +403,7 @@ def test_spades_out_of_memory_ends_in_error_saying_so(scientist, jobs_here, data
     assert_left_nothing(data_path, sample, analysis)
 
 
-def test_hmms_removed_before_the_job_runs_end_it_in_error(scientist, jobs_here, data_path):
+def test_hmms_removed_before_or_while_the_job_runs_end_it_in_error(scientist, jobs_here, data_path, mocker):
     client = client_for(scientist)
     install_hmms()
     reference = make_reference(client, scientist, EXPORT_20, run=run_waiting_jobs)
@@ -396,6 +413,21 @@ def test_hmms_removed_before_the_job_runs_end_it_in_error(scientist, jobs_here, 
     hmm_services.hmm_purge()
     assert run_waiting_jobs() == ["error"]
     assert error_of(analysis) == [f"The job failed during step 'Write reference FASTA': {HMMS_REMOVED}"]
+    assert_left_nothing(data_path, sample, analysis)
+
+    # Purged while reads are being removed: the job stops before assembling.
+    install_hmms()
+    original = NuVs.eliminate_otus
+
+    @functools.wraps(original)  # keeps the step's mark
+    def purging(self, ctx) -> None:
+        original(self, ctx)
+        hmm_services.hmm_purge()
+
+    mocker.patch.object(NuVs, "eliminate_otus", purging)
+    analysis = start_nuvs(client, sample, reference)
+    assert run_waiting_jobs() == ["error"]
+    assert error_of(analysis) == [f"The job failed during step 'Assemble': {HMMS_REMOVED}"]
     assert_left_nothing(data_path, sample, analysis)
 
 

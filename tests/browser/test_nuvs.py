@@ -387,6 +387,8 @@ def test_nuvs_with_no_contigs_says_so(scientist, live_server_url: str, browser: 
 def test_start_form_offers_nuvs_disabled_until_hmms_are_installed(
     scientist, live_server_url: str, browser: Browser
 ) -> None:
+    from analyses.models import Analysis
+
     made = in_thread(lambda: make_nuvs(scientist, results={"hits": []}))
     cookie = in_thread(lambda: session_cookie_for(scientist))
     context, page, errors = open_page(browser, live_server_url, cookie, f"/samples/{made['sample']}")
@@ -432,6 +434,15 @@ def test_start_form_offers_nuvs_disabled_until_hmms_are_installed(
     bulk = page.locator("#bulk-form")
     expect(bulk.get_by_label("NuVs")).to_be_disabled()
     expect(bulk.locator("[data-reason=nuvs]")).to_contain_text("NuVs needs HMM profiles and none are installed.")
+
+    # Installed meanwhile, NuVs is offered there too, and starts on the selected sample.
+    in_thread(install_hmms)
+    expect(bulk.get_by_label("NuVs")).to_be_enabled()
+    bulk.get_by_label("NuVs").check()
+    bulk.get_by_role("button", name="Start analyses").click()
+    expect(page.locator("#bulk-result")).to_contain_text("Started 1 analysis")
+    workflows = in_thread(lambda: sorted(Analysis.objects.values_list("workflow", flat=True)))
+    assert workflows == ["nuvs", "nuvs"]
     assert errors == []
     context.close()
 

@@ -114,7 +114,9 @@ def _world(admin, other, make_user_for_world) -> dict[str, Any]:
     spare_upload = make_reads_upload(admin, SHARED / "data" / "samples" / "small_50bp_1.fq.gz")
     index = Index.objects.get(reference_id=reference["id"])
     member = make_user_for_world("fuzz-member")
+    nuvs = _nuvs_world(admin, sample["id"])
     return {
+        **nuvs,
         "analysis_id": analysis["id"],
         "sample_id": sample["id"],
         "ref_id": reference["id"],
@@ -140,6 +142,38 @@ def _world(admin, other, make_user_for_world) -> dict[str, Any]:
         "hmm_archive": hmm_upload(admin, name="another-vthmm.tar.gz").pk,
     }
 
+
+def _nuvs_world(admin, sample_id: str) -> dict[str, Any]:
+    """A finished NuVs analysis of the sample with its result files and a finished BLAST of its first contig."""
+    import json
+
+    from analyses.models import NuvsBlast
+    from analyses.nuvs.ncbi import format_blast_content
+    from analyses.services import analysis_files_record
+    from hmm.models import HMM
+    from samples.models import Sample
+    from tests.analyses.ncbi_server import RECORDED
+    from tests.analyses.nuvs_data import nuvs_analysis, nuvs_results
+
+    clusters = dict(HMM.objects.values_list("cluster", "id"))
+    analysis = nuvs_analysis(admin, nuvs_results(clusters), sample=Sample.objects.get(pk=sample_id))
+    files = analysis_files_record(analysis_id=analysis.pk)
+    raw = json.loads((RECORDED / "result_rprsv.json").read_text())
+    NuvsBlast.objects.create(
+        analysis=analysis,
+        sequence_index=0,
+        rid="4VT8M1X0016",
+        ready=True,
+        result=format_blast_content(raw, rid="4VT8M1X0016"),
+    )
+    NuvsBlast.objects.create(
+        analysis=analysis, sequence_index=1, error="NCBI BLAST could not be reached: connection refused."
+    )
+    return {"nuvs_analysis_id": analysis.pk, "file_id": files[0].pk, "sequence_index": 1}
+
+
+# Paths of NuVs analyses: their `analysis_id` is the NuVs analysis of the world.
+NUVS_PATHS = ("/files/", "/sequences", "/orfs.fa", "/blast")
 
 # Long enough for any `minimum_password_length` the fuzz may have set (at most 128).
 PASSWORD = "p" * 128
@@ -178,6 +212,7 @@ def _known_good(world: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             {"body": {"accession": "FZ000001", "definition": "made by the fuzz", "sequence": "ACGTACGTACGT"}}
         ],
         "PUT /api/jobs/{job_id}/cancel": [{}],
+        "PUT /api/analyses/{analysis_id}/{sequence_index}/blast": [{}],
         # Its job stays waiting (no worker runs here): from then on installs and purges are refused with 409.
         "POST /api/hmms/status/updates": [{"body": {"upload_id": world["hmm_archive"]}}],
     }
@@ -198,6 +233,8 @@ def _path_parameters(path: str, world: dict[str, Any]) -> dict[str, Any]:
                 if path.startswith("/api/subtractions")
                 else "reference.fa.gz"
             )
+        elif name == "analysis_id" and any(part in path for part in NUVS_PATHS):
+            values[name] = world["nuvs_analysis_id"]
         elif name in world:
             values[name] = world[name]
     return values

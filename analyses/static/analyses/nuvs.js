@@ -66,10 +66,14 @@ export function annotatedCount(contig) {
 
 /** The contigs best e-value first; contigs without a hit after them, longest first; then by index. */
 export function sortContigs(contigs) {
-  const e = (contig) => bestContigHit(contig)?.hit.full_e ?? Number.POSITIVE_INFINITY;
-  return [...contigs].sort(
-    (a, b) => e(a) - e(b) || (e(a) === Number.POSITIVE_INFINITY ? b.sequence.length - a.sequence.length : 0) || a.index - b.index,
-  );
+  const keyed = contigs.map((contig) => ({ contig, e: bestContigHit(contig)?.hit.full_e ?? null }));
+  const order = (a, b) => {
+    if (a.e !== null && b.e !== null && a.e !== b.e) return a.e - b.e;
+    if ((a.e === null) !== (b.e === null)) return a.e === null ? 1 : -1;
+    if (a.e === null) return b.contig.sequence.length - a.contig.sequence.length || a.contig.index - b.contig.index;
+    return a.contig.index - b.contig.index;
+  };
+  return keyed.sort(order).map((item) => item.contig);
 }
 
 /** Whether a contig passes the filters `{annotated, evalue}` (evalue: a number, or null for any). */
@@ -393,6 +397,11 @@ export function createNuvs() {
     blasts: new Map(), // contig index → the BLAST document shown
     starting: new Set(),
   };
+  fill(
+    evalueSelect,
+    h("option", { value: "", text: "any" }),
+    THRESHOLDS.map((value) => h("option", { value, text: value })),
+  );
   annotatedBox.checked = query.get("annotated") === "1";
   if (THRESHOLDS.includes(query.get("evalue"))) evalueSelect.value = query.get("evalue");
 
