@@ -195,6 +195,38 @@ def test_hmm_search_errors(installed, tmp_path):
         hmm_search([("sequence 0.0", "MKV")], profiles=profiles, cpus=1)
     with pytest.raises(HMMSearchError, match=r"^cpus must be at least 1, not 0"):
         hmm_search([("sequence_0.0", "MKV")], profiles=profiles, cpus=0)
+    with pytest.raises(
+        HMMSearchError, match=r"^ORF sequence_0\.0 has 100,001 residues: HMMER searches at most 100,000"
+    ):
+        hmm_search([("sequence_0.0", "M" * 100_001)], profiles=profiles, cpus=1)
+    # A damaged pressed database: a clear error, whether it fails on opening or on reading the profiles.
+    for damaged, data in (
+        (".h3m", b"not a pressed database"),
+        (".h3p", profiles.with_suffix(".hmm.h3p").read_bytes()[:5000]),
+    ):
+        for suffix in (".h3m", ".h3i", ".h3f", ".h3p"):
+            shutil.copyfile(profiles.with_suffix(".hmm" + suffix), tmp_path / ("profiles.hmm" + suffix))
+        (tmp_path / ("profiles.hmm" + damaged)).write_bytes(data)
+        with pytest.raises(HMMSearchError, match=r"^The pressed HMM profiles at .* could not be read"):
+            hmm_search([("sequence_0.0", "MKV" * 50)], profiles=tmp_path / "profiles.hmm", cpus=2)
+
+
+def test_hmm_search_progress_and_stopping(installed, cli_profiles):
+    profiles, _ = installed
+    orfs = named(sampled_contigs(cli_profiles))
+    seen: list[tuple[int, int]] = []
+    hmm_search(orfs, profiles=profiles, cpus=2, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(done, len(orfs)) for done in range(1, len(orfs) + 1)]
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done: int, total: int) -> None:
+        if done == 3:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        hmm_search(orfs, profiles=profiles, cpus=2, progress=cancel)
 
 
 # --- parse_tblout on hand-written lines -----------------------------------------------------------------------
