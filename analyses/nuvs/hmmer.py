@@ -76,23 +76,34 @@ def hmm_search(
         except ValueError as error:
             raise HMMSearchError(f"ORF {name} is not a protein sequence: {error}") from None
 
+    unreadable = f"The pressed HMM profiles at {profiles} could not be read"
     try:
         pressed = HMMPressedFile(str(profiles))
     except (OSError, ValueError, EOFError) as error:
-        raise HMMSearchError(f"The pressed HMM profiles at {profiles} could not be read: {error}") from None
+        raise HMMSearchError(f"{unreadable}: {error}") from None
     try:
         count = len(pressed)
         size = sum(path.stat().st_size for path in _pressed(profiles)[2:])
-        targets: Any = OptimizedProfileBlock(alphabet, pressed) if size <= PRELOAD_MAX_BYTES else pressed
         output = io.BytesIO()
-        for number, hits in enumerate(hmmscan(queries, targets, cpus=cpus), start=1):
-            # hmmscan writes the column header with its first query only.
-            hits.write(output, format="targets", header=number == 1)
-            if progress is not None:
-                progress(number, len(queries))
-    except (OSError, ValueError, EOFError) as error:
-        # Every ORF was checked above: what fails now is reading the database.
-        raise HMMSearchError(f"The pressed HMM profiles at {profiles} could not be read: {error}") from None
+        try:
+            targets: Any = OptimizedProfileBlock(alphabet, pressed) if size <= PRELOAD_MAX_BYTES else pressed
+            results = hmmscan(queries, targets, cpus=cpus)
+        except (OSError, ValueError, EOFError) as error:
+            raise HMMSearchError(f"{unreadable}: {error}") from None
+        try:
+            for number in range(1, len(queries) + 1):
+                try:
+                    hits = next(results)
+                except (OSError, ValueError, EOFError) as error:
+                    # Every ORF was checked above: what fails now is reading the database (from disk, per ORF).
+                    raise HMMSearchError(f"{unreadable}: {error}") from None
+                # hmmscan writes the column header with its first query only.
+                hits.write(output, format="targets", header=number == 1)
+                if progress is not None:
+                    progress(number, len(queries))
+        finally:
+            # A generator: closing it stops pyhmmer's threads now when we stop early, not when it is freed.
+            getattr(results, "close", lambda: None)()
     finally:
         pressed.close()
     text = output.getvalue().decode()
