@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ TARGET_PREFIX = "vFam"
 #: A pressed database up to this size (its .h3f and .h3p files) is read into memory once and shared by the
 #: threads, which is much faster; a larger one is read from disk for every ORF, as `hmmscan` does.
 PRELOAD_MAX_BYTES = 1 << 30
+#: HMMER's limit on a sequence's length (HMMER_TARGET_LIMIT): a longer ORF cannot be searched.
+MAX_ORF_LENGTH = 100_000
 
 
 class HMMSearchError(ValueError):
@@ -37,12 +39,19 @@ def _pressed(profiles: Path) -> list[Path]:
     return [profiles.with_name(profiles.name + suffix) for suffix in (".h3m", ".h3i", ".h3f", ".h3p")]
 
 
-def hmm_search(orfs: Iterable[tuple[str, str]], *, profiles: Path, cpus: int) -> str:
+def hmm_search(
+    orfs: Iterable[tuple[str, str]],
+    *,
+    profiles: Path,
+    cpus: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> str:
     """Search every `(name, protein)` ORF against the pressed profiles `profiles`; `hmmscan --tblout` text.
 
     Names are Virtool's `sequence_{contig}.{orf}` (no whitespace). Queries appear in the order given, each with
     its targets in hmmscan's order (best first); an ORF without hits has no line. `cpus` threads search ORFs in
-    parallel.
+    parallel. `progress(done, total)` is called in the caller's thread as each ORF's hits come in, in order; an
+    exception it raises (a cancelled job) stops the search and its threads.
     """
     from pyhmmer import __version__ as pyhmmer_version
     from pyhmmer.easel import Alphabet, TextSequence
@@ -60,20 +69,41 @@ def hmm_search(orfs: Iterable[tuple[str, str]], *, profiles: Path, cpus: int) ->
     for name, protein in orfs:
         if not name or any(character.isspace() for character in name):
             raise HMMSearchError(f"ORF name {name!r} is empty or holds whitespace")
+        if len(protein) > MAX_ORF_LENGTH:
+            raise HMMSearchError(f"ORF {name} has {len(protein):,} residues: HMMER searches at most {MAX_ORF_LENGTH:,}")
         try:
             queries.append(TextSequence(name=name, sequence=protein).digitize(alphabet))
         except ValueError as error:
             raise HMMSearchError(f"ORF {name} is not a protein sequence: {error}") from None
 
-    pressed = HMMPressedFile(str(profiles))
+    unreadable = f"The pressed HMM profiles at {profiles} could not be read"
+    try:
+        pressed = HMMPressedFile(str(profiles))
+    except (OSError, ValueError, EOFError) as error:
+        raise HMMSearchError(f"{unreadable}: {error}") from None
     try:
         count = len(pressed)
         size = sum(path.stat().st_size for path in _pressed(profiles)[2:])
-        targets: Any = OptimizedProfileBlock(alphabet, pressed) if size <= PRELOAD_MAX_BYTES else pressed
         output = io.BytesIO()
-        for number, hits in enumerate(hmmscan(queries, targets, cpus=cpus), start=1):
-            # hmmscan writes the column header with its first query only.
-            hits.write(output, format="targets", header=number == 1)
+        try:
+            targets: Any = OptimizedProfileBlock(alphabet, pressed) if size <= PRELOAD_MAX_BYTES else pressed
+            results = hmmscan(queries, targets, cpus=cpus)
+        except (OSError, ValueError, EOFError) as error:
+            raise HMMSearchError(f"{unreadable}: {error}") from None
+        try:
+            for number in range(1, len(queries) + 1):
+                try:
+                    hits = next(results)
+                except (OSError, ValueError, EOFError) as error:
+                    # Every ORF was checked above: what fails now is reading the database (from disk, per ORF).
+                    raise HMMSearchError(f"{unreadable}: {error}") from None
+                # hmmscan writes the column header with its first query only.
+                hits.write(output, format="targets", header=number == 1)
+                if progress is not None:
+                    progress(number, len(queries))
+        finally:
+            # A generator: closing it stops pyhmmer's threads now when we stop early, not when it is freed.
+            getattr(results, "close", lambda: None)()
     finally:
         pressed.close()
     text = output.getvalue().decode()

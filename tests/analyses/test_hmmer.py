@@ -19,6 +19,7 @@ import logging
 import random
 import shutil
 import subprocess
+import threading
 
 import pytest
 
@@ -184,7 +185,7 @@ def test_hmm_search_comment_lines(installed):
     assert data_lines(hmm_search([], profiles=profiles, cpus=1)) == []
 
 
-def test_hmm_search_errors(installed, tmp_path):
+def test_hmm_search_errors(installed, tmp_path, monkeypatch):
     profiles, _ = installed
     shutil.copyfile(HMM_DATA / "profiles.hmm", tmp_path / "profiles.hmm")
     with pytest.raises(HMMSearchError, match=r"are not pressed: profiles\.hmm\.h3m, .*\.h3p missing"):
@@ -195,6 +196,42 @@ def test_hmm_search_errors(installed, tmp_path):
         hmm_search([("sequence 0.0", "MKV")], profiles=profiles, cpus=1)
     with pytest.raises(HMMSearchError, match=r"^cpus must be at least 1, not 0"):
         hmm_search([("sequence_0.0", "MKV")], profiles=profiles, cpus=0)
+    with pytest.raises(
+        HMMSearchError, match=r"^ORF sequence_0\.0 has 100,001 residues: HMMER searches at most 100,000"
+    ):
+        hmm_search([("sequence_0.0", "M" * 100_001)], profiles=profiles, cpus=1)
+    # A damaged pressed database: a clear error, whether it fails on opening or on reading the profiles, held in
+    # memory or read per ORF.
+    h3p = profiles.with_suffix(".hmm.h3p").read_bytes()[:5000]
+    for damaged, data, preload in ((".h3m", b"not pressed", 1 << 30), (".h3p", h3p, 1 << 30), (".h3p", h3p, 0)):
+        for suffix in (".h3m", ".h3i", ".h3f", ".h3p"):
+            shutil.copyfile(profiles.with_suffix(".hmm" + suffix), tmp_path / ("profiles.hmm" + suffix))
+        (tmp_path / ("profiles.hmm" + damaged)).write_bytes(data)
+        monkeypatch.setattr(hmmer, "PRELOAD_MAX_BYTES", preload)
+        with pytest.raises(HMMSearchError, match=r"^The pressed HMM profiles at .* could not be read"):
+            hmm_search(
+                [("sequence_0.0", "MKV" * 50), ("sequence_0.1", "MKV" * 60)], profiles=tmp_path / "profiles.hmm", cpus=2
+            )
+
+
+def test_hmm_search_progress_and_stopping(installed, cli_profiles):
+    profiles, _ = installed
+    orfs = named(sampled_contigs(cli_profiles))
+    seen: list[tuple[int, int]] = []
+    hmm_search(orfs, profiles=profiles, cpus=2, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(done, len(orfs)) for done in range(1, len(orfs) + 1)]
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done: int, total: int) -> None:
+        if done == 3:
+            raise Cancelled
+
+    threads = threading.active_count()
+    with pytest.raises(Cancelled):
+        hmm_search(orfs, profiles=profiles, cpus=2, progress=cancel)
+    assert threading.active_count() == threads  # the search's threads are stopped, not left running
 
 
 # --- parse_tblout on hand-written lines -----------------------------------------------------------------------
