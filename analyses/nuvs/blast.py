@@ -128,7 +128,8 @@ def _step(blast: NuvsBlast, *, checks: int, failures: int) -> BlastStep | None:
     base, cap = settings.VIRTOOL_BLAST_INTERVAL, settings.VIRTOOL_BLAST_MAX_INTERVAL
     if timezone.now() - blast.created_at > timedelta(seconds=settings.VIRTOOL_BLAST_TIMEOUT):
         minutes = max(1, round(settings.VIRTOOL_BLAST_TIMEOUT / 60))
-        _fail(blast, f"NCBI BLAST did not finish within {minutes} minutes (request {blast.rid}). Try again later.")
+        which = f"request {blast.rid}" if blast.rid else "NCBI never accepted it"
+        _fail(blast, f"NCBI BLAST did not finish within {minutes} minutes ({which}). Try again later.")
         return None
     try:
         if blast.rid is None:
