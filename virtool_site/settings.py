@@ -190,8 +190,8 @@ VIRTOOL_JOB_STALE_SECONDS = env.float("VIRTOOL_JOB_STALE_SECONDS", default=60.0)
 VIRTOOL_JOB_REAP_INTERVAL = env.float("VIRTOOL_JOB_REAP_INTERVAL", default=30.0)
 # A waiting job whose message is not in the broker this many seconds after it was made or last sent is sent again
 # (by beat every VIRTOOL_JOB_RESEND_INTERVAL seconds, and by each worker at start).
-VIRTOOL_JOB_RESEND_GRACE = env.float("VIRTOOL_JOB_RESEND_GRACE", default=30.0)
-VIRTOOL_JOB_RESEND_INTERVAL = env.float("VIRTOOL_JOB_RESEND_INTERVAL", default=15.0)
+VIRTOOL_JOB_RESEND_GRACE = env.float("VIRTOOL_JOB_RESEND_GRACE", default=10.0)
+VIRTOOL_JOB_RESEND_INTERVAL = env.float("VIRTOOL_JOB_RESEND_INTERVAL", default=10.0)
 # Default time limit of a job (seconds); a workflow can set its own.
 VIRTOOL_JOB_TIME_LIMIT = env.int("VIRTOOL_JOB_TIME_LIMIT", default=7 * 24 * 3600)
 # Extra modules defining workflows (site-specific workflows; the test suite's own).
