@@ -98,8 +98,7 @@ def _setup(kind: str, client, user) -> dict:
     if kind in ("analysis", "analyses"):
         reference = _ready_reference(client, user)
         sample = _ready_sample(client, user)
-        run_waiting_jobs()
-        run_waiting_jobs()
+        assert run_waiting_jobs() == ["complete", "complete"]  # the index build and the sample
         return {"reference": reference, "sample": sample}
     if kind == "index":
         upload = make_reference_upload(user, source=DEMO)
