@@ -54,3 +54,10 @@ class Conflict(ApplicationError):
 
     error_id = "conflict"
     status = 409
+
+
+class ServiceUnavailable(ApplicationError):
+    """A service the request needs (the job queue, Redis) cannot be reached now; trying later may work (503)."""
+
+    error_id = "service_unavailable"
+    status = 503

@@ -31,6 +31,9 @@ class Job(models.Model):
     pinged_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     task_id = models.CharField(max_length=64, blank=True, default="")
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its message was last handed to the broker (empty: never)."
+    )
     worker = models.CharField(max_length=200, blank=True, default="", help_text="Celery node that claimed it.")
     host = models.CharField(max_length=200, blank=True, default="")
     process_groups = models.JSONField(default=list, blank=True, help_text="Tool process groups running now.")

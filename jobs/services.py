@@ -3,17 +3,22 @@ resolve jobs whose worker died."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import time
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
 
+import kombu.exceptions
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
-from core.errors import BadRequest, Conflict
+from core.errors import BadRequest, Conflict, ServiceUnavailable
 from jobs.constants import ACTIVE_STATES, CLEAR_FILTERS, FINISHED_STATES, PREPARING_PROGRESS, JobSize, JobState
 from jobs.models import Job
 from jobs.selectors import jobs_active_using
@@ -99,7 +104,9 @@ def job_create(*, workflow: str, args: dict[str, Any], user: User | None = None)
         task_id=str(uuid.uuid4()),
         status=[status_record(state=JobState.WAITING, progress=0)],
     )
-    transaction.on_commit(lambda: job_enqueue(job=job, time_limit=workflow_class.time_limit))
+    # The row is the outbox: the message goes once the row is committed, and `jobs_resend` sends it again if it
+    # never reached the broker. Raising here (broker down) makes the request a 503; the job stays waiting.
+    transaction.on_commit(lambda: job_enqueue(job=job))
     return job
 
 
@@ -124,14 +131,100 @@ def job_refuse_delete(*, instance: Model, busy: str, arg: str | None = None, use
         raise Conflict(used)
 
 
-def job_enqueue(*, job: Job, time_limit: int | None = None) -> None:
-    """Send the job's id to its queue (the message carries nothing else)."""
+# What a broker that cannot be reached raises (kombu wraps redis-py's errors; a socket may fail underneath).
+BROKER_ERRORS: tuple[type[Exception], ...] = (kombu.exceptions.OperationalError, redis.exceptions.RedisError, OSError)
+
+
+def job_enqueue(*, job: Job) -> None:
+    """Send the job's id to its queue (the message carries nothing else) and record when it was sent.
+
+    Raises ServiceUnavailable (503) when the broker cannot be reached: the job stays waiting, and beat or the
+    next worker to start sends it once the broker is back (`jobs_resend`).
+    """
     from jobs.tasks import job_run_task
 
+    try:
+        time_limit = get_workflow(job.workflow).time_limit
+    except KeyError:
+        time_limit = None
     soft = time_limit or settings.VIRTOOL_JOB_TIME_LIMIT
-    job_run_task.apply_async(
-        args=[job.pk], task_id=job.task_id or None, queue=job.size, soft_time_limit=soft, time_limit=soft + 120
+    try:
+        job_run_task.apply_async(
+            args=[job.pk], task_id=job.task_id or None, queue=job.size, soft_time_limit=soft, time_limit=soft + 120
+        )
+    except BROKER_ERRORS as exc:
+        log.warning("could not send job %s to the broker (it stays waiting and is sent later): %s", job.pk, exc)
+        raise ServiceUnavailable(
+            "The job queue (Redis) cannot be reached right now. Everything was saved, and the job "
+            f"{job.pk} ({job.workflow}) starts by itself once the queue is back."
+        ) from exc
+    Job.objects.filter(pk=job.pk).update(sent_at=timezone.now())
+
+
+def _in_broker(grace: float) -> set[str]:
+    """Task ids with a message in the broker: waiting in a job queue, or taken by a worker less than `grace`
+    seconds ago (kombu's Redis transport keeps each queue as a list and taken, unacknowledged messages in the
+    `unacked` hash, indexed by the time they were taken).
+
+    A message a worker took longer ago while its job is still waiting belongs to a worker that died before it
+    claimed the job: with acks_late, Redis would only give it back after the visibility timeout (hours).
+    """
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    ids: set[str] = set()
+
+    def add(raw: bytes | str) -> None:
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            ids.add(json.loads(raw)["headers"]["id"])
+
+    # kombu puts a message of priority N > 0 in "<queue>\x06\x16N"; ours have none, but look there too.
+    for queue in JobSize.values:
+        for key in [queue, *(f"{queue}\x06\x16{priority}" for priority in (3, 6, 9))]:
+            for raw in cast("list[bytes]", client.lrange(key, 0, -1)):
+                add(raw)
+    recent = time.time() - grace
+    tags = cast("list[bytes]", client.zrangebyscore("unacked_index", recent, "+inf"))
+    if tags:
+        for entry in cast("list[bytes | None]", client.hmget("unacked", tags)):
+            # Each entry is [message, exchange, routing key].
+            with contextlib.suppress(ValueError, IndexError, KeyError, TypeError):
+                ids.add(json.loads(entry or b"null")[0]["headers"]["id"])
+    return ids
+
+
+def jobs_resend(*, grace: float | None = None) -> list[str]:
+    """Send again every waiting job whose message is not in the broker, once it is `grace` seconds old.
+
+    Run by beat every VIRTOOL_JOB_RESEND_INTERVAL and by each worker at start. A job created or sent less than
+    `grace` (VIRTOOL_JOB_RESEND_GRACE) seconds ago is left alone: its request may still be sending it. Sending a
+    job twice is harmless (the claim is conditional), and each resend is itself claimed with a conditional
+    UPDATE, so two workers starting together send it once. Raises a BROKER_ERRORS exception when the broker is
+    still down.
+    """
+    grace = settings.VIRTOOL_JOB_RESEND_GRACE if grace is None else grace
+    cutoff = timezone.now() - timedelta(seconds=grace)
+    candidates = list(
+        Job.objects.filter(state=JobState.WAITING, cancel_requested=False, created_at__lt=cutoff)
+        .filter(Q(sent_at__isnull=True) | Q(sent_at__lt=cutoff))
+        .order_by("created_at")
     )
+    if not candidates:
+        return []
+    in_broker = _in_broker(grace)
+    sent: list[str] = []
+    for job in candidates:
+        if job.task_id and job.task_id in in_broker:
+            continue
+        # Claim this resend: only the process whose UPDATE sees the same `sent_at` sends it.
+        if not Job.objects.filter(pk=job.pk, state=JobState.WAITING, sent_at=job.sent_at).update(
+            sent_at=timezone.now()
+        ):
+            continue
+        try:
+            job_enqueue(job=job)
+        except ServiceUnavailable as exc:
+            raise cast("Exception", exc.__cause__) from exc
+        sent.append(job.pk)
+    return sent
 
 
 def job_claim(*, job_id: str, worker: str, host: str) -> Job | None:

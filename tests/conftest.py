@@ -195,8 +195,8 @@ def process_env(**extra: str) -> dict[str, str]:
         VIRTOOL_CHANNEL_PREFIX=django_settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
         ALLOWED_HOSTS="127.0.0.1,localhost",
         PYTHONUNBUFFERED="1",
-        **extra,
     )
+    env.update(extra)  # a test may point a process elsewhere (e.g. REDIS_URL at a Redis of its own)
     return env
 
 

@@ -199,6 +199,10 @@ VIRTOOL_WORKER_HOST = env("VIRTOOL_WORKER_HOST", default="")
 VIRTOOL_JOB_HEARTBEAT_SECONDS = env.float("VIRTOOL_JOB_HEARTBEAT_SECONDS", default=5.0)
 VIRTOOL_JOB_STALE_SECONDS = env.float("VIRTOOL_JOB_STALE_SECONDS", default=60.0)
 VIRTOOL_JOB_REAP_INTERVAL = env.float("VIRTOOL_JOB_REAP_INTERVAL", default=30.0)
+# A waiting job whose message is not in the broker this many seconds after it was made or last sent is sent again
+# (by beat every VIRTOOL_JOB_RESEND_INTERVAL seconds, and by each worker at start).
+VIRTOOL_JOB_RESEND_GRACE = env.float("VIRTOOL_JOB_RESEND_GRACE", default=10.0)
+VIRTOOL_JOB_RESEND_INTERVAL = env.float("VIRTOOL_JOB_RESEND_INTERVAL", default=10.0)
 # Default time limit of a job (seconds); a workflow can set its own.
 VIRTOOL_JOB_TIME_LIMIT = env.int("VIRTOOL_JOB_TIME_LIMIT", default=7 * 24 * 3600)
 # Extra modules defining workflows (site-specific workflows; the test suite's own).
@@ -238,6 +242,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request that sends a job gives up on a broker that does not answer within about two seconds (it answers 503
+# and the job is sent again later), instead of hanging.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 # With acks_late on Redis, an unacknowledged message is redelivered after this long: longer than any job.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("VIRTOOL_VISIBILITY_TIMEOUT", default=43200)}
 CELERY_TIMEZONE = "UTC"
@@ -248,6 +256,7 @@ CELERY_TASK_ROUTES = {
     # BLAST checks are short HTTP calls that wait between them: never in a job slot.
     "analyses.tasks.nuvs_blast_task": {"queue": "default"},
     "jobs.tasks.jobs_reap_task": {"queue": "default"},
+    "jobs.tasks.jobs_resend_task": {"queue": "default"},
 }
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {
@@ -255,6 +264,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("VIRTOOL_SESSION_CLEANUP_INTERVAL", default=3600.0),
     },
     "jobs-reap": {"task": "jobs.tasks.jobs_reap_task", "schedule": VIRTOOL_JOB_REAP_INTERVAL},
+    "jobs-resend": {"task": "jobs.tasks.jobs_resend_task", "schedule": VIRTOOL_JOB_RESEND_INTERVAL},
     "uploads-expire": {
         "task": "files.tasks.uploads_expire_task",
         "schedule": env.float("VIRTOOL_UPLOAD_EXPIRE_INTERVAL", default=600.0),

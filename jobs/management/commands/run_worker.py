@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from jobs.constants import Queue
+
+
+def node_name(queue: str) -> str:
+    """The Celery node name: `<queue>@<machine>`, or `<queue>@<VIRTOOL_WORKER_HOST>.<machine>` when the worker host
+    is named otherwise. A worker starting up terminates the jobs its node name left running (its previous life),
+    so two worker hosts must never share one: hosts on one machine, or machines cloned with one host name, are
+    told apart by VIRTOOL_WORKER_HOST, and replicas sharing VIRTOOL_WORKER_HOST by their machine (container) name.
+    """
+    host = settings.VIRTOOL_WORKER_HOST
+    if not host or host == socket.gethostname():
+        return f"{queue}@%h"
+    return f"{queue}@{host}.%h"
 
 
 def queue_concurrency(queue: str) -> int:
@@ -46,7 +59,7 @@ class Command(BaseCommand):
             "-c",
             str(count),
             "-n",
-            f"{queue}@%h",
+            node_name(queue),
             "--loglevel",
             loglevel,
             "--without-gossip",
