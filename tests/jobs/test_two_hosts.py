@@ -280,7 +280,8 @@ def test_jobs_spread_over_two_hosts_within_limits_and_a_killed_hosts_jobs_are_re
                 assert "stopped responding" in jobs([job_id])[job_id][2][-1]["error"]["details"][0]
             assert running_on("host-a") == a_running
             key = "virtool-hosts:resources:host-b:reservations"
-            assert sh("redis-cli", "-u", urls["REDIS_URL"], "hlen", key).stdout.strip() == "0"
+            # The reaper records the termination, then frees the reservation: wait for the second, not only the first.
+            wait_for(lambda: sh("redis-cli", "-u", urls["REDIS_URL"], "hlen", key).stdout.strip() == "0", timeout=30)
 
             # 3. Host B comes back. Both hosts have the same machine host name here (one machine): what tells them
             # apart is VIRTOOL_WORKER_HOST, so B's start-up resolves only the jobs of its own previous life.
