@@ -3,6 +3,7 @@ the production units (systemd, compose) describe every process kind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -145,9 +146,16 @@ def test_make_run_restarts_a_killed_worker_while_web_stays_up_and_ctrl_c_stops_e
         assert not listening(port)
         assert not listening(redis_port)
     finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait()
+        if run.poll() is None:  # the test failed half-way: stop the instance, every process of it
+            leftovers = set(process_tree(run.pid))
+            os.kill(run.pid, signal.SIGTERM)
+            try:
+                run.wait(60)
+            except subprocess.TimeoutExpired:
+                for pid in leftovers:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                run.wait()
         print(log_path.read_text()[-6000:])  # noqa: T201  (shown when the test fails)
 
 

@@ -240,17 +240,18 @@ def test_sample_created_while_redis_is_down_answers_503_and_is_made_once_redis_i
     user = make_user("lab", permissions=["create_sample", "upload_file"])
     uploads = [make_upload(user, SAMPLES / name) for name in ("small_50bp_1.fq.gz", "small_50bp_2.fq.gz")]
     private = PrivateRedis(tmp_path)
-    private.start()
     port = free_port()
     log = (tmp_path / "daphne.log").open("w")
-    web = subprocess.Popen(
-        [sys.executable, "-m", "virtool_site.server", "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
-        cwd=ROOT,
-        env=process_env(REDIS_URL=private.url, CELERY_BROKER_URL=""),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    web: subprocess.Popen | None = None
     try:
+        private.start()
+        web = subprocess.Popen(
+            [sys.executable, "-m", "virtool_site.server", "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
+            cwd=ROOT,
+            env=process_env(REDIS_URL=private.url, CELERY_BROKER_URL=""),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         wait_for_port(port, web)
         url = f"http://127.0.0.1:{port}"
         private.stop()
@@ -284,9 +285,10 @@ def test_sample_created_while_redis_is_down_answers_503_and_is_made_once_redis_i
         job = Job.objects.get(pk=sample.job_id)
         assert [record["state"] for record in job.status].count(JobState.PREPARING) == 1
     finally:
-        stop(web)
+        if web is not None:
+            stop(web)
         log.close()
-        private.stop()
+        private.stop()  # never left running, whatever failed
 
 
 def test_job_whose_message_a_dead_worker_took_is_sent_again_after_the_grace_period(admin_user):
