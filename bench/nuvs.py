@@ -19,6 +19,8 @@ What the `workflow` section does (figures in bench/README.md):
    pyhmmer's search (`hmm_search`), the ORF finder (`find_orfs`) and the pair reuniting (`reunite_pairs`);
 5. prints per step: wall time, time in each tool, in the timed Python, and the rest; the share outside the
    aligners and the assembler; the result's size; peak RSS of this process and of its largest child; `proc`/`mem`.
+   Then Virtool's `hmmscan` command on the job's own ORFs (`orfs.fa.gz`) and installed profiles, timed against the
+   job's pyhmmer search, its table compared with the job's `hmm.tsv`.
    With `--cached` a second NuVs of the same sample follows, which reuses the trimmed reads the first one cached.
    Every run of the section makes a fresh sandbox, so the first analysis never finds a cache.
 
@@ -363,6 +365,35 @@ def timed_analysis(label: str, analysis) -> None:
     print(
         f"Peak RSS: this process {self_peak / 1024:.0f} MB; largest child so far {children_peak / 1024:.0f} MB "
         f"(before this job {children_before / 1024:.0f} MB)."
+    )
+    same_orfs_search(done, cpus=job.proc, pyhmmer_seconds=totals["hmm_search"])
+
+
+def same_orfs_search(analysis, *, cpus: int, pyhmmer_seconds: float) -> None:
+    """Virtool's `hmmscan` command on this analysis's ORFs (its `orfs.fa.gz`) and installed profiles, against the
+    job's pyhmmer search: time, and whether the table is the job's `hmm.tsv`."""
+    from analyses.selectors import analysis_path
+    from hmm.selectors import hmm_files
+
+    files = hmm_files()
+    assert files is not None
+    folder = analysis_path(analysis)
+    proteins = gzip.decompress((folder / "orfs.fa.gz").read_bytes())
+    with tempfile.TemporaryDirectory(prefix="virtool-bench-nuvs-hmmscan-") as scratch:
+        fasta, table = Path(scratch) / "orfs.fa", Path(scratch) / "hmm.tsv"
+        fasta.write_bytes(proteins)
+        command = ["hmmscan", "--tblout", str(table), "--noali", "--cpu", str(cpus), str(files.profiles), str(fasta)]
+
+        def hmmscan() -> str:
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            return table.read_text()
+
+        seconds, expected = timed(hmmscan)
+    equal = data_lines(expected) == data_lines((folder / "hmm.tsv").read_text())
+    orfs = proteins.count(b">")
+    print(
+        f"Same ORFs ({orfs}), same profiles: hmmscan --cpu {cpus} {seconds:.2f} s, the job's pyhmmer search "
+        f"{pyhmmer_seconds:.2f} s; tables {'equal' if equal else 'DIFFER'} ({len(data_lines(expected))} hit lines)."
     )
 
 
