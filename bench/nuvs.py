@@ -1,9 +1,32 @@
 #!/usr/bin/env python
-"""NuVs benchmark: the profile search, pyhmmer in this process against the `hmmscan` command, on the same ORFs.
+"""NuVs benchmark: the whole workflow on a scaled-up RpRSV sample, and the profile search, pyhmmer in this
+process against the `hmmscan` command, on the same ORFs.
 
-    .venv/bin/python bench/nuvs.py [--copies 10] [--threads 1,2] [--repeat 3] [--profiles PATH] [--profile-copies 1]
+    .venv/bin/python bench/nuvs.py [--sections search,workflow]
+        search:   [--copies 10] [--threads 1,2] [--repeat 3] [--profiles PATH] [--profile-copies 1]
+        workflow: [--scale 20] [--cached] [--redis-url URL]
 
-What it does (figures in bench/README.md):
+What the `workflow` section does (figures in bench/README.md):
+
+1. a throwaway data path with its own SQLite database (`bench/_sandbox.py`), one administrator; installs the vFam
+   HMMs of `../shared/data/hmm/` (`hmm.services.hmm_install_files`, as the tests do);
+2. imports `../shared/data/references/virtool-export-20-otus.json.gz` (no RpRSV in it, so the RpRSV reads survive
+   elimination and get assembled) and builds its index, with the real `import_reference` and `build_index` jobs;
+3. resamples the RpRSV library (10,000 pairs) with replacement to `--scale` times as many pairs (as
+   `bench/pathoscope.py` does) and makes a sample of it with the real `create_sample` job;
+4. starts a NuVs analysis with `analysis_create` (the service behind POST /api/samples/{id}/analyses) and runs its
+   job in this process (`jobs.runner.job_execute`), timing every external program (wrapping `JobContext.run`),
+   pyhmmer's search (`hmm_search`), the ORF finder (`find_orfs`) and the pair reuniting (`reunite_pairs`);
+5. prints per step: wall time, time in each tool, in the timed Python, and the rest; the share outside the
+   aligners and the assembler; the result's size; peak RSS of this process and of its largest child; `proc`/`mem`.
+   Then Virtool's `hmmscan` command on the job's own ORFs (`orfs.fa.gz`) and installed profiles, timed against the
+   job's pyhmmer search, its table compared with the job's `hmm.tsv`.
+   With `--cached` a second NuVs of the same sample follows, which reuses the trimmed reads the first one cached.
+   Every run of the section makes a fresh sandbox, so the first analysis never finds a cache.
+
+Needs Redis (default redis://127.0.0.1:6379/12), skewer, bowtie2 and SPAdes.
+
+What the `search` section does:
 
 1. finds the ORFs of every sequence of the demo reference (`../shared/data/references/demo-plant-viruses.json.gz`:
    24 plant-virus OTUs and a 231 kb nudivirus genome, 40 sequences) with NuVs's ORF finder, about 670 ORFs, and
@@ -26,7 +49,9 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -155,9 +180,226 @@ def profile_search(args: argparse.Namespace, temp: Path) -> None:
         )
 
 
+# --- Section: the workflow -------------------------------------------------------------------------------------
+
+ALIGNERS = ("skewer", "bowtie2", "bowtie2-build", "spades.py")
+TIMED_PYTHON = ("reunite_pairs", "find_orfs", "hmm_search")
+
+
+def workflow(args: argparse.Namespace, temp: Path) -> None:
+    """The whole NuVs job on the RpRSV sample resampled to `--scale` times its pairs, in a fresh sandbox."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _sandbox import sandbox
+
+    with sandbox(prefix="virtool-bench-nuvs", redis_url=args.redis_url, keep=args.keep) as box:
+        run_workflow(args, box)
+
+
+def run_workflow(args: argparse.Namespace, temp: Path) -> None:
+    from unittest import mock
+
+    from _sandbox import stored_upload
+    from pathoscope import resample
+
+    from analyses.services import analysis_create
+    from hmm.services import hmm_install_files
+    from indexes.services import index_create
+    from jobs import runner
+    from references.models import Reference
+    from references.services import reference_create
+    from samples.models import Sample
+    from samples.services import sample_create
+    from users.models import User
+
+    admin = User.objects.create_user("bench", "bench-password", administrator_role="full")
+    with mock.patch("jobs.services.job_enqueue"):
+        hmm_install_files(
+            profiles=SHARED / "hmm" / "profiles.hmm", annotations=SHARED / "hmm" / "annotations.json.gz", user=None
+        )
+        export = SHARED / "references" / "virtool-export-20-otus.json.gz"
+        reference = reference_create(
+            user=admin, data={"import_from": stored_upload(admin, export, "reference").pk, "name": "20 OTUs"}
+        )
+        assert runner.job_execute(job_id=reference.job_id) == "complete"
+        index = index_create(reference=Reference.objects.get(pk=reference.pk), user=admin)
+        assert runner.job_execute(job_id=index.job_id) == "complete"
+        started = time.perf_counter()
+        reads = resample(args.scale, temp)
+        resampled = time.perf_counter() - started
+        uploads = [stored_upload(admin, path, "reads") for path in reads]
+        sample = sample_create(user=admin, data={"name": "RpRSV scaled", "files": [u.pk for u in uploads]})
+        started = time.perf_counter()
+        assert runner.job_execute(job_id=sample.job_id) == "complete"
+        created = time.perf_counter() - started
+        pairs = 10_000 * args.scale
+        print()
+        print(
+            f"Sample: {pairs:,} pairs ({2 * pairs:,} reads; resampled in {resampled:.1f} s, sample created in "
+            f"{created:.1f} s); reference {export.name} ({len(otu_names(export))} OTUs, no RpRSV); "
+            f"load average {' '.join(f'{n:.1f}' for n in os.getloadavg())} on {os.cpu_count()} cores"
+        )
+        runs = ["cold (skewer runs)", "cached (trimmed reads reused)"] if args.cached else ["cold (skewer runs)"]
+        for label in runs:
+            analysis = analysis_create(
+                user=admin, sample=Sample.objects.get(pk=sample.pk), data={"ref_id": reference.pk, "workflow": "nuvs"}
+            )
+            timed_analysis(label, analysis)
+
+
+def otu_names(export: Path) -> list[str]:
+    return [otu["name"] for otu in json.loads(gzip.decompress(export.read_bytes()))["otus"]]
+
+
+def timed_analysis(label: str, analysis) -> None:
+    """Run one NuVs job in this process and print its table."""
+    from unittest import mock
+
+    import arrow
+
+    import analyses.nuvs.hmmer
+    import analyses.nuvs.orfs
+    import analyses.nuvs.workflow
+    from analyses.models import Analysis
+    from analyses.selectors import analysis_path
+    from core import seqio
+    from jobs import runner
+    from jobs.models import Job
+
+    seconds: dict[tuple[str, str], float] = {}  # (step, tool or timed function) -> seconds
+    current = {"step": ""}
+    counts: dict[str, int] = {}
+    original_run = runner.JobContext.run
+
+    def add(step: str, name: str, elapsed: float) -> None:
+        seconds[step, name] = seconds.get((step, name), 0.0) + elapsed
+
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def timed_run(self, command, **kwargs):
+        current["step"] = self.workflow.steps()[self.step_index].name
+        started, cpu = time.perf_counter(), children_cpu()
+        try:
+            return original_run(self, command, **kwargs)
+        finally:
+            add(current["step"], Path(command[0]).name, time.perf_counter() - started)
+            add(current["step"], "tool CPU", children_cpu() - cpu)
+
+    def timed_function(module, name: str):
+        original = getattr(module, name)
+
+        def wrapper(*a, **k):
+            started = time.perf_counter()
+            try:
+                result = original(*a, **k)
+            finally:
+                add(name, name, time.perf_counter() - started)
+            if name == "reunite_pairs":
+                counts["pairs kept"] = result
+            return result
+
+        return mock.patch.object(module, name, wrapper)
+
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    with (
+        mock.patch.object(runner.JobContext, "run", timed_run),
+        timed_function(analyses.nuvs.workflow, "reunite_pairs"),
+        timed_function(analyses.nuvs.orfs, "find_orfs"),
+        timed_function(analyses.nuvs.hmmer, "hmm_search"),
+    ):
+        t0 = time.perf_counter()
+        state = runner.job_execute(job_id=analysis.job_id)
+        total = time.perf_counter() - t0
+    job = Job.objects.get(pk=analysis.job_id)
+    assert state == "complete", job.status[-1]
+    self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    records = [r for r in job.status if r["state"] == "running" and r.get("stage")]
+    finished = arrow.get(next(r["timestamp"] for r in job.status if r["state"] == "complete"))
+    done = Analysis.objects.get(pk=analysis.pk)
+    contigs = done.results["hits"]
+    orfs = [orf for contig in contigs for orf in contig["orfs"]]
+    scaffolds = [len(record.sequence) for record in seqio.read_fasta(analysis_path(done) / "assembly.fa.gz")]
+    # Python functions timed: attributed to the step whose wall time holds them
+    python_step = {"reunite_pairs": "reunite_pairs", "find_orfs": "process_assembly", "hmm_search": "vfam"}
+    for name, step_name in python_step.items():
+        if (name, name) in seconds:
+            seconds[step_name, name] = seconds.pop((name, name))
+    tools = [*ALIGNERS, *TIMED_PYTHON]
+    print()
+    print(f"NuVs, {label}: job proc {job.proc}, mem {job.mem} GB")
+    print()
+    header = " | ".join(f"{t} s" for t in tools)
+    print(f"| step | wall s | {header} | other Python s | tools' CPU s |")
+    print("|---|---:|" + "---:|" * len(tools) + "---:|---:|")
+    totals = dict.fromkeys(tools, 0.0)
+    totals_cpu = 0.0
+    for position, record in enumerate(records):
+        end = arrow.get(records[position + 1]["timestamp"]) if position + 1 < len(records) else finished
+        wall = (end - arrow.get(record["timestamp"])).total_seconds()
+        row = [seconds.get((record["stage"], t), 0.0) for t in tools]
+        for t, value in zip(tools, row, strict=True):
+            totals[t] += value
+        cpu = seconds.get((record["stage"], "tool CPU"), 0.0)
+        totals_cpu += cpu
+        cells = " | ".join(f"{v:.2f}" if v else "" for v in row)
+        print(f"| {record['stage']} | {wall:.2f} | {cells} | {wall - sum(row):.2f} | {cpu:.2f} |")
+    cells = " | ".join(f"{totals[t]:.2f}" for t in tools)
+    other = total - sum(totals.values())
+    print(f"| **whole job** (claim to end) | {total:.2f} | {cells} | {other:.2f} | {totals_cpu:.2f} |")
+    external = sum(totals[t] for t in ALIGNERS)
+    print()
+    print(
+        f"Outside skewer/bowtie2/SPAdes: {total - external:.2f} s of {total:.2f} s = "
+        f"{100 * (total - external) / total:.1f} % (of which pyhmmer {totals['hmm_search']:.2f} s, ORF finder "
+        f"{totals['find_orfs']:.2f} s, reuniting pairs {totals['reunite_pairs']:.2f} s)."
+    )
+    hits = sum(1 for orf in orfs if orf.get("hits"))
+    print(
+        f"Result: {counts.get('pairs kept', 0):,} pairs reunited for assembly; SPAdes made {len(scaffolds)} "
+        f"scaffolds ({sum(scaffolds):,} nt, longest {max(scaffolds, default=0):,}); "
+        f"{len(contigs)} contigs of 300 nt or more with ORFs, {len(orfs)} ORFs, {hits} ORFs with HMM hits "
+        f"({sum(len(orf.get('hits') or []) for orf in orfs)} hits)."
+    )
+    print(
+        f"Peak RSS: this process {self_peak / 1024:.0f} MB; largest child so far {children_peak / 1024:.0f} MB "
+        f"(before this job {children_before / 1024:.0f} MB)."
+    )
+    same_orfs_search(done, cpus=job.proc, pyhmmer_seconds=totals["hmm_search"])
+
+
+def same_orfs_search(analysis, *, cpus: int, pyhmmer_seconds: float) -> None:
+    """Virtool's `hmmscan` command on this analysis's ORFs (its `orfs.fa.gz`) and installed profiles, against the
+    job's pyhmmer search: time, and whether the table is the job's `hmm.tsv`."""
+    from analyses.selectors import analysis_path
+    from hmm.selectors import hmm_files
+
+    files = hmm_files()
+    assert files is not None
+    folder = analysis_path(analysis)
+    proteins = gzip.decompress((folder / "orfs.fa.gz").read_bytes())
+    with tempfile.TemporaryDirectory(prefix="virtool-bench-nuvs-hmmscan-") as scratch:
+        fasta, table = Path(scratch) / "orfs.fa", Path(scratch) / "hmm.tsv"
+        fasta.write_bytes(proteins)
+        command = ["hmmscan", "--tblout", str(table), "--noali", "--cpu", str(cpus), str(files.profiles), str(fasta)]
+
+        def hmmscan() -> str:
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            return table.read_text()
+
+        seconds, expected = timed(hmmscan)
+    equal = data_lines(expected) == data_lines((folder / "hmm.tsv").read_text())
+    orfs = proteins.count(b">")
+    print(
+        f"Same ORFs ({orfs}), same profiles: hmmscan --cpu {cpus} {seconds:.2f} s, the job's pyhmmer search "
+        f"{pyhmmer_seconds:.2f} s; tables {'equal' if equal else 'DIFFER'} ({len(data_lines(expected))} hit lines)."
+    )
+
+
 # --- Main ---------------------------------------------------------------------------------------------------------
 
-SECTIONS: dict[str, Callable[[argparse.Namespace, Path], None]] = {"search": profile_search}
+SECTIONS: dict[str, Callable[[argparse.Namespace, Path], None]] = {"search": profile_search, "workflow": workflow}
 
 
 def main() -> None:
@@ -171,7 +413,10 @@ def main() -> None:
     parser.add_argument(
         "--profile-copies", type=int, default=1, help="search each profile this many times (a larger database)"
     )
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    parser.add_argument("--scale", type=int, default=20, help="workflow: pairs = 10,000 x scale")
+    parser.add_argument("--cached", action="store_true", help="workflow: a second NuVs that reuses the trimmed reads")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
+    parser.add_argument("--keep", action="store_true", help="keep the temp dirs")
     args = parser.parse_args()
     temp = Path(tempfile.mkdtemp(prefix="virtool-bench-nuvs-"))
     try:
