@@ -1,4 +1,5 @@
-"""Run daphne so that large request bodies reach the application as it reads them.
+"""Run daphne so that large request bodies reach the application as it reads them (and websockets closed by the
+application say why: daphne drops the reason of `websocket.close`).
 
 Daphne (4.2, django/daphne#483) receives a request body into a temporary file, then copies all of it into the
 application's input queue at once: a 2 GB upload would take 2 GB of memory. Here each HTTP request gets a queue
@@ -21,6 +22,7 @@ import daphne.server
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 
 BODY_CHUNK = 1024 * 1024
 
@@ -91,12 +93,29 @@ class StreamingHTTPFactory(HTTPFactory):
         return protocol
 
 
+class ReasonWebSocketProtocol(WebSocketProtocol):
+    """Daphne's websocket protocol, sending the reason of an application's `websocket.close` (daphne drops it)."""
+
+    def handle_reply(self, message: dict) -> None:
+        if message.get("type") == "websocket.close" and self.state != self.STATE_CONNECTING and message.get("reason"):
+            self.sendClose(code=message.get("code") or 1000, reason=message["reason"][:120])
+            return
+        super().handle_reply(message)
+
+
+class ReasonWebSocketFactory(WebSocketFactory):
+    """Daphne's websocket factory building `ReasonWebSocketProtocol`s."""
+
+    protocol = ReasonWebSocketProtocol
+
+
 class StreamingServer(Server):
     """Daphne's server with lazily read HTTP request bodies."""
 
     def run(self) -> None:
         # Server.run builds its factory from the module's name `HTTPFactory`: point it at ours.
         daphne.server.HTTPFactory = StreamingHTTPFactory
+        daphne.server.WebSocketFactory = ReasonWebSocketFactory
         super().run()
 
     def __init__(self, *args, **kwargs) -> None:

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError
 from core.api.pagination import VirtoolPagination, query_ints
-from core.api.schema import PAGE_PARAMETERS, error_responses, page_serializer
+from core.api.schema import PAGE_PARAMETERS, error_responses, int_parameter, page_serializer
 from core.permissions import IsAuthenticated, require_permission
 from jobs import selectors, services
 from jobs.api.serializers import JobCountsSerializer, JobMinimalSerializer, JobsClearedSerializer, JobSerializer
@@ -35,7 +35,7 @@ class JobsView(APIView):
         operation_id="jobs_list",
         parameters=[
             OpenApiParameter("state", str, many=True, enum=JobState.values),
-            OpenApiParameter("user", int, many=True),
+            int_parameter("user", many=True),
             *PAGE_PARAMETERS,
         ],
         responses=page_serializer("JobPage", JobMinimalSerializer, counts=JobCountsSerializer()),
