@@ -6,7 +6,8 @@ application's input queue at once: a 2 GB upload would take 2 GB of memory. Here
 that drops those copies and reads the body again from daphne's file, one megabyte at a time, when the
 application asks for it. And Twisted, under daphne, parses every multipart POST body in memory (about ten times
 its size) before daphne sees it, for nothing: Django parses it again, streaming. That parsing is turned off.
-Everything else is daphne's own behaviour.
+A client that stops sending in the middle of a request (a half-sent upload) is answered 408 and disconnected after
+`VIRTOOL_UPLOAD_STALL_SECONDS` of silence. Everything else is daphne's own behaviour.
 
 Usage: `python -m virtool_site.server [daphne options] virtool_site.asgi:application`.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from functools import partial
 
@@ -23,6 +25,7 @@ from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+from twisted.web.http import HTTPChannel
 
 BODY_CHUNK = 1024 * 1024
 
@@ -83,13 +86,41 @@ class StreamingWebRequest(WebRequest):
         self._parsePOSTFormSubmission = False
 
 
+def _stalled(channel: HTTPChannel) -> None:
+    """A connection sent nothing for VIRTOOL_UPLOAD_STALL_SECONDS: in the middle of a request (its headers or its
+    body, e.g. a half-sent upload) it is answered 408 with Virtool's JSON error; then it is closed, which releases
+    the part of the body already received (Twisted's temporary file). Between requests it is just closed."""
+    if not channel._HTTPChannel__first_line and channel.transport is not None:  # type: ignore[attr-defined]
+        body = json.dumps(
+            {"id": "request_timeout", "message": f"No data received for {channel.timeOut} seconds: request ended"}
+        ).encode()
+        head = (
+            "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        channel.transport.write(head.encode() + body)  # type: ignore[call-arg, misc]
+    HTTPChannel.timeoutConnection(channel)
+
+
 class StreamingHTTPFactory(HTTPFactory):
-    """Daphne's HTTP factory building `StreamingWebRequest`s."""
+    """Daphne's HTTP factory building `StreamingWebRequest`s, with the idle timeout VIRTOOL_UPLOAD_STALL_SECONDS.
+
+    Twisted's idle timeout restarts with every byte received and is off while the application answers (a long
+    download, a websocket): it ends exactly the requests whose client stopped sending, such as a half-sent upload.
+    """
+
+    def __init__(self, server) -> None:
+        super().__init__(server)
+        from django.conf import settings  # the application, hence Django, is loaded before the server is built
+
+        self.timeOut = settings.VIRTOOL_UPLOAD_STALL_SECONDS
 
     def buildProtocol(self, addr):
         protocol = super().buildProtocol(addr)
         if protocol is not None:
             protocol.requestFactory = StreamingWebRequest
+            channel = getattr(protocol, "_channel", protocol)
+            channel.timeoutConnection = partial(_stalled, channel)
         return protocol
 
 

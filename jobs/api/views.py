@@ -16,6 +16,7 @@ from core.permissions import IsAuthenticated, require_permission
 from jobs import selectors, services
 from jobs.api.serializers import JobCountsSerializer, JobMinimalSerializer, JobsClearedSerializer, JobSerializer
 from jobs.constants import CLEAR_FILTERS, JobState
+from users.authentication import request_user
 
 
 def _list_param(request: Request, name: str) -> list[str]:
@@ -49,14 +50,15 @@ class JobsView(APIView):
                 code="type_error.enum",
             )
         users = query_ints(_list_param(request, "user"), "user")
+        viewer = request_user(request)
         paginator = VirtoolPagination()
         page = paginator.paginate(
             request=request,
-            queryset=selectors.job_list(states=states, user_ids=users),
-            total_queryset=selectors.job_list(),
+            queryset=selectors.job_list(viewer=viewer, states=states, user_ids=users),
+            total_queryset=selectors.job_list(viewer=viewer),
         )
         response = paginator.get_paginated_response(JobMinimalSerializer(page["objects"], many=True).data)
-        response.data["counts"] = selectors.job_counts()
+        response.data["counts"] = selectors.job_counts(viewer=viewer)
         return response
 
     @extend_schema(
@@ -78,7 +80,7 @@ class JobCountsView(APIView):
 
     @extend_schema(responses=JobCountsSerializer)
     def get(self, request: Request) -> Response:
-        return Response(JobCountsSerializer(selectors.job_counts()).data)
+        return Response(JobCountsSerializer(selectors.job_counts(viewer=request_user(request))).data)
 
 
 class JobView(APIView):
@@ -91,11 +93,11 @@ class JobView(APIView):
 
     @extend_schema(responses=JobSerializer)
     def get(self, request: Request, job_id: str) -> Response:
-        return Response(JobSerializer(selectors.job_get(job_id=job_id)).data)
+        return Response(JobSerializer(selectors.job_get(job_id=job_id, viewer=request_user(request))).data)
 
     @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, job_id: str) -> Response:
-        services.job_remove(job=selectors.job_get(job_id=job_id))
+        services.job_remove(job=selectors.job_get(job_id=job_id, viewer=request_user(request)))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -106,5 +108,6 @@ class JobCancelView(APIView):
 
     @extend_schema(request=None, responses={200: JobSerializer, **error_responses(409)})
     def put(self, request: Request, job_id: str) -> Response:
-        job = services.job_cancel(job=selectors.job_get(job_id=job_id))
-        return Response(JobSerializer(selectors.job_get(job_id=job.pk)).data)
+        viewer = request_user(request)
+        job = services.job_cancel(job=selectors.job_get(job_id=job_id, viewer=viewer))
+        return Response(JobSerializer(selectors.job_get(job_id=job.pk, viewer=viewer)).data)

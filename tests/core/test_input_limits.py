@@ -4,17 +4,14 @@ one, the samples list reading no notes, and the websocket handshake while Redis 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.conftest import ROOT, free_port, process_env, session_cookie_for, show_log_if_failed, stop, wait_for_port
+from tests.conftest import free_port, session_cookie_for
+from tests.live import daphne
 
 pytestmark = pytest.mark.django_db
 
@@ -169,35 +166,6 @@ def test_every_string_and_integer_a_client_sends_is_bounded_in_the_schema(admin_
 # --- The websocket handshake while Redis is down, through a real daphne ----------------------------------------
 
 
-@contextmanager
-def daphne(tmp_path: Path, request, **env: str):
-    port = free_port()
-    log_path = tmp_path / "daphne.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "virtool_site.server",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "virtool_site.asgi:application",
-            ],
-            cwd=ROOT,
-            env={**process_env(), **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, process)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            stop(process)
-            show_log_if_failed(request, "daphne", log_path)
-
-
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_websocket_handshake_while_redis_is_down_is_a_closed_socket_with_a_reason(request, tmp_path, user):
@@ -208,7 +176,7 @@ def test_websocket_handshake_while_redis_is_down_is_a_closed_socket_with_a_reaso
     from core.consumers import LAYER_DOWN_REASON
 
     cookie = f"sessionid={session_cookie_for(user)}"
-    with daphne(tmp_path, request, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0") as url:
+    with daphne(tmp_path, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0") as (url, _):
         socket_url = url.replace("http://", "ws://") + "/ws"
         headers = {"Cookie": cookie, "Origin": url}
         with (
