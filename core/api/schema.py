@@ -26,6 +26,7 @@ ERROR_DESCRIPTIONS = {
     404: "The object does not exist.",
     409: "The object's current state forbids this.",
     413: "The body is larger than this server accepts.",
+    429: "Too many failed logins for this handle or from this address: try again later (`Retry-After`).",
     416: "The requested byte range lies outside the file (`Content-Range: bytes */size`, no body).",
 }
 
