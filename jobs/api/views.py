@@ -25,7 +25,11 @@ def _list_param(request: Request, name: str) -> list[str]:
 
 
 class JobsView(APIView):
-    """GET /jobs (any user), DELETE /jobs?filter=complete|failed|finished (`remove_job`)."""
+    """GET /jobs (any user: the jobs they may see), DELETE /jobs?filter=complete|failed|finished (`remove_job`).
+
+    A job that works on a sample is seen only by those who may read the sample, the user who started it and
+    administrators (`jobs.subjects`): for anyone else it is not in the list, the counts or `found_count`.
+    """
 
     def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "DELETE":
@@ -84,7 +88,11 @@ class JobCountsView(APIView):
 
 
 class JobView(APIView):
-    """GET /jobs/{id} (any user), DELETE /jobs/{id} (`remove_job`, finished jobs only)."""
+    """GET /jobs/{id} (any user who may see the job, else 404), DELETE /jobs/{id} (`remove_job`, finished jobs only).
+
+    A job that works on a sample is seen only by those who may read the sample, the user who started it and
+    administrators (`jobs.subjects`).
+    """
 
     def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "DELETE":
