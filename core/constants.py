@@ -20,5 +20,12 @@ DEFAULT_SOURCE_TYPES = ["isolate", "strain"]
 DB_INT_MIN = -(2**63)
 DB_INT_MAX = 2**63 - 1
 
+# Every free-text field a client sends is bounded: a field with no limit of its own gets this one (input serializers,
+# `core.api.serializers.StrictSerializer`), and the schema states it.
+TEXT_MAX_LENGTH = 1000
+
 # Virtool closes unauthenticated sockets with 4000; its client reloads the page on it.
 WS_CLOSE_UNAUTHENTICATED = 4000
+# The channel layer (Redis) cannot be reached: the socket is closed with this code and a reason (an application may
+# only send 1000 or 3000-4999; 4503 as HTTP's 503). Virtool's client reloads on 4000 only; on others it reconnects.
+WS_CLOSE_TRY_AGAIN = 4503

@@ -2,23 +2,70 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from redis.exceptions import RedisError
 
-from core.constants import WS_CLOSE_UNAUTHENTICATED
+from core.constants import WS_CLOSE_TRY_AGAIN, WS_CLOSE_UNAUTHENTICATED
 from core.events import ChannelEvent
 from core.selectors import event_groups_for
 
 # Shorter than the channel layer's group_expiry (settings.CHANNEL_LAYERS), so memberships never lapse.
 GROUP_REFRESH_SECONDS = 1800
 
+# Redis, which carries every live update, cannot be reached: the socket is closed with this reason (code 4503:
+# Virtool's client reconnects), never a failed handshake (an HTTP 500) or a traceback.
+LAYER_DOWN_REASON = "Live updates are unavailable: Redis cannot be reached"
+LAYER_ERRORS = (RedisError, OSError)
+
+log = logging.getLogger(__name__)
+
 
 class EventConsumer(AsyncJsonWebsocketConsumer):
     """Relays dispatcher events to one authenticated connection; consumers never write to the database."""
+
+    accepted = False
+    layer_down = False
+
+    # Channels sets `channel_receive` (the channel layer's read) just before it starts reading both the socket and
+    # the layer; a read that fails because Redis is down would end the consumer with a traceback (an HTTP 500
+    # during the handshake). The setter wraps it so that the socket is closed with a reason instead.
+    @property
+    def channel_receive(self) -> Callable[[], Awaitable[Any]]:
+        return self._channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive: Callable[[], Awaitable[Any]]) -> None:
+        async def guarded() -> Any:
+            try:
+                return await receive()
+            except LAYER_ERRORS as exc:
+                await self._layer_down(exc)
+                await asyncio.Event().wait()  # nothing more from the layer; the socket's own close ends the consumer
+                raise  # never reached: satisfies the type checker
+
+        self._channel_receive = guarded
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        self.accepted = True
+        await super().accept(subprotocol, headers)
+
+    async def _layer_down(self, exc: BaseException) -> None:
+        """Close the socket, once, saying why (accepting it first when the handshake is still going)."""
+        if self.layer_down:
+            return
+        self.layer_down = True
+        log.warning("websocket closed: the channel layer (Redis) cannot be reached: %s", exc)
+        if not self.accepted:
+            await self.accept()
+        await self.close(code=WS_CLOSE_TRY_AGAIN, reason=LAYER_DOWN_REASON)
 
     async def dispatch(self, message: ChannelEvent) -> None:
         # Channels closes stale database connections before every handler, through the one shared thread for
@@ -43,7 +90,10 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         # One change can reach a connection through several groups (e.g. `admins` and `users.<id>`).
         self.seen: deque[str] = deque(maxlen=1024)
         # Join the groups before accepting: once the client sees the socket open, no change can slip past it.
-        await self._refresh_groups(accept=True)
+        try:
+            await self._refresh_groups(accept=True)
+        except LAYER_ERRORS as exc:
+            await self._layer_down(exc)
 
     async def _refresh_groups(self, accept: bool = False) -> None:
         groups = await database_sync_to_async(event_groups_for)(user_id=self.user_id)
@@ -66,15 +116,20 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "joined", set()):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.layer_down:
+            return
+        try:
+            for group in getattr(self, "joined", set()):
+                await self.channel_layer.group_discard(group, self.channel_name)
+        except LAYER_ERRORS as exc:  # Redis went away: its memberships expire by themselves (group_expiry)
+            log.warning("websocket groups not left: the channel layer (Redis) cannot be reached: %s", exc)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # Virtool clients send nothing; answer a ping so that clients can check liveness.
         if isinstance(content, dict) and content.get("operation") == "ping":
             await self.send_json({"interface": "ws", "operation": "pong", "data": None})
             if time.monotonic() - self.joined_at > GROUP_REFRESH_SECONDS:
-                await self._refresh_groups()
+                await self._refresh_groups_or_close()
 
     async def virtool_event(self, event: ChannelEvent) -> None:
         """Forward one dispatcher message, once."""
@@ -87,7 +142,13 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
 
     async def virtool_refresh(self, event: ChannelEvent) -> None:
         """The user's groups, role or active flag changed: rejoin, or close when the user was deactivated."""
-        await self._refresh_groups()
+        await self._refresh_groups_or_close()
+
+    async def _refresh_groups_or_close(self) -> None:
+        try:
+            await self._refresh_groups()
+        except LAYER_ERRORS as exc:
+            await self._layer_down(exc)
 
     async def virtool_session_ended(self, event: ChannelEvent) -> None:
         """Close the sockets of a session that logged out."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from core.security import origin_matches
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -15,9 +16,11 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class OriginCheckMiddleware:
     """Refuse cross-site writes to /api made with the browser's cookies.
 
-    Virtool's client sends no CSRF token. Browsers always send `Origin` (or at least `Referer`) on writes,
-    so a write whose origin is not this host, nor a trusted origin, is refused. Requests that authenticate
-    with an `Authorization` header carry no ambient credentials and are not checked.
+    Virtool's client sends no CSRF token. Browsers always send `Origin` (or at least `Referer`) on writes, so a
+    write whose origin is not this server (scheme, host and port) nor a trusted origin is refused. Only a request
+    that authenticates with HTTP Basic (an API key) is not checked: the session authentication then steps aside
+    (`core.authentication`), so such a request is the key's or refused (401), never the cookie's. Any other
+    `Authorization` header (`Bearer x`) changes nothing.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -27,7 +30,7 @@ class OriginCheckMiddleware:
         if (
             request.method in UNSAFE_METHODS
             and request.path.startswith("/api/")
-            and "HTTP_AUTHORIZATION" not in request.META
+            and not uses_basic_authentication(request)
             and not self._same_origin(request)
         ):
             return JsonResponse({"id": "insufficient_rights", "message": "Cross-origin request refused"}, status=403)
@@ -36,12 +39,15 @@ class OriginCheckMiddleware:
     @staticmethod
     def _same_origin(request: HttpRequest) -> bool:
         origin: str | None = request.META.get("HTTP_ORIGIN") or request.META.get("HTTP_REFERER")
-        if not origin:
+        if not origin:  # not a browser: nothing ambient to protect
             return True
-        parts = urlsplit(origin)
-        if f"{parts.scheme}://{parts.netloc}" in settings.CSRF_TRUSTED_ORIGINS:
-            return True
-        return parts.netloc == request.get_host()
+        return origin_matches(origin, scheme=request.scheme or "http", host=request.get_host())
+
+
+def uses_basic_authentication(request: HttpRequest) -> bool:
+    """Whether the request authenticates with HTTP Basic (a handle and an API key)."""
+    header = str(request.META.get("HTTP_AUTHORIZATION", ""))
+    return header.split(" ", 1)[0].lower() == "basic"
 
 
 class SessionActivityMiddleware:

@@ -43,9 +43,9 @@ class APIKeyScheme(OpenApiAuthenticationExtension):
 class VirtoolAutoSchema(AutoSchema):
     """Adds to each operation the errors that follow from how it is served, so views declare only their own."""
 
-    # 400 where a body or a typed query parameter is validated; 401 wherever credentials are read (a wrong API key
-    # is refused even on public routes); 403 for writes (the Origin check) and for routes needing a permission or
-    # role; 404 where the path names an object.
+    # 400 where a body or a typed query parameter is validated; 413 where there is a body; 401 wherever credentials
+    # are read (a wrong API key is refused even on public routes); 403 for writes (the Origin check) and for routes
+    # needing a permission or role; 404 where the path names an object.
     def get_operation(
         self, path: str, path_regex: str, path_prefix: str, method: str, registry: ComponentRegistry
     ) -> Schema | None:
@@ -78,6 +78,8 @@ class VirtoolAutoSchema(AutoSchema):
         query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
         if "requestBody" in operation or any(_validated(p.get("schema", {})) for p in query):
             codes.append(400)
+        if "requestBody" in operation:
+            codes.append(413)  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE (or an upload over VIRTOOL_UPLOAD_MAX_SIZE)
         if self.view.get_authenticators():
             codes.append(401)
         permissions = self.view.get_permissions()

@@ -9,9 +9,13 @@ from typing import Concatenate, ParamSpec
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.views import defaults
+
+from core.api.exceptions import too_big_message
 
 P = ParamSpec("P")
 PageView = Callable[Concatenate[HttpRequest, P], HttpResponse]
@@ -50,6 +54,15 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if _is_api(request):
         return JsonResponse({"id": "not_found", "message": "Not found"}, status=404)
     return render(request, "404.html", status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """400 (Django's own refusals: a body over the size limit, too many fields): Virtool's JSON under /api."""
+    if _is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse({"id": "payload_too_large", "message": too_big_message()}, status=413)
+        return JsonResponse({"id": "bad_request", "message": str(exception or "") or "Bad request"}, status=400)
+    return defaults.bad_request(request, exception or SuspiciousOperation())
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

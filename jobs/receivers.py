@@ -7,6 +7,7 @@ from typing import Any
 from core import events
 from jobs.models import Job
 from jobs.selectors import job_queryset
+from jobs.subjects import job_audience
 
 
 def _serialize_job(job: Job) -> dict[str, Any]:
@@ -15,6 +16,4 @@ def _serialize_job(job: Job) -> dict[str, Any]:
     return JobSerializer(job).data
 
 
-events.register(
-    Job, interface="jobs", serialize=_serialize_job, audience=lambda job: [events.GROUP_ALL], queryset=job_queryset
-)
+events.register(Job, interface="jobs", serialize=_serialize_job, audience=job_audience, queryset=job_queryset)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Count, QuerySet
 
 from core.errors import NotFound
 from jobs.constants import ACTIVE_STATES, JobState
 from jobs.models import Job
+from jobs.subjects import jobs_visible
+
+if TYPE_CHECKING:
+    from users.models import User
 
 
 def job_queryset() -> QuerySet[Job]:
@@ -14,9 +20,14 @@ def job_queryset() -> QuerySet[Job]:
     return Job.objects.select_related("user")
 
 
-def job_list(*, states: list[str] | None = None, user_ids: list[int] | None = None) -> QuerySet[Job]:
-    """Jobs, newest first, optionally only in some states or of some users."""
+def job_list(
+    *, viewer: User | None = None, states: list[str] | None = None, user_ids: list[int] | None = None
+) -> QuerySet[Job]:
+    """Jobs `viewer` may see (`jobs.subjects`; all of them without a viewer), newest first, optionally only in some
+    states or of some users."""
     queryset = job_queryset().order_by("-created_at", "pk")
+    if viewer is not None:
+        queryset = jobs_visible(queryset, user=viewer)
     if states:
         queryset = queryset.filter(state__in=states)
     if user_ids:
@@ -24,18 +35,20 @@ def job_list(*, states: list[str] | None = None, user_ids: list[int] | None = No
     return queryset
 
 
-def job_get(*, job_id: str) -> Job:
-    """One job, or 404."""
-    job = job_queryset().filter(pk=job_id).first()
+def job_get(*, job_id: str, viewer: User | None = None) -> Job:
+    """One job, or 404 (also when `viewer` may not see it)."""
+    queryset = job_queryset() if viewer is None else jobs_visible(job_queryset(), user=viewer)
+    job = queryset.filter(pk=job_id).first()
     if job is None:
         raise NotFound()
     return job
 
 
-def job_counts() -> dict[str, dict[str, int]]:
-    """Virtool's `counts[state][workflow]`, with every state present."""
+def job_counts(*, viewer: User | None = None) -> dict[str, dict[str, int]]:
+    """Virtool's `counts[state][workflow]` of the jobs `viewer` may see, with every state present."""
     counts: dict[str, dict[str, int]] = {state: {} for state in JobState.values}
-    for row in Job.objects.values("state", "workflow").annotate(count=Count("pk")).order_by():
+    jobs = Job.objects.all() if viewer is None else jobs_visible(Job.objects.all(), user=viewer)
+    for row in jobs.values("state", "workflow").annotate(count=Count("pk")).order_by():
         counts[row["state"]][row["workflow"]] = row["count"]
     return counts
 

@@ -17,5 +17,10 @@ class LibraryType(models.TextChoices):
 READS_NAMES = ("reads_1.fq.gz", "reads_2.fq.gz")
 SORT_FIELDS = {"name": "name", "-name": "-name", "created_at": "created_at", "-created_at": "-created_at"}
 
+# Free-text limits (characters); Virtool sets none. Notes are read only on a sample's own page; a label's
+# description goes out with every label on every sample of every list.
+NOTES_MAX_LENGTH = 50_000
+LABEL_DESCRIPTION_MAX_LENGTH = 1000
+
 # The quality document's keys, in Virtool's order.
 QUALITY_KEYS = ("bases", "composition", "count", "encoding", "gc", "length", "sequences")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.ids import new_id
-from samples.constants import LibraryType
+from samples.constants import LABEL_DESCRIPTION_MAX_LENGTH, NOTES_MAX_LENGTH, LibraryType
 
 
 class Label(models.Model):
@@ -17,7 +18,12 @@ class Label(models.Model):
 
     name = models.CharField(max_length=100)
     color = models.CharField(max_length=7, default="#A0AEC0")
-    description = models.TextField(blank=True, default="")
+    description = models.TextField(
+        blank=True,
+        default="",
+        max_length=LABEL_DESCRIPTION_MAX_LENGTH,
+        validators=[MaxLengthValidator(LABEL_DESCRIPTION_MAX_LENGTH)],
+    )
 
     class Meta:
         ordering = ["name"]
@@ -35,7 +41,9 @@ class Sample(models.Model):
     host = models.CharField(max_length=200, blank=True, default="")
     isolate = models.CharField(max_length=200, blank=True, default="")
     locale = models.CharField(max_length=200, blank=True, default="")
-    notes = models.TextField(blank=True, default="")
+    notes = models.TextField(
+        blank=True, default="", max_length=NOTES_MAX_LENGTH, validators=[MaxLengthValidator(NOTES_MAX_LENGTH)]
+    )
     library_type = models.CharField(max_length=16, choices=LibraryType.choices, default=LibraryType.NORMAL)
     paired = models.BooleanField(default=False)
     labels = models.ManyToManyField(Label, blank=True, related_name="samples")

@@ -16,7 +16,8 @@ a pair's report is built from the two files' rounded rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import zip_longest
 from pathlib import Path
 
 import dnaio
@@ -141,6 +142,19 @@ class QualityProfile:
         }
 
 
+# What reading a FASTQ file may raise: a format error, or a damaged or truncated gzip stream.
+_READ_ERRORS: tuple[type[BaseException], ...] = (dnaio.exceptions.FileFormatError, *seqio.DECOMPRESSION_ERRORS)
+
+
+def _reader_errors(path: Path, error: BaseException) -> QualityError:
+    """The error a scientist reads for a FASTQ file that cannot be read (`path.name` names it)."""
+    if isinstance(error, dnaio.exceptions.FileFormatError):
+        line = getattr(error, "line", None)
+        where = f", record {line // 4 + 1}" if line is not None else ""
+        return QualityError(f"{path.name} is not valid FASTQ{where}: {error.message}")
+    return QualityError(f"{path.name} could not be read to the end ({error}); is it truncated?")
+
+
 def _batches(path: Path) -> Iterable[tuple[list[str], list[str]]]:
     sequences: list[str] = []
     qualities: list[str] = []
@@ -157,14 +171,94 @@ def _batches(path: Path) -> Iterable[tuple[list[str], list[str]]]:
                 if len(qualities) >= BATCH:
                     yield sequences, qualities
                     sequences, qualities = [], []
-    except dnaio.exceptions.FileFormatError as error:
-        line = getattr(error, "line", None)
-        where = f", record {line // 4 + 1}" if line is not None else ""
-        raise QualityError(f"{path.name} is not valid FASTQ{where}: {error.message}") from None
-    except seqio.DECOMPRESSION_ERRORS as error:  # ISA-L's error for a damaged block is not an OSError
-        raise QualityError(f"{path.name} could not be read to the end ({error}); is it truncated?") from None
+    # ISA-L's error for a damaged block is not an OSError
+    except _READ_ERRORS as error:
+        raise _reader_errors(path, error) from None
     if qualities:
         yield sequences, qualities
+
+
+def _records(path: Path) -> Iterator[dnaio.SequenceRecord]:
+    """The records of one FASTQ file, with `_batches`' errors."""
+    try:
+        with seqio.open_read(path) as handle, dnaio.open(handle, mode="r") as reader:
+            if not isinstance(reader, dnaio.FastqReader):
+                raise QualityError(f"{path.name} is not a FASTQ file")
+            yield from reader
+    except _READ_ERRORS as error:
+        raise _reader_errors(path, error) from None
+
+
+# Illumina's older mate endings (`/1`, `/2`; `;1`, `;2` as in some exports): a read's id without them is its pair's.
+_MATE_ENDINGS = frozenset(("/1", "/2", ";1", ";2"))
+
+
+def mate_id(read_id: str) -> str:
+    """What two mates' ids (the name before any space) share: the id without a `/1` `/2` (or `;1` `;2`) ending.
+
+    A final digit alone is part of the name (`...:1331` and `...:1332` are different clusters)."""
+    return read_id[:-2] if read_id[-2:] in _MATE_ENDINGS else read_id
+
+
+class PairError(Exception):
+    """Two read files are not one pair; the message names both and the first record that disagrees."""
+
+
+def pair_quality(
+    paths: Sequence[Path], *, names: tuple[str, str], on_progress: Callable[[int], None] | None = None
+) -> tuple[dict, dict]:
+    """The quality documents of a pair's two files, read side by side in one pass, checking that they are a pair:
+    as many reads in each, and each read's mate named alike (`mate_id`; comments after a space are ignored).
+    `names` are how the files are shown in errors; `on_progress` receives the reads read so far (both files).
+    Raises PairError, or QualityError for a file that is not valid FASTQ."""
+    first, second = (Path(path) for path in paths)
+    profiles = (QualityProfile(), QualityProfile())
+    columns: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
+    count = 0
+    seq1, qual1, seq2, qual2 = (column.append for column in columns)
+    for one, two in zip_longest(_records(first), _records(second)):
+        if one is None or two is None:
+            ended, goes_on, extra = (names[1], names[0], one) if two is None else (names[0], names[1], two)
+            raise PairError(
+                f"{names[0]} and {names[1]} are not a pair: {ended} ends after {count} "
+                f"read{'s' if count != 1 else ''} but {goes_on} goes on (its record {count + 1} is '{extra.name}')"
+            )
+        count += 1
+        if one.name != two.name and one.id != two.id and mate_id(one.id) != mate_id(two.id):
+            raise PairError(
+                f"{names[0]} and {names[1]} are not a pair: record {count} is '{one.name}' in {names[0]} but "
+                f"'{two.name}' in {names[1]} (mates have the same name, apart from a /1 or /2 ending and the "
+                "comment after a space)"
+            )
+        seq1(one.sequence)
+        qual1(one.qualities)  # type: ignore[arg-type]
+        seq2(two.sequence)
+        qual2(two.qualities)  # type: ignore[arg-type]
+        if count % BATCH == 0:
+            _add_pair(profiles, columns, on_progress, count)
+            columns = ([], [], [], [])
+            seq1, qual1, seq2, qual2 = (column.append for column in columns)
+    if columns[0]:
+        _add_pair(profiles, columns, on_progress, count)
+    reports = []
+    for path, profile in zip((first, second), profiles, strict=True):
+        try:
+            reports.append(profile.report())
+        except QualityError as error:
+            raise QualityError(f"{path.name}: {error}") from None
+    return reports[0], reports[1]
+
+
+def _add_pair(
+    profiles: tuple[QualityProfile, QualityProfile],
+    columns: tuple[list[str], list[str], list[str], list[str]],
+    on_progress: Callable[[int], None] | None,
+    count: int,
+) -> None:
+    profiles[0].add(columns[0], columns[1])
+    profiles[1].add(columns[2], columns[3])
+    if on_progress:
+        on_progress(2 * count)
 
 
 def file_quality(path: str | Path, *, on_progress: Callable[[int], None] | None = None) -> dict:

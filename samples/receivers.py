@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
 
 from core import events
+from jobs.subjects import subject_register
 from samples.models import Label, Sample
-from samples.selectors import label_list, sample_queryset
+from samples.selectors import label_list, sample_queryset, sample_rights_q
+
+if TYPE_CHECKING:
+    from users.models import User
 
 
 def _serialize_sample(sample: Sample) -> dict[str, Any]:
@@ -26,6 +32,18 @@ def _audience(sample: Sample) -> list[str]:
 
     return sample_audience(sample=sample)
 
+
+def _readable_sample_ids(user: User) -> QuerySet[Any, Any]:
+    return Sample.objects.filter(sample_rights_q(user=user, kind="read")).values("pk")
+
+
+def _audience_of_sample_id(sample_id: str) -> list[str]:
+    sample = Sample.objects.filter(pk=sample_id).first()
+    return _audience(sample) if sample is not None else [events.GROUP_ADMINS]
+
+
+# Jobs naming a sample (create_sample, every analysis: `args.sample_id`) are seen by those who may read the sample.
+subject_register(arg="sample_id", readable_ids=_readable_sample_ids, audience=_audience_of_sample_id)
 
 events.register(Sample, interface="samples", serialize=_serialize_sample, audience=_audience, queryset=sample_queryset)
 events.register(

@@ -42,11 +42,18 @@ def sample_queryset() -> QuerySet[Sample]:
     return Sample.objects.select_related("user", "group", "job", "job__user").prefetch_related("labels", "subtractions")
 
 
+# What a list document does not show (`SampleMinimalSerializer`), so a list does not read it.
+LIST_DEFERRED = ("notes", "quality", "upload_ids", "job__args", "job__status", "job__process_groups")
+
+
 def sample_list(
     *, user: User, find: str = "", labels: list[int] | None = None, sort: str = "-created_at"
 ) -> QuerySet[Sample]:
-    """Samples the user may read, optionally matching a name/host/isolate fragment and carrying all `labels`."""
-    queryset = sample_queryset()
+    """Samples the user may read, optionally matching a name/host/isolate fragment and carrying all `labels`.
+
+    Lists show no notes, quality report or job history: those columns (notes can be 50,000 characters) stay unread.
+    """
+    queryset = sample_queryset().defer(*LIST_DEFERRED)
     if not user.is_administrator:
         queryset = queryset.filter(sample_rights_q(user=user, kind="read"))
     if find:

@@ -15,7 +15,7 @@ from jobs.constants import JobSize
 from jobs.workflow import Workflow, register, step
 from samples.constants import READS_NAMES
 from samples.models import Sample
-from samples.quality import QualityError, file_quality
+from samples.quality import PairError, QualityError, composite_quality, file_quality, pair_quality
 from samples.selectors import samples_path
 
 
@@ -54,28 +54,43 @@ class CreateSample(Workflow):
                 seqio.gzip_copy(source, target, on_chunk=lambda _done: ctx.check())
             ctx.progress(index + 1, len(ctx.args["files"]))
 
-    @step("Check reads", "Validate the reads as FASTQ and compute the quality report (FastQC's numbers).")
+    @step(
+        "Check reads",
+        "Validate the reads as FASTQ (a pair: as many reads in each file, mates named alike) and "
+        "compute the quality report (FastQC's numbers).",
+    )
     def quality(self, ctx) -> None:
         sample = self._sample(ctx)
         folder = samples_path(sample.pk)
         total = sum(entry.get("size", 0) for entry in ctx.args["files"]) or 1
         expected = max(1, total // 60)  # about 60 compressed bytes per read: enough for a moving bar
-        reports = []
-        done = 0
-        for index, entry in enumerate(ctx.args["files"]):
-            # `done` is bound as it is now: the reads of the files before this one.
-            def on_progress(count: int, done: int = done) -> None:
-                ctx.progress(done + count, expected)
-
+        entries = ctx.args["files"]
+        if len(entries) == 2:
+            # Both files side by side in one pass: the pair is checked while the reports are computed.
             try:
-                report = file_quality(folder / READS_NAMES[index], on_progress=on_progress)
+                left, right = pair_quality(
+                    [folder / READS_NAMES[0], folder / READS_NAMES[1]],
+                    names=(entries[0]["name"], entries[1]["name"]),
+                    on_progress=lambda count: ctx.progress(count, expected),
+                )
+            except PairError as error:
+                raise SampleCreationError(str(error)) from None
             except QualityError as error:
-                raise SampleCreationError(f"{entry['name']}: {error}") from None
-            done += report["count"]
-            reports.append(report)
-        from samples.quality import composite_quality
+                raise SampleCreationError(self._named(str(error), entries)) from None
+            ctx.quality = composite_quality(left, right)
+            return
+        try:
+            ctx.quality = file_quality(folder / READS_NAMES[0], on_progress=lambda count: ctx.progress(count, expected))
+        except QualityError as error:
+            raise SampleCreationError(f"{entries[0]['name']}: {error}") from None
 
-        ctx.quality = reports[0] if len(reports) == 1 else composite_quality(*reports)
+    @staticmethod
+    def _named(message: str, entries: list[dict]) -> str:
+        """A file's error with the name the user uploaded it under in front (the message names the stored copy)."""
+        for index, entry in enumerate(entries):
+            if message.startswith(READS_NAMES[index]):
+                return f"{entry['name']}: {message}"
+        return message
 
     @step("Finalize", "Mark the sample ready and remove the uploads it was made from.")
     def finalize(self, ctx) -> None:

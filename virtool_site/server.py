@@ -1,11 +1,13 @@
-"""Run daphne so that large request bodies reach the application as it reads them.
+"""Run daphne so that large request bodies reach the application as it reads them (and websockets closed by the
+application say why: daphne drops the reason of `websocket.close`).
 
 Daphne (4.2, django/daphne#483) receives a request body into a temporary file, then copies all of it into the
 application's input queue at once: a 2 GB upload would take 2 GB of memory. Here each HTTP request gets a queue
 that drops those copies and reads the body again from daphne's file, one megabyte at a time, when the
 application asks for it. And Twisted, under daphne, parses every multipart POST body in memory (about ten times
 its size) before daphne sees it, for nothing: Django parses it again, streaming. That parsing is turned off.
-Everything else is daphne's own behaviour.
+A client that stops sending in the middle of a request (a half-sent upload) is answered 408 and disconnected after
+`VIRTOOL_UPLOAD_STALL_SECONDS` of silence. Everything else is daphne's own behaviour.
 
 Usage: `python -m virtool_site.server [daphne options] virtool_site.asgi:application`.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from functools import partial
 
@@ -21,6 +24,8 @@ import daphne.server
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+from twisted.web.http import HTTPChannel
 
 BODY_CHUNK = 1024 * 1024
 
@@ -81,14 +86,58 @@ class StreamingWebRequest(WebRequest):
         self._parsePOSTFormSubmission = False
 
 
+def _stalled(channel: HTTPChannel) -> None:
+    """A connection sent nothing for VIRTOOL_UPLOAD_STALL_SECONDS: in the middle of a request (its headers or its
+    body, e.g. a half-sent upload) it is answered 408 with Virtool's JSON error; then it is closed, which releases
+    the part of the body already received (Twisted's temporary file). Between requests it is just closed."""
+    if not channel._HTTPChannel__first_line and channel.transport is not None:  # type: ignore[attr-defined]
+        body = json.dumps(
+            {"id": "request_timeout", "message": f"No data received for {channel.timeOut} seconds: request ended"}
+        ).encode()
+        head = (
+            "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        channel.transport.write(head.encode() + body)  # type: ignore[call-arg, misc]
+    HTTPChannel.timeoutConnection(channel)
+
+
 class StreamingHTTPFactory(HTTPFactory):
-    """Daphne's HTTP factory building `StreamingWebRequest`s."""
+    """Daphne's HTTP factory building `StreamingWebRequest`s, with the idle timeout VIRTOOL_UPLOAD_STALL_SECONDS.
+
+    Twisted's idle timeout restarts with every byte received and is off while the application answers (a long
+    download, a websocket): it ends exactly the requests whose client stopped sending, such as a half-sent upload.
+    """
+
+    def __init__(self, server) -> None:
+        super().__init__(server)
+        from django.conf import settings  # the application, hence Django, is loaded before the server is built
+
+        self.timeOut = settings.VIRTOOL_UPLOAD_STALL_SECONDS
 
     def buildProtocol(self, addr):
         protocol = super().buildProtocol(addr)
         if protocol is not None:
             protocol.requestFactory = StreamingWebRequest
+            channel = getattr(protocol, "_channel", protocol)
+            channel.timeoutConnection = partial(_stalled, channel)
         return protocol
+
+
+class ReasonWebSocketProtocol(WebSocketProtocol):
+    """Daphne's websocket protocol, sending the reason of an application's `websocket.close` (daphne drops it)."""
+
+    def handle_reply(self, message: dict) -> None:
+        if message.get("type") == "websocket.close" and self.state != self.STATE_CONNECTING and message.get("reason"):
+            self.sendClose(code=message.get("code") or 1000, reason=message["reason"][:120])
+            return
+        super().handle_reply(message)
+
+
+class ReasonWebSocketFactory(WebSocketFactory):
+    """Daphne's websocket factory building `ReasonWebSocketProtocol`s."""
+
+    protocol = ReasonWebSocketProtocol
 
 
 class StreamingServer(Server):
@@ -97,6 +146,7 @@ class StreamingServer(Server):
     def run(self) -> None:
         # Server.run builds its factory from the module's name `HTTPFactory`: point it at ours.
         daphne.server.HTTPFactory = StreamingHTTPFactory
+        daphne.server.WebSocketFactory = ReasonWebSocketFactory
         super().run()
 
     def __init__(self, *args, **kwargs) -> None:

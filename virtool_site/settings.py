@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "axes",
     "core",
     "users",
     "jobs",
@@ -89,6 +90,8 @@ MIDDLEWARE = [
     "core.middleware.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into users.throttle.lockout_response (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "virtool_site.urls"
@@ -139,11 +142,30 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 LOGIN_URL = "/login"
+# django-axes checks every login (the API's, hence the login page's, and the Django admin's) before the password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 2_600_000  # Virtool's cookie max_age; "remember me" sessions live this long
 SESSION_IDLE_SECONDS = env.int("VIRTOOL_SESSION_IDLE", default=3600)  # Virtool: authenticated sessions, 60 min
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
+
+# --- Login throttling (django-axes, users/throttle.py) --------------------------------------------------------
+# After this many failed logins for one handle, or from one client address, logins answer 429 until the lockout
+# expires (seconds after the last failure that caused it). A successful login clears the failures.
+VIRTOOL_LOGIN_FAILURE_LIMIT = env.int("VIRTOOL_LOGIN_FAILURE_LIMIT", default=10)
+VIRTOOL_LOGIN_LOCKOUT_SECONDS = env.int("VIRTOOL_LOGIN_LOCKOUT_SECONDS", default=900)
+# Reverse proxies in front of daphne whose X-Forwarded-For is trusted for the client address (0: none).
+VIRTOOL_PROXY_COUNT = env.int("VIRTOOL_PROXY_COUNT", default=0)
+AXES_FAILURE_LIMIT = "users.throttle.failure_limit"
+AXES_COOLOFF_TIME = "users.throttle.cool_off"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a lockout always ends on time
+AXES_USERNAME_CALLABLE = "users.throttle.login_handle"
+AXES_CLIENT_IP_CALLABLE = "users.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "users.throttle.lockout_response"
+AXES_VERBOSE = False
 
 # --- Internationalisation ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -173,6 +195,9 @@ VIRTOOL_UPLOAD_MAX_SIZE = env.int("VIRTOOL_UPLOAD_MAX_SIZE", default=100 * 1024*
 VIRTOOL_UPLOAD_LIFETIME_DAYS = env.int("VIRTOOL_UPLOAD_LIFETIME_DAYS", default=0)
 # Seconds a file in the watch folder must keep the same size (after being closed) before it is imported.
 VIRTOOL_WATCH_SETTLE_SECONDS = env.float("VIRTOOL_WATCH_SETTLE_SECONDS", default=5.0)
+# A client that sends nothing for this many seconds in the middle of a request (a stalled upload) gets a 408 and
+# is disconnected (virtool_site/server.py); a slow but moving upload is never cut.
+VIRTOOL_UPLOAD_STALL_SECONDS = env.int("VIRTOOL_UPLOAD_STALL_SECONDS", default=60)
 # Request bodies Django spools before parsing stay on disk past this size (memory stays flat).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -279,7 +304,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.VirtoolPagination",
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "core.schema.VirtoolAutoSchema",
@@ -318,7 +343,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("VIRTOOL_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    # django-axes logs every login (and every cleared failure count) at INFO.
+    "loggers": {"django.channels.server": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- Sentry: Django and Celery errors, only when SENTRY_DSN is set ------------------------------------------

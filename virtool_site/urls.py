@@ -50,6 +50,7 @@ urlpatterns = [
 ]
 
 # Styled pages for browsers, Virtool's JSON errors under /api.
+handler400 = "core.views.bad_request"
 handler403 = "core.views.forbidden"
 handler404 = "core.views.not_found"
 handler500 = "core.views.server_error"

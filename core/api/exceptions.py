@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -78,8 +79,17 @@ def error_response(error_id: str, message: str, status_code: int) -> Response:
     return Response({"id": error_id, "message": message}, status=status_code)
 
 
+def too_big_message() -> str:
+    """Why a body over DATA_UPLOAD_MAX_MEMORY_SIZE is refused (413)."""
+    return f"Request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler producing Virtool-shaped bodies."""
+    if isinstance(exc, RequestDataTooBig):
+        return error_response("payload_too_large", too_big_message(), 413)
+    if isinstance(exc, SuspiciousOperation):  # too many fields or files, a malformed body Django refuses
+        return error_response("bad_request", str(exc) or "Bad request", 400)
     if isinstance(exc, ApplicationError):
         response = error_response(exc.error_id, exc.message, exc.status)
         if exc.errors:

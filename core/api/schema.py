@@ -17,6 +17,7 @@ from rest_framework import serializers
 
 from core.api.pagination import MAX_PAGE
 from core.api.serializers import AnySerializer
+from core.constants import DB_INT_MAX, DB_INT_MIN
 
 ERROR_DESCRIPTIONS = {
     400: "The request is malformed or cannot be honoured (Virtool's error, or its array of validation errors).",
@@ -25,6 +26,7 @@ ERROR_DESCRIPTIONS = {
     404: "The object does not exist.",
     409: "The object's current state forbids this.",
     413: "The body is larger than this server accepts.",
+    429: "Too many failed logins for this handle or from this address: try again later (`Retry-After`).",
     416: "The requested byte range lies outside the file (`Content-Range: bytes */size`, no body).",
 }
 
@@ -162,6 +164,19 @@ LOCATION = OpenApiParameter(
 RANGE = OpenApiParameter(
     "Range", str, OpenApiParameter.HEADER, required=False, description="One byte range, e.g. `bytes=0-1023`."
 )
+
+
+def int_parameter(
+    name: str, *, minimum: int = DB_INT_MIN, maximum: int = DB_INT_MAX, many: bool = False, description: str = ""
+) -> OpenApiParameter:
+    """An integer in the query string with the bounds its reader (`core.api.pagination.query_int`, `query_ints`)
+    enforces, so the schema says what is refused."""
+    schema: dict[str, Any] = {"type": "integer", "minimum": minimum, "maximum": maximum}
+    if many:  # `user=1&user=2`: an array, repeated in the query string (OpenAPI's default form style)
+        schema = {"type": "array", "items": schema}
+    return OpenApiParameter(name, schema, description=description)
+
+
 PAGE_PARAMETERS = [
     OpenApiParameter(
         "page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, description="Page number, from 1."

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.constants import DB_INT_MAX, DB_INT_MIN, SampleGroupSetting
+from core.constants import DB_INT_MAX, DB_INT_MIN, TEXT_MAX_LENGTH, SampleGroupSetting
 from core.models import InstanceSettings
 
 # Input serializers validate request bodies into dicts and are never bound to an instance; the output ones here
@@ -17,8 +18,36 @@ from core.models import InstanceSettings
 AnySerializer = serializers.Serializer[Any]
 
 
+def bound_field(field: serializers.Field[Any, Any, Any, Any]) -> None:
+    """Give a field without limits of its own the defaults: text at most TEXT_MAX_LENGTH characters, integers
+    within the database's 64-bit range (so no input reaches the database unbounded); list and dict children too.
+    The limits are set where DRF and the schema read them, with DRF's own validators and messages."""
+    if isinstance(field, serializers.ListField | serializers.DictField):
+        bound_field(field.child)
+    elif isinstance(field, serializers.CharField) and field.max_length is None:
+        field.max_length = TEXT_MAX_LENGTH
+        message = field.error_messages["max_length"].format(max_length=TEXT_MAX_LENGTH)
+        field.validators.append(MaxLengthValidator(TEXT_MAX_LENGTH, message=message))
+    elif isinstance(field, serializers.IntegerField):
+        if field.max_value is None:
+            field.max_value = DB_INT_MAX
+            message = field.error_messages["max_value"].format(max_value=DB_INT_MAX)
+            field.validators.append(MaxValueValidator(DB_INT_MAX, message=message))
+        if field.min_value is None:
+            field.min_value = DB_INT_MIN
+            message = field.error_messages["min_value"].format(min_value=DB_INT_MIN)
+            field.validators.append(MinValueValidator(DB_INT_MIN, message=message))
+
+
 class StrictSerializer(AnySerializer):
-    """An input serializer that rejects fields it does not declare and nulls it does not allow."""
+    """An input serializer that rejects fields it does not declare and nulls it does not allow, and bounds every
+    text and integer field that has no limit of its own (`bound_field`)."""
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        for field in fields.values():
+            bound_field(field)
+        return fields
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, dict):

@@ -17,7 +17,15 @@ from rest_framework.views import APIView
 from core.api.exceptions import QueryValidationError, error_response
 from core.api.files import ranged_file_response
 from core.api.pagination import ItemsPagination, query_int
-from core.api.schema import LOCATION, PAGE_PARAMETERS, RANGE, error_responses, page_serializer, ranged_download
+from core.api.schema import (
+    LOCATION,
+    PAGE_PARAMETERS,
+    RANGE,
+    error_responses,
+    int_parameter,
+    page_serializer,
+    ranged_download,
+)
 from core.api.serializers import created
 from core.permissions import IsAuthenticated, require_permission
 from files import selectors, services
@@ -73,7 +81,7 @@ class UploadsView(APIView):
     @extend_schema(
         operation_id="uploads_list",
         parameters=[
-            OpenApiParameter("user", int, description="Only this user's uploads."),
+            int_parameter("user", minimum=1, description="Only this user's uploads."),
             OpenApiParameter("type", str, enum=UploadType.values),
             OpenApiParameter("upload_type", str, enum=UploadType.values, description="The same as `type`."),
             *PAGE_PARAMETERS,

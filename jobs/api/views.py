@@ -11,11 +11,12 @@ from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError
 from core.api.pagination import VirtoolPagination, query_ints
-from core.api.schema import PAGE_PARAMETERS, error_responses, page_serializer
+from core.api.schema import PAGE_PARAMETERS, error_responses, int_parameter, page_serializer
 from core.permissions import IsAuthenticated, require_permission
 from jobs import selectors, services
 from jobs.api.serializers import JobCountsSerializer, JobMinimalSerializer, JobsClearedSerializer, JobSerializer
 from jobs.constants import CLEAR_FILTERS, JobState
+from users.authentication import request_user
 
 
 def _list_param(request: Request, name: str) -> list[str]:
@@ -24,7 +25,11 @@ def _list_param(request: Request, name: str) -> list[str]:
 
 
 class JobsView(APIView):
-    """GET /jobs (any user), DELETE /jobs?filter=complete|failed|finished (`remove_job`)."""
+    """GET /jobs (any user: the jobs they may see), DELETE /jobs?filter=complete|failed|finished (`remove_job`).
+
+    A job that works on a sample is seen only by those who may read the sample, the user who started it and
+    administrators (`jobs.subjects`): for anyone else it is not in the list, the counts or `found_count`.
+    """
 
     def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "DELETE":
@@ -35,7 +40,7 @@ class JobsView(APIView):
         operation_id="jobs_list",
         parameters=[
             OpenApiParameter("state", str, many=True, enum=JobState.values),
-            OpenApiParameter("user", int, many=True),
+            int_parameter("user", many=True),
             *PAGE_PARAMETERS,
         ],
         responses=page_serializer("JobPage", JobMinimalSerializer, counts=JobCountsSerializer()),
@@ -49,14 +54,15 @@ class JobsView(APIView):
                 code="type_error.enum",
             )
         users = query_ints(_list_param(request, "user"), "user")
+        viewer = request_user(request)
         paginator = VirtoolPagination()
         page = paginator.paginate(
             request=request,
-            queryset=selectors.job_list(states=states, user_ids=users),
-            total_queryset=selectors.job_list(),
+            queryset=selectors.job_list(viewer=viewer, states=states, user_ids=users),
+            total_queryset=selectors.job_list(viewer=viewer),
         )
         response = paginator.get_paginated_response(JobMinimalSerializer(page["objects"], many=True).data)
-        response.data["counts"] = selectors.job_counts()
+        response.data["counts"] = selectors.job_counts(viewer=viewer)
         return response
 
     @extend_schema(
@@ -78,11 +84,15 @@ class JobCountsView(APIView):
 
     @extend_schema(responses=JobCountsSerializer)
     def get(self, request: Request) -> Response:
-        return Response(JobCountsSerializer(selectors.job_counts()).data)
+        return Response(JobCountsSerializer(selectors.job_counts(viewer=request_user(request))).data)
 
 
 class JobView(APIView):
-    """GET /jobs/{id} (any user), DELETE /jobs/{id} (`remove_job`, finished jobs only)."""
+    """GET /jobs/{id} (any user who may see the job, else 404), DELETE /jobs/{id} (`remove_job`, finished jobs only).
+
+    A job that works on a sample is seen only by those who may read the sample, the user who started it and
+    administrators (`jobs.subjects`).
+    """
 
     def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "DELETE":
@@ -91,11 +101,11 @@ class JobView(APIView):
 
     @extend_schema(responses=JobSerializer)
     def get(self, request: Request, job_id: str) -> Response:
-        return Response(JobSerializer(selectors.job_get(job_id=job_id)).data)
+        return Response(JobSerializer(selectors.job_get(job_id=job_id, viewer=request_user(request))).data)
 
     @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, job_id: str) -> Response:
-        services.job_remove(job=selectors.job_get(job_id=job_id))
+        services.job_remove(job=selectors.job_get(job_id=job_id, viewer=request_user(request)))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -106,5 +116,6 @@ class JobCancelView(APIView):
 
     @extend_schema(request=None, responses={200: JobSerializer, **error_responses(409)})
     def put(self, request: Request, job_id: str) -> Response:
-        job = services.job_cancel(job=selectors.job_get(job_id=job_id))
-        return Response(JobSerializer(selectors.job_get(job_id=job.pk)).data)
+        viewer = request_user(request)
+        job = services.job_cancel(job=selectors.job_get(job_id=job_id, viewer=viewer))
+        return Response(JobSerializer(selectors.job_get(job_id=job.pk, viewer=viewer)).data)

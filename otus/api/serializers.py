@@ -270,6 +270,10 @@ class IsolateUpdateSerializer(StrictSerializer):
     source_name = serializers.CharField(max_length=200, allow_blank=True, required=False)
 
 
+# Plant-virus genomes are tens of kilobases; a megabase leaves room for anything a reference holds.
+SEQUENCE_MAX_LENGTH = 1_000_000
+
+
 class SequenceCreateSerializer(StrictSerializer):
     """POST /otus/{id}/isolates/{iid}/sequences."""
 
@@ -277,7 +281,7 @@ class SequenceCreateSerializer(StrictSerializer):
     definition = serializers.CharField()
     host = serializers.CharField(allow_blank=True, required=False, default="")
     segment = serializers.CharField(allow_null=True, allow_blank=True, required=False, default=None)
-    sequence = serializers.CharField()
+    sequence = serializers.CharField(max_length=SEQUENCE_MAX_LENGTH)
     target = serializers.CharField(allow_null=True, allow_blank=True, required=False, default=None)
 
 
@@ -288,5 +292,5 @@ class SequenceUpdateSerializer(StrictSerializer):
     definition = serializers.CharField(required=False)
     host = serializers.CharField(allow_blank=True, required=False)
     segment = serializers.CharField(allow_null=True, allow_blank=True, required=False)
-    sequence = serializers.CharField(required=False)
+    sequence = serializers.CharField(max_length=SEQUENCE_MAX_LENGTH, required=False)
     target = serializers.CharField(allow_null=True, allow_blank=True, required=False)

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.pagination import VirtoolPagination, query_bool, query_int
-from core.api.schema import FIND, LOCATION, PAGE_PARAMETERS, error_responses, one_of, page_serializer
+from core.api.schema import FIND, LOCATION, PAGE_PARAMETERS, error_responses, int_parameter, one_of, page_serializer
 from core.api.serializers import created, validated
 from core.errors import NotFound
 from otus import selectors, services
@@ -69,7 +69,7 @@ class OTUView(APIView):
     """GET/PATCH/DELETE /otus/{id} (GET ?version=N: the OTU as it was at version N)."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("version", {"type": "integer", "minimum": 0}, description="An earlier version.")],
+        parameters=[int_parameter("version", minimum=0, description="An earlier version.")],
         responses=OTUSerializer,
     )
     def get(self, request: Request, otu_id: str) -> Response:

@@ -200,6 +200,10 @@ def reference_document(reference: Reference, *, detail: bool = True) -> dict[str
     return (ReferenceSerializer if detail else ReferenceMinimalSerializer)(reference).data
 
 
+# A reference's description (Virtool sets no limit); other free text gets core's TEXT_MAX_LENGTH.
+DESCRIPTION_MAX_LENGTH = 10_000
+
+
 class TargetSerializer(StrictSerializer):
     """A barcode target."""
 
@@ -214,7 +218,7 @@ class ReferenceCreateSerializer(StrictSerializer):
     """POST /refs: an empty reference, or one of `import_from` (upload) or `clone_from` (reference id)."""
 
     name = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
-    description = serializers.CharField(allow_blank=True, required=False, default="")
+    description = serializers.CharField(allow_blank=True, max_length=DESCRIPTION_MAX_LENGTH, required=False, default="")
     data_type = serializers.ChoiceField(choices=DataType.values, required=False, default="genome")
     organism = serializers.CharField(allow_blank=True, required=False, default="")
     import_from = serializers.CharField(required=False)
@@ -236,7 +240,7 @@ class ReferenceUpdateSerializer(StrictSerializer):
     """PATCH /refs/{id}."""
 
     name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(allow_blank=True, required=False)
+    description = serializers.CharField(allow_blank=True, max_length=DESCRIPTION_MAX_LENGTH, required=False)
     organism = serializers.CharField(allow_blank=True, required=False)
     internal_control = serializers.CharField(allow_blank=True, allow_null=True, required=False)
     restrict_source_types = serializers.BooleanField(required=False)

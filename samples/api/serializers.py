@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from core.api.schema import described
 from core.api.serializers import IdField, StrictSerializer, UserBriefSerializer
-from samples.constants import QUALITY_KEYS, LibraryType
+from samples.constants import LABEL_DESCRIPTION_MAX_LENGTH, NOTES_MAX_LENGTH, QUALITY_KEYS, LibraryType
 from samples.models import Label, Sample
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class SampleCreateSerializer(StrictSerializer):
     host = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
     isolate = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
     locale = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=NOTES_MAX_LENGTH, default="")
     library_type = serializers.ChoiceField(choices=LibraryType.values, required=False, default=LibraryType.NORMAL)
     subtractions = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     labels = serializers.ListField(child=IdField(), required=False, default=list)
@@ -192,7 +192,7 @@ class SampleUpdateSerializer(StrictSerializer):
     host = serializers.CharField(required=False, allow_blank=True, max_length=200)
     isolate = serializers.CharField(required=False, allow_blank=True, max_length=200)
     locale = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    notes = serializers.CharField(required=False, allow_blank=True)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=NOTES_MAX_LENGTH)
     labels = serializers.ListField(child=IdField(), required=False)
     subtractions = serializers.ListField(child=serializers.CharField(), required=False)
 
@@ -216,7 +216,9 @@ class LabelCreateSerializer(StrictSerializer):
 
     name = serializers.CharField(min_length=1, max_length=100)
     color = serializers.RegexField(COLOR, required=False, default="#A0AEC0", error_messages=COLOR_ERRORS)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=LABEL_DESCRIPTION_MAX_LENGTH, default=""
+    )
 
 
 class LabelUpdateSerializer(StrictSerializer):
@@ -224,4 +226,4 @@ class LabelUpdateSerializer(StrictSerializer):
 
     name = serializers.CharField(min_length=1, max_length=100, required=False)
     color = serializers.RegexField(COLOR, required=False, error_messages=COLOR_ERRORS)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=LABEL_DESCRIPTION_MAX_LENGTH)

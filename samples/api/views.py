@@ -13,7 +13,16 @@ from rest_framework.views import APIView
 from core.api.exceptions import QueryValidationError, error_response
 from core.api.files import ranged_file_response
 from core.api.pagination import VirtoolPagination, query_ints
-from core.api.schema import FIND, LOCATION, PAGE_PARAMETERS, RANGE, error_responses, page_serializer, ranged_download
+from core.api.schema import (
+    FIND,
+    LOCATION,
+    PAGE_PARAMETERS,
+    RANGE,
+    error_responses,
+    int_parameter,
+    page_serializer,
+    ranged_download,
+)
 from core.api.serializers import created, validated
 from core.errors import InsufficientRights
 from core.permissions import IsAuthenticated, require_permission
@@ -48,7 +57,7 @@ class SamplesView(APIView):
         operation_id="samples_list",
         parameters=[
             FIND,
-            OpenApiParameter("label", int, many=True, description="Only samples carrying every one of these labels."),
+            int_parameter("label", many=True, description="Only samples carrying every one of these labels."),
             OpenApiParameter("sort", str, enum=list(SORT_FIELDS)),
             *PAGE_PARAMETERS,
         ],

@@ -50,6 +50,10 @@ CHECKS = [not_a_server_error, response_schema_conformance, status_code_conforman
 TIMEOUT = (5, 30)
 POSITIVE_EXAMPLES = 15
 NEGATIVE_EXAMPLES = 10
+# The stateful phase: this many scenarios, each a chain of up to STATEFUL_STEPS calls linked by the ids one answer
+# gives the next (schemathesis infers the links from the schema: a create's `id`, the path parameters).
+STATEFUL_SCENARIOS = 40
+STATEFUL_STEPS = 8
 # Deletes run last, children before parents, so the objects other operations use stay until then.
 DELETE_ORDER = (
     "/api/analyses/",
@@ -268,6 +272,37 @@ def _repair(*, user_id: int, key_hash: str) -> None:
         APIKey.objects.filter(pk=key.pk).update(permissions=full)
 
 
+def _stateful_machine(schema, *, live_server_url, session, auth, record, calls, repair, own_key_hash):
+    """schemathesis' state machine for the schema (links inferred from it), calling the live server with the key,
+    recording every answer like the stateless phase (failures collected, not raised) and repairing after each call.
+    The caller's own key is never deleted: a chain that would delete it deletes a key that does not exist."""
+    from users.models import APIKey
+
+    # Removing all of the caller's keys is left out of the chains (the stateless phase calls it, and repairs).
+    base = schema.exclude(method="DELETE", path="/api/account/keys").as_state_machine()
+
+    class Machine(base):  # type: ignore[misc, valid-type]
+        def before_call(self, case) -> None:
+            if case.method.upper() == "DELETE" and case.path == "/api/account/keys/{key_id}":
+                own = APIKey.objects.filter(key_hash=own_key_hash).values_list("key_id", flat=True).first()
+                if (case.path_parameters or {}).get("key_id") == own:
+                    case.path_parameters = {**case.path_parameters, "key_id": "not-a-key"}
+
+        def get_call_kwargs(self, case) -> dict[str, Any]:
+            return {"base_url": live_server_url, "session": session, "headers": auth, "timeout": TIMEOUT}
+
+        def after_call(self, response, case) -> None:
+            session.cookies.clear()
+            repair()
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+            label = f"{case.method.upper()} {case.path}"
+            calls[label] += 1
+            record(case, response, label)
+
+    return Machine
+
+
 def test_every_operation_answers_as_documented(live_server_url, make_user, jobs_here, settings):
     from core.services import settings_update
     from users.authentication import hash_key
@@ -347,9 +382,39 @@ def test_every_operation_answers_as_documented(live_server_url, make_user, jobs_
         fuzz(operation, schemathesis.GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES)
 
     elapsed = time.monotonic() - started
+    stateless_calls, stateless_errors = sum(calls.values()), server_errors
+
+    # The stateful phase: chains of calls where each takes the ids the previous answers gave (a label created,
+    # then read, edited and deleted), on the same server and world, with the same checks and repairs.
+    stateful_started = time.monotonic()
+    stateful_calls: dict[str, int] = defaultdict(int)
+    stateful = _stateful_machine(
+        schema,
+        live_server_url=live_server_url,
+        session=session,
+        auth=auth,
+        record=record,
+        calls=stateful_calls,
+        repair=lambda: _repair(user_id=admin.pk, key_hash=hash_key(raw)),
+        own_key_hash=hash_key(raw),
+    )
+    stateful.run(
+        settings=hypothesis_settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    stateful_elapsed = time.monotonic() - stateful_started
     summary = (
         f"{len(operations)} operations, {sum(calls.values())} calls, {server_errors} answers 5xx, "
-        f"{len(failures)} distinct failures, {elapsed:.0f} s; never 2xx: {sorted(set(calls) - succeeded)}"
+        f"{len(failures)} distinct failures, {elapsed + stateful_elapsed:.0f} s; stateless: {stateless_calls} calls "
+        f"({stateless_errors} 5xx, {elapsed:.0f} s); stateful: {sum(stateful_calls.values())} calls over "
+        f"{len(stateful_calls)} operations in {STATEFUL_SCENARIOS} scenarios ({server_errors - stateless_errors} "
+        f"5xx, {stateful_elapsed:.0f} s); never 2xx: {sorted(set(calls) - succeeded)}"
     )
     print(summary)  # noqa: T201  (the figures the fuzz reports; -s shows them)
     report = "\n\n".join(f"== {label}: {title}\n{detail}" for (label, title), detail in sorted(failures.items()))

@@ -87,7 +87,7 @@ class LoginView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=LoginSerializer, responses={201: LoginResultSerializer})
+    @extend_schema(request=LoginSerializer, responses={201: LoginResultSerializer, **error_responses(429)})
     def post(self, request: Request) -> Response:
         data = validated(LoginSerializer, request)
         result = services.account_login(
