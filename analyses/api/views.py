@@ -35,6 +35,8 @@ from users.authentication import request_user
 class SampleAnalysesView(APIView):
     """GET /samples/{id}/analyses; POST starts an analysis (write right on the sample)."""
 
+    creates_job = True  # its POST queues a job: 503 while the broker cannot be reached
+
     @extend_schema(
         operation_id="samples_analyses_list",
         parameters=PAGE_PARAMETERS,
@@ -63,6 +65,8 @@ class SampleAnalysesView(APIView):
 
 class AnalysesView(APIView):
     """GET /analyses: every analysis the user may read; POST: the same analysis on several samples."""
+
+    creates_job = True  # its POST queues a job: 503 while the broker cannot be reached
 
     @extend_schema(
         operation_id="analyses_list",

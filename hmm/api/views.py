@@ -93,6 +93,8 @@ class HMMReleaseView(APIView):
 class HMMUpdatesView(_Writes):
     """GET /hmms/status/updates (newest first), POST /hmms/status/updates (install from an uploaded archive)."""
 
+    creates_job = True  # its POST queues a job: 503 while the broker cannot be reached
+
     @extend_schema(responses=HMMInstalledSerializer(many=True))
     def get(self, request: Request) -> Response:
         return Response(list(reversed(HMMStatusSerializer(selectors.hmm_status_read()).data["updates"])))

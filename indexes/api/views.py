@@ -97,6 +97,8 @@ class IndexFileView(APIView):
 class ReferenceIndexesView(APIView):
     """GET /refs/{id}/indexes, POST (right `build`): start a build."""
 
+    creates_job = True  # its POST queues a job: 503 while the broker cannot be reached
+
     @extend_schema(
         operation_id="refs_indexes_list",
         parameters=PAGE_PARAMETERS,

@@ -44,6 +44,8 @@ def _document(reference_id: str) -> dict:
 class ReferencesView(APIView):
     """GET /refs (every user may read references), POST /refs (`create_ref`)."""
 
+    creates_job = True  # its POST queues a job: 503 while the broker cannot be reached
+
     def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "POST":
             return [IsAuthenticated(), require_permission("create_ref")()]

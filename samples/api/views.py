@@ -48,6 +48,8 @@ def _labels(request: Request) -> list[int]:
 class SamplesView(APIView):
     """GET /samples (what the user may read), POST /samples (`create_sample`)."""
 
+    creates_job = True  # its POST queues a job: 503 while the broker cannot be reached
+
     def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "POST":
             return [IsAuthenticated(), require_permission("create_sample")()]

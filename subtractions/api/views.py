@@ -47,6 +47,8 @@ class _Writes(APIView):
 class SubtractionsView(_Writes):
     """GET /subtractions (?find, ?ready, ?short=true for [{id, name, ready}]), POST /subtractions."""
 
+    creates_job = True  # its POST queues a job: 503 while the broker cannot be reached
+
     @extend_schema(
         operation_id="subtractions_list",
         parameters=[

@@ -321,3 +321,26 @@ def test_job_whose_message_a_dead_worker_took_is_sent_again_after_the_grace_peri
     time.sleep(1.2)
     assert jobs_resend(grace=1) == [job.pk]
     assert queued_task_ids("small") == [job.task_id]
+
+
+def test_schema_states_the_503_of_every_job_creating_request_and_only_theirs():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    with_503 = {
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if "503" in operation.get("responses", {})
+    }
+    assert with_503 == {
+        ("POST", "/api/samples"),
+        ("POST", "/api/subtractions"),
+        ("POST", "/api/refs"),
+        ("POST", "/api/refs/{ref_id}/indexes"),
+        ("POST", "/api/samples/{sample_id}/analyses"),
+        ("POST", "/api/analyses"),
+        ("POST", "/api/hmms/status/updates"),
+    }
+    response = schema["paths"]["/api/samples"]["post"]["responses"]["503"]
+    assert "starts once it is back" in response["description"]
