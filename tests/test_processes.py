@@ -72,6 +72,7 @@ def listening(port: int) -> bool:
 
 
 @pytest.mark.live
+@pytest.mark.once
 def test_make_run_restarts_a_killed_worker_while_web_stays_up_and_ctrl_c_stops_everything(tmp_path):
     data = tmp_path / "instance"
     port, redis_port = free_port(), free_port()

@@ -187,6 +187,7 @@ def segment_coverage(contigs: list[str], segments: dict[str, str], work: Path) -
 # --- The real sample on a real worker --------------------------------------------------------------------------
 
 
+@pytest.mark.once
 def test_rprsv_contigs_cover_both_segments_and_a_second_nuvs_reuses_the_trimmed_reads(
     scientist, start_worker, data_path, tmp_path
 ):
@@ -282,6 +283,7 @@ def l1_virus(seed: int = 5) -> tuple[str, str]:
     return head + "ATG" + coding + "TAA" + flank(400), head
 
 
+@pytest.mark.once
 def test_simulated_virus_hits_its_profile_and_host_reads_are_removed_first(scientist, jobs_here, data_path, mocker):
     client = client_for(scientist)
     install_hmms()
@@ -330,6 +332,7 @@ def test_simulated_virus_hits_its_profile_and_host_reads_are_removed_first(scien
     assert Analysis.objects.filter(pk=analysis["id"], ready=True).exists()
 
 
+@pytest.mark.once
 def test_small_50bp_sample_completes_with_an_empty_result(scientist, jobs_here, data_path):
     client = client_for(scientist)
     install_hmms()
@@ -389,6 +392,7 @@ def test_reads_that_all_match_the_reference_end_in_error_and_leave_nothing(scien
     assert_left_nothing(data_path, sample, analysis)
 
 
+@pytest.mark.once
 def test_spades_out_of_memory_ends_in_error_saying_so(scientist, jobs_here, data_path, settings):
     """Random reads hold far more distinct k-mers than SPAdes can count in the 1 GB reserved: it stops itself."""
     settings.VIRTOOL_LG_MEM = 1

@@ -481,6 +481,7 @@ def prepare_rprsv(user) -> tuple[dict, dict]:
     return reference, response.json()
 
 
+@pytest.mark.once
 def test_acceptance_start_nuvs_on_the_sample_page_read_it_and_blast_a_contig(
     scientist,
     live_server_url: str,

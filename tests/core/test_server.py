@@ -64,6 +64,7 @@ class Body:
         return chunk
 
 
+@pytest.mark.once
 def test_two_gigabyte_upload_keeps_server_memory_flat(live_server_url, admin_user):
     port = int(live_server_url.rsplit(":", 1)[1])
     pid = server_pid(port)

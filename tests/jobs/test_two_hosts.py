@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import ROOT, free_port, wait_for
 
-pytestmark = [pytest.mark.netns, pytest.mark.live]
+pytestmark = [pytest.mark.netns, pytest.mark.live, pytest.mark.once]
 
 HOSTS = ("host-a", "host-b")
 ENV_DROP = ("DATABASE_URL", "CELERY_BROKER_URL", "VIRTOOL_TEST_DATABASE_NAME", "PYTEST_XDIST_WORKER")
