@@ -43,7 +43,7 @@ from tests.samples.test_api import make_upload as make_reads_upload
 from tests.subtractions.test_subtractions import genome
 from tests.subtractions.test_subtractions import make_upload as make_subtraction_upload
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live, pytest.mark.fuzz]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live, pytest.mark.fuzz, pytest.mark.once]
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 # Each call may take this long (connect, read): a request the server stalls on fails instead of hanging the run.
