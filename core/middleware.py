@@ -1,4 +1,5 @@
-"""Middleware: Origin checks for cookie-authenticated API writes, and sliding session expiry."""
+"""Middleware: query strings the database cannot store refused, Origin checks for cookie-authenticated API writes,
+and sliding session expiry."""
 
 from __future__ import annotations
 
@@ -11,6 +12,27 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from core.security import origin_matches
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class QueryStringMiddleware:
+    """Refuse a query string holding a NUL character (`?find=a%00b`) with a 400 naming the parameter.
+
+    No text column can hold NUL on PostgreSQL (a filter with one fails in the database), and no name, id or search
+    term needs it. Bodies are covered by the serializers (DRF's CharField refuses NUL); this covers every view that
+    reads `request.GET` itself.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        for key, values in request.GET.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                message = f"Query parameter {key.replace(chr(0), '')!r} contains a NUL character"
+                if request.path.startswith("/api/"):
+                    return JsonResponse({"id": "bad_request", "message": message}, status=400)
+                return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
 
 
 class OriginCheckMiddleware:

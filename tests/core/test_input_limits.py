@@ -187,3 +187,23 @@ def test_websocket_handshake_while_redis_is_down_is_a_closed_socket_with_a_reaso
         log = (tmp_path / "daphne.log").read_text()
         assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (WS_CLOSE_TRY_AGAIN, LAYER_DOWN_REASON), log
         assert "Traceback" not in log
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/labels?find=a%00b", "/api/admin/users?find=%00", "/api/samples?find=x&label=%00", "/api/refs?f%00ind=1"],
+)
+def test_a_nul_character_in_the_query_string_is_a_400_naming_the_parameter(admin_client, url):
+    # PostgreSQL text cannot hold NUL: before, a search term with one failed in the database with a 500.
+    response = admin_client.get(url)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["id"] == "bad_request"
+    assert "contains a NUL character" in body["message"]
+    assert repr(url.split("?")[1].split("=")[-2].split("&")[-1].replace("%00", "")) in body["message"]
+
+
+def test_a_nul_character_in_a_page_query_string_is_a_plain_400(admin_client):
+    response = admin_client.get("/samples?find=%00")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
