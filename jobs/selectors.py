@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, QuerySet
 
 from core.errors import NotFound
-from jobs.constants import ACTIVE_STATES, JobState
+from jobs.constants import ACTIVE_STATES, V2_STATE, JobState, JobStateV2, v1_states
 from jobs.models import Job
 from jobs.subjects import jobs_visible
 
@@ -50,6 +50,32 @@ def job_counts(*, viewer: User | None = None) -> dict[str, dict[str, int]]:
     jobs = Job.objects.all() if viewer is None else jobs_visible(Job.objects.all(), user=viewer)
     for row in jobs.values("state", "workflow").annotate(count=Count("pk")).order_by():
         counts[row["state"]][row["workflow"]] = row["count"]
+    return counts
+
+
+def job_list_v2(*, viewer: User, states: list[str] | None = None) -> QuerySet[Job]:
+    """Jobs `viewer` may see through `/api/jobs/v2`, newest first, optionally only in some v2 states.
+
+    Virtool's v2 jobs always have a user and its client requires one: a job whose user is gone is left out.
+    """
+    queryset = job_list(viewer=viewer, states=v1_states(states) if states else None)
+    return queryset.filter(user__isnull=False)
+
+
+def job_get_v2(*, job_id: str, viewer: User) -> Job:
+    """One job as `/api/jobs/v2/{id}` shows it, or 404."""
+    job = job_get(job_id=job_id, viewer=viewer)
+    if job.user is None:
+        raise NotFound()
+    return job
+
+
+def job_counts_v2(*, viewer: User) -> dict[str, dict[str, int]]:
+    """`counts[v2 state][workflow]` of the jobs `viewer` sees through `/api/jobs/v2`, with every v2 state present."""
+    counts: dict[str, dict[str, int]] = {state: {} for state in JobStateV2.values}
+    for row in job_list_v2(viewer=viewer).values("state", "workflow").annotate(count=Count("pk")).order_by():
+        bucket = counts[V2_STATE[JobState(row["state"])]]
+        bucket[row["workflow"]] = bucket.get(row["workflow"], 0) + row["count"]
     return counts
 
 

@@ -10,12 +10,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError
-from core.api.pagination import VirtoolPagination, query_ints
+from core.api.pagination import ItemsPagination, VirtoolPagination, query_ints
 from core.api.schema import PAGE_PARAMETERS, error_responses, int_parameter, page_serializer
 from core.permissions import IsAuthenticated, require_permission
 from jobs import selectors, services
-from jobs.api.serializers import JobCountsSerializer, JobMinimalSerializer, JobsClearedSerializer, JobSerializer
-from jobs.constants import CLEAR_FILTERS, JobState
+from jobs.api.serializers import (
+    JobCountsSerializer,
+    JobCountsV2Serializer,
+    JobMinimalSerializer,
+    JobsClearedSerializer,
+    JobSerializer,
+    JobV2MinimalSerializer,
+    JobV2Serializer,
+)
+from jobs.constants import CLEAR_FILTERS, JobState, JobStateV2
 from users.authentication import request_user
 
 
@@ -77,6 +85,46 @@ class JobsView(APIView):
                 {"filter": [f"must be one of {', '.join(CLEAR_FILTERS)}"]}, code="type_error.enum"
             )
         return Response(JobsClearedSerializer({"removed": services.jobs_clear(which=which)}).data)
+
+
+class JobsV2View(APIView):
+    """GET /jobs/v2 (any user): Virtool 36.x's second jobs API, v2 state names (`state=pending&state=running`).
+
+    The same jobs as `/api/jobs` (a job that works on a sample is seen only by readers of the sample, its user and
+    administrators), with `items` and `counts[v2 state][workflow]`.
+    """
+
+    @extend_schema(
+        operation_id="jobs_v2_list",
+        parameters=[OpenApiParameter("state", str, many=True, enum=JobStateV2.values), *PAGE_PARAMETERS],
+        responses=page_serializer("JobV2Page", JobV2MinimalSerializer, key="items", counts=JobCountsV2Serializer()),
+    )
+    def get(self, request: Request) -> Response:
+        states = _list_param(request, "state")
+        bad = [state for state in states if state not in JobStateV2.values]
+        if bad:
+            raise QueryValidationError(
+                {"state": [f"value is not a valid enumeration member; permitted: {', '.join(JobStateV2.values)}"]},
+                code="type_error.enum",
+            )
+        viewer = request_user(request)
+        paginator = ItemsPagination()
+        page = paginator.paginate(
+            request=request,
+            queryset=selectors.job_list_v2(viewer=viewer, states=states),
+            total_queryset=selectors.job_list_v2(viewer=viewer),
+        )
+        response = paginator.get_paginated_response(JobV2MinimalSerializer(page["objects"], many=True).data)
+        response.data["counts"] = selectors.job_counts_v2(viewer=viewer)
+        return response
+
+
+class JobV2View(APIView):
+    """GET /jobs/v2/{id} (any user who may see the job, else 404): the job with its claim and steps."""
+
+    @extend_schema(operation_id="jobs_v2_get", responses={200: JobV2Serializer, **error_responses(404)})
+    def get(self, request: Request, job_id: str) -> Response:
+        return Response(JobV2Serializer(selectors.job_get_v2(job_id=job_id, viewer=request_user(request))).data)
 
 
 class JobCountsView(APIView):
