@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError
-from core.api.pagination import ItemsPagination, VirtoolPagination, query_ints
+from core.api.pagination import ItemsPagination, VirtoolPagination, query_bool, query_ints
 from core.api.schema import PAGE_PARAMETERS, error_responses, int_parameter, page_serializer
 from core.permissions import IsAuthenticated, require_permission
 from jobs import selectors, services
@@ -25,6 +25,13 @@ from jobs.api.serializers import (
 )
 from jobs.constants import CLEAR_FILTERS, JobState, JobStateV2
 from users.authentication import request_user
+
+# Our own jobs page lists all engine work; Virtool's lists leave out what Virtool calls tasks (`/api/tasks`).
+TASKS_PARAMETER = OpenApiParameter(
+    "include_tasks",
+    bool,
+    description="Also list the work Virtool runs as tasks (reference import and clone, HMM install).",
+)
 
 
 def _list_param(request: Request, name: str) -> list[str]:
@@ -49,6 +56,7 @@ class JobsView(APIView):
         parameters=[
             OpenApiParameter("state", str, many=True, enum=JobState.values),
             int_parameter("user", many=True),
+            TASKS_PARAMETER,
             *PAGE_PARAMETERS,
         ],
         responses=page_serializer("JobPage", JobMinimalSerializer, counts=JobCountsSerializer()),
@@ -62,15 +70,16 @@ class JobsView(APIView):
                 code="type_error.enum",
             )
         users = query_ints(_list_param(request, "user"), "user")
+        tasks = query_bool(request, "include_tasks") or False
         viewer = request_user(request)
         paginator = VirtoolPagination()
         page = paginator.paginate(
             request=request,
-            queryset=selectors.job_list(viewer=viewer, states=states, user_ids=users),
-            total_queryset=selectors.job_list(viewer=viewer),
+            queryset=selectors.job_list(viewer=viewer, states=states, user_ids=users, tasks=tasks),
+            total_queryset=selectors.job_list(viewer=viewer, tasks=tasks),
         )
         response = paginator.get_paginated_response(JobMinimalSerializer(page["objects"], many=True).data)
-        response.data["counts"] = selectors.job_counts(viewer=viewer)
+        response.data["counts"] = selectors.job_counts(viewer=viewer, tasks=tasks)
         return response
 
     @extend_schema(
@@ -130,9 +139,10 @@ class JobV2View(APIView):
 class JobCountsView(APIView):
     """GET /jobs/counts: `{state: {workflow: count}}`."""
 
-    @extend_schema(responses=JobCountsSerializer)
+    @extend_schema(parameters=[TASKS_PARAMETER], responses=JobCountsSerializer)
     def get(self, request: Request) -> Response:
-        return Response(JobCountsSerializer(selectors.job_counts(viewer=request_user(request))).data)
+        tasks = query_bool(request, "include_tasks") or False
+        return Response(JobCountsSerializer(selectors.job_counts(viewer=request_user(request), tasks=tasks)).data)
 
 
 class JobView(APIView):

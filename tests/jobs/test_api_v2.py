@@ -174,3 +174,34 @@ def test_v2_needs_a_session_and_unknown_ids_are_404(anon_client, admin_client):
     response = admin_client.get("/api/jobs/v2/nothere")
     assert response.status_code == 404
     assert response.json()["id"] == "not_found"
+
+
+def test_job_lists_leave_out_what_virtool_calls_tasks_unless_our_pages_ask(admin_client, admin_user):
+    from jobs.workflow import task_workflow_names
+
+    assert task_workflow_names() == ["clone_reference", "import_reference", "install_hmms"]
+    index_job = make_job(JobState.WAITING, workflow="build_index", user=admin_user)
+    tasks = [make_job(JobState.WAITING, workflow=name, user=admin_user) for name in task_workflow_names()]
+
+    v2 = admin_client.get("/api/jobs/v2").json()
+    assert [item["id"] for item in v2["items"]] == [index_job.pk]
+    assert (v2["found_count"], v2["total_count"], v2["counts"]["pending"]) == (1, 1, {"build_index": 1})
+    assert admin_client.get(f"/api/jobs/v2/{tasks[0].pk}").status_code == 404
+
+    v1 = admin_client.get("/api/jobs").json()
+    assert [document["id"] for document in v1["documents"]] == [index_job.pk]
+    assert (v1["found_count"], v1["total_count"], v1["counts"]["waiting"]) == (1, 1, {"build_index": 1})
+    assert admin_client.get("/api/jobs/counts").json()["waiting"] == {"build_index": 1}
+
+    ours = admin_client.get("/api/jobs?include_tasks=true").json()
+    assert {document["id"] for document in ours["documents"]} == {index_job.pk, *(job.pk for job in tasks)}
+    assert ours["counts"]["waiting"] == {
+        "build_index": 1,
+        "clone_reference": 1,
+        "import_reference": 1,
+        "install_hmms": 1,
+    }
+    assert admin_client.get("/api/jobs/counts?include_tasks=true").json() == ours["counts"]
+    # Our job page still opens a task's job.
+    assert admin_client.get(f"/api/jobs/{tasks[0].pk}").json()["workflow"] == "clone_reference"
+    assert admin_client.get("/api/jobs?include_tasks=maybe").status_code == 400
