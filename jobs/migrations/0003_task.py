@@ -4,14 +4,13 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-# The workflows Virtool runs as tasks when this migration was written (`Workflow.task`).
-TASK_WORKFLOWS = ("import_reference", "clone_reference", "install_hmms")
-
-
 def number_existing_tasks(apps, schema_editor):
+    # The job engine knows no workflow: the registered ones say which are tasks (`Workflow.task`).
+    from jobs.workflow import task_workflow_names
+
     Job = apps.get_model("jobs", "Job")
     Task = apps.get_model("jobs", "Task")
-    for job_id in Job.objects.filter(workflow__in=TASK_WORKFLOWS).order_by("created_at").values_list("pk", flat=True):
+    for job_id in Job.objects.filter(workflow__in=task_workflow_names()).order_by("created_at").values_list("pk", flat=True):
         Task.objects.create(job_id=job_id)
 
 
