@@ -69,7 +69,7 @@ def test_the_install_job_reports_its_progress_live(data_path, admin_user, jobs_h
     client = client_for(admin_user)
     reader = channel_reader().join(events.GROUP_ALL)
     response = client.post("/api/hmms/status/updates", {"upload_id": hmm_upload(admin_user).pk}, format="json")
-    job_id = response.json()["task"]["id"]
+    job_id = response.json()["task"]["job_id"]
     assert run_waiting_jobs() == ["complete"]
     messages = by_interface(reader.messages())
 

@@ -21,9 +21,12 @@ def test_an_hmm_install_is_a_task_in_the_api_and_on_the_websocket(
     client = client_for(admin_user)
     reader = channel_reader().join(events.GROUP_ALL)
     upload = hmm_upload(admin_user)
-    job_id = client.post("/api/hmms/status/updates", {"upload_id": upload.pk}, format="json").json()["task"]["id"]
+    job_id = client.post("/api/hmms/status/updates", {"upload_id": upload.pk}, format="json").json()["task"]["job_id"]
     task = Task.objects.get(job_id=job_id)
     assert isinstance(task.pk, int)
+    # The HMM status names the same task (and its job, for our own pages).
+    status_task = client.get("/api/hmms/status").json()["task"]
+    assert (status_task["id"], status_task["job_id"]) == (task.pk, job_id)
 
     waiting = client.get(f"/api/tasks/{task.pk}").json()
     assert waiting == {
