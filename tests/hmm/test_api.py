@@ -205,7 +205,8 @@ def test_installing_answers_201_with_the_status(data_path, hmm_admin, jobs_here)
     document = response.json()
     job = Job.objects.get()
     assert document["task"] == {
-        "id": job.pk,
+        "id": job.virtool_task.pk,
+        "job_id": job.pk,
         "type": "install_hmms",
         "state": "waiting",
         "complete": False,
