@@ -65,3 +65,56 @@ def test_subtractions_carry_the_full_job_summary(make_user):
         listed = client.get("/api/subtractions").json()["documents"]
     assert len(more) == len(few)
     assert {s["name"]: s["job"] for s in listed}["Grapevine"] == job_document(job)
+
+
+USER_KEYS = {
+    "id",
+    "handle",
+    "active",
+    "administrator_role",
+    "force_reset",
+    "groups",
+    "primary_group",
+    "permissions",
+    "last_password_change",
+}
+
+
+@pytest.mark.parametrize("path", ["/api/users", "/api/admin/users"])
+def test_user_lists_answer_items_and_documents_with_the_clients_filters(admin_client, make_user, path):
+    from django.contrib.auth.models import Group
+
+    lab = Group.objects.create(name="lab")
+    make_user("fred", role="users", primary_group=lab)
+    make_user("freda").groups.add(lab)
+    make_user("gone", is_active=False)
+    # The users page: `?page=1&per_page=25&term=&active=true`; it reads items, page and page_count.
+    body = admin_client.get(f"{path}?page=1&per_page=25&term=&active=true").json()
+    assert set(body) == {"items", "documents", "found_count", "total_count", "page", "page_count", "per_page"}
+    assert body["items"] == body["documents"]
+    assert [u["handle"] for u in body["items"]] == ["admin", "fred", "freda"]
+    assert (body["found_count"], body["total_count"], body["page"], body["page_count"], body["per_page"]) == (
+        3,
+        4,
+        1,
+        1,
+        25,
+    )
+    assert all(set(u) == USER_KEYS for u in body["items"])
+    fred = body["items"][1]
+    assert fred["administrator_role"] == "users"
+    assert fred["primary_group"] == {"id": lab.pk, "name": "lab"}
+    assert body["items"][2]["groups"] == [{"id": lab.pk, "name": "lab"}]
+    assert body["items"][2]["primary_group"] is None
+    # `term` filters like `find`; deactivated users are their own tab.
+    assert [u["handle"] for u in admin_client.get(f"{path}?term=fre").json()["items"]] == ["fred", "freda"]
+    assert [u["handle"] for u in admin_client.get(f"{path}?active=false").json()["items"]] == ["gone"]
+    # The administrators page lists `administrator=true`; its grant dialog picks among `administrator=false`.
+    admins = admin_client.get(f"{path}?page=1&per_page=25&term=&administrator=true").json()
+    assert [u["handle"] for u in admins["items"]] == ["admin", "fred"]
+    assert admins["found_count"] == 2
+    others = admin_client.get(f"{path}?page=1&per_page=25&term=fre&administrator=false").json()
+    assert [u["handle"] for u in others["items"]] == ["freda"]
+    bad = admin_client.get(f"{path}?administrator=maybe")
+    assert bad.status_code == 400
+    assert "administrator" in str(bad.json())
