@@ -245,3 +245,50 @@ def test_analyses_tell_the_samples_interface_when_a_samples_workflows_change(
         if message["interface"] == "samples" and message["operation"] == "update"
     ]
     assert states == ["complete", "none"]
+
+
+def test_subtraction_list_and_page_give_what_the_client_reads(make_user, settings, tmp_path):
+    from subtractions.selectors import subtractions_path
+
+    settings.DATA_PATH = tmp_path
+    ada = make_user("ada")
+    job = make_job(ada, "create_subtraction", state=JobState.COMPLETE, progress=100)
+    gc = {"a": 0.25, "c": 0.25, "g": 0.25, "t": 0.249, "n": 0.001}
+    upload = {"id": 4, "name": "a.fa"}
+    subtraction = Subtraction.objects.create(
+        name="Grapevine", nickname="Vitis", user=ada, job=job, ready=True, count=3, gc=gc, file=upload
+    )
+    Sample.objects.create(name="Leaf", user=ada, ready=True).subtractions.add(subtraction)
+    folder = subtractions_path(subtraction.pk)
+    folder.mkdir(parents=True)
+    (folder / "subtraction.fa.gz").write_bytes(b"x" * 10)
+    client = client_for(ada)
+    # The list page: `?page=1&per_page=25&find=`, reading documents, total_count, page, page_count.
+    page = client.get("/api/subtractions?page=1&per_page=25&find=").json()
+    assert {"documents", "total_count", "page", "page_count"} <= set(page)
+    assert page["documents"] == [
+        {
+            "id": subtraction.pk,
+            "name": "Grapevine",
+            "nickname": "Vitis",
+            "ready": True,
+            "count": 3,
+            "gc": gc,
+            "file": {"id": 4, "name": "a.fa"},
+            "created_at": subtraction.created_at.isoformat().replace("+00:00", "Z"),
+            "user": {"id": ada.pk, "handle": "ada"},
+            "job": job_document(job),
+            "linked_samples": [{"id": Sample.objects.get().pk, "name": "Leaf"}],
+        }
+    ]
+    # Its page links each file as `/api${download_url}`, so download_url is the path under /api (Virtool's).
+    detail = client.get(f"/api/subtractions/{subtraction.pk}").json()
+    assert detail["files"] == [
+        {
+            "name": "subtraction.fa.gz",
+            "type": "fasta",
+            "size": 10,
+            "download_url": f"/subtractions/{subtraction.pk}/files/subtraction.fa.gz",
+        }
+    ]
+    assert client.get(f"/api{detail['files'][0]['download_url']}").status_code == 200
