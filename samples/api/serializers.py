@@ -8,9 +8,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.schema import described
-from core.api.serializers import IdField, StrictSerializer, UserBriefSerializer
-from samples.constants import LABEL_DESCRIPTION_MAX_LENGTH, NOTES_MAX_LENGTH, QUALITY_KEYS, LibraryType
+from core.api.serializers import IdField, JobSummarySerializer, StrictSerializer, UserBriefSerializer, job_summary
+from samples.constants import (
+    LABEL_DESCRIPTION_MAX_LENGTH,
+    NOTES_MAX_LENGTH,
+    QUALITY_KEYS,
+    LibraryType,
+    WorkflowState,
+)
 from samples.models import Label, Sample
+from samples.selectors import sample_workflow_tag, sample_workflows
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -38,15 +45,20 @@ class LabelMinimalSerializer(serializers.Serializer):
     description = serializers.CharField()
 
 
-class SampleJobSerializer(serializers.Serializer):
-    """The job that creates a sample, as Virtool's client checks it."""
+class SampleWorkflowsSerializer(serializers.Serializer):
+    """Where the sample stands with each workflow."""
 
-    id = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    progress = serializers.IntegerField()
-    state = serializers.CharField()
-    user = UserBriefSerializer(allow_null=True)
-    workflow = serializers.CharField()
+    aodp = serializers.ChoiceField(choices=WorkflowState.choices)
+    iimi = serializers.ChoiceField(choices=WorkflowState.choices)
+    nuvs = serializers.ChoiceField(choices=WorkflowState.choices)
+    pathoscope = serializers.ChoiceField(choices=WorkflowState.choices)
+
+
+# Virtool's legacy workflow tags: false (none), "ip" (in progress) or true (complete).
+LEGACY_TAG = {
+    "oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["ip"]}],
+    "description": 'false: no analysis; "ip": one is running; true: one is ready (Virtool\'s legacy tag).',
+}
 
 
 class GroupBriefSerializer(serializers.Serializer):
@@ -84,21 +96,6 @@ class ReadsFileSerializer(serializers.Serializer):
     download_url = serializers.CharField()
 
 
-def _job(sample: Sample) -> dict | None:
-    job = sample.job
-    if job is None:
-        return None
-    user = {"id": job.user.pk, "handle": job.user.handle} if job.user else None
-    return {
-        "id": job.pk,
-        "created_at": serializers.DateTimeField().to_representation(job.created_at),
-        "progress": job.progress,
-        "state": job.state,
-        "user": user,
-        "workflow": job.workflow,
-    }
-
-
 class SampleMinimalSerializer(serializers.Serializer):
     """A sample in lists."""
 
@@ -113,6 +110,21 @@ class SampleMinimalSerializer(serializers.Serializer):
     labels = serializers.SerializerMethodField()
     user = serializers.SerializerMethodField()
     job = serializers.SerializerMethodField()
+    workflows = serializers.SerializerMethodField()
+    nuvs = serializers.SerializerMethodField()
+    pathoscope = serializers.SerializerMethodField()
+
+    @extend_schema_field(SampleWorkflowsSerializer)
+    def get_workflows(self, sample: Sample) -> dict[str, str]:
+        return sample_workflows(sample=sample)
+
+    @extend_schema_field(LEGACY_TAG)
+    def get_nuvs(self, sample: Sample) -> bool | str:
+        return sample_workflow_tag(state=sample_workflows(sample=sample)["nuvs"])
+
+    @extend_schema_field(LEGACY_TAG)
+    def get_pathoscope(self, sample: Sample) -> bool | str:
+        return sample_workflow_tag(state=sample_workflows(sample=sample)["pathoscope"])
 
     @extend_schema_field(LabelMinimalSerializer(many=True))
     def get_labels(self, sample: Sample) -> list[dict]:
@@ -125,9 +137,9 @@ class SampleMinimalSerializer(serializers.Serializer):
     def get_user(self, sample: Sample) -> dict | None:
         return {"id": sample.user.pk, "handle": sample.user.handle} if sample.user else None
 
-    @extend_schema_field(SampleJobSerializer(allow_null=True))
+    @extend_schema_field(JobSummarySerializer(allow_null=True))
     def get_job(self, sample: Sample) -> dict | None:
-        return _job(sample)
+        return job_summary(sample.job)
 
 
 class SampleSerializer(SampleMinimalSerializer):
