@@ -28,7 +28,7 @@ def analysis_path(analysis: Analysis) -> Path:
 
 def analysis_queryset() -> QuerySet[Analysis]:
     """Analyses with what their documents need."""
-    return Analysis.objects.select_related("sample", "reference", "index", "job", "user").prefetch_related(
+    return Analysis.objects.select_related("sample", "reference", "index", "job", "job__user", "user").prefetch_related(
         "subtractions"
     )
 

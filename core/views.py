@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseServerError, Json
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 from core.api.exceptions import too_big_message
 
@@ -54,6 +55,14 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if _is_api(request):
         return JsonResponse({"id": "not_found", "message": "Not found"}, status=404)
     return render(request, "404.html", status=404)
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any method on a path under /api that no route serves: Virtool's JSON 404, also when DEBUG is on (where
+    Django would answer its HTML technical page instead of handler404). Exempt from CSRF, so writes get the 404
+    and not the HTML 403 of the CSRF check."""
+    return not_found(request)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

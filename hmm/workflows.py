@@ -36,6 +36,7 @@ class InstallHMMs(Workflow):
     """Install the HMM profiles and annotations of an uploaded release archive: small job."""
 
     name = INSTALL_WORKFLOW
+    task = True
     display_name = "Install HMMs"
     size = JobSize.SMALL
 

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, QuerySet
 
 from core.errors import NotFound
-from jobs.constants import ACTIVE_STATES, JobState
+from jobs.constants import ACTIVE_STATES, V2_STATE, JobState, JobStateV2, v1_states
 from jobs.models import Job
 from jobs.subjects import jobs_visible
+from jobs.workflow import task_workflow_names
 
 if TYPE_CHECKING:
     from users.models import User
@@ -21,11 +22,17 @@ def job_queryset() -> QuerySet[Job]:
 
 
 def job_list(
-    *, viewer: User | None = None, states: list[str] | None = None, user_ids: list[int] | None = None
+    *,
+    viewer: User | None = None,
+    states: list[str] | None = None,
+    user_ids: list[int] | None = None,
+    tasks: bool = False,
 ) -> QuerySet[Job]:
     """Jobs `viewer` may see (`jobs.subjects`; all of them without a viewer), newest first, optionally only in some
-    states or of some users."""
+    states or of some users; the work Virtool calls tasks only with `tasks`."""
     queryset = job_queryset().order_by("-created_at", "pk")
+    if not tasks:
+        queryset = queryset.exclude(workflow__in=task_workflow_names())
     if viewer is not None:
         queryset = jobs_visible(queryset, user=viewer)
     if states:
@@ -44,12 +51,41 @@ def job_get(*, job_id: str, viewer: User | None = None) -> Job:
     return job
 
 
-def job_counts(*, viewer: User | None = None) -> dict[str, dict[str, int]]:
-    """Virtool's `counts[state][workflow]` of the jobs `viewer` may see, with every state present."""
+def job_counts(*, viewer: User | None = None, tasks: bool = False) -> dict[str, dict[str, int]]:
+    """Virtool's `counts[state][workflow]` of the jobs `viewer` may see, every state present (tasks too with
+    `tasks`)."""
     counts: dict[str, dict[str, int]] = {state: {} for state in JobState.values}
     jobs = Job.objects.all() if viewer is None else jobs_visible(Job.objects.all(), user=viewer)
+    if not tasks:
+        jobs = jobs.exclude(workflow__in=task_workflow_names())
     for row in jobs.values("state", "workflow").annotate(count=Count("pk")).order_by():
         counts[row["state"]][row["workflow"]] = row["count"]
+    return counts
+
+
+def job_list_v2(*, viewer: User, states: list[str] | None = None) -> QuerySet[Job]:
+    """Jobs `viewer` may see through `/api/jobs/v2`, newest first, optionally only in some v2 states.
+
+    Virtool's v2 jobs always have a user and its client requires one: a job whose user is gone is left out.
+    """
+    queryset = job_list(viewer=viewer, states=v1_states(states) if states else None)
+    return queryset.filter(user__isnull=False)
+
+
+def job_get_v2(*, job_id: str, viewer: User) -> Job:
+    """One job as `/api/jobs/v2/{id}` shows it, or 404 (also for a task: `/api/tasks` shows those)."""
+    job = job_get(job_id=job_id, viewer=viewer)
+    if job.user is None or job.workflow in task_workflow_names():
+        raise NotFound()
+    return job
+
+
+def job_counts_v2(*, viewer: User) -> dict[str, dict[str, int]]:
+    """`counts[v2 state][workflow]` of the jobs `viewer` sees through `/api/jobs/v2`, with every v2 state present."""
+    counts: dict[str, dict[str, int]] = {state: {} for state in JobStateV2.values}
+    for row in job_list_v2(viewer=viewer).values("state", "workflow").annotate(count=Count("pk")).order_by():
+        bucket = counts[V2_STATE[JobState(row["state"])]]
+        bucket[row["workflow"]] = bucket.get(row["workflow"], 0) + row["count"]
     return counts
 
 

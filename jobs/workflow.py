@@ -69,6 +69,9 @@ class Workflow:
     # may ask for (Virtool's 2019 `pathoscope` for `pathoscope_bowtie`).
     analysis: ClassVar[bool] = False
     aliases: ClassVar[tuple[str, ...]] = ()
+    # Work Virtool runs as a task, not a job (reference import and clone, HMM install): `/api/tasks` shows it,
+    # Virtool's job lists (`/api/jobs`, `/api/jobs/v2`) leave it out.
+    task: ClassVar[bool] = False
 
     @classmethod
     def steps(cls) -> list[Step]:
@@ -133,6 +136,12 @@ def workflow_labels() -> dict[str, str]:
         if workflow.display_name:
             labels.update(dict.fromkeys((workflow.name, *workflow.aliases), workflow.display_name))
     return labels
+
+
+def task_workflow_names() -> list[str]:
+    """Names of the registered workflows Virtool calls tasks."""
+    load_extra_workflows()
+    return sorted(name for name, workflow in _REGISTRY.items() if workflow.task)
 
 
 def workflow_names() -> list[str]:

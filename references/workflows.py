@@ -17,6 +17,7 @@ class ImportReference(Workflow):
     """Create the OTUs, isolates, sequences and `import` history of an uploaded reference file."""
 
     name = "import_reference"
+    task = True
     display_name = "Import reference"
     size = JobSize.SMALL
 
@@ -61,6 +62,7 @@ class CloneReference(Workflow):
     """Copy every OTU of a reference (at its current version) into a new one, with `clone` history."""
 
     name = "clone_reference"
+    task = True
     display_name = "Clone reference"
     size = JobSize.SMALL
 

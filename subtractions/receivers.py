@@ -19,5 +19,5 @@ events.register(
     interface="subtraction",
     serialize=_serialize,
     audience=lambda subtraction: [events.GROUP_ALL],
-    queryset=lambda: Subtraction.objects.select_related("user", "job"),
+    queryset=lambda: Subtraction.objects.select_related("user", "job", "job__user"),
 )

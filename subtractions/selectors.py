@@ -20,7 +20,8 @@ def subtractions_path(subtraction_id: str) -> Path:
 
 def subtraction_list(*, find: str = "", ready: bool | None = None) -> QuerySet[Subtraction]:
     """Subtractions by name, optionally matching a name or nickname fragment."""
-    queryset = Subtraction.objects.select_related("user", "job")
+    # Linked samples come in one query for the page, not one per subtraction.
+    queryset = Subtraction.objects.select_related("user", "job", "job__user").prefetch_related("samples")
     if find:
         queryset = queryset.filter(Q(name__icontains=find) | Q(nickname__icontains=find))
     if ready is not None:
@@ -30,7 +31,7 @@ def subtraction_list(*, find: str = "", ready: bool | None = None) -> QuerySet[S
 
 def subtraction_get(*, subtraction_id: str) -> Subtraction:
     """One subtraction or 404."""
-    subtraction = Subtraction.objects.select_related("user", "job").filter(pk=subtraction_id).first()
+    subtraction = Subtraction.objects.select_related("user", "job", "job__user").filter(pk=subtraction_id).first()
     if subtraction is None:
         raise NotFound("Subtraction does not exist")
     return subtraction

@@ -53,13 +53,16 @@ def user_queryset() -> QuerySet[User]:
     return User.objects.select_related("primary_group").prefetch_related(_group_prefetch())
 
 
-def user_list(*, find: str = "", active: bool | None = None) -> QuerySet[User]:
-    """Users whose handle contains `find`, optionally only active or inactive ones."""
+def user_list(*, find: str = "", active: bool | None = None, administrator: bool | None = None) -> QuerySet[User]:
+    """Users whose handle contains `find`, optionally only active (or inactive) ones, only administrators (or
+    only users without an administrator role)."""
     queryset = user_queryset().order_by("handle")
     if find:
         queryset = queryset.filter(handle__icontains=find)
     if active is not None:
         queryset = queryset.filter(is_active=active)
+    if administrator is not None:
+        queryset = queryset.filter(administrator_role__isnull=not administrator)
     return queryset
 
 

@@ -9,6 +9,7 @@ from analyses.api import urls as analyses_api_urls
 from core.api import urls as core_api_urls
 from core.api.routes import api_routes_register
 from core.api.views import RootView
+from core.views import api_not_found
 from files.api import urls as files_api_urls
 from hmm.api import urls as hmm_api_urls
 from indexes.api import urls as indexes_api_urls
@@ -37,6 +38,8 @@ api_patterns = api_routes_register(
 urlpatterns = [
     re_path(r"^api/?$", RootView.as_view(), name="api-root"),
     path("api/", include(api_patterns)),
+    # Last under /api: whatever no route serves is Virtool's JSON 404, whatever DEBUG says.
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("admin/", admin.site.urls),
     # Each app's browser pages.
     path("", include("users.urls")),

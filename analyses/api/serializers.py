@@ -9,7 +9,13 @@ from rest_framework import serializers
 
 from analyses.models import Analysis
 from core.api.schema import described
-from core.api.serializers import JobBriefSerializer, NamedSerializer, StrictSerializer, UserBriefSerializer
+from core.api.serializers import (
+    JobSummarySerializer,
+    NamedSerializer,
+    StrictSerializer,
+    UserBriefSerializer,
+    job_summary,
+)
 
 
 class AnalysisSampleSerializer(serializers.Serializer):
@@ -64,10 +70,9 @@ class AnalysisMinimalSerializer(serializers.Serializer):
     def get_subtractions(self, analysis: Analysis) -> list[dict]:
         return [{"id": s.pk, "name": s.name} for s in analysis.subtractions.all()]
 
-    @extend_schema_field(JobBriefSerializer(allow_null=True))
+    @extend_schema_field(JobSummarySerializer(allow_null=True))
     def get_job(self, analysis: Analysis) -> dict | None:
-        job = analysis.job
-        return {"id": job.pk, "state": job.state, "progress": job.progress} if job else None
+        return job_summary(analysis.job)
 
     @extend_schema_field(UserBriefSerializer(allow_null=True))
     def get_user(self, analysis: Analysis) -> dict | None:

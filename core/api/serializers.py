@@ -148,6 +148,33 @@ class JobBriefSerializer(AnySerializer):
     progress = serializers.IntegerField()
 
 
+class JobSummarySerializer(AnySerializer):
+    """The job nested in samples, analyses and subtractions, as Virtool's client checks it (v1 state names)."""
+
+    id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    progress = serializers.IntegerField()
+    state = serializers.CharField()
+    user = UserBriefSerializer(allow_null=True)
+    workflow = serializers.CharField()
+
+
+def job_summary(job: Any) -> dict[str, Any] | None:
+    """`{id, created_at, progress, state, user: {id, handle}, workflow}` of a job (a `jobs.Job`), or None.
+    Selectors `select_related("job__user")` so that lists cost no query per row."""
+    if job is None:
+        return None
+    user = job.user
+    return {
+        "id": job.pk,
+        "created_at": serializers.DateTimeField().to_representation(job.created_at),
+        "progress": job.progress,
+        "state": job.state,
+        "user": {"id": user.pk, "handle": user.handle} if user is not None else None,
+        "workflow": job.workflow,
+    }
+
+
 class SettingsSerializer(serializers.Serializer[InstanceSettings]):
     """Instance settings with Virtool's keys."""
 

@@ -7,8 +7,10 @@ from rest_framework import serializers
 
 from core.api.schema import described
 from core.api.serializers import UserBriefSerializer
-from jobs.constants import JobSize, JobState
+from core.version import get_version
+from jobs.constants import V2_STATE, JobSize, JobState, JobStateV2
 from jobs.models import Job
+from jobs.workflow import get_workflow
 
 
 def _user(job: Job) -> dict | None:
@@ -106,3 +108,98 @@ class JobsClearedSerializer(serializers.Serializer):
     """DELETE /jobs: the ids of the jobs removed."""
 
     removed = serializers.ListField(child=serializers.CharField())
+
+
+# --- Virtool 36.x's second jobs API (`/api/jobs/v2`) ----------------------------------------------------------------
+
+
+def _v2_state(job: Job) -> str:
+    return str(V2_STATE[JobState(job.state)])
+
+
+class JobClaimSerializer(serializers.Serializer):
+    """Who runs the job: the Celery node (`runner_id`) and what it reserved (our workers run no images)."""
+
+    cpu = serializers.IntegerField()
+    mem = serializers.IntegerField()
+    runner_id = serializers.CharField()
+    image = serializers.CharField(help_text="Empty: jobs run on the worker's own tools, not in a container image.")
+    runtime_version = serializers.CharField()
+    workflow_version = serializers.CharField()
+
+
+class JobStepSerializer(serializers.Serializer):
+    """One step of the job's workflow and when the job started it (null: not yet)."""
+
+    id = serializers.CharField(help_text="The step's function name (v1 `stage`).")
+    name = serializers.CharField()
+    description = serializers.CharField()
+    started_at = serializers.DateTimeField(allow_null=True)
+
+
+class JobV2MinimalSerializer(serializers.Serializer):
+    """A job in `/api/jobs/v2` lists: v2 state names, and always a user."""
+
+    id = serializers.CharField()
+    workflow = serializers.CharField()
+    state = serializers.SerializerMethodField()
+    progress = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    user = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=JobStateV2.values))
+    def get_state(self, job: Job) -> str:
+        return _v2_state(job)
+
+    @extend_schema_field(UserBriefSerializer())
+    def get_user(self, job: Job) -> dict | None:
+        return _user(job)
+
+
+class JobV2Serializer(JobV2MinimalSerializer):
+    """`/api/jobs/v2/{id}`: the job with its arguments, claim and steps."""
+
+    args = serializers.DictField(help_text="The workflow's arguments (ids of the objects it works on).")
+    claim = serializers.SerializerMethodField()
+    claimed_at = serializers.DateTimeField(source="started_at", allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    steps = serializers.SerializerMethodField()
+
+    @extend_schema_field(JobClaimSerializer(allow_null=True))
+    def get_claim(self, job: Job) -> dict | None:
+        if not job.worker:
+            return None
+        return {
+            "cpu": job.proc,
+            "mem": job.mem,
+            "runner_id": job.worker,
+            "image": "",
+            "runtime_version": get_version(),
+            "workflow_version": get_version(),
+        }
+
+    @extend_schema_field(JobStepSerializer(many=True, allow_null=True))
+    def get_steps(self, job: Job) -> list[dict] | None:
+        try:
+            steps = get_workflow(job.workflow).steps()
+        except KeyError:  # a workflow no longer installed
+            return None
+        started: dict[str, str] = {}
+        for record in job.status:
+            stage = record.get("stage")
+            if stage and stage not in started:
+                started[stage] = record.get("timestamp")
+        return [
+            {"id": s.name, "name": s.display_name, "description": s.description, "started_at": started.get(s.name)}
+            for s in steps
+        ]
+
+
+JobCountsV2Serializer = type(
+    "JobCountsV2Serializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "How many jobs of each workflow are in each v2 state.",
+        **{state: serializers.DictField(child=serializers.IntegerField()) for state in JobStateV2.values},
+    },
+)

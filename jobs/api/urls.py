@@ -8,6 +8,8 @@ from jobs.api import views
 
 urlpatterns = [
     path("jobs", views.JobsView.as_view(), name="jobs"),
+    path("jobs/v2", views.JobsV2View.as_view(), name="jobs-v2"),
+    path("jobs/v2/<str:job_id>", views.JobV2View.as_view(), name="job-v2"),
     path("jobs/counts", views.JobCountsView.as_view(), name="job-counts"),
     path("jobs/<str:job_id>", views.JobView.as_view(), name="job"),
     path("jobs/<str:job_id>/cancel", views.JobCancelView.as_view(), name="job-cancel"),

@@ -10,13 +10,28 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import QueryValidationError
-from core.api.pagination import VirtoolPagination, query_ints
+from core.api.pagination import ItemsPagination, VirtoolPagination, query_bool, query_ints
 from core.api.schema import PAGE_PARAMETERS, error_responses, int_parameter, page_serializer
 from core.permissions import IsAuthenticated, require_permission
 from jobs import selectors, services
-from jobs.api.serializers import JobCountsSerializer, JobMinimalSerializer, JobsClearedSerializer, JobSerializer
-from jobs.constants import CLEAR_FILTERS, JobState
+from jobs.api.serializers import (
+    JobCountsSerializer,
+    JobCountsV2Serializer,
+    JobMinimalSerializer,
+    JobsClearedSerializer,
+    JobSerializer,
+    JobV2MinimalSerializer,
+    JobV2Serializer,
+)
+from jobs.constants import CLEAR_FILTERS, JobState, JobStateV2
 from users.authentication import request_user
+
+# Our own jobs page lists all engine work; Virtool's lists leave out what Virtool calls tasks (`/api/tasks`).
+TASKS_PARAMETER = OpenApiParameter(
+    "include_tasks",
+    bool,
+    description="Also list the work Virtool runs as tasks (reference import and clone, HMM install).",
+)
 
 
 def _list_param(request: Request, name: str) -> list[str]:
@@ -41,6 +56,7 @@ class JobsView(APIView):
         parameters=[
             OpenApiParameter("state", str, many=True, enum=JobState.values),
             int_parameter("user", many=True),
+            TASKS_PARAMETER,
             *PAGE_PARAMETERS,
         ],
         responses=page_serializer("JobPage", JobMinimalSerializer, counts=JobCountsSerializer()),
@@ -54,15 +70,16 @@ class JobsView(APIView):
                 code="type_error.enum",
             )
         users = query_ints(_list_param(request, "user"), "user")
+        tasks = query_bool(request, "include_tasks") or False
         viewer = request_user(request)
         paginator = VirtoolPagination()
         page = paginator.paginate(
             request=request,
-            queryset=selectors.job_list(viewer=viewer, states=states, user_ids=users),
-            total_queryset=selectors.job_list(viewer=viewer),
+            queryset=selectors.job_list(viewer=viewer, states=states, user_ids=users, tasks=tasks),
+            total_queryset=selectors.job_list(viewer=viewer, tasks=tasks),
         )
         response = paginator.get_paginated_response(JobMinimalSerializer(page["objects"], many=True).data)
-        response.data["counts"] = selectors.job_counts(viewer=viewer)
+        response.data["counts"] = selectors.job_counts(viewer=viewer, tasks=tasks)
         return response
 
     @extend_schema(
@@ -79,12 +96,53 @@ class JobsView(APIView):
         return Response(JobsClearedSerializer({"removed": services.jobs_clear(which=which)}).data)
 
 
+class JobsV2View(APIView):
+    """GET /jobs/v2 (any user): Virtool 36.x's second jobs API, v2 state names (`state=pending&state=running`).
+
+    The same jobs as `/api/jobs` (a job that works on a sample is seen only by readers of the sample, its user and
+    administrators), with `items` and `counts[v2 state][workflow]`.
+    """
+
+    @extend_schema(
+        operation_id="jobs_v2_list",
+        parameters=[OpenApiParameter("state", str, many=True, enum=JobStateV2.values), *PAGE_PARAMETERS],
+        responses=page_serializer("JobV2Page", JobV2MinimalSerializer, key="items", counts=JobCountsV2Serializer()),
+    )
+    def get(self, request: Request) -> Response:
+        states = _list_param(request, "state")
+        bad = [state for state in states if state not in JobStateV2.values]
+        if bad:
+            raise QueryValidationError(
+                {"state": [f"value is not a valid enumeration member; permitted: {', '.join(JobStateV2.values)}"]},
+                code="type_error.enum",
+            )
+        viewer = request_user(request)
+        paginator = ItemsPagination()
+        page = paginator.paginate(
+            request=request,
+            queryset=selectors.job_list_v2(viewer=viewer, states=states),
+            total_queryset=selectors.job_list_v2(viewer=viewer),
+        )
+        response = paginator.get_paginated_response(JobV2MinimalSerializer(page["objects"], many=True).data)
+        response.data["counts"] = selectors.job_counts_v2(viewer=viewer)
+        return response
+
+
+class JobV2View(APIView):
+    """GET /jobs/v2/{id} (any user who may see the job, else 404): the job with its claim and steps."""
+
+    @extend_schema(operation_id="jobs_v2_get", responses={200: JobV2Serializer, **error_responses(404)})
+    def get(self, request: Request, job_id: str) -> Response:
+        return Response(JobV2Serializer(selectors.job_get_v2(job_id=job_id, viewer=request_user(request))).data)
+
+
 class JobCountsView(APIView):
     """GET /jobs/counts: `{state: {workflow: count}}`."""
 
-    @extend_schema(responses=JobCountsSerializer)
+    @extend_schema(parameters=[TASKS_PARAMETER], responses=JobCountsSerializer)
     def get(self, request: Request) -> Response:
-        return Response(JobCountsSerializer(selectors.job_counts(viewer=request_user(request))).data)
+        tasks = query_bool(request, "include_tasks") or False
+        return Response(JobCountsSerializer(selectors.job_counts(viewer=request_user(request), tasks=tasks)).data)
 
 
 class JobView(APIView):

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.schema import described
-from core.api.serializers import IdField, StrictSerializer, UserBriefSerializer
+from core.api.serializers import IdField, JobSummarySerializer, StrictSerializer, UserBriefSerializer, job_summary
 from samples.constants import LABEL_DESCRIPTION_MAX_LENGTH, NOTES_MAX_LENGTH, QUALITY_KEYS, LibraryType
 from samples.models import Label, Sample
 
@@ -36,17 +36,6 @@ class LabelMinimalSerializer(serializers.Serializer):
     name = serializers.CharField()
     color = serializers.CharField()
     description = serializers.CharField()
-
-
-class SampleJobSerializer(serializers.Serializer):
-    """The job that creates a sample, as Virtool's client checks it."""
-
-    id = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    progress = serializers.IntegerField()
-    state = serializers.CharField()
-    user = UserBriefSerializer(allow_null=True)
-    workflow = serializers.CharField()
 
 
 class GroupBriefSerializer(serializers.Serializer):
@@ -84,21 +73,6 @@ class ReadsFileSerializer(serializers.Serializer):
     download_url = serializers.CharField()
 
 
-def _job(sample: Sample) -> dict | None:
-    job = sample.job
-    if job is None:
-        return None
-    user = {"id": job.user.pk, "handle": job.user.handle} if job.user else None
-    return {
-        "id": job.pk,
-        "created_at": serializers.DateTimeField().to_representation(job.created_at),
-        "progress": job.progress,
-        "state": job.state,
-        "user": user,
-        "workflow": job.workflow,
-    }
-
-
 class SampleMinimalSerializer(serializers.Serializer):
     """A sample in lists."""
 
@@ -125,9 +99,9 @@ class SampleMinimalSerializer(serializers.Serializer):
     def get_user(self, sample: Sample) -> dict | None:
         return {"id": sample.user.pk, "handle": sample.user.handle} if sample.user else None
 
-    @extend_schema_field(SampleJobSerializer(allow_null=True))
+    @extend_schema_field(JobSummarySerializer(allow_null=True))
     def get_job(self, sample: Sample) -> dict | None:
-        return _job(sample)
+        return job_summary(sample.job)
 
 
 class SampleSerializer(SampleMinimalSerializer):

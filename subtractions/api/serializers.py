@@ -11,10 +11,11 @@ from core.api.schema import described
 from core.api.serializers import (
     FileDocumentSerializer,
     IdField,
-    JobBriefSerializer,
+    JobSummarySerializer,
     NamedSerializer,
     StrictSerializer,
     UserBriefSerializer,
+    job_summary,
 )
 from files.storage import FileDocument
 from subtractions.models import Subtraction
@@ -59,16 +60,13 @@ class SubtractionMinimalSerializer(serializers.Serializer):
         user = subtraction.user  # no query when there is none
         return {"id": user.pk, "handle": user.handle} if user is not None else None
 
-    @extend_schema_field(JobBriefSerializer(allow_null=True))
+    @extend_schema_field(JobSummarySerializer(allow_null=True))
     def get_job(self, subtraction: Subtraction) -> dict | None:
-        job = subtraction.job  # no query when there is none
-        if job is None:
-            return None
-        return {"id": job.pk, "state": job.state, "progress": job.progress}
+        return job_summary(subtraction.job)
 
     @extend_schema_field(NamedSerializer(many=True))
     def get_linked_samples(self, subtraction: Subtraction) -> list[dict]:
-        return [{"id": pk, "name": name} for pk, name in subtraction.samples.values_list("id", "name")]
+        return [{"id": sample.pk, "name": sample.name} for sample in subtraction.samples.all()]
 
 
 class SubtractionSerializer(SubtractionMinimalSerializer):

@@ -163,7 +163,8 @@ def test_user_list_pagination_and_find(admin_client, make_user):
     for handle in ("fred", "freda", "george"):
         make_user(handle)
     body = admin_client.get("/api/users?find=fre&per_page=1").json()
-    assert set(body) == {"documents", "found_count", "total_count", "page", "page_count", "per_page"}
+    assert set(body) == {"documents", "items", "found_count", "total_count", "page", "page_count", "per_page"}
+    assert body["items"] == body["documents"]
     assert body["found_count"] == 2
     assert body["total_count"] == 4
     assert body["page_count"] == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -188,14 +188,33 @@ class UsersView(APIView):
 
     @extend_schema(
         operation_id="users_list",
-        parameters=[FIND, OpenApiParameter("active", bool), *PAGE_PARAMETERS],
-        responses=page_serializer("UserPage", UserSerializer),
+        parameters=[
+            FIND,
+            OpenApiParameter("term", str, description="The same as `find` (Virtool's client sends `term`)."),
+            OpenApiParameter("active", bool),
+            OpenApiParameter("administrator", bool, description="Only users with (or without) an administrator role."),
+            *PAGE_PARAMETERS,
+        ],
+        responses=page_serializer(
+            "UserPage",
+            UserSerializer,
+            items=serializers.ListSerializer(
+                child=UserSerializer(), help_text="The same users as `documents` (Virtool's client reads `items`)."
+            ),
+        ),
     )
     def get(self, request: Request) -> Response:
-        queryset = selectors.user_list(find=request.query_params.get("find", ""), active=query_bool(request, "active"))
+        queryset = selectors.user_list(
+            find=request.query_params.get("find") or request.query_params.get("term", ""),
+            active=query_bool(request, "active"),
+            administrator=query_bool(request, "administrator"),
+        )
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=selectors.user_list())
-        return paginator.get_paginated_response(UserSerializer(page["objects"], many=True).data)
+        response = paginator.get_paginated_response(UserSerializer(page["objects"], many=True).data)
+        # Virtool 36.x's users and administrators pages read `items`; the reference member picker `documents`.
+        response.data["items"] = response.data["documents"]
+        return response
 
     @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer}, parameters=[LOCATION])
     def post(self, request: Request) -> Response:

@@ -206,7 +206,8 @@ function renderFilters() {
 
 const load = listLoader({
   url() {
-    const query = new URLSearchParams({ page: String(state.page), per_page: String(PER_PAGE) });
+    // Reference imports and clones, HMM installs: Virtool calls them tasks, this page shows them with the jobs.
+    const query = new URLSearchParams({ page: String(state.page), per_page: String(PER_PAGE), include_tasks: "true" });
     for (const name of FILTERS[state.filter].states) query.append("state", name);
     if (state.mine && state.account) query.append("user", String(state.account.id));
     return `/api/jobs?${query}`;
@@ -228,7 +229,7 @@ const reload = debounce(load, 600);
 
 const refreshCounts = debounce(async () => {
   try {
-    state.counts = await api("GET", "/api/jobs/counts");
+    state.counts = await api("GET", "/api/jobs/counts?include_tasks=true");
     renderCounts();
   } catch {
     // The next list load brings them.
