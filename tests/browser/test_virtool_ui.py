@@ -1,7 +1,8 @@
 """Virtool's own web client (7.12.0, unchanged) walked in headless Chromium against our API, through the harness
 of `tests/browser/virtool_ui.py`, with real data: the first user, logging out and in, uploading the RpRSV reads and
 creating a sample from them, its quality charts and analyses tab, the demo reference with its OTUs, an OTU's
-history and the indexes, the HMM and subtraction pages, the administration's groups and settings, the account
+history and the indexes, the HMM and subtraction pages, the jobs list and a job, the administration's users,
+administrators, groups and settings, the account
 and its API keys, and logging out.
 
 The walk fails on any request it did not expect to fail, any uncaught page error, any console error other than the
@@ -27,6 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 READS = [SHARED / "data" / "samples" / "rprsv_1.fq.gz", SHARED / "data" / "samples" / "rprsv_2.fq.gz"]
 SCREENSHOTS = Path(os.environ.get("VIRTOOL_SCREENSHOTS", "/tmp"))
 HANDLE = "ada"
+COLLEAGUE = "grace"
 PASSWORD = "correct horse battery"
 LOADER = "[role=status][aria-label=loading]"
 
@@ -185,7 +187,22 @@ def walk(browser: Browser, ui: Harness) -> None:
     page.goto("/subtractions")
     screen(page, watch, "subtractions", "No subtractions found")
 
-    # Administration: groups (create one) and settings.
+    # The jobs: none pending or running any more; the succeeded ones (sample creation, index build), and one job.
+    page.goto("/jobs")
+    screen(page, watch, "jobs-running", "No jobs matching filters")
+    page.get_by_role("checkbox", name="succeeded").click()
+    screen(page, watch, "jobs-succeeded", "Create Sample", "Build Index")
+    page.get_by_role("link", name=re.compile("Create Sample")).first.click()
+    expect(page).to_have_url(re.compile(r"/jobs/[^/?]+$"))
+    screen(page, watch, "job", "Create Sample")
+
+    # Administration: users, administrators (the list leaves out the viewer, as in Virtool), groups and settings.
+    in_thread(make_colleague)
+    page.goto("/administration/users")
+    screen(page, watch, "admin-users", COLLEAGUE)
+    expect(page.get_by_role("link", name=HANDLE, exact=True)).to_be_visible()
+    page.goto("/administration/administrators")
+    screen(page, watch, "admin-administrators", COLLEAGUE, "Users")
     page.goto("/administration/groups")
     screen(page, watch, "admin-groups", "Groups")
     page.goto("/administration/settings")
@@ -212,6 +229,14 @@ def log_out(page: Page, watch: Watch) -> None:
     page.wait_for_event("framenavigated")  # the reload after the logout, the loop's first turn
     page.goto("/login")
     expect(page.get_by_role("button", name="Login")).to_be_visible()
+
+
+def make_colleague() -> None:
+    """A second user, an administrator of users, for the users and administrators pages."""
+    from users.constants import AdministratorRole
+    from users.models import User
+
+    User.objects.create_user(handle=COLLEAGUE, password=PASSWORD, administrator_role=AdministratorRole.USERS)
 
 
 def create_sample(handle: str, name: str) -> str:
