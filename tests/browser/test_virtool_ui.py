@@ -166,6 +166,25 @@ def walk(browser: Browser, ui: Harness) -> None:
     page.get_by_role("link", name="Analyses").click()
     screen(page, watch, "sample-analyses", "No analyses found", "HMM data is not installed")
 
+    # Start PathoScope against the demo reference from the analyses tab; the list follows the job live (no
+    # reload) until the analysis is ready, then its result names the virus in the reads.
+    page.get_by_role("button", name="Create").click()
+    dialog = page.get_by_role("dialog", name="Analyze")
+    dialog.get_by_role("combobox").click()
+    page.get_by_role("option", name="Demo").click()
+    expect(dialog.get_by_text("1 job will be started")).to_be_visible()
+    with page.expect_response(lambda r: r.url.endswith(f"/api/samples/{sample_id}/analyses")) as started:
+        dialog.get_by_role("button", name="Start").click()
+    assert started.value.status == 201, started.value.text()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("link", name="Pathoscope")).to_be_visible()
+    screen(page, watch, "analysis-started", "Index 0")
+    wait_for(lambda: in_thread(lambda: analysis_ready(sample_id)), timeout=240)
+    expect(page.get_by_role("button", name="remove")).to_be_visible(timeout=30_000)  # ready: the list changed
+    screen(page, watch, "analysis-ready", "Index 0")
+    page.get_by_role("link", name="Pathoscope").click()
+    screen(page, watch, "analysis-result", "Raspberry ringspot virus")
+
     # The demo reference, its OTUs, one OTU and its history, and the indexes.
     page.goto("/refs")
     screen(page, watch, "references", "Demo")
@@ -252,6 +271,12 @@ def create_sample(handle: str, name: str) -> str:
     response = client.post("/api/samples", {"name": name, "files": files}, format="json")
     assert response.status_code == 201, response.json()
     return response.json()["id"]
+
+
+def analysis_ready(sample_id: str) -> bool:
+    from analyses.models import Analysis
+
+    return Analysis.objects.filter(sample_id=sample_id, ready=True).exists()
 
 
 def uploads_ready() -> bool:
