@@ -93,7 +93,15 @@ def _create(
         },
         user=user,
     )
+    _sample_workflows_changed(sample_id=sample.pk)
     return analysis
+
+
+def _sample_workflows_changed(*, sample_id: str) -> None:
+    """The sample's `workflows` (and legacy `nuvs`/`pathoscope` tags) follow its analyses: tell its readers."""
+    from core import events
+
+    events.dispatch(interface="samples", operation="update", ids=[sample_id])
 
 
 @transaction.atomic
@@ -136,6 +144,7 @@ def analysis_finish(*, analysis_id: str, results: dict[str, Any]) -> None:
     analysis = Analysis.objects.select_related("index").filter(pk=analysis_id).first()
     if analysis is not None:
         _workflow_class(analysis.workflow).finished(analysis, results)
+        _sample_workflows_changed(sample_id=analysis.sample_id)
     from core import events
 
     events.dispatch(interface="analyses", operation="update", ids=[analysis_id])
@@ -149,6 +158,7 @@ def analysis_discard(*, analysis_id: str) -> None:
     folder = analysis_path(analysis)
     analysis.delete()
     shutil.rmtree(folder, ignore_errors=True)
+    _sample_workflows_changed(sample_id=analysis.sample_id)
 
 
 def analysis_delete(*, analysis: Analysis) -> None:
@@ -157,6 +167,7 @@ def analysis_delete(*, analysis: Analysis) -> None:
     folder = analysis_path(analysis)
     analysis.delete()
     shutil.rmtree(folder, ignore_errors=True)
+    _sample_workflows_changed(sample_id=analysis.sample_id)
 
 
 @transaction.atomic

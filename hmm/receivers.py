@@ -1,12 +1,11 @@
 """Registers HMM annotations (`hmm`) and the status document (`status`) for websocket dispatch, and follows the
-install job: each change of it (state, step, progress) re-sends the status document, whose `task` it is, and
-Virtool's `tasks` message that Virtool's own client reads for the HMM page's progress."""
+install job: each change of it (state, step, progress) re-sends the status document, whose `task` it is. Virtool's
+`tasks` messages of the install come from the jobs app (`jobs.receivers`), as for every task."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models.signals import post_save
 
 from core import events
@@ -50,15 +49,6 @@ events.register(
 )
 
 
-def _send_task(job_id: str) -> None:
-    from hmm.api.serializers import HMMTaskSerializer
-
-    job = Job.objects.filter(pk=job_id).first()
-    if job is not None:
-        task = events.jsonable(HMMTaskSerializer(job).data)
-        events.send([events.GROUP_ALL], {"interface": "tasks", "operation": "update", "data": task})
-
-
 def _on_job_save(sender: type[Job], instance: Job, raw: bool = False, **_: Any) -> None:
     if raw or instance.workflow != INSTALL_WORKFLOW:
         return
@@ -66,7 +56,6 @@ def _on_job_save(sender: type[Job], instance: Job, raw: bool = False, **_: Any) 
     if not status_ids:
         return  # not (yet, or no longer) the status document's task
     events.dispatch(interface="status", operation="update", ids=status_ids)
-    transaction.on_commit(lambda: _send_task(instance.pk))
 
 
 post_save.connect(_on_job_save, sender=Job, dispatch_uid="hmm_install_job_saved")

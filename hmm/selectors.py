@@ -100,7 +100,7 @@ def hmm_install_job(*, status: HMMStatus | None = None) -> Job | None:
 
 def hmm_status_queryset() -> QuerySet[HMMStatus]:
     """The status row with the install job and its user, as documents show them."""
-    return HMMStatus.objects.select_related("job", "job__user")
+    return HMMStatus.objects.select_related("job", "job__user", "job__virtool_task")
 
 
 def hmm_status_read() -> HMMStatus:

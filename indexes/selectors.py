@@ -68,7 +68,7 @@ def index_current(*, reference_id: str) -> Index | None:
 
 def index_files(*, index: Index) -> list[FileDocument]:
     """The files of a build present on disk: [{name, type, size, download_url}]."""
-    return files_present(index_path(index), INDEX_FILES, f"/api/indexes/{index.pk}/files")
+    return files_present(index_path(index), INDEX_FILES, f"/indexes/{index.pk}/files")
 
 
 def index_otus(*, index: Index) -> list[IndexOTUSummary]:

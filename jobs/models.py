@@ -44,3 +44,16 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow} {self.id} ({self.state})"
+
+
+class Task(models.Model):
+    """The integer id Virtool's API gives engine work it runs as a task (`/api/tasks/{id}`): one per task job.
+
+    Its own table, so the id comes from the database's sequence: stable, unique, never reused.
+    """
+
+    id = models.AutoField(primary_key=True)
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="virtool_task")
+
+    def __str__(self) -> str:
+        return f"task {self.pk} (job {self.job_id})"

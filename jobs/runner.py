@@ -23,6 +23,7 @@ from core import events
 from jobs import services
 from jobs.constants import JobState
 from jobs.models import Job
+from jobs.receivers import task_dispatch
 from jobs.resources import HostResources, host_name
 from jobs.tools import ToolCancelled, ToolError, ToolResult, ToolTimeout, kill_process_group, run_tool
 from jobs.workflow import Step, Workflow, get_workflow
@@ -287,6 +288,7 @@ def job_terminate(*, job: Job, stale_only: bool) -> bool:
     process_groups = list(job.process_groups)
     job.refresh_from_db()
     events.dispatch_instance(job)
+    task_dispatch(job)
     if job.host == host_name():
         for pgid in process_groups:
             kill_process_group(pgid)

@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 
 from core.errors import NotFound
 from jobs.constants import ACTIVE_STATES, V2_STATE, JobState, JobStateV2, v1_states
-from jobs.models import Job
+from jobs.models import Job, Task
 from jobs.subjects import jobs_visible
 from jobs.workflow import task_workflow_names
 
@@ -87,6 +87,30 @@ def job_counts_v2(*, viewer: User) -> dict[str, dict[str, int]]:
         bucket = counts[V2_STATE[JobState(row["state"])]]
         bucket[row["workflow"]] = bucket.get(row["workflow"], 0) + row["count"]
     return counts
+
+
+# Task ids are the database's 32-bit integers.
+TASK_ID_MAX = 2**31 - 1
+
+
+def task_queryset() -> QuerySet[Task]:
+    """Tasks with their job."""
+    return Task.objects.select_related("job", "job__user")
+
+
+def task_list(*, viewer: User) -> QuerySet[Task]:
+    """The tasks `viewer` may see (those of the jobs they may see), newest first."""
+    return task_queryset().filter(job__in=jobs_visible(Job.objects.all(), user=viewer)).order_by("-job__created_at")
+
+
+def task_get(*, task_id: int, viewer: User) -> Task:
+    """One task, or 404."""
+    if not 0 < task_id <= TASK_ID_MAX:
+        raise NotFound()
+    task = task_list(viewer=viewer).filter(pk=task_id).first()
+    if task is None:
+        raise NotFound()
+    return task
 
 
 def jobs_active_using(*, name: str, value: str) -> list[Job]:

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from core.errors import BadRequest, Conflict, ServiceUnavailable
 from jobs.constants import ACTIVE_STATES, CLEAR_FILTERS, FINISHED_STATES, PREPARING_PROGRESS, JobSize, JobState
-from jobs.models import Job
+from jobs.models import Job, Task
 from jobs.selectors import jobs_active_using
 from jobs.workflow import get_workflow
 
@@ -104,6 +104,8 @@ def job_create(*, workflow: str, args: dict[str, Any], user: User | None = None)
         task_id=str(uuid.uuid4()),
         status=[status_record(state=JobState.WAITING, progress=0)],
     )
+    if workflow_class.task:
+        Task.objects.create(job=job)  # Virtool's integer task id
     # The row is the outbox: the message goes once the row is committed, and `jobs_resend` sends it again if it
     # never reached the broker. Raising here (broker down) makes the request a 503; the job stays waiting.
     transaction.on_commit(lambda: job_enqueue(job=job))
@@ -298,8 +300,10 @@ def job_cancel(*, job: Job) -> Job:
         else:
             # The worker sees the request on its next poll (0.5 s) and stops the job; the state follows.
             from core import events
+            from jobs.receivers import task_dispatch
 
             events.dispatch_instance(job)
+            task_dispatch(job)
     return job
 
 

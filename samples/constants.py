@@ -24,3 +24,23 @@ LABEL_DESCRIPTION_MAX_LENGTH = 1000
 
 # The quality document's keys, in Virtool's order.
 QUALITY_KEYS = ("bases", "composition", "count", "encoding", "gc", "length", "sequences")
+
+
+class WorkflowState(models.TextChoices):
+    """Where a sample stands with one workflow (Virtool's sample `workflows`)."""
+
+    NONE = "none", "None"
+    PENDING = "pending", "Pending"
+    COMPLETE = "complete", "Complete"
+    INCOMPATIBLE = "incompatible", "Incompatible"
+
+
+# The keys of a sample's `workflows` and the analysis workflow each one counts (Virtool's names).
+SAMPLE_WORKFLOWS = {"aodp": "aodp", "iimi": "iimi", "nuvs": "nuvs", "pathoscope": "pathoscope_bowtie"}
+
+# Amplicon libraries allow only AODP; every other library type allows all but AODP.
+AMPLICON_WORKFLOWS = frozenset({"aodp"})
+
+# The sample list's `workflows` filter: `pathoscope:ready`, matched as Virtool matches its legacy tags.
+WORKFLOW_CONDITIONS = ("none", "pending", "ready")
+WORKFLOW_FILTER_KEYS = ("nuvs", "pathoscope")

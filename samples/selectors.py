@@ -6,10 +6,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from core.errors import InsufficientRights, NotFound
-from samples.constants import SORT_FIELDS
+from samples.constants import (
+    AMPLICON_WORKFLOWS,
+    SAMPLE_WORKFLOWS,
+    SORT_FIELDS,
+    LibraryType,
+    WorkflowState,
+)
 from samples.models import Label, Sample
 
 if TYPE_CHECKING:
@@ -37,9 +43,72 @@ def sample_can(*, user: User, sample: Sample, kind: Right) -> bool:
     return bool(getattr(sample, f"group_{kind}")) and user.groups.filter(pk=sample.group_id).exists()
 
 
+def _workflow_flag(workflow: str, *, ready: bool) -> Exists:
+    """Whether the sample has a (ready or unready) analysis of `workflow`. Analyses are read through the reverse
+    relation `Sample.analyses`, so samples import no analyses code."""
+    analyses = Sample._meta.get_field("analyses").related_model._default_manager
+    return Exists(analyses.filter(sample=OuterRef("pk"), workflow=workflow, ready=ready))
+
+
+def _workflow_annotations() -> dict[str, Exists]:
+    flags = {}
+    for key, workflow in SAMPLE_WORKFLOWS.items():
+        flags[f"workflow_{key}_ready"] = _workflow_flag(workflow, ready=True)
+        flags[f"workflow_{key}_pending"] = _workflow_flag(workflow, ready=False)
+    return flags
+
+
 def sample_queryset() -> QuerySet[Sample]:
-    """Samples with what their documents need."""
-    return Sample.objects.select_related("user", "group", "job", "job__user").prefetch_related("labels", "subtractions")
+    """Samples with what their documents need, including where each stands with each workflow (two EXISTS
+    subqueries per workflow in the same query: no query per sample)."""
+    return (
+        Sample.objects.select_related("user", "group", "job", "job__user")
+        .prefetch_related("labels", "subtractions")
+        .annotate(**_workflow_annotations())
+    )
+
+
+def sample_workflows(*, sample: Sample) -> dict[str, str]:
+    """`{aodp, iimi, nuvs, pathoscope: none|pending|complete|incompatible}`: complete once an analysis of the
+    workflow is ready, pending while one runs, incompatible when the library type does not allow the workflow."""
+    if not hasattr(sample, "workflow_pathoscope_ready"):  # a row not read through sample_queryset
+        flags = Sample.objects.filter(pk=sample.pk).annotate(**_workflow_annotations()).values(*_workflow_annotations())
+        for name, value in (flags.first() or {}).items():
+            setattr(sample, name, value)
+    amplicon = sample.library_type == LibraryType.AMPLICON
+    states = {}
+    for key in SAMPLE_WORKFLOWS:
+        if (key in AMPLICON_WORKFLOWS) != amplicon:
+            states[key] = WorkflowState.INCOMPATIBLE.value
+        elif getattr(sample, f"workflow_{key}_ready", False):
+            states[key] = WorkflowState.COMPLETE.value
+        elif getattr(sample, f"workflow_{key}_pending", False):
+            states[key] = WorkflowState.PENDING.value
+        else:
+            states[key] = WorkflowState.NONE.value
+    return states
+
+
+def sample_workflow_tag(*, state: str) -> bool | str:
+    """Virtool's legacy `nuvs` / `pathoscope` tag of a workflow state: true, "ip" (in progress) or false."""
+    if state == WorkflowState.COMPLETE:
+        return True
+    return "ip" if state == WorkflowState.PENDING else False
+
+
+def _workflows_q(conditions: list[str]) -> Q:
+    """The list's `workflows` filter (`pathoscope:ready`, `nuvs:none`..., checked by the API): conditions on one
+    workflow are alternatives, conditions on different workflows must all hold (Virtool's legacy-tag matching)."""
+    by_workflow: dict[str, Q] = {}
+    for condition in conditions:
+        key, _, state = condition.partition(":")
+        ready, pending = Q(**{f"workflow_{key}_ready": True}), Q(**{f"workflow_{key}_pending": True})
+        match = {"ready": ready, "pending": ~ready & pending, "none": ~ready & ~pending}[state]
+        by_workflow[key] = by_workflow[key] | match if key in by_workflow else match
+    combined = Q()
+    for match in by_workflow.values():
+        combined &= match
+    return combined
 
 
 # What a list document does not show (`SampleMinimalSerializer`), so a list does not read it.
@@ -47,9 +116,15 @@ LIST_DEFERRED = ("notes", "quality", "upload_ids", "job__args", "job__status", "
 
 
 def sample_list(
-    *, user: User, find: str = "", labels: list[int] | None = None, sort: str = "-created_at"
+    *,
+    user: User,
+    find: str = "",
+    labels: list[int] | None = None,
+    workflows: list[str] | None = None,
+    sort: str = "-created_at",
 ) -> QuerySet[Sample]:
-    """Samples the user may read, optionally matching a name/host/isolate fragment and carrying all `labels`.
+    """Samples the user may read, optionally matching a name/host/isolate fragment, carrying all `labels` and
+    matching the `workflows` conditions (`pathoscope:ready`, `nuvs:none`...).
 
     Lists show no notes, quality report or job history: those columns (notes can be 50,000 characters) stay unread.
     """
@@ -60,6 +135,8 @@ def sample_list(
         queryset = queryset.filter(Q(name__icontains=find) | Q(host__icontains=find) | Q(isolate__icontains=find))
     for label in labels or []:
         queryset = queryset.filter(labels=label)
+    if workflows:
+        queryset = queryset.filter(_workflows_q(workflows))
     order = SORT_FIELDS.get(sort, "-created_at")
     return queryset.order_by(order, "pk").distinct()
 

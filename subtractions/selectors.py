@@ -39,9 +39,7 @@ def subtraction_get(*, subtraction_id: str) -> Subtraction:
 
 def subtraction_files(*, subtraction: Subtraction) -> list[FileDocument]:
     """The files of a subtraction present on disk: [{name, type, size, download_url}]."""
-    return files_present(
-        subtractions_path(subtraction.pk), SUBTRACTION_FILES, f"/api/subtractions/{subtraction.pk}/files"
-    )
+    return files_present(subtractions_path(subtraction.pk), SUBTRACTION_FILES, f"/subtractions/{subtraction.pk}/files")
 
 
 def subtractions_get(*, ids: list[str]) -> list[Subtraction]:

@@ -130,7 +130,9 @@ class FileDocumentSerializer(AnySerializer):
     name = serializers.CharField()
     type = serializers.CharField()
     size = serializers.IntegerField()
-    download_url = serializers.CharField()
+    download_url = serializers.CharField(
+        help_text="The path under /api, as Virtool gives it: `/subtractions/{id}/files/{name}`."
+    )
 
 
 class NamedSerializer(AnySerializer):

@@ -12,7 +12,7 @@ from core.api.serializers import IdField, StrictSerializer, UserBriefSerializer
 from hmm.constants import INSTALL_WORKFLOW, STATUS_ID
 from hmm.models import HMMStatus
 from jobs.constants import ACTIVE_STATES, JobState
-from jobs.models import Job
+from jobs.models import Job, Task
 
 COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}, "description": "{name: count}"}
 NAMES = {"type": "array", "items": {"type": "string"}}
@@ -52,7 +52,10 @@ class HMMSerializer(HMMMinimalSerializer):
 class HMMTaskSerializer(serializers.Serializer):
     """Virtool's `task` of an install, read from its job: complete once the data is installed."""
 
-    id = serializers.CharField(allow_null=True, help_text="The install job; null for data installed by the command.")
+    id = serializers.SerializerMethodField(help_text="Virtool's task id; null for data installed by the command.")
+    job_id = serializers.CharField(
+        source="pk", allow_null=True, help_text="The install job; null for data installed by the command."
+    )
     type = serializers.SerializerMethodField()
     state = serializers.ChoiceField(choices=JobState.values, help_text="The install job's state.")
     complete = serializers.SerializerMethodField()
@@ -68,6 +71,10 @@ class HMMTaskSerializer(serializers.Serializer):
     count = serializers.SerializerMethodField()
     file_size = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_id(self, job: Job) -> int | None:
+        return _task_id(job.pk)
 
     def get_type(self, job: Job) -> str:
         return INSTALL_WORKFLOW
@@ -93,6 +100,13 @@ class HMMTaskSerializer(serializers.Serializer):
         return size if isinstance(size, int) else None
 
 
+def _task_id(job_id: str | None) -> int | None:
+    """Virtool's integer task id of the install job `job_id` (None: no job, or it is gone)."""
+    if not job_id:
+        return None
+    return Task.objects.filter(job_id=job_id).values_list("pk", flat=True).first()
+
+
 def _last(job: Job) -> dict[str, Any]:
     return job.status[-1] if job.status else {}
 
@@ -110,8 +124,10 @@ def install_error(job: Job) -> str | None:
 
 def installed_task(installed: dict[str, Any]) -> dict[str, Any]:
     """The complete task of the data in use, from what was installed (its job may be gone, or there was none)."""
+    job_id = (installed.get("job") or {}).get("id")
     return {
-        "id": (installed.get("job") or {}).get("id"),
+        "id": _task_id(job_id),
+        "job_id": job_id,
         "type": INSTALL_WORKFLOW,
         "state": JobState.COMPLETE.value,
         "complete": True,

@@ -8,8 +8,8 @@ from rest_framework import serializers
 from core.api.schema import described
 from core.api.serializers import UserBriefSerializer
 from core.version import get_version
-from jobs.constants import V2_STATE, JobSize, JobState, JobStateV2
-from jobs.models import Job
+from jobs.constants import ACTIVE_STATES, V2_STATE, JobSize, JobState, JobStateV2
+from jobs.models import Job, Task
 from jobs.workflow import get_workflow
 
 
@@ -203,3 +203,65 @@ JobCountsV2Serializer = type(
         **{state: serializers.DictField(child=serializers.IntegerField()) for state in JobStateV2.values},
     },
 )
+
+
+# --- Virtool's tasks (`/api/tasks`): the engine work Virtool does not call a job ------------------------------------
+
+
+def task_error(job: Job) -> str | None:
+    """Why a task's job did not finish its work, in its own words; None while it runs or once it succeeded."""
+    if job.state in ACTIVE_STATES or job.state == JobState.COMPLETE:
+        return None
+    if job.state == JobState.CANCELLED:
+        return "The task was cancelled."
+    error = next((record["error"] for record in reversed(job.status) if record.get("error")), None)
+    details = (error or {}).get("details") or []
+    return " ".join(details) or f"The task ended in {job.state}."
+
+
+class TaskSerializer(serializers.Serializer):
+    """Virtool's task document, read from the task's job: `complete` once the job has finished (`error` says
+    why when it failed), `step` the current step's function name (the state before the first step)."""
+
+    id = serializers.IntegerField()
+    type = serializers.SerializerMethodField()
+    complete = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+    step = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+    # Named like Field.context: DRF's metaclass moves declared fields off the class; the stubs cannot tell.
+    context = serializers.SerializerMethodField()  # type: ignore[assignment]
+    count = serializers.SerializerMethodField()
+    file_size = serializers.SerializerMethodField()
+    created_at = serializers.SerializerMethodField()
+
+    def get_type(self, task: Task) -> str:
+        return task.job.workflow
+
+    def get_complete(self, task: Task) -> bool:
+        return task.job.state not in ACTIVE_STATES
+
+    def get_progress(self, task: Task) -> int:
+        return task.job.progress
+
+    def get_step(self, task: Task) -> str:
+        return str(_last(task.job).get("stage") or task.job.state)
+
+    def get_error(self, task: Task) -> str | None:
+        return task_error(task.job)
+
+    @extend_schema_field(serializers.DictField())
+    def get_context(self, task: Task) -> dict:
+        return dict(task.job.args)
+
+    def get_count(self, task: Task) -> int:
+        return 0
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_file_size(self, task: Task) -> int | None:
+        size = task.job.args.get("size")
+        return size if isinstance(size, int) else None
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_created_at(self, task: Task) -> str:
+        return serializers.DateTimeField().to_representation(task.job.created_at)

@@ -12,5 +12,7 @@ urlpatterns = [
     path("jobs/v2/<str:job_id>", views.JobV2View.as_view(), name="job-v2"),
     path("jobs/counts", views.JobCountsView.as_view(), name="job-counts"),
     path("jobs/<str:job_id>", views.JobView.as_view(), name="job"),
+    path("tasks", views.TasksView.as_view(), name="tasks"),
+    path("tasks/<int:task_id>", views.TaskView.as_view(), name="task"),
     path("jobs/<str:job_id>/cancel", views.JobCancelView.as_view(), name="job-cancel"),
 ]

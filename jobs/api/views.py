@@ -22,6 +22,7 @@ from jobs.api.serializers import (
     JobSerializer,
     JobV2MinimalSerializer,
     JobV2Serializer,
+    TaskSerializer,
 )
 from jobs.constants import CLEAR_FILTERS, JobState, JobStateV2
 from users.authentication import request_user
@@ -177,3 +178,19 @@ class JobCancelView(APIView):
         viewer = request_user(request)
         job = services.job_cancel(job=selectors.job_get(job_id=job_id, viewer=viewer))
         return Response(JobSerializer(selectors.job_get(job_id=job.pk, viewer=viewer)).data)
+
+
+class TasksView(APIView):
+    """GET /tasks (any user): what Virtool runs as tasks (reference import and clone, HMM install), newest first."""
+
+    @extend_schema(operation_id="tasks_list", responses=TaskSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(TaskSerializer(selectors.task_list(viewer=request_user(request)), many=True).data)
+
+
+class TaskView(APIView):
+    """GET /tasks/{id} (any user who may see its job, else 404)."""
+
+    @extend_schema(operation_id="tasks_get", responses={200: TaskSerializer, **error_responses(404)})
+    def get(self, request: Request, task_id: int) -> Response:
+        return Response(TaskSerializer(selectors.task_get(task_id=task_id, viewer=request_user(request))).data)

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from core.api.schema import described
 from core.api.serializers import IdField, JobBriefSerializer, NamedSerializer, StrictSerializer, UserBriefSerializer
+from jobs.api.serializers import TaskSerializer
 from otus.api.serializers import ContributorSerializer
 from references.constants import DataType
 from references.models import Reference, ReferenceMember
@@ -71,13 +72,6 @@ class LatestBuildSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     user = UserBriefSerializer(allow_null=True)
     has_json = serializers.BooleanField()
-
-
-class ReferenceTaskSerializer(serializers.Serializer):
-    """Virtool's `task` of a reference being filled: complete once it is ready."""
-
-    id = serializers.CharField()
-    complete = serializers.BooleanField()
 
 
 class InternalControlSerializer(serializers.Serializer):
@@ -154,9 +148,13 @@ class ReferenceMinimalSerializer(serializers.Serializer):
         name = OTU.objects.filter(pk=reference.internal_control).values_list("name", flat=True).first()
         return {"id": reference.internal_control, "name": name}
 
-    @extend_schema_field(ReferenceTaskSerializer(allow_null=True))
+    @extend_schema_field(TaskSerializer(allow_null=True))
     def get_task(self, reference: Reference) -> dict | None:
-        return {"id": reference.job_id, "complete": reference.ready} if reference.job_id else None
+        """Virtool's task that filled the reference (import, clone), as `/api/tasks/{id}` shows it."""
+        job = reference.job  # no query when there is none
+        # A job that is not a task has no `virtool_task` (the missing reverse row raises an AttributeError).
+        task = None if job is None else getattr(job, "virtool_task", None)
+        return None if task is None else TaskSerializer(task).data
 
     @extend_schema_field(JobBriefSerializer(allow_null=True))
     def get_job(self, reference: Reference) -> dict | None:

@@ -9,8 +9,15 @@ from rest_framework import serializers
 
 from core.api.schema import described
 from core.api.serializers import IdField, JobSummarySerializer, StrictSerializer, UserBriefSerializer, job_summary
-from samples.constants import LABEL_DESCRIPTION_MAX_LENGTH, NOTES_MAX_LENGTH, QUALITY_KEYS, LibraryType
+from samples.constants import (
+    LABEL_DESCRIPTION_MAX_LENGTH,
+    NOTES_MAX_LENGTH,
+    QUALITY_KEYS,
+    LibraryType,
+    WorkflowState,
+)
 from samples.models import Label, Sample
+from samples.selectors import sample_workflow_tag, sample_workflows
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -36,6 +43,22 @@ class LabelMinimalSerializer(serializers.Serializer):
     name = serializers.CharField()
     color = serializers.CharField()
     description = serializers.CharField()
+
+
+class SampleWorkflowsSerializer(serializers.Serializer):
+    """Where the sample stands with each workflow."""
+
+    aodp = serializers.ChoiceField(choices=WorkflowState.choices)
+    iimi = serializers.ChoiceField(choices=WorkflowState.choices)
+    nuvs = serializers.ChoiceField(choices=WorkflowState.choices)
+    pathoscope = serializers.ChoiceField(choices=WorkflowState.choices)
+
+
+# Virtool's legacy workflow tags: false (none), "ip" (in progress) or true (complete).
+LEGACY_TAG = {
+    "oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["ip"]}],
+    "description": 'false: no analysis; "ip": one is running; true: one is ready (Virtool\'s legacy tag).',
+}
 
 
 class GroupBriefSerializer(serializers.Serializer):
@@ -87,6 +110,21 @@ class SampleMinimalSerializer(serializers.Serializer):
     labels = serializers.SerializerMethodField()
     user = serializers.SerializerMethodField()
     job = serializers.SerializerMethodField()
+    workflows = serializers.SerializerMethodField()
+    nuvs = serializers.SerializerMethodField()
+    pathoscope = serializers.SerializerMethodField()
+
+    @extend_schema_field(SampleWorkflowsSerializer)
+    def get_workflows(self, sample: Sample) -> dict[str, str]:
+        return sample_workflows(sample=sample)
+
+    @extend_schema_field(LEGACY_TAG)
+    def get_nuvs(self, sample: Sample) -> bool | str:
+        return sample_workflow_tag(state=sample_workflows(sample=sample)["nuvs"])
+
+    @extend_schema_field(LEGACY_TAG)
+    def get_pathoscope(self, sample: Sample) -> bool | str:
+        return sample_workflow_tag(state=sample_workflows(sample=sample)["pathoscope"])
 
     @extend_schema_field(LabelMinimalSerializer(many=True))
     def get_labels(self, sample: Sample) -> list[dict]:

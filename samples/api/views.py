@@ -37,12 +37,24 @@ from samples.api.serializers import (
     SampleSerializer,
     SampleUpdateSerializer,
 )
-from samples.constants import READS_NAMES, SORT_FIELDS
+from samples.constants import READS_NAMES, SORT_FIELDS, WORKFLOW_CONDITIONS, WORKFLOW_FILTER_KEYS
 from users.authentication import request_user
 
 
 def _labels(request: Request) -> list[int]:
     return query_ints(request.query_params.getlist("label") + request.query_params.getlist("label[]"), "label")
+
+
+def _workflows(request: Request) -> list[str]:
+    """`workflows=pathoscope:ready&workflows=nuvs:none` (or space-separated in one value, as Virtool documents)."""
+    values = request.query_params.getlist("workflows") + request.query_params.getlist("workflows[]")
+    conditions = [condition for value in values for condition in value.split()]
+    for condition in conditions:
+        key, _, state = condition.partition(":")
+        if key not in WORKFLOW_FILTER_KEYS or state not in WORKFLOW_CONDITIONS:
+            expected = f"<{'|'.join(WORKFLOW_FILTER_KEYS)}>:<{'|'.join(WORKFLOW_CONDITIONS)}>"
+            raise QueryValidationError({"workflows": [f"'{condition[:50]}' is not {expected}"]}, code="value_error")
+    return conditions
 
 
 class SamplesView(APIView):
@@ -60,6 +72,13 @@ class SamplesView(APIView):
         parameters=[
             FIND,
             int_parameter("label", many=True, description="Only samples carrying every one of these labels."),
+            OpenApiParameter(
+                "workflows",
+                str,
+                many=True,
+                description="Only samples in these workflow states, e.g. `pathoscope:ready`, `nuvs:none` "
+                "(`none|pending|ready`; states of one workflow are alternatives, different workflows must all match).",
+            ),
             OpenApiParameter("sort", str, enum=list(SORT_FIELDS)),
             *PAGE_PARAMETERS,
         ],
@@ -71,7 +90,11 @@ class SamplesView(APIView):
             raise QueryValidationError({"sort": [f"must be one of {', '.join(SORT_FIELDS)}"]}, code="type_error.enum")
         user = request_user(request)
         queryset = selectors.sample_list(
-            user=user, find=request.query_params.get("find", ""), labels=_labels(request), sort=sort
+            user=user,
+            find=request.query_params.get("find", ""),
+            labels=_labels(request),
+            workflows=_workflows(request),
+            sort=sort,
         )
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=selectors.sample_list(user=user))

@@ -118,3 +118,177 @@ def test_user_lists_answer_items_and_documents_with_the_clients_filters(admin_cl
     bad = admin_client.get(f"{path}?administrator=maybe")
     assert bad.status_code == 400
     assert "administrator" in str(bad.json())
+
+
+SAMPLE_LIST_KEYS = {
+    "id",
+    "name",
+    "host",
+    "isolate",
+    "library_type",
+    "paired",
+    "ready",
+    "created_at",
+    "labels",
+    "user",
+    "job",
+    "workflows",
+    "nuvs",
+    "pathoscope",
+}
+
+
+def analyse(sample: Sample, workflow: str, *, ready: bool) -> Analysis:
+    job = make_job(sample.user, workflow, state=JobState.COMPLETE if ready else JobState.RUNNING)
+    return Analysis.objects.create(sample=sample, user=sample.user, job=job, workflow=workflow, ready=ready)
+
+
+def test_sample_summaries_carry_workflows_and_legacy_tags_without_a_query_per_sample(make_user):
+    ada = make_user("ada")
+    client = client_for(ada)
+    fresh = Sample.objects.create(name="Fresh", user=ada, ready=True, all_read=True)
+    done = Sample.objects.create(name="Done", user=ada, ready=True, all_read=True)
+    analyse(done, "pathoscope_bowtie", ready=True)
+    analyse(done, "pathoscope_bowtie", ready=False)
+    analyse(done, "nuvs", ready=False)
+    amplicon = Sample.objects.create(name="Amp", user=ada, ready=True, library_type="amplicon", all_read=True)
+    client.get("/api/samples")  # the session's first request does its own reads
+    with CaptureQueriesContext(connection) as few:
+        client.get("/api/samples")
+    for n in range(3):
+        more_sample = Sample.objects.create(name=f"More {n}", user=ada, ready=True, all_read=True)
+        analyse(more_sample, "nuvs", ready=True)
+    with CaptureQueriesContext(connection) as more:
+        body = client.get("/api/samples").json()
+    assert len(more) == len(few)
+    documents = {sample["name"]: sample for sample in body["documents"]}
+    assert all(set(sample) == SAMPLE_LIST_KEYS for sample in body["documents"])
+    assert documents["Fresh"]["workflows"] == {
+        "aodp": "incompatible",
+        "iimi": "none",
+        "nuvs": "none",
+        "pathoscope": "none",
+    }
+    assert (documents["Fresh"]["nuvs"], documents["Fresh"]["pathoscope"]) == (False, False)
+    assert documents["Done"]["workflows"] == {
+        "aodp": "incompatible",
+        "iimi": "none",
+        "nuvs": "pending",
+        "pathoscope": "complete",
+    }
+    assert (documents["Done"]["nuvs"], documents["Done"]["pathoscope"]) == ("ip", True)
+    assert documents["Amp"]["workflows"] == {
+        "aodp": "none",
+        "iimi": "incompatible",
+        "nuvs": "incompatible",
+        "pathoscope": "incompatible",
+    }
+    assert documents["More 0"]["workflows"]["nuvs"] == "complete"
+    # The sample's own document says the same.
+    detail = client.get(f"/api/samples/{done.pk}").json()
+    assert (detail["workflows"], detail["nuvs"], detail["pathoscope"]) == (
+        documents["Done"]["workflows"],
+        "ip",
+        True,
+    )
+    assert client.get(f"/api/samples/{amplicon.pk}").json()["workflows"]["aodp"] == "none"
+    assert client.get(f"/api/samples/{fresh.pk}").json()["notes"] == ""
+
+
+def test_sample_list_workflows_filter(make_user):
+    ada = make_user("ada")
+    client = client_for(ada)
+    Sample.objects.create(name="Fresh", user=ada, ready=True)
+    done = Sample.objects.create(name="Done", user=ada, ready=True)
+    analyse(done, "pathoscope_bowtie", ready=True)
+    running = Sample.objects.create(name="Running", user=ada, ready=True)
+    analyse(running, "pathoscope_bowtie", ready=False)
+    analyse(running, "nuvs", ready=True)
+
+    def names(query: str) -> set[str]:
+        response = client.get(f"/api/samples?{query}")
+        assert response.status_code == 200, response.json()
+        return {sample["name"] for sample in response.json()["documents"]}
+
+    assert names("workflows=pathoscope:ready") == {"Done"}
+    assert names("workflows=pathoscope:pending") == {"Running"}
+    assert names("workflows=pathoscope:none") == {"Fresh"}
+    # Alternatives for one workflow, all of the workflows at once.
+    assert names("workflows=pathoscope:ready&workflows=pathoscope:none") == {"Done", "Fresh"}
+    assert names("workflows=pathoscope:pending&workflows=nuvs:ready") == {"Running"}
+    assert names("workflows=pathoscope:ready&workflows=nuvs:ready") == set()
+    assert names("workflows=pathoscope:ready%20nuvs:none") == {"Done"}
+    bad = client.get("/api/samples?workflows=pathoscope:maybe")
+    assert bad.status_code == 400
+    assert "workflows" in str(bad.json())
+    assert "pathoscope:maybe" in str(bad.json())
+
+
+def test_analyses_tell_the_samples_interface_when_a_samples_workflows_change(
+    make_user, channel_reader, django_capture_on_commit_callbacks
+):
+    from analyses import services
+    from core import events
+
+    ada = make_user("ada")
+    reader = channel_reader().join(events.user_group(ada.pk))
+    sample = Sample.objects.create(name="Leaf", user=ada, ready=True)
+    analysis = analyse(sample, "nuvs", ready=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.analysis_finish(analysis_id=analysis.pk, results={"hits": []})
+    Job.objects.filter(pk=analysis.job_id).update(state=JobState.COMPLETE)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.analysis_delete(analysis=Analysis.objects.get(pk=analysis.pk))
+    states = [
+        message["data"]["workflows"]["nuvs"]
+        for message in reader.messages()
+        if message["interface"] == "samples" and message["operation"] == "update"
+    ]
+    assert states == ["complete", "none"]
+
+
+def test_subtraction_list_and_page_give_what_the_client_reads(make_user, settings, tmp_path):
+    from subtractions.selectors import subtractions_path
+
+    settings.DATA_PATH = tmp_path
+    ada = make_user("ada")
+    job = make_job(ada, "create_subtraction", state=JobState.COMPLETE, progress=100)
+    gc = {"a": 0.25, "c": 0.25, "g": 0.25, "t": 0.249, "n": 0.001}
+    upload = {"id": 4, "name": "a.fa"}
+    subtraction = Subtraction.objects.create(
+        name="Grapevine", nickname="Vitis", user=ada, job=job, ready=True, count=3, gc=gc, file=upload
+    )
+    Sample.objects.create(name="Leaf", user=ada, ready=True).subtractions.add(subtraction)
+    folder = subtractions_path(subtraction.pk)
+    folder.mkdir(parents=True)
+    (folder / "subtraction.fa.gz").write_bytes(b"x" * 10)
+    client = client_for(ada)
+    # The list page: `?page=1&per_page=25&find=`, reading documents, total_count, page, page_count.
+    page = client.get("/api/subtractions?page=1&per_page=25&find=").json()
+    assert {"documents", "total_count", "page", "page_count"} <= set(page)
+    assert page["documents"] == [
+        {
+            "id": subtraction.pk,
+            "name": "Grapevine",
+            "nickname": "Vitis",
+            "ready": True,
+            "count": 3,
+            "gc": gc,
+            "file": {"id": 4, "name": "a.fa"},
+            "created_at": subtraction.created_at.isoformat().replace("+00:00", "Z"),
+            "user": {"id": ada.pk, "handle": "ada"},
+            "job": job_document(job),
+            "linked_samples": [{"id": Sample.objects.get().pk, "name": "Leaf"}],
+        }
+    ]
+    # Its page links each file as `/api${download_url}`, so download_url is the path under /api (Virtool's).
+    detail = client.get(f"/api/subtractions/{subtraction.pk}").json()
+    assert detail["files"] == [
+        {
+            "name": "subtraction.fa.gz",
+            "type": "fasta",
+            "size": 10,
+            "download_url": f"/subtractions/{subtraction.pk}/files/subtraction.fa.gz",
+        }
+    ]
+    assert client.get(f"/api{detail['files'][0]['download_url']}").status_code == 200

@@ -205,7 +205,8 @@ def test_installing_answers_201_with_the_status(data_path, hmm_admin, jobs_here)
     document = response.json()
     job = Job.objects.get()
     assert document["task"] == {
-        "id": job.pk,
+        "id": job.virtool_task.pk,
+        "job_id": job.pk,
         "type": "install_hmms",
         "state": "waiting",
         "complete": False,
@@ -330,3 +331,31 @@ def test_the_installed_files_download(installed, user_client):
     assert json.loads(gzip.decompress(b"".join(annotations_file.streaming_content))) == annotations()
     part = user_client.get("/api/hmms/files/profiles.hmm", HTTP_RANGE="bytes=0-7")
     assert (part.status_code, b"".join(part.streaming_content)) == (206, b"HMMER3/f")
+
+
+def test_virtool_clients_hmm_pages_find_what_they_read(installed, data_path, user_client):
+    """What the HMM list, an HMM's page and the analysis dialogs of Virtool's client 7.12.0 read (`hmm-*.js`,
+    `_hmmId-*.js`): the page counts and `status.installed` / `status.task.complete`; per item `id`, `cluster`,
+    `names[0]` and the `families` object; in full `entries[{name, accession, organism}]`, `genera`, `length`,
+    `mean_entropy`."""
+    page = user_client.get("/api/hmms?page=1&per_page=25&find=").json()
+    assert {"documents", "page", "page_count", "found_count", "total_count", "status"} <= set(page)
+    assert page["status"]["installed"] is not None
+    assert page["status"]["task"]["complete"] is True
+    for hmm in page["documents"]:
+        assert set(hmm) == {"id", "cluster", "count", "names", "families"}
+        assert isinstance(hmm["cluster"], int)
+        assert isinstance(hmm["names"], list)
+        assert hmm["names"]
+        assert isinstance(hmm["families"], dict)
+        full = user_client.get(f"/api/hmms/{hmm['id']}").json()
+        assert all({"name", "accession", "organism"} <= set(entry) for entry in full["entries"])
+        assert isinstance(full["genera"], dict)
+        assert isinstance(full["length"], int)
+        assert isinstance(full["mean_entropy"], float)
+    # Nothing installed: an empty page whose status has neither data nor task ("HMM profiles not installed").
+    HMM.objects.all().delete()
+    HMMStatus.objects.all().delete()
+    empty = user_client.get("/api/hmms").json()
+    assert (empty["documents"], empty["total_count"], empty["found_count"]) == ([], 0, 0)
+    assert (empty["status"]["installed"], empty["status"]["task"]) == (None, None)

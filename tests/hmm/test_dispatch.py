@@ -69,21 +69,24 @@ def test_the_install_job_reports_its_progress_live(data_path, admin_user, jobs_h
     client = client_for(admin_user)
     reader = channel_reader().join(events.GROUP_ALL)
     response = client.post("/api/hmms/status/updates", {"upload_id": hmm_upload(admin_user).pk}, format="json")
-    job_id = response.json()["task"]["id"]
+    job_id = response.json()["task"]["job_id"]
     assert run_waiting_jobs() == ["complete"]
     messages = by_interface(reader.messages())
 
+    from jobs.models import Task
+
     tasks = [message["data"] for message in messages["tasks"]]
-    assert {(message["operation"], message["data"]["type"]) for message in messages["tasks"]} == {
+    assert messages["tasks"][0]["operation"] == "insert"
+    assert {(message["operation"], message["data"]["type"]) for message in messages["tasks"][1:]} == {
         ("update", "install_hmms")
     }
-    assert {task["id"] for task in tasks} == {job_id}
+    assert {task["id"] for task in tasks} == {Task.objects.get(job_id=job_id).pk}
     steps = [task["step"] for task in tasks]
     assert steps[-1] == "import_annotations"
     for step in ("decompress", "check_files", "install_profiles"):
         assert step in steps
     # Preparing shows 3 %, as in Virtool; from the first step on, progress only grows.
-    progress = [task["progress"] for task in tasks if task["state"] in ("running", "complete")]
+    progress = [task["progress"] for task in tasks if task["step"] not in ("waiting", "preparing")]
     assert progress == sorted(progress)
     assert progress[0] == 0
     assert (tasks[-1]["complete"], tasks[-1]["progress"]) == (True, 100)

@@ -38,7 +38,7 @@ def test_an_uploaded_release_is_installed_step_by_step(data_path, admin_user, jo
     client = client_for(admin_user)
     upload = hmm_upload(admin_user)
     status = start_install(client, upload)
-    job = Job.objects.get(pk=status["task"]["id"])
+    job = Job.objects.get(pk=status["task"]["job_id"])
     assert (job.workflow, job.size, job.args) == (
         "install_hmms",
         "small",
@@ -100,7 +100,7 @@ def test_bad_data_inside_a_good_archive_fails_the_job_and_keeps_the_installed_hm
     status = start_install(client, upload)
 
     assert run_waiting_jobs() == [JobState.ERROR]
-    job = Job.objects.get(pk=status["task"]["id"])
+    job = Job.objects.get(pk=status["task"]["job_id"])
     details = job.status[-1]["error"]["details"]
     assert details == [
         "The job failed during step 'Check files': The annotations file has 1 problem; nothing was installed "
@@ -129,7 +129,7 @@ def test_profiles_that_hmmer_cannot_read_fail_the_job_with_the_reason(data_path,
     archive = tar_bytes({"hmm/profiles.hmm": PROFILES[:5000], "hmm/annotations.json.gz": gzip.compress(b"[]")})
     status = start_install(client_for(admin_user), hmm_upload(admin_user, archive))
     assert run_waiting_jobs() == [JobState.ERROR]
-    details = Job.objects.get(pk=status["task"]["id"]).status[-1]["error"]["details"]
+    details = Job.objects.get(pk=status["task"]["job_id"]).status[-1]["error"]["details"]
     assert details[0].startswith(
         "The job failed during step 'Check files': The profiles file could not be read as HMMER3 profiles"
     )
@@ -144,7 +144,7 @@ def test_a_cancelled_waiting_install_gives_the_upload_back(data_path, admin_user
     client = client_for(admin_user)
     upload = hmm_upload(admin_user)
     status = start_install(client, upload)
-    assert client.put(f"/api/jobs/{status['task']['id']}/cancel").status_code == 200
+    assert client.put(f"/api/jobs/{status['task']['job_id']}/cancel").status_code == 200
     document = client.get("/api/hmms/status").json()
     assert document["task"] is None
     assert document["errors"] == ["The install of vthmm.tar.gz was cancelled."]
@@ -152,7 +152,7 @@ def test_a_cancelled_waiting_install_gives_the_upload_back(data_path, admin_user
     assert document["updating"] is False
     assert not Upload.objects.get(pk=upload.pk).reserved
     # A new install may start at once.
-    assert start_install(client, upload)["task"]["id"] != status["task"]["id"]
+    assert start_install(client, upload)["task"]["job_id"] != status["task"]["job_id"]
 
 
 def test_a_cancellation_after_pressing_removes_the_pressed_files(data_path, admin_user, jobs_here, mocker):
@@ -160,7 +160,7 @@ def test_a_cancellation_after_pressing_removes_the_pressed_files(data_path, admi
     before = selectors.hmm_files()
     client = client_for(admin_user)
     status = start_install(client, hmm_upload(admin_user))
-    job_id = status["task"]["id"]
+    job_id = status["task"]["job_id"]
     press = services.hmm_files_press
 
     def press_then_cancel(**kwargs):
@@ -182,7 +182,7 @@ def test_a_dead_workers_install_is_cleaned_up(data_path, admin_user, jobs_here):
 
     client = client_for(admin_user)
     upload = hmm_upload(admin_user)
-    job = Job.objects.get(pk=start_install(client, upload)["task"]["id"])
+    job = Job.objects.get(pk=start_install(client, upload)["task"]["job_id"])
     # The worker was killed while pressing: its folder is half written.
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, pinged_at=timezone.now(), worker="gone@host")
     partial = selectors.hmm_root() / f"job-{job.pk}"
@@ -204,7 +204,7 @@ def test_the_install_runs_on_a_real_worker(data_path, admin_user, start_worker):
     start_worker(queues="small", concurrency=1)
     client = client_for(admin_user)
     status = start_install(client, hmm_upload(admin_user))
-    wait_for(lambda: Job.objects.get(pk=status["task"]["id"]).state in ("complete", "error"), timeout=60)
+    wait_for(lambda: Job.objects.get(pk=status["task"]["job_id"]).state in ("complete", "error"), timeout=60)
     document = client.get("/api/hmms").json()
     assert document["status"]["task"]["complete"] is True, document["status"]["task"]
     assert document["total_count"] == 3

@@ -94,7 +94,7 @@ function renderProgress(task) {
   fill(
     $("#install-step"),
     `${stepText(job)} · ${Math.round(task.progress || 0)}% `,
-    h("a", { href: `/jobs/${encodeURIComponent(task.id)}`, text: "See the job" }),
+    h("a", { href: `/jobs/${encodeURIComponent(task.job_id)}`, text: "See the job" }),
   );
 }
 
@@ -148,7 +148,7 @@ function followTransfer(task) {
   const transfer = task && state.transfers.get(task.id);
   if (!transfer || isActive(task.state)) return;
   state.transfers.delete(task.id);
-  if (task.complete) transfer.set("done", "Installed", "complete");
+  if (task.complete && !task.error) transfer.set("done", "Installed", "complete");
   else transfer.fail(task.error || "The install did not finish.");
   if (task.complete) state.installOpen = false;
 }
@@ -232,9 +232,10 @@ live.on("status", ({ data }) => {
   renderStatus();
 });
 live.on("hmm", reload);
-// How an install ended, failures included (the status then shows the data in use, not the failed task).
+// How an install ended, failures included (the status then shows the data in use, not the failed task). Virtool's
+// task is complete once it has finished, with `error` when it failed.
 live.on("tasks", ({ data }) => {
-  if (data?.type === "install_hmms") followTransfer(data);
+  if (data?.type === "install_hmms" && data.complete) followTransfer(data);
 });
 live.onReconnect(load);
 

@@ -388,7 +388,7 @@ async function showFiles(index, row, button) {
       h(
         "ul",
         { class: "index-file-list small" },
-        (detail.files || []).map((file) => h("li", {}, h("a", { href: file.download_url, download: file.name, text: file.name }), ` ${Number(file.size).toLocaleString()} bytes`)),
+        (detail.files || []).map((file) => h("li", {}, h("a", { href: `/api${file.download_url}`, download: file.name, text: file.name }), ` ${Number(file.size).toLocaleString()} bytes`)),
       ),
     );
   } catch (error) {

@@ -85,7 +85,7 @@ function render(subtraction) {
       h(
         "li",
         { class: "reads-file" },
-        h("a", { href: file.download_url, download: "", text: file.name }),
+        h("a", { href: `/api${file.download_url}`, download: "", text: file.name }),
         h("span", { class: "muted small", text: ` ${sizeText(file.size)}` }),
       ),
     ),
