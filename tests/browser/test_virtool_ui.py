@@ -156,7 +156,9 @@ def walk(browser: Browser, ui: Harness) -> None:
     sample_id = in_thread(lambda: create_sample(HANDLE, "RpRSV"))
     wait_for(lambda: in_thread(lambda: sample_ready(sample_id)), timeout=180)
 
-    page.goto(f"/samples/{sample_id}")
+    page.goto("/samples")
+    screen(page, watch, "samples", "RpRSV")
+    page.get_by_role("link", name="RpRSV").first.click()
     screen(page, watch, "sample", "RpRSV", "Metadata")
     page.get_by_role("link", name="Quality").click()
     screen(page, watch, "sample-quality", "Quality Distribution at Read Positions", "Nucleotide Composition")
