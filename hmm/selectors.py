@@ -72,7 +72,7 @@ def hmm_list(*, find: str = "") -> QuerySet[HMM]:
         return queryset
     condition = Q(search__icontains=term)
     number = term.removeprefix(PROFILE_PREFIX)
-    if number.isdigit() and int(number) <= CLUSTER_MAX:
+    if number.isascii() and number.isdigit() and int(number) <= CLUSTER_MAX:  # "4²" is a digit, not a number
         condition |= Q(cluster=int(number))
     return queryset.filter(condition)
 

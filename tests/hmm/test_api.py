@@ -353,6 +353,9 @@ def test_virtool_clients_hmm_pages_find_what_they_read(installed, data_path, use
         assert isinstance(full["genera"], dict)
         assert isinstance(full["length"], int)
         assert isinstance(full["mean_entropy"], float)
+    # A search that looks like a number without being one (the schema fuzzer's "4²") finds nothing, no 500.
+    odd = user_client.get("/api/hmms?page=1&per_page=25&find=4²")
+    assert (odd.status_code, odd.json()["documents"]) == (200, [])
     # Nothing installed: an empty page whose status has neither data nor task ("HMM profiles not installed").
     HMM.objects.all().delete()
     HMMStatus.objects.all().delete()
