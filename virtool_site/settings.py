@@ -321,7 +321,12 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["core.schema.drop_aliases"],
-    "ENUM_NAME_OVERRIDES": {"AdministratorRoleEnum": "users.constants.AdministratorRole"},
+    "ENUM_NAME_OVERRIDES": {
+        "AdministratorRoleEnum": "users.constants.AdministratorRole",
+        "JobStateEnum": "jobs.constants.JobState",
+        "JobStateV2Enum": "jobs.constants.JobStateV2",
+        "WorkflowStateEnum": "samples.constants.WorkflowState",
+    },
 }
 
 # --- Security (production behind an HTTPS proxy: VIRTOOL_SECURE=true) ----------------------------------------

@@ -32,7 +32,7 @@ class JobErrorSerializer(serializers.Serializer):
 class JobStatusSerializer(serializers.Serializer):
     """One record of a job's status history (Virtool's shape)."""
 
-    state = serializers.ChoiceField(choices=JobState.values)
+    state = serializers.ChoiceField(choices=JobState.choices)
     stage = serializers.CharField(allow_null=True)
     step_name = serializers.CharField(allow_null=True)
     step_description = serializers.CharField(allow_null=True)
@@ -52,7 +52,7 @@ class JobMinimalSerializer(serializers.Serializer):
 
     id = serializers.CharField()
     workflow = serializers.CharField()
-    state = serializers.ChoiceField(choices=JobState.values)
+    state = serializers.ChoiceField(choices=JobState.choices)
     stage = serializers.SerializerMethodField()
     step_name = serializers.SerializerMethodField()
     progress = serializers.IntegerField()
@@ -147,7 +147,7 @@ class JobV2MinimalSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     user = serializers.SerializerMethodField()
 
-    @extend_schema_field(serializers.ChoiceField(choices=JobStateV2.values))
+    @extend_schema_field(serializers.ChoiceField(choices=JobStateV2.choices))
     def get_state(self, job: Job) -> str:
         return _v2_state(job)
 
