@@ -28,10 +28,15 @@ class QueryStringMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         for key, values in request.GET.lists():
             if "\x00" in key or any("\x00" in value for value in values):
-                message = f"Query parameter {key.replace(chr(0), '')!r} contains a NUL character"
+                name = key.replace("\x00", "")
+                message = "contains a NUL character"
                 if request.path.startswith("/api/"):
-                    return JsonResponse({"id": "bad_request", "message": message}, status=400)
-                return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+                    # Virtool's validation error, as any other refused query parameter: the field is named.
+                    record = {"in": "query string", "loc": [name], "msg": message, "type": "value_error.str.nul"}
+                    return JsonResponse([record], status=400, safe=False)
+                return HttpResponse(
+                    f"Query parameter {name!r} {message}", status=400, content_type="text/plain; charset=utf-8"
+                )
         return self.get_response(request)
 
 
