@@ -13,13 +13,35 @@ from files.storage import FileDocument, files_present
 from indexes.constants import INDEX_FILES
 from indexes.models import Index, IndexOTU
 from otus.documents import Document
-from otus.selectors import otu_at_version, otu_walk_back, otus_joined
+from otus.selectors import history_list, otu_at_version, otu_walk_back, otus_joined
 from references.formats import export_otu
 from references.models import Reference
 from references.selectors import references_path
 
 if TYPE_CHECKING:
     from otus.models import OTU, Change
+
+
+class UnbuiltStats(TypedDict):
+    """What the index lists report beside their pages, as Virtool does: OTUs in all, unbuilt changes, the OTUs
+    those changes touch. The client reads them to offer (or refuse) a rebuild."""
+
+    total_otu_count: int
+    change_count: int
+    modified_otu_count: int
+
+
+def unbuilt_stats(*, reference_id: str | None = None) -> UnbuiltStats:
+    """Unbuilt-change counts of one reference, or of every reference."""
+    from otus.models import OTU
+
+    otus = OTU.objects.all() if reference_id is None else OTU.objects.filter(reference_id=reference_id)
+    unbuilt = history_list(reference_id=reference_id, unbuilt=True).order_by()
+    return {
+        "total_otu_count": otus.count(),
+        "change_count": unbuilt.count(),
+        "modified_otu_count": unbuilt.values("otu_id").distinct().count(),
+    }
 
 
 class IndexOTUSummary(TypedDict):
@@ -37,7 +59,7 @@ def index_path(index: Index) -> Path:
 
 def index_queryset() -> QuerySet[Index]:
     """Indexes with their change counts."""
-    return Index.objects.select_related("reference", "user", "job").annotate(
+    return Index.objects.select_related("reference", "user", "job__user").annotate(
         change_count=Count("changes", distinct=True),
         modified_otu_count=Count("changes__otu_id", distinct=True),
     )

@@ -33,7 +33,7 @@ def reference_queryset() -> QuerySet[Reference]:
     from otus.models import OTU, Change
 
     return (
-        Reference.objects.select_related("user", "job", "job__virtool_task")
+        Reference.objects.select_related("user", "job__user", "job__virtool_task")
         .prefetch_related("members__user", "members__group")
         .annotate(
             otu_count=_count(OTU.objects.filter(reference=OuterRef("pk"))),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.http import HttpRequest
 
 from users.models import APIKey, User
 
@@ -44,6 +45,11 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "last_password_change", "created_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("handle", "password1", "password2")}),)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        """Users are deactivated (`is_active`), never deleted, as in Virtool: the samples, analyses, jobs and history
+        they made keep their author, which Virtool's client requires of every nested user."""
+        return False
 
 
 @admin.register(APIKey)

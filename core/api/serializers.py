@@ -142,16 +142,9 @@ class NamedSerializer(AnySerializer):
     name = serializers.CharField()
 
 
-class JobBriefSerializer(AnySerializer):
-    """The job that makes an object, with its state."""
-
-    id = serializers.CharField()
-    state = serializers.CharField()
-    progress = serializers.IntegerField()
-
-
 class JobSummarySerializer(AnySerializer):
-    """The job nested in samples, analyses and subtractions, as Virtool's client checks it (v1 state names)."""
+    """The job nested in samples, analyses, subtractions, indexes and references, as Virtool's client checks it
+    (v1 state names)."""
 
     id = serializers.CharField()
     created_at = serializers.DateTimeField()

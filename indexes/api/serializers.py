@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.schema import described
-from core.api.serializers import FileDocumentSerializer, JobBriefSerializer, UserBriefSerializer
+from core.api.serializers import FileDocumentSerializer, JobSummarySerializer, UserBriefSerializer, job_summary
 from files.storage import FileDocument
 from indexes.models import Index
 from indexes.selectors import IndexOTUSummary, index_files, index_otus
@@ -50,10 +50,9 @@ class IndexMinimalSerializer(serializers.Serializer):
     change_count = serializers.SerializerMethodField()
     modified_otu_count = serializers.SerializerMethodField()
 
-    @extend_schema_field(JobBriefSerializer(allow_null=True))
+    @extend_schema_field(JobSummarySerializer(allow_null=True))
     def get_job(self, index: Index) -> dict | None:
-        job = index.job  # no query when there is none
-        return {"id": job.pk, "state": job.state, "progress": job.progress} if job is not None else None
+        return job_summary(index.job)
 
     @extend_schema_field(IndexReferenceSerializer)
     def get_reference(self, index: Index) -> dict:

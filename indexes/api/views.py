@@ -38,6 +38,7 @@ class IndexesView(APIView):
             page_serializer(
                 "IndexPage",
                 IndexMinimalSerializer,
+                total_otu_count=serializers.IntegerField(help_text="OTUs in all."),
                 change_count=serializers.IntegerField(help_text="Changes not built into any index."),
                 modified_otu_count=serializers.IntegerField(help_text="OTUs with such changes."),
             ),
@@ -57,8 +58,7 @@ class IndexesView(APIView):
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=selectors.index_list())
         response = paginator.get_paginated_response(IndexMinimalSerializer(page["objects"], many=True).data)
-        response.data["change_count"] = history_list(unbuilt=True).count()
-        response.data["modified_otu_count"] = history_list(unbuilt=True).values("otu_id").distinct().count()
+        response.data.update(selectors.unbuilt_stats())
         return response
 
 
@@ -102,14 +102,22 @@ class ReferenceIndexesView(APIView):
     @extend_schema(
         operation_id="refs_indexes_list",
         parameters=PAGE_PARAMETERS,
-        responses=page_serializer("ReferenceIndexPage", IndexMinimalSerializer),
+        responses=page_serializer(
+            "ReferenceIndexPage",
+            IndexMinimalSerializer,
+            total_otu_count=serializers.IntegerField(help_text="OTUs in all."),
+            change_count=serializers.IntegerField(help_text="Changes not built into any index."),
+            modified_otu_count=serializers.IntegerField(help_text="OTUs with such changes."),
+        ),
     )
     def get(self, request: Request, ref_id: str) -> Response:
         reference = reference_get(reference_id=ref_id)
         queryset = selectors.index_list(reference_id=reference.pk)
         paginator = VirtoolPagination()
         page = paginator.paginate(request=request, queryset=queryset, total_queryset=queryset)
-        return paginator.get_paginated_response(IndexMinimalSerializer(page["objects"], many=True).data)
+        response = paginator.get_paginated_response(IndexMinimalSerializer(page["objects"], many=True).data)
+        response.data.update(selectors.unbuilt_stats(reference_id=reference.pk))
+        return response
 
     @extend_schema(request=None, responses={201: IndexSerializer, **error_responses(409)}, parameters=[LOCATION])
     def post(self, request: Request, ref_id: str) -> Response:

@@ -8,7 +8,14 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from core.api.schema import described
-from core.api.serializers import IdField, JobBriefSerializer, NamedSerializer, StrictSerializer, UserBriefSerializer
+from core.api.serializers import (
+    IdField,
+    JobSummarySerializer,
+    NamedSerializer,
+    StrictSerializer,
+    UserBriefSerializer,
+    job_summary,
+)
 from jobs.api.serializers import TaskSerializer
 from otus.api.serializers import ContributorSerializer
 from references.constants import DataType
@@ -156,12 +163,9 @@ class ReferenceMinimalSerializer(serializers.Serializer):
         task = None if job is None else getattr(job, "virtool_task", None)
         return None if task is None else TaskSerializer(task).data
 
-    @extend_schema_field(JobBriefSerializer(allow_null=True))
+    @extend_schema_field(JobSummarySerializer(allow_null=True))
     def get_job(self, reference: Reference) -> dict | None:
-        job = reference.job  # no query when there is none
-        if job is None:
-            return None
-        return {"id": job.pk, "state": job.state, "progress": job.progress}
+        return job_summary(reference.job)
 
     @extend_schema_field(LatestBuildSerializer(allow_null=True))
     def get_latest_build(self, reference: Reference) -> dict | None:

@@ -84,7 +84,7 @@ def screen(page: Page, watch: Watch, name: str, *visible: str) -> None:
 
 
 def prepare_reference(handle: str) -> tuple[str, str, str]:
-    """The demo reference imported and indexed through our API, as its owner (the worker does the jobs)."""
+    """The demo reference imported through our API, as its owner (the worker runs the import)."""
     from jobs.models import Job
     from otus.models import OTU
     from tests.references.conftest import DEMO, make_reference_upload
@@ -95,7 +95,6 @@ def prepare_reference(handle: str) -> tuple[str, str, str]:
     upload = make_reference_upload(user, source=DEMO)
     reference = client.post("/api/refs", {"import_from": upload.pk, "name": "Demo"}, format="json").json()
     wait_for(lambda: not Job.objects.exclude(state__in=["complete", "error", "cancelled"]).exists(), timeout=120)
-    assert client.post(f"/api/refs/{reference['id']}/indexes").status_code == 201
     otu = OTU.objects.filter(reference_id=reference["id"]).order_by("name").first()
     assert otu is not None
     return reference["id"], otu.pk, otu.name
@@ -139,6 +138,33 @@ def walk(browser: Browser, ui: Harness) -> None:
 
     reference_id, otu_id, otu_name = in_thread(lambda: prepare_reference(HANDLE))
 
+    # The demo reference, its OTUs, one OTU and its history, and the indexes.
+    page.goto("/refs")
+    screen(page, watch, "references", "Demo")
+    page.get_by_role("link", name="Demo").first.click()
+    screen(page, watch, "reference", "Demo", "Latest Index Build", "Contributors")
+    page.get_by_role("link", name=re.compile("^OTUs")).click()
+    screen(page, watch, "otus", otu_name)
+    page.get_by_role("link", name=otu_name).first.click()
+    expect(page).to_have_url(re.compile(rf"/refs/{reference_id}/otus/{otu_id}"))
+    screen(page, watch, "otu", otu_name, "Isolates", "Sequences")
+    page.get_by_role("link", name="History").click()
+    screen(page, watch, "otu-history", f"Imported {otu_name}")
+    # Build the first index from the indexes page: the client lists the unbuilt changes, then follows the build.
+    page.goto(f"/refs/{reference_id}/indexes")
+    screen(page, watch, "indexes-unbuilt", "There are unbuilt changes", "No indexes found")
+    page.get_by_role("link", name="Rebuild the index").click()
+    dialog = page.get_by_role("dialog", name="Rebuild Index")
+    expect(dialog.get_by_text("Changes")).to_be_visible()
+    expect(dialog.get_by_text(otu_name).first).to_be_visible()
+    screen(page, watch, "index-rebuild", "Rebuild Index")
+    with page.expect_response(lambda r: r.url.endswith(f"/api/refs/{reference_id}/indexes")) as built:
+        dialog.get_by_role("button", name="Start").click()
+    assert built.value.status == 201, built.value.text()
+    wait_for(lambda: in_thread(lambda: index_ready(reference_id)), timeout=120)
+    expect(page.get_by_text("Active")).to_be_visible(timeout=30_000)  # the list follows the build live
+    screen(page, watch, "indexes", "Version 0", "Active")
+
     # Upload the RpRSV reads on the read files page, then create a sample from them.
     page.goto("/samples/files")
     screen(page, watch, "read-files", "Read Files", "Drag files here to upload")
@@ -151,9 +177,19 @@ def walk(browser: Browser, ui: Harness) -> None:
 
     page.goto("/samples/create")
     screen(page, watch, "create-sample", "Create Sample", *(path.name for path in READS))
-    # Saving the form leads to the samples list, which does not render yet (the list's fields, issue 13): the
-    # sample is created from the same uploads through the API.
-    sample_id = in_thread(lambda: create_sample(HANDLE, "RpRSV"))
+    page.get_by_label("Name", exact=True).fill("RpRSV")
+    page.get_by_label("Isolate").fill("Field 4")
+    page.get_by_label("Host").fill("Rubus idaeus")
+    page.get_by_label("Locale").fill("Okanagan")
+    for path in READS:  # the first picked is the left read
+        page.get_by_text(path.name).first.click()
+    expect(page.get_by_text("2 of 2 selected")).to_be_visible()
+    with page.expect_response(lambda r: r.url.endswith("/api/samples") and r.request.method == "POST") as saved:
+        page.get_by_role("button", name="Create", exact=True).click()
+    assert saved.value.status == 201, saved.value.text()
+    sample_id = saved.value.json()["id"]
+    expect(page).to_have_url(re.compile(r"/samples(\?.*)?$"))
+    screen(page, watch, "samples-creating", "RpRSV")
     wait_for(lambda: in_thread(lambda: sample_ready(sample_id)), timeout=180)
 
     page.goto("/samples")
@@ -183,21 +219,6 @@ def walk(browser: Browser, ui: Harness) -> None:
     screen(page, watch, "analysis-ready", "Index 0")
     page.get_by_role("link", name="Pathoscope").click()
     screen(page, watch, "analysis-result", "Raspberry ringspot virus")
-
-    # The demo reference, its OTUs, one OTU and its history, and the indexes.
-    page.goto("/refs")
-    screen(page, watch, "references", "Demo")
-    page.get_by_role("link", name="Demo").first.click()
-    screen(page, watch, "reference", "Demo", "Latest Index Build", "Contributors")
-    page.get_by_role("link", name=re.compile("^OTUs")).click()
-    screen(page, watch, "otus", otu_name)
-    page.get_by_role("link", name=otu_name).first.click()
-    expect(page).to_have_url(re.compile(rf"/refs/{reference_id}/otus/{otu_id}"))
-    screen(page, watch, "otu", otu_name, "Isolates", "Sequences")
-    page.get_by_role("link", name="History").click()
-    screen(page, watch, "otu-history", f"Imported {otu_name}")
-    page.goto(f"/refs/{reference_id}/indexes")
-    screen(page, watch, "indexes", "Version 0", "Active")
 
     # HMMs (none installed: Virtool's own "not installed" page) and subtractions (none yet).
     page.goto("/hmm")
@@ -276,19 +297,10 @@ def make_colleague() -> None:
     User.objects.create_user(handle=COLLEAGUE, password=PASSWORD, administrator_role=AdministratorRole.USERS)
 
 
-def create_sample(handle: str, name: str) -> str:
-    from files.models import Upload
-    from users.models import User
+def index_ready(reference_id: str) -> bool:
+    from indexes.models import Index
 
-    client = client_for(User.objects.get(handle=handle))
-    files = list(
-        Upload.objects.filter(ready=True, name__in=[path.name for path in READS])
-        .order_by("name")
-        .values_list("pk", flat=True)
-    )
-    response = client.post("/api/samples", {"name": name, "files": files}, format="json")
-    assert response.status_code == 201, response.json()
-    return response.json()["id"]
+    return Index.objects.filter(reference_id=reference_id, ready=True).exists()
 
 
 def analysis_ready(sample_id: str) -> bool:

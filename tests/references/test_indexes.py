@@ -94,6 +94,15 @@ def test_build_uses_the_manifest_versions_and_exports_the_built_scope(curator):
     names = lambda doc: {o["_id"]: o["name"] for o in doc["otus"]}  # noqa: E731
     assert names(built)[otu_id] == load(DEMO)["otus"][0]["name"]
     assert names(unbuilt)[otu_id] == "Renamed after the build"
+    # The index lists say what a rebuild would take in (the client offers "Rebuild the index" from them), and
+    # nest the build's job as Virtool's client checks it.
+    listed = client.get(f"/api/refs/{reference['id']}/indexes").json()
+    assert (listed["total_otu_count"], listed["change_count"], listed["modified_otu_count"]) == (24, 1, 1)
+    job = listed["documents"][0]["job"]
+    assert set(job) == {"id", "created_at", "progress", "state", "user", "workflow"}
+    assert (job["state"], job["workflow"], job["user"]["handle"]) == ("complete", "build_index", "cura")
+    everywhere = client.get("/api/indexes").json()
+    assert (everywhere["total_otu_count"], everywhere["change_count"]) == (24, 1)
     # The edit after the build is unbuilt and revertable; the next build records version 1 of that OTU.
     second = client.post(f"/api/refs/{reference['id']}/indexes").json()
     assert second["version"] == first["version"] + 1

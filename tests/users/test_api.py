@@ -483,3 +483,17 @@ def test_administrator_cannot_deactivate_self_or_change_own_role(admin_client, a
     admin_user.refresh_from_db()
     assert admin_user.is_active
     assert admin_user.administrator_role == "full"
+
+
+def test_admin_deactivates_users_instead_of_deleting_them(make_user, client):
+    """Django's admin offers no deletion of users (single or the bulk action): everything a user made keeps its
+    author. Deactivating is how an administrator removes someone's access."""
+    admin_user = make_user("root", role="full")
+    other = make_user("leaver")
+    client.force_login(admin_user)
+    assert client.get(f"/admin/users/user/{other.pk}/delete/").status_code == 403
+    assert client.post(f"/admin/users/user/{other.pk}/delete/", {"post": "yes"}).status_code == 403
+    changelist = client.get("/admin/users/user/")
+    assert changelist.status_code == 200
+    assert b"delete_selected" not in changelist.content
+    assert User.objects.filter(pk=other.pk).exists()
