@@ -1,9 +1,10 @@
 """Virtool's own web client (7.12.0, unchanged) walked in headless Chromium against our API, through the harness
-of `tests/browser/virtool_ui.py`, with real data: the first user, logging out and in, uploading the RpRSV reads and
-creating a sample from them, its quality charts and analyses tab, the demo reference with its OTUs, an OTU's
-history and the indexes, the HMM and subtraction pages, the jobs list and a job, the administration's users,
-administrators, groups and settings, the account
-and its API keys, and logging out.
+of `tests/browser/virtool_ui.py`, with real data: the first user, logging out and in, the demo reference with its
+OTUs, an OTU's history and its first index built from the client, uploading the RpRSV reads and creating a sample
+from them in the client's form, its quality charts, a PathoScope analysis started from the analyses tab and
+followed live to its result, the HMM profiles (none, then installed) and one profile, a subtraction made from an
+uploaded host genome, the jobs list and a job, the administration's users, administrators, a new group with a
+permission and the settings, the account with a new API key, and logging out.
 
 The walk fails on any request it did not expect to fail, any uncaught page error, any console error other than the
 client's two known faults (`../shared/virtool-ui/README.md`), and any screen showing "Something went wrong" or
@@ -12,7 +13,9 @@ staying on its loader. Screenshots: `$VIRTOOL_SCREENSHOTS/virtool-ui-*.png` (def
 
 from __future__ import annotations
 
+import gzip
 import os
+import random
 import re
 from pathlib import Path
 
@@ -104,12 +107,12 @@ def test_virtool_ui_walk(browser: Browser, tmp_path: Path, start_worker, request
     start_worker()
     with virtool_ui(tmp_path) as ui:
         try:
-            walk(browser, ui)
+            walk(browser, ui, write_host(tmp_path / "rubus_idaeus.fa.gz"))
         finally:
             show_log_if_failed(request, "daphne", tmp_path / "daphne.log")
 
 
-def walk(browser: Browser, ui: Harness) -> None:
+def walk(browser: Browser, ui: Harness, host: Path) -> None:
     context = browser.new_context(base_url=ui.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
@@ -220,11 +223,40 @@ def walk(browser: Browser, ui: Harness) -> None:
     page.get_by_role("link", name="Pathoscope").click()
     screen(page, watch, "analysis-result", "Raspberry ringspot virus")
 
-    # HMMs (none installed: Virtool's own "not installed" page) and subtractions (none yet).
+    # HMMs: Virtool's own "not installed" page, then the real profiles once an administrator has installed them
+    # from the shared folder (the client has no upload for them), and one profile.
     page.goto("/hmm")
-    screen(page, watch, "hmms", "HMM profiles not installed")
+    screen(page, watch, "hmms-none", "HMM profiles not installed")
+    in_thread(lambda: install_hmms(HANDLE))
+    page.reload()
+    screen(page, watch, "hmms", "HMMs", "preS protein", "late expression factor 11", "Papillomaviridae")
+    page.get_by_role("link", name="late expression factor 11").click()
+    screen(page, watch, "hmm", "late expression factor 11", "Baculoviridae")
+
+    # Subtractions: none yet; upload a host genome on the subtraction files page, create one from it in the
+    # client's dialog, and follow it until it is ready.
     page.goto("/subtractions")
-    screen(page, watch, "subtractions", "No subtractions found")
+    screen(page, watch, "subtractions-none", "No subtractions found")
+    page.goto("/subtractions/files")
+    page.locator("input[type=file]").set_input_files(str(host))
+    expect(page.get_by_text(host.name).first).to_be_visible(timeout=60_000)
+    wait_for(lambda: in_thread(lambda: upload_ready(host.name)), timeout=60)
+    page.reload()
+    screen(page, watch, "subtraction-files", host.name)
+    page.goto("/subtractions?openCreateSubtraction=true")
+    dialog = page.get_by_role("dialog", name="Create Subtraction")
+    dialog.get_by_label("Name", exact=True).fill("Rubus idaeus")
+    dialog.get_by_label("Nickname").fill("Raspberry")
+    dialog.get_by_text(host.name).click()
+    with page.expect_response(lambda r: r.url.endswith("/api/subtractions") and r.request.method == "POST") as made:
+        dialog.get_by_role("button", name=re.compile("Save|Create")).click()
+    assert made.value.status == 201, made.value.text()
+    subtraction_id = made.value.json()["id"]
+    wait_for(lambda: in_thread(lambda: subtraction_ready(subtraction_id)), timeout=120)
+    page.goto("/subtractions")
+    screen(page, watch, "subtractions", "Rubus idaeus")
+    page.get_by_role("link", name="Rubus idaeus").click()
+    screen(page, watch, "subtraction", "Rubus idaeus", "Raspberry", host.name)
 
     # The jobs: none pending or running any more; the succeeded ones (sample creation, index build), and one job.
     page.goto("/jobs")
@@ -243,7 +275,18 @@ def walk(browser: Browser, ui: Harness) -> None:
     page.goto("/administration/administrators")
     screen(page, watch, "admin-administrators", COLLEAGUE, "Users")
     page.goto("/administration/groups")
-    screen(page, watch, "admin-groups", "Groups")
+    screen(page, watch, "admin-groups-none", "No Groups Exist")
+    page.get_by_role("button", name="Create").click()
+    dialog = page.get_by_role("dialog", name="Create Group")
+    dialog.get_by_role("textbox").fill("Diagnosticians")
+    with page.expect_response(lambda r: r.url.endswith("/api/groups") and r.request.method == "POST") as grouped:
+        dialog.get_by_role("button", name="Save").click()
+    assert grouped.value.status == 201, grouped.value.text()
+    expect(page.get_by_text("create_sample")).to_be_visible()
+    with page.expect_response(lambda r: "/api/groups/" in r.url and r.request.method == "PATCH") as granted:
+        page.get_by_text("create_sample").click()
+    assert granted.value.status == 200, granted.value.text()
+    screen(page, watch, "admin-groups", "Diagnosticians", "Permissions", "No Group Members")
     page.goto("/administration/settings")
     screen(page, watch, "admin-settings", "JSON API", "Instance Message")
 
@@ -251,7 +294,18 @@ def walk(browser: Browser, ui: Harness) -> None:
     page.goto("/account")
     screen(page, watch, "account", HANDLE, "Full Administrator")
     page.get_by_role("link", name="API").click()
-    screen(page, watch, "account-api", "Manage API keys")
+    screen(page, watch, "account-api-none", "Manage API keys")
+    page.get_by_role("button", name="Create").click()
+    dialog = page.get_by_role("dialog", name="Create API Key")
+    dialog.get_by_label("Name").fill("Sequencer uploads")
+    with page.expect_response(lambda r: r.url.endswith("/api/account/keys") and r.request.method == "POST") as keyed:
+        dialog.get_by_role("button", name="Save").click()
+    assert keyed.value.status == 201, keyed.value.text()
+    expect(dialog.get_by_text("Here is your key.")).to_be_visible()
+    screen(page, watch, "account-api-key", "Here is your key.")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    screen(page, watch, "account-api", "Sequencer uploads")
 
     log_out(page, watch)
     screen(page, watch, "logged-out", "Login")
@@ -295,6 +349,35 @@ def make_colleague() -> None:
     from users.models import User
 
     User.objects.create_user(handle=COLLEAGUE, password=PASSWORD, administrator_role=AdministratorRole.USERS)
+
+
+def install_hmms(handle: str) -> None:
+    from hmm.services import hmm_install_path
+    from users.models import User
+
+    assert hmm_install_path(path=SHARED / "data" / "hmm", user=User.objects.get(handle=handle)) == 3
+
+
+def upload_ready(name: str) -> bool:
+    from files.models import Upload
+
+    return Upload.objects.filter(ready=True, name=name).exists()
+
+
+def subtraction_ready(subtraction_id: str) -> bool:
+    from subtractions.models import Subtraction
+
+    return Subtraction.objects.filter(pk=subtraction_id, ready=True).exists()
+
+
+def write_host(path: Path) -> Path:
+    """A made-up host genome (there is none in the shared data): two 20 kb chromosomes of seeded random sequence."""
+    rng = random.Random(7)
+    with gzip.open(path, "wt") as out:
+        for name in ("chr1", "chr2"):
+            sequence = "".join(rng.choice("ACGT") for _ in range(20_000))
+            out.write(f">{name}\n" + "\n".join(sequence[i : i + 80] for i in range(0, len(sequence), 80)) + "\n")
+    return path
 
 
 def index_ready(reference_id: str) -> bool:
