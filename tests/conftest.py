@@ -15,6 +15,8 @@ import pytest
 from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
+pytest_plugins = ["tests.github_server"]  # the `github` fixture: a fake GitHub on 127.0.0.1, for every test
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 

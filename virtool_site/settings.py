@@ -203,6 +203,17 @@ VIRTOOL_UPLOAD_STALL_SECONDS = env.int("VIRTOOL_UPLOAD_STALL_SECONDS", default=6
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# --- GitHub releases (official references, HMM data, this software) ------------------------------------------
+# GitHub's REST API; a token (optional) raises the rate limit from 60 to 5,000 requests an hour.
+VIRTOOL_GITHUB_API_URL = env("VIRTOOL_GITHUB_API_URL", default="https://api.github.com")
+VIRTOOL_GITHUB_TOKEN = env("VIRTOOL_GITHUB_TOKEN", default="")
+# Longest wait (seconds) for GitHub's rate limit to lift before a request gives up and reports it.
+VIRTOOL_GITHUB_MAX_WAIT = env.float("VIRTOOL_GITHUB_MAX_WAIT", default=60.0)
+# Seconds between release checks (Virtool: every 10 minutes).
+VIRTOOL_RELEASE_INTERVAL = env.float("VIRTOOL_RELEASE_INTERVAL", default=600.0)
+# Repositories whose releases may be installed as remote references (Virtool allows only the official one).
+VIRTOOL_REMOTE_REFERENCES = env.list("VIRTOOL_REMOTE_REFERENCES", default=["virtool/ref-plant-viruses"])
+
 # --- HMMs -------------------------------------------------------------------------------------------------
 # Largest profiles or annotations file an HMM install takes out of an archive (bytes, counted decompressed).
 VIRTOOL_HMM_MAX_SIZE = env.int("VIRTOOL_HMM_MAX_SIZE", default=4 * 1024**3)
