@@ -61,3 +61,11 @@ class ServiceUnavailable(ApplicationError):
 
     error_id = "service_unavailable"
     status = 503
+
+
+class BadGateway(ApplicationError):
+    """A server outside this one that the request needs (GitHub, NCBI) could not be reached or answered wrongly
+    (502); the message says which and why."""
+
+    error_id = "bad_gateway"
+    status = 502

@@ -29,6 +29,10 @@ class GitHubError(Exception):
     """GitHub could not be asked or refused: the message says why, in words for the status's `errors[]`."""
 
 
+class GitHubNotFound(GitHubError):
+    """GitHub has no such repository or release (404)."""
+
+
 def _headers(etag: str | None = None) -> dict[str, str]:
     headers = {"Accept": ACCEPT, "X-GitHub-Api-Version": "2022-11-28"}
     if settings.VIRTOOL_GITHUB_TOKEN:
@@ -79,7 +83,7 @@ def _get(url: str, *, etag: str | None = None, stream: bool = False) -> requests
 
 def _check(response: requests.Response, slug: str) -> None:
     if response.status_code == 404:
-        raise GitHubError(f"GitHub repository or release does not exist: {slug}")
+        raise GitHubNotFound(f"GitHub repository or release does not exist: {slug}")
     if response.status_code >= 400:
         raise GitHubError(f"GitHub answered {response.status_code} for {slug}")
 

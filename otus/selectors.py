@@ -149,3 +149,95 @@ def contributors(*, queryset: QuerySet[Change]) -> list[Contributor]:
     return [
         {"id": row["user_id"], "handle": row["user__handle"] or "Unknown User", "count": row["count"]} for row in rows
     ]
+
+
+# --- Remote references: what a release would change ----------------------------------------------------------
+
+# History methods that bring an OTU in line with the remote reference (anything else since is a local edit).
+REMOTE_METHODS = ("remote", "update")
+
+
+def release_form(otu: Document, *, source: bool) -> Document:
+    """What a release decides of an OTU, in one comparable form: a joined OTU (`source=False`, sequences known by
+    their remote ids) or an OTU of a release file (`source=True`, sequences by their `_id`)."""
+    isolates = otu.get("isolates") or []
+    has_default = any(isolate.get("default") for isolate in isolates)
+    return {
+        "name": (otu.get("name") or "").strip(),
+        "abbreviation": (otu.get("abbreviation") or "").strip(),
+        "schema": otu.get("schema") or [],
+        "isolates": [
+            {
+                "id": isolate.get("id"),
+                "default": bool(isolate.get("default")) if has_default else position == 0,
+                "source_type": isolate.get("source_type") or "",
+                "source_name": isolate.get("source_name") or "",
+                "sequences": [
+                    {
+                        "remote": sequence.get("_id") if source else (sequence.get("remote") or {}).get("id"),
+                        "accession": sequence.get("accession") or "",
+                        "definition": sequence.get("definition") or "",
+                        "host": sequence.get("host") or "",
+                        "segment": sequence.get("segment") or None,
+                        "sequence": "".join((sequence.get("sequence") or "").split()).upper(),
+                        "target": sequence.get("target") or None,
+                    }
+                    for sequence in isolate.get("sequences") or []
+                ],
+            }
+            for position, isolate in enumerate(isolates)
+        ],
+    }
+
+
+class PlannedOTU(TypedDict):
+    """An OTU of the reference that a release changes: its id and name here, and whether it was edited here since
+    it last came from the remote reference (an update replaces such edits; history keeps them)."""
+
+    id: str
+    name: str
+    local_changes: bool
+
+
+class ReleasePlan(TypedDict):
+    """What installing a release's OTUs would do to a remote reference (Virtool's update, matched by remote id)."""
+
+    updated: list[PlannedOTU]
+    created: list[Document]  # OTUs of the release (file shape) that the reference lacks
+    removed: list[PlannedOTU]
+    unchanged: int
+    kept: list[PlannedOTU]  # OTUs made here (no remote id): an update leaves them as they are
+
+
+def release_plan(*, reference_id: str, otus: list[Document]) -> ReleasePlan:
+    """Compare a release's OTUs with the reference's, by remote id."""
+    by_remote = {source["_id"]: source for source in otus}
+    local = {otu.pk: otu for otu in OTU.objects.filter(reference_id=reference_id)}
+    last_methods: dict[str, str] = {}
+    for otu_id, method_name in (
+        Change.objects.filter(reference_id=reference_id).order_by("otu_id", "pk").values_list("otu_id", "method_name")
+    ):
+        last_methods[otu_id] = method_name  # the last one wins: each OTU's newest change
+    plan: ReleasePlan = {"updated": [], "created": [], "removed": [], "unchanged": 0, "kept": []}
+    joined = {document["_id"]: document for document in otus_joined(reference_id=reference_id)}
+    matched: set[str] = set()
+    for otu_id, otu in sorted(local.items(), key=lambda item: (item[1].name.lower(), item[0])):
+        entry: PlannedOTU = {
+            "id": otu_id,
+            "name": otu.name,
+            "local_changes": last_methods.get(otu_id) not in REMOTE_METHODS,
+        }
+        if not otu.remote_id:
+            plan["kept"].append({**entry, "local_changes": True})
+            continue
+        source = by_remote.get(otu.remote_id)
+        if source is None:
+            plan["removed"].append(entry)
+            continue
+        matched.add(otu.remote_id)
+        if release_form(joined[otu_id], source=False) == release_form(source, source=True):
+            plan["unchanged"] += 1
+        else:
+            plan["updated"].append(entry)
+    plan["created"] = [source for remote_id, source in by_remote.items() if remote_id not in matched]
+    return plan

@@ -539,3 +539,107 @@ def _fresh(taken: set[str]) -> str:
     while candidate in taken:
         candidate = new_id()
     return candidate
+
+
+def _replace_from_release(otu: OTU, source: Document) -> None:
+    """Make the OTU's content that of the release's OTU `source`: name, abbreviation, schema, isolates (the release's
+    ids) and sequences (matched by remote id: kept rows are updated, new ones inserted, missing ones deleted)."""
+    otu.name = source["name"].strip()
+    otu.abbreviation = (source.get("abbreviation") or "").strip()
+    otu.schema = source.get("schema") or []
+    has_default = any(isolate.get("default") for isolate in source["isolates"])
+    existing = {sequence.remote_id: sequence for sequence in otu.sequences.all() if sequence.remote_id}
+    wanted_ids = {
+        sequence["_id"]
+        for isolate in source["isolates"]
+        for sequence in isolate["sequences"]
+        if sequence.get("_id") and sequence["_id"] not in existing
+    }
+    taken = _taken(Sequence, wanted_ids)
+    isolates: list[Document] = []
+    kept: set[str] = set()
+    position = 0
+    for index, isolate in enumerate(source["isolates"]):
+        isolate_id = isolate.get("id") or new_id()
+        isolates.append(
+            {
+                "id": isolate_id,
+                "default": bool(isolate.get("default")) if has_default else index == 0,
+                "source_type": isolate.get("source_type") or "",
+                "source_name": isolate.get("source_name") or "",
+            }
+        )
+        for item in isolate["sequences"]:
+            remote_id = item.get("_id") or new_id()
+            row = existing.get(remote_id)
+            if row is None:
+                sequence_id = remote_id if remote_id not in taken else _fresh(taken)
+                taken.add(sequence_id)
+                row = Sequence(id=sequence_id, otu=otu, reference_id=otu.reference_id, remote_id=remote_id)
+            row.isolate_id = isolate_id
+            row.accession = item.get("accession") or ""
+            row.definition = item.get("definition") or ""
+            row.host = item.get("host")
+            row.segment = item.get("segment")
+            row.sequence = re.sub(r"\s+", "", item["sequence"]).upper()
+            row.target = item.get("target") or None
+            row.position = position
+            position += 1
+            row.save()
+            kept.add(row.pk)
+    otu.isolates = isolates
+    Sequence.objects.filter(otu=otu).exclude(pk__in=kept).delete()
+
+
+@transaction.atomic
+def otus_release_apply(
+    *,
+    reference_id: str,
+    otus: list[Document],
+    user: User | None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """Bring a remote reference to a release's OTUs, all or nothing (Virtool's remote update): OTUs matched by remote
+    id are updated where the release changes them (history `update`), the release's new OTUs are created (history
+    `remote`), OTUs whose remote id the release no longer has are removed (history `remove`, revertable). OTUs made
+    here, with no remote id, are left as they are. Returns how many of each."""
+    from otus.selectors import release_plan
+
+    plan = release_plan(reference_id=reference_id, otus=otus)
+    by_remote = {source["_id"]: source for source in otus}
+    remote_ids = dict(OTU.objects.filter(reference_id=reference_id).values_list("pk", "remote_id"))
+    total = len(plan["updated"]) + len(plan["removed"]) + len(plan["created"])
+    done = 0
+    for entry in plan["updated"]:
+        otu = _locked(entry["id"])
+        old = documents.join(otu)
+        _replace_from_release(otu, by_remote[remote_ids[entry["id"]]])
+        _commit(otu, old, "update", documents.describe_method("update", otu.name, otu.abbreviation), user)
+        done += 1
+        if on_progress:
+            on_progress(done, total)
+    for entry in plan["removed"]:
+        otu = _locked(entry["id"])
+        old = documents.join(otu)
+        Reference.objects.filter(pk=reference_id, internal_control=otu.pk).update(internal_control=None)
+        otu.delete()
+        change_record(
+            method_name="remove",
+            old=old,
+            new=None,
+            description=documents.describe_remove(old["name"], old["abbreviation"]),
+            user=user,
+        )
+        done += 1
+        if on_progress:
+            on_progress(done, total)
+    if plan["created"]:
+        otus_import(
+            reference_id=reference_id,
+            otus=plan["created"],
+            method_name="remote",
+            user=user,
+            on_progress=(lambda count, _: on_progress(done + count, total)) if on_progress else None,
+        )
+    _dispatch_reference(reference_id)
+    return {"updated": len(plan["updated"]), "created": len(plan["created"]), "removed": len(plan["removed"])}

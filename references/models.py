@@ -29,6 +29,13 @@ class Reference(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     cloned_from = models.JSONField(null=True, blank=True, help_text="{id, name} of the reference copied.")
     imported_from = models.JSONField(null=True, blank=True, help_text="The upload imported: {id, name}.")
+    # Remote references (installed from a GitHub release): {slug, errors[]}; the newest release known (with `newer`
+    # and `retrieved_at`, kept current by the release refresher); the release installed ({...release, ready, user,
+    # created_at}); every install and update in order.
+    remotes_from = models.JSONField(null=True, blank=True)
+    release = models.JSONField(null=True, blank=True)
+    installed = models.JSONField(null=True, blank=True)
+    updates = models.JSONField(default=list, blank=True)
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     ready = models.BooleanField(default=True, help_text="False while an import or clone fills it.")
 

@@ -71,3 +71,8 @@ def reference_require(*, user: User, reference: Reference, right: Right) -> None
     """403 unless `user` holds `right` on `reference`."""
     if right not in reference_rights(user=user, reference=reference):
         raise InsufficientRights()
+
+
+def official_installed() -> bool:
+    """Whether the official plant virus reference is installed (the references list says so, as in Virtool)."""
+    return Reference.objects.filter(remotes_from__slug="virtool/ref-plant-viruses").exists()

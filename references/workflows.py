@@ -86,3 +86,79 @@ class CloneReference(Workflow):
         from references.services import reference_discard
 
         reference_discard(reference_id=ctx.args["ref_id"])
+
+
+@register
+class RemoteReference(Workflow):
+    """Install a reference from a GitHub release: download its file, check it, create the OTUs (history `remote`,
+    ids kept as remote ids)."""
+
+    name = "remote_reference"
+    task = True
+    display_name = "Install remote reference"
+    size = JobSize.SMALL
+
+    @step("Download release", "Download the release's reference file from GitHub.")
+    def download(self, ctx) -> None:
+        from references.services import release_read
+
+        ctx.content = release_read(reference_id=ctx.args["ref_id"], release=ctx.args["release"], progress=ctx.progress)
+
+    @step("Create OTUs", "Insert every OTU with its isolates, sequences and history.")
+    def insert(self, ctx) -> None:
+        from otus.services import otus_import
+
+        otus_import(
+            reference_id=ctx.args["ref_id"],
+            otus=ctx.content["otus"],
+            method_name="remote",
+            user=ctx.job.user,
+            on_progress=ctx.progress,
+        )
+
+    @step("Finalize", "Mark the release installed and the reference ready.")
+    def finalize(self, ctx) -> None:
+        from references.services import reference_finish_remote
+
+        reference_finish_remote(reference_id=ctx.args["ref_id"], release_id=ctx.args["release"]["id"])
+
+    def cleanup(self, ctx) -> None:
+        from references.services import reference_discard
+
+        reference_discard(reference_id=ctx.args["ref_id"])
+
+
+@register
+class UpdateRemoteReference(Workflow):
+    """Bring a remote reference to a newer release: OTUs updated where the release changes them, new ones created,
+    ones the release dropped removed, all in one transaction (a failure changes nothing)."""
+
+    name = "update_remote_reference"
+    task = True
+    display_name = "Update remote reference"
+    size = JobSize.SMALL
+
+    @step("Download release", "Download the release's reference file from GitHub.")
+    def download(self, ctx) -> None:
+        from references.services import release_read
+
+        ctx.content = release_read(reference_id=ctx.args["ref_id"], release=ctx.args["release"], progress=ctx.progress)
+
+    @step("Update OTUs", "Update, create and remove OTUs to match the release, with history.")
+    def update(self, ctx) -> None:
+        from otus.services import otus_release_apply
+
+        ctx.counts = otus_release_apply(
+            reference_id=ctx.args["ref_id"], otus=ctx.content["otus"], user=ctx.job.user, on_progress=ctx.progress
+        )
+
+    @step("Finalize", "Mark the release installed.")
+    def finalize(self, ctx) -> None:
+        from references.services import reference_finish_remote
+
+        reference_finish_remote(reference_id=ctx.args["ref_id"], release_id=ctx.args["release"]["id"])
+
+    def cleanup(self, ctx) -> None:
+        from references.services import reference_update_discard
+
+        reference_update_discard(reference_id=ctx.args["ref_id"], release_id=ctx.args["release"]["id"])

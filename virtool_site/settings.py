@@ -302,6 +302,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "jobs-reap": {"task": "jobs.tasks.jobs_reap_task", "schedule": VIRTOOL_JOB_REAP_INTERVAL},
     "jobs-resend": {"task": "jobs.tasks.jobs_resend_task", "schedule": VIRTOOL_JOB_RESEND_INTERVAL},
+    "references-releases": {
+        "task": "references.tasks.references_releases_refresh_task",
+        "schedule": VIRTOOL_RELEASE_INTERVAL,
+    },
     "uploads-expire": {
         "task": "files.tasks.uploads_expire_task",
         "schedule": env.float("VIRTOOL_UPLOAD_EXPIRE_INTERVAL", default=600.0),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
@@ -17,6 +18,7 @@ from core.api.serializers import (
     job_summary,
 )
 from jobs.api.serializers import TaskSerializer
+from jobs.constants import ACTIVE_STATES
 from otus.api.serializers import ContributorSerializer
 from references.constants import DataType
 from references.models import Reference, ReferenceMember
@@ -96,20 +98,68 @@ class ImportedFromSerializer(serializers.Serializer):
     user = inline_serializer("ImportedFromUser", {"id": serializers.IntegerField(allow_null=True)})
 
 
-@extend_schema_field(
-    {"type": "object", "nullable": True, "description": "Always null: remote references are not served."}
-)
-class AlwaysNullField(serializers.Field):
-    """Virtool's keys of remote references (GitHub releases), which are not served here: always null."""
+class ReleaseSerializer(serializers.Serializer):
+    """A GitHub release of a remote reference, as Virtool keeps it (`newer` and `retrieved_at` by the refresher)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(read_only=True, **kwargs)
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    body = serializers.CharField()
+    etag = serializers.CharField(allow_null=True, required=False)
+    filename = serializers.CharField()
+    size = serializers.IntegerField()
+    html_url = serializers.CharField(allow_null=True)
+    download_url = serializers.CharField()
+    published_at = serializers.CharField(allow_null=True)
+    content_type = serializers.CharField(allow_null=True)
+    newer = serializers.BooleanField(required=False)
+    retrieved_at = serializers.CharField(required=False)
 
-    def get_attribute(self, instance: Any) -> None:
-        return None
 
-    def to_representation(self, value: Any) -> None:
-        return None
+class ReleaseEntrySerializer(serializers.Serializer):
+    """An install or update of a remote reference: the release, who asked for it, when, and whether it is done."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    body = serializers.CharField()
+    filename = serializers.CharField()
+    size = serializers.IntegerField()
+    html_url = serializers.CharField(allow_null=True)
+    download_url = serializers.CharField()
+    published_at = serializers.CharField(allow_null=True)
+    content_type = serializers.CharField(allow_null=True)
+    created_at = serializers.CharField()
+    ready = serializers.BooleanField()
+    user = inline_serializer("ReleaseEntryUser", {"id": serializers.IntegerField()}, allow_null=True)
+
+
+class PlannedOTUSerializer(serializers.Serializer):
+    """An OTU here that a release changes (`local_changes`: edited here since it last came from the release)."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+    local_changes = serializers.BooleanField()
+
+
+class ReleasePreviewSerializer(serializers.Serializer):
+    """What installing the newest known release of a remote reference would change."""
+
+    release = ReleaseSerializer()
+    installed = ReleaseEntrySerializer(allow_null=True)
+    updated = PlannedOTUSerializer(many=True)
+    created = inline_serializer(
+        "ReleaseNewOTU", {"remote_id": serializers.CharField(), "name": serializers.CharField()}, many=True
+    )
+    removed = PlannedOTUSerializer(many=True)
+    kept = PlannedOTUSerializer(many=True)
+    unchanged = serializers.IntegerField()
+
+
+class RemotesFromSerializer(serializers.Serializer):
+    """Where a remote reference comes from, and what went wrong when its releases were last checked."""
+
+    slug = serializers.CharField()
+    # A field named like Serializer.errors: DRF moves declared fields off the class, the stubs cannot tell.
+    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
 
 
 class ReferenceMinimalSerializer(serializers.Serializer):
@@ -129,9 +179,10 @@ class ReferenceMinimalSerializer(serializers.Serializer):
     targets = described(TargetDocumentSerializer(many=True, allow_null=True))
     cloned_from = described(NamedSerializer(allow_null=True))
     imported_from = described(ImportedFromSerializer(allow_null=True))
-    remotes_from = AlwaysNullField()
-    installed = AlwaysNullField()
-    release = AlwaysNullField()
+    remotes_from = described(RemotesFromSerializer(allow_null=True))
+    installed = described(ReleaseEntrySerializer(allow_null=True))
+    release = described(ReleaseSerializer(allow_null=True))
+    updating = serializers.SerializerMethodField()
     ready = serializers.BooleanField()
     task = serializers.SerializerMethodField()
     job = serializers.SerializerMethodField()
@@ -154,6 +205,11 @@ class ReferenceMinimalSerializer(serializers.Serializer):
             return None
         name = OTU.objects.filter(pk=reference.internal_control).values_list("name", flat=True).first()
         return {"id": reference.internal_control, "name": name}
+
+    def get_updating(self, reference: Reference) -> bool:
+        """A remote update is running (the client shows its task's progress instead of the release)."""
+        job = reference.job  # no query when there is none
+        return job is not None and job.workflow == "update_remote_reference" and job.state in ACTIVE_STATES
 
     @extend_schema_field(TaskSerializer(allow_null=True))
     def get_task(self, reference: Reference) -> dict | None:
@@ -186,9 +242,10 @@ class ReferenceMinimalSerializer(serializers.Serializer):
 
 
 class ReferenceSerializer(ReferenceMinimalSerializer):
-    """A reference with who contributed to it."""
+    """A reference with who contributed to it and, for a remote reference, every install and update."""
 
     contributors = serializers.SerializerMethodField()
+    updates = described(ReleaseEntrySerializer(many=True))
 
     @extend_schema_field(ContributorSerializer(many=True))
     def get_contributors(self, reference: Reference) -> list[Contributor]:
@@ -217,7 +274,8 @@ class TargetSerializer(StrictSerializer):
 
 
 class ReferenceCreateSerializer(StrictSerializer):
-    """POST /refs: an empty reference, or one of `import_from` (upload) or `clone_from` (reference id)."""
+    """POST /refs: an empty reference, or one of `import_from` (upload), `clone_from` (reference id) or `remote_from`
+    (a GitHub repository of VIRTOOL_REMOTE_REFERENCES, with an optional `release_id`)."""
 
     name = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
     description = serializers.CharField(allow_blank=True, max_length=DESCRIPTION_MAX_LENGTH, required=False, default="")
@@ -225,16 +283,23 @@ class ReferenceCreateSerializer(StrictSerializer):
     organism = serializers.CharField(allow_blank=True, required=False, default="")
     import_from = serializers.CharField(required=False)
     clone_from = serializers.CharField(required=False)
-    release_id = serializers.IntegerField(required=False)
+    release_id = serializers.IntegerField(required=False, min_value=1, allow_null=True)
     remote_from = serializers.CharField(required=False)
 
+    def validate_remote_from(self, value: str) -> str:
+        allowed = settings.VIRTOOL_REMOTE_REFERENCES
+        if value not in allowed:
+            raise serializers.ValidationError(f"Only {', '.join(allowed)} may be installed as a remote reference")
+        return value
+
     def validate(self, attrs: dict) -> dict:
-        if attrs.get("remote_from"):
+        sources = [key for key in ("import_from", "clone_from", "remote_from") if attrs.get(key)]
+        if len(sources) > 1:
             raise serializers.ValidationError(
-                {"remote_from": ["Remote references (GitHub releases) are not available: import the file instead"]}
+                f"Give only one of import_from, clone_from and remote_from, not {sources}"
             )
-        if attrs.get("import_from") and attrs.get("clone_from"):
-            raise serializers.ValidationError("Give only one of import_from and clone_from")
+        if attrs.get("release_id") is not None and not attrs.get("remote_from"):
+            raise serializers.ValidationError({"release_id": ["release_id goes with remote_from"]})
         return attrs
 
 

@@ -13,6 +13,13 @@ def _routes(prefix: str, name: str) -> list:
         path(prefix, views.ReferencesView.as_view(), name=f"{name}"),
         path(f"{prefix}/<str:ref_id>", views.ReferenceView.as_view(), name=f"{name}-detail"),
         path(f"{prefix}/<str:ref_id>/export", views.ReferenceExportView.as_view(), name=f"{name}-export"),
+        path(f"{prefix}/<str:ref_id>/release", views.ReferenceReleaseView.as_view(), name=f"{name}-release"),
+        path(f"{prefix}/<str:ref_id>/updates", views.ReferenceUpdatesView.as_view(), name=f"{name}-updates"),
+        path(
+            f"{prefix}/<str:ref_id>/updates/preview",
+            views.ReferenceUpdatePreviewView.as_view(),
+            name=f"{name}-updates-preview",
+        ),
         path(f"{prefix}/<str:ref_id>/users", views.ReferenceMembersView.as_view(), name=f"{name}-users"),
         path(f"{prefix}/<str:ref_id>/users/<int:member_id>", views.ReferenceMemberView.as_view(), name=f"{name}-user"),
         path(f"{prefix}/<str:ref_id>/groups", views.ReferenceGroupMembersView.as_view(), name=f"{name}-groups"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +18,7 @@ from core.api.exceptions import QueryValidationError
 from core.api.pagination import VirtoolPagination
 from core.api.schema import FIND, LOCATION, PAGE_PARAMETERS, binary, error_responses, page_serializer
 from core.api.serializers import created, validated
+from core.errors import BadRequest
 from core.permissions import IsAuthenticated, require_permission
 from indexes import selectors as index_selectors
 from references import selectors, services
@@ -29,6 +30,9 @@ from references.api.serializers import (
     ReferenceSerializer,
     ReferenceUpdateSerializer,
     ReferenceUserMemberSerializer,
+    ReleaseEntrySerializer,
+    ReleasePreviewSerializer,
+    ReleaseSerializer,
     RightsSerializer,
     UserMemberCreateSerializer,
     member_document,
@@ -54,7 +58,11 @@ class ReferencesView(APIView):
     @extend_schema(
         operation_id="refs_list",
         parameters=[FIND, *PAGE_PARAMETERS],
-        responses=page_serializer("ReferencePage", ReferenceMinimalSerializer),
+        responses=page_serializer(
+            "ReferencePage",
+            ReferenceMinimalSerializer,
+            official_installed=serializers.BooleanField(help_text="The official plant virus reference is installed."),
+        ),
     )
     def get(self, request: Request) -> Response:
         paginator = VirtoolPagination()
@@ -63,11 +71,13 @@ class ReferencesView(APIView):
             queryset=selectors.reference_list(find=request.query_params.get("find", "")),
             total_queryset=selectors.reference_list(),
         )
-        return paginator.get_paginated_response(ReferenceMinimalSerializer(page["objects"], many=True).data)
+        response = paginator.get_paginated_response(ReferenceMinimalSerializer(page["objects"], many=True).data)
+        response.data["official_installed"] = selectors.official_installed()
+        return response
 
     @extend_schema(
         request=ReferenceCreateSerializer,
-        responses={201: ReferenceSerializer, **error_responses(409)},
+        responses={201: ReferenceSerializer, **error_responses(409, 502)},
         parameters=[LOCATION],
     )
     def post(self, request: Request) -> Response:
@@ -192,3 +202,46 @@ class ReferenceGroupMemberView(ReferenceMemberView):
     """GET/PATCH/DELETE /refs/{id}/groups/{gid}."""
 
     kind: MemberKind = "group"
+
+
+class ReferenceReleaseView(APIView):
+    """GET /refs/{id}/release: the newest release of a remote reference, asked of GitHub now (as Virtool does)."""
+
+    @extend_schema(responses={200: ReleaseSerializer(allow_null=True), **error_responses(400)})
+    def get(self, request: Request, ref_id: str) -> JsonResponse:
+        reference = selectors.reference_get(reference_id=ref_id)
+        if not reference.remotes_from:
+            raise BadRequest("Not a remote reference")
+        release = services.reference_release_refresh(reference_id=reference.pk)
+        return JsonResponse(release, safe=False)  # DRF renders None as an empty body; clients read null
+
+
+class ReferenceUpdatesView(APIView):
+    """GET /refs/{id}/updates (every install and update of a remote reference), POST (right `modify`): install the
+    newest known release."""
+
+    creates_job = True  # its POST queues a task: 503 while the broker cannot be reached
+
+    @extend_schema(responses=ReleaseEntrySerializer(many=True))
+    def get(self, request: Request, ref_id: str) -> Response:
+        return Response(list(reversed(selectors.reference_get(reference_id=ref_id).updates)))
+
+    @extend_schema(
+        request=None, responses={201: ReleaseEntrySerializer, **error_responses(400, 409)}, parameters=[LOCATION]
+    )
+    def post(self, request: Request, ref_id: str) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        user = request_user(request)
+        selectors.reference_require(user=user, reference=reference, right="modify")
+        entry = services.reference_update_start(reference=reference, user=user)
+        return created(entry, f"/api/refs/{ref_id}/updates")
+
+
+class ReferenceUpdatePreviewView(APIView):
+    """GET /refs/{id}/updates/preview: what installing the newest known release would change (OTUs updated, with
+    local edits an update replaces; created; removed; made here and kept), before anyone starts it."""
+
+    @extend_schema(responses={200: ReleasePreviewSerializer, **error_responses(400, 502)})
+    def get(self, request: Request, ref_id: str) -> Response:
+        reference = selectors.reference_get(reference_id=ref_id)
+        return Response(services.reference_release_preview(reference=reference))

@@ -25,7 +25,7 @@ def test_latest_release_in_virtools_shape_then_304_until_it_changes(github):
     assert gh.release_get(SLUG) == {
         "id": 171025410,
         "name": "v1.0.0",
-        "body": "## Changes\n\n- First release of the demo plant virus reference.",
+        "body": "## Changes\n\n- First release of the demo plant virus reference (23 OTUs).",
         "etag": 'W/"a1"',
         "filename": "reference.json.gz",
         "size": 1234,
