@@ -57,6 +57,8 @@ class FakeGitHub:
         self.answers: dict[str, list[Answer]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most requests answered at the same time
 
     def script(self, path: str, *answers: Answer) -> None:
         with self.lock:
@@ -92,6 +94,15 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             with fake.lock:
                 fake.requests.append((path, {k: v for k, v in self.headers.items()}))
+                fake.in_flight += 1
+                fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
+            try:
+                self._answer(path)
+            finally:
+                with fake.lock:
+                    fake.in_flight -= 1
+
+        def _answer(self, path: str) -> None:
             answer = fake._next(path)
             if answer is None:
                 answer = Answer(

@@ -290,6 +290,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ROUTES = {
     "core.tasks.*": {"queue": "default"},
     "files.tasks.*": {"queue": "default"},
+    "references.tasks.*": {"queue": "default"},
     # BLAST checks are short HTTP calls that wait between them: never in a job slot.
     "analyses.tasks.nuvs_blast_task": {"queue": "default"},
     "jobs.tasks.jobs_reap_task": {"queue": "default"},

@@ -306,3 +306,26 @@ def test_an_analysis_made_before_an_update_stays_readable_at_its_indexed_version
     assert definitions["NC_005267"] != NEW_DEFINITION  # as indexed (release 1), not as updated
     # The next build takes the update in.
     assert client.post(f"/api/refs/{ref_id}/indexes").json()["change_count"] == 3
+
+
+def test_two_workers_with_their_own_beat_never_refresh_at_once(releases, curator, start_worker):
+    """Two worker processes, each running beat every second against a slow GitHub: the refreshes they trigger take
+    turns under the Redis lock, so GitHub never sees two of them at once."""
+    import time
+
+    from tests.conftest import wait_for
+
+    client = client_for(curator)
+    ref_id = install(client)["id"]
+    assert run_waiting_jobs() == ["complete"]
+    slow = releases.json(releases.two, etag='W/"r2"')
+    slow.delay = 1.5
+    releases.script(LATEST, slow)
+    env = {"VIRTOOL_GITHUB_API_URL": releases.url, "VIRTOOL_RELEASE_INTERVAL": "0.5"}
+    start_worker(queues="default", concurrency=2, beat=True, **env)
+    start_worker(queues="default", concurrency=2, beat=True, **env)
+    wait_for(lambda: len([p for p in releases.paths() if p == LATEST]) >= 3, timeout=60)
+    time.sleep(2)
+    assert releases.most_in_flight == 1
+    release = Reference.objects.get(pk=ref_id).release
+    assert (release["name"], release["newer"]) == ("v1.1.0", True)
