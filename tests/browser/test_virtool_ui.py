@@ -1,6 +1,7 @@
 """Virtool's own web client (7.12.0, unchanged) walked in headless Chromium against our API, through the harness
 of `tests/browser/virtool_ui.py`, with real data: the first user, logging out and in, the demo reference with its
-OTUs, an OTU's history and its first index built from the client, uploading the RpRSV reads and creating a sample
+OTUs, an OTU's history and its first index built from the client, the official reference installed from the
+client's "Official Reference" box (a fake GitHub on 127.0.0.1) and updated to its next release, uploading the RpRSV reads and creating a sample
 from them in the client's form, its quality charts, a PathoScope analysis started from the analyses tab and
 followed live to its result, the HMM profiles (none, then installed) and one profile, a subtraction made from an
 uploaded host genome, the jobs list and a job, the administration's users, administrators, a new group with a
@@ -26,6 +27,9 @@ from playwright.sync_api import Error as PlaywrightError
 from tests.browser.conftest import in_thread
 from tests.browser.virtool_ui import Harness, virtool_ui
 from tests.conftest import SHARED, client_for, show_log_if_failed, wait_for
+from tests.github_server import FakeGitHub, download_path, recorded, with_asset
+from tests.references.conftest import gz_json
+from tests.references.test_remote import release_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,6 +39,7 @@ HANDLE = "ada"
 COLLEAGUE = "grace"
 PASSWORD = "correct horse battery"
 LOADER = "[role=status][aria-label=loading]"
+REMOTE_LATEST = "/repos/virtool/ref-plant-viruses/releases/latest"
 
 
 class Watch:
@@ -103,16 +108,16 @@ def prepare_reference(handle: str) -> tuple[str, str, str]:
     return reference["id"], otu.pk, otu.name
 
 
-def test_virtool_ui_walk(browser: Browser, tmp_path: Path, start_worker, request) -> None:
-    start_worker()
-    with virtool_ui(tmp_path) as ui:
+def test_virtool_ui_walk(browser: Browser, tmp_path: Path, start_worker, request, github) -> None:
+    start_worker(VIRTOOL_GITHUB_API_URL=github.url)
+    with virtool_ui(tmp_path, VIRTOOL_GITHUB_API_URL=github.url) as ui:
         try:
-            walk(browser, ui, write_host(tmp_path / "rubus_idaeus.fa.gz"))
+            walk(browser, ui, write_host(tmp_path / "rubus_idaeus.fa.gz"), github)
         finally:
             show_log_if_failed(request, "daphne", tmp_path / "daphne.log")
 
 
-def walk(browser: Browser, ui: Harness, host: Path) -> None:
+def walk(browser: Browser, ui: Harness, host: Path, github: FakeGitHub) -> None:
     context = browser.new_context(base_url=ui.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
@@ -167,6 +172,8 @@ def walk(browser: Browser, ui: Harness, host: Path) -> None:
     wait_for(lambda: in_thread(lambda: index_ready(reference_id)), timeout=120)
     expect(page.get_by_text("Active")).to_be_visible(timeout=30_000)  # the list follows the build live
     screen(page, watch, "indexes", "Version 0", "Active")
+
+    remote_reference(page, watch, github)
 
     # Upload the RpRSV reads on the read files page, then create a sample from them.
     page.goto("/samples/files")
@@ -310,6 +317,65 @@ def walk(browser: Browser, ui: Harness, host: Path) -> None:
     log_out(page, watch)
     screen(page, watch, "logged-out", "Login")
     context.close()
+
+
+def remote_reference(page: Page, watch: Watch, github: FakeGitHub) -> None:
+    """The official reference from the client's own "Official Reference" box, installed from release 1 of the fake
+    GitHub; release 2 published, the client's "Refresh" sees it, its "Install" updates the reference live, and the
+    updated OTU's history says so."""
+    first, second = release_files()
+    one = with_asset(recorded("ref-plant-viruses-v1.json"), gz_json(first))
+    two = with_asset(recorded("ref-plant-viruses-v2.json"), gz_json(second))
+    github.script(download_path(one), github.file(gz_json(first)))
+    github.script(download_path(two), github.file(gz_json(second)))
+    github.script(REMOTE_LATEST, github.json(one, etag='W/"r1"'))
+
+    page.goto("/refs")
+    screen(page, watch, "references-official", "Official Reference", "Demo")
+    with page.expect_response(lambda r: r.url.endswith("/api/refs") and r.request.method == "POST") as installed:
+        page.get_by_role("button", name="Install").click()
+    assert installed.value.status == 201, installed.value.text()
+    reference_id = installed.value.json()["id"]
+    wait_for(lambda: in_thread(lambda: reference_ready(reference_id)), timeout=120)
+    page.reload()
+    expect(page.get_by_text("Official Reference")).to_have_count(0)  # official_installed: the box goes
+    screen(page, watch, "references-remote", "Plant Viruses", "Demo")
+    page.get_by_role("link", name="Plant Viruses").first.click()
+    screen(page, watch, "reference-remote", "Remote Reference", "Installed Version", "v1.0.0", "Up-to-date")
+
+    github.script(REMOTE_LATEST, github.json(two, etag='W/"r2"'))
+    with page.expect_response(lambda r: r.url.endswith(f"/api/refs/{reference_id}/release")) as checked:
+        page.get_by_role("button", name="Refresh").click()
+    assert checked.value.status == 200, checked.value.text()
+    screen(page, watch, "reference-update-available", "Update Available", "v1.1.0")
+    with page.expect_response(lambda r: r.url.endswith(f"/api/refs/{reference_id}/updates")) as updated:
+        page.get_by_role("button", name="Install").click()
+    assert updated.value.status == 201, updated.value.text()
+    wait_for(lambda: in_thread(lambda: reference_installed(reference_id) == "v1.1.0"), timeout=120)
+    page.reload()
+    screen(page, watch, "reference-updated", "Installed Version", "v1.1.0", "Up-to-date")
+    otu_id = in_thread(lambda: otu_named(reference_id, "Raspberry ringspot virus"))
+    page.goto(f"/refs/{reference_id}/otus/{otu_id}/history")
+    screen(page, watch, "otu-history-updated", "Updated Raspberry ringspot virus (RpRSV)", "Remoted Raspberry")
+
+
+def reference_ready(reference_id: str) -> bool:
+    from references.models import Reference
+
+    return Reference.objects.filter(pk=reference_id, ready=True).exists()
+
+
+def reference_installed(reference_id: str) -> str | None:
+    from references.models import Reference
+
+    reference = Reference.objects.get(pk=reference_id)
+    return (reference.installed or {}).get("name") if not reference.updates or reference.updates[-1]["ready"] else None
+
+
+def otu_named(reference_id: str, name: str) -> str:
+    from otus.models import OTU
+
+    return OTU.objects.get(reference_id=reference_id, name=name).pk
 
 
 def arrive(page: Page, path: str) -> None:
