@@ -1,11 +1,11 @@
 """Virtool's own web client (7.12.0, unchanged) walked in headless Chromium against our API, through the harness
 of `tests/browser/virtool_ui.py`, with real data: the first user, logging out and in, the demo reference with its
 OTUs, an OTU's history and its first index built from the client, the official reference installed from the
-client's "Official Reference" box (a fake GitHub on 127.0.0.1) and updated to its next release, uploading the RpRSV reads and creating a sample
-from them in the client's form, its quality charts, a PathoScope analysis started from the analyses tab and
-followed live to its result, the HMM profiles (none, then installed) and one profile, a subtraction made from an
-uploaded host genome, the jobs list and a job, the administration's users, administrators, a new group with a
-permission and the settings, the account with a new API key, and logging out.
+client's "Official Reference" box (a fake GitHub on 127.0.0.1) and updated to its next release, uploading the RpRSV
+reads and creating a sample from them in the client's form, its quality charts, a PathoScope analysis started from
+the analyses tab and followed live to its result, the HMM profiles (none, then installed) and one profile, a
+subtraction made from an uploaded host genome, the jobs list and a job, the administration's users, administrators,
+a new group with a permission and the settings, the account with a new API key, and logging out.
 
 The walk fails on any request it did not expect to fail, any uncaught page error, any console error other than the
 client's two known faults (`../shared/virtool-ui/README.md`), and any screen showing "Something went wrong" or
