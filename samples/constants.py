@@ -23,7 +23,19 @@ NOTES_MAX_LENGTH = 50_000
 LABEL_DESCRIPTION_MAX_LENGTH = 1000
 
 # The quality document's keys, in Virtool's order.
-QUALITY_KEYS = ("bases", "composition", "count", "encoding", "gc", "length", "sequences")
+QUALITY_KEYS = (
+    "bases",
+    "composition",
+    "count",
+    "encoding",
+    "gc",
+    "length",
+    "sequences",
+    # Beyond Virtool's document: FastQC's per-sequence GC content and its theoretical curve (absent from reports
+    # made before they were counted).
+    "gc_distribution",
+    "gc_theoretical",
+)
 
 
 class WorkflowState(models.TextChoices):

@@ -6,7 +6,9 @@ does not depend on the file's size:
 - quality characters per cycle (a 128-slot histogram per position),
 - G, A, T, C per cycle (N excluded; lowercase letters count as uppercase, as FastQC upper-cases reads),
 - the per-read mean quality character (integer division, as FastQC's PerSequenceQualityScores),
-- read count, length range and the lowest quality character seen (which decides the encoding).
+- read count, length range and the lowest quality character seen (which decides the encoding),
+- reads by length and G/C count, spread over GC-percentage bins by FastQC's GC model (`gc_distribution`, with the
+  theoretical normal curve FastQC draws beside it, `gc_theoretical`: two keys beyond Virtool's document).
 
 The definitions follow FastQC's modules as ported by Virtool's quality-core (`../shared/docs/workflows.md` §3):
 percentiles are FastQC's integer walk (first quality whose cumulative count reaches `n * p // 100`), a cycle with
@@ -32,6 +34,68 @@ _BASE_INDEX = np.full(256, 4, dtype=np.uint8)
 for _index, _base in enumerate(b"GATC"):
     _BASE_INDEX[_base] = _index
     _BASE_INDEX[_base + 32] = _index  # FastQC upper-cases reads: a lowercase base counts as its uppercase one
+
+
+_IS_GC = np.zeros(256, dtype=np.int64)
+for _base in b"GCgc":
+    _IS_GC[_base] = 1
+GC_BINS = 101  # 0 % to 100 %
+
+
+def _java_round(values: np.ndarray) -> np.ndarray:
+    """Java's Math.round (half up), which FastQC's GC model uses."""
+    return np.floor(values + 0.5).astype(np.int64)
+
+
+def gc_model(length: int) -> np.ndarray:
+    """FastQC's GCModel for reads of `length` bases: row g (a read with g G/C bases) spreads that read over the
+    percentage bins its count could round to, each bin's share divided by how many counts claim it, so that reads of
+    one length give a smooth distribution instead of spikes at the percentages the length can express."""
+    counts = np.arange(length + 1, dtype=np.float64)
+    low = np.clip(counts - 0.5, 0, length)
+    high = np.clip(counts + 0.5, 0, length)
+    low_percent = _java_round(low * 100 / length)
+    high_percent = _java_round(high * 100 / length)
+    claims = np.zeros(GC_BINS, dtype=np.int64)
+    for start, end in zip(low_percent, high_percent, strict=True):
+        claims[start : end + 1] += 1
+    model = np.zeros((length + 1, GC_BINS), dtype=np.float64)
+    for g, (start, end) in enumerate(zip(low_percent, high_percent, strict=True)):
+        model[g, start : end + 1] = 1.0 / claims[start : end + 1]
+    return model
+
+
+def gc_theoretical(distribution: Sequence[float]) -> list[float]:
+    """FastQC's theoretical GC curve for an observed per-sequence GC distribution: a normal distribution centred on
+    the mode (averaged over the neighbouring bins within 10 % of it, unless that runs off the scale) with the
+    observed standard deviation, scaled to the read count."""
+    observed = np.asarray(distribution, dtype=np.float64)
+    total = float(observed.sum())
+    if total <= 1:
+        return [0.0] * len(observed)
+    first_mode = int(np.argmax(observed))
+    floor = observed[first_mode] - observed[first_mode] / 10
+    mode_sum, duplicates = 0.0, 0
+    fell_off_top = fell_off_bottom = True
+    for i in range(first_mode, len(observed)):
+        if observed[i] > floor:
+            mode_sum, duplicates = mode_sum + i, duplicates + 1
+        else:
+            fell_off_top = False
+            break
+    for i in range(first_mode - 1, -1, -1):
+        if observed[i] > floor:
+            mode_sum, duplicates = mode_sum + i, duplicates + 1
+        else:
+            fell_off_bottom = False
+            break
+    mode = float(first_mode) if fell_off_top or fell_off_bottom else mode_sum / duplicates
+    bins = np.arange(len(observed), dtype=np.float64)
+    variance = float(((bins - mode) ** 2 * observed).sum()) / (total - 1)
+    if variance == 0:
+        return [total if i == round(mode) else 0.0 for i in range(len(observed))]
+    density = np.exp(-((bins - mode) ** 2) / (2 * variance)) / np.sqrt(2 * np.pi * variance)
+    return [round(float(value), 3) for value in density * total]
 
 
 class QualityError(Exception):
@@ -62,6 +126,8 @@ class QualityProfile:
         self.min_length: int | None = None
         self.max_length = 0
         self.lowest = 255
+        # Per-sequence GC: reads counted by (length, G/C count), spread over percentage bins by FastQC's model.
+        self.gc_counts: dict[int, np.ndarray] = {}
 
     def _grow(self, length: int) -> None:
         if length > self.qualities.shape[0]:
@@ -103,6 +169,32 @@ class QualityProfile:
         nonempty = lengths > 0
         sums = np.add.reduceat(quality, starts[nonempty], dtype=np.int64)
         self.read_means += np.bincount(sums // lengths[nonempty], minlength=SLOTS)[:SLOTS]
+        self._add_gc(sequence, starts[nonempty], lengths[nonempty])
+
+    def _add_gc(self, sequence: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> None:
+        """Count each read's G/C bases over the part FastQC counts: a read over 1,000 bases to its last full thousand,
+        one over 100 to its last full hundred (so that few GC models are needed), a shorter one whole."""
+        counted = np.where(
+            lengths > 1000, lengths // 1000 * 1000, np.where(lengths > 100, lengths // 100 * 100, lengths)
+        )
+        cumulative = np.concatenate(([0], np.cumsum(_IS_GC[sequence])))
+        gc = cumulative[starts + counted] - cumulative[starts]
+        key = counted * (int(counted.max()) + 1) + gc
+        keys, tallies = np.unique(key, return_counts=True)
+        width = int(counted.max()) + 1
+        for value, tally in zip(keys.tolist(), tallies.tolist(), strict=True):
+            length, count = divmod(value, width)
+            row = self.gc_counts.get(length)
+            if row is None:
+                row = self.gc_counts[length] = np.zeros(length + 1, dtype=np.int64)
+            row[count] += tally
+
+    def gc_distribution(self) -> list[float]:
+        """FastQC's per-sequence GC content: reads per GC percentage (0-100), fractional by its GC model."""
+        distribution = np.zeros(GC_BINS, dtype=np.float64)
+        for length, row in self.gc_counts.items():
+            distribution += row.astype(np.float64) @ gc_model(length)
+        return [round(float(value), 3) for value in distribution]
 
     def report(self) -> dict:
         """The quality document of this file (Virtool's single-file shape)."""
@@ -139,6 +231,8 @@ class QualityProfile:
             "gc": (g + c) * 100 // acgt if acgt else 0,
             "length": [self.min_length, self.max_length],
             "sequences": sequences,
+            "gc_distribution": (distribution := self.gc_distribution()),
+            "gc_theoretical": gc_theoretical(distribution),
         }
 
 
@@ -293,7 +387,16 @@ def composite_quality(left: dict, right: dict) -> dict:
         "gc": (left["gc"] + right["gc"]) / 2,
         "length": [min(left["length"][0], right["length"][0]), max(left["length"][1], right["length"][1])],
         "sequences": [x + y for x, y in zip(left["sequences"], right["sequences"], strict=True)],
+        **_composite_gc(left, right),
     }
+
+
+def _composite_gc(left: dict, right: dict) -> dict:
+    """A pair's GC distribution: both files' reads together (absent from reports made before it was counted)."""
+    if "gc_distribution" not in left or "gc_distribution" not in right:
+        return {}
+    distribution = [round(x + y, 3) for x, y in zip(left["gc_distribution"], right["gc_distribution"], strict=True)]
+    return {"gc_distribution": distribution, "gc_theoretical": gc_theoretical(distribution)}
 
 
 def quality(paths: Sequence[str | Path], *, on_progress: Callable[[int], None] | None = None) -> dict:

@@ -84,6 +84,17 @@ class QualitySerializer(serializers.Serializer):
     gc = serializers.FloatField()
     length = serializers.ListField(child=serializers.IntegerField(), help_text="Shortest and longest read.")
     sequences = serializers.ListField(child=serializers.IntegerField(), help_text="Reads by mean quality score.")
+    gc_distribution = serializers.ListField(
+        child=serializers.FloatField(),
+        required=False,
+        help_text="Reads by GC % (0-100), FastQC's per-sequence GC content (its model spreads each read over the "
+        "percentages its length can round to).",
+    )
+    gc_theoretical = serializers.ListField(
+        child=serializers.FloatField(),
+        required=False,
+        help_text="FastQC's theoretical GC curve: a normal distribution around the observed mode.",
+    )
 
 
 class ReadsFileSerializer(serializers.Serializer):

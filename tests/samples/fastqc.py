@@ -61,6 +61,9 @@ def fastqc_quality(path: Path, out: Path) -> dict:
     for quality, count in modules["Per sequence quality scores"]:
         if int(quality) < 50:
             sequences[int(quality)] = int(float(count))
+    gc_distribution = [0.0] * 101
+    for percent, count in modules["Per sequence GC content"]:
+        gc_distribution[int(percent)] = round(float(count), 3)
     return {
         "bases": [_row(row[1:]) for row in modules["Per base sequence quality"]],
         "composition": [[round(float(value), 1) for value in row[1:]] for row in modules["Per base sequence content"]],
@@ -69,4 +72,5 @@ def fastqc_quality(path: Path, out: Path) -> dict:
         "gc": int(basic["%GC"]),
         "length": [lengths[0], lengths[-1]],
         "sequences": sequences,
+        "gc_distribution": gc_distribution,
     }

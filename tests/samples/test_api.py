@@ -19,7 +19,17 @@ from tests.conftest import SHARED, client_for, stored_upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SAMPLES = SHARED / "data" / "samples"
-QUALITY_KEYS = ["bases", "composition", "count", "encoding", "gc", "length", "sequences"]
+QUALITY_KEYS = [
+    "bases",
+    "composition",
+    "count",
+    "encoding",
+    "gc",
+    "length",
+    "sequences",
+    "gc_distribution",
+    "gc_theoretical",
+]
 
 
 @pytest.fixture(autouse=True)
