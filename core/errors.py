@@ -61,3 +61,10 @@ class ServiceUnavailable(ApplicationError):
 
     error_id = "service_unavailable"
     status = 503
+
+
+class BadGateway(ApplicationError):
+    """A service outside this instance (NCBI, GitHub) could not be reached or gave an unusable answer (502)."""
+
+    error_id = "bad_gateway"
+    status = 502
