@@ -16,6 +16,8 @@ The recordings:
 
 from __future__ import annotations
 
+import gzip
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -26,11 +28,24 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 RECORDED = Path(__file__).parent / "eutils"
+DEMO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "references" / "demo-plant-viruses.json.gz"
 KNOWN = ("NC_005267", "NC_005267.1")
 
 # An answer: (HTTP status, recorded file), "drop" (the connection closes without an answer), or ("slow", seconds)
 # (the record, after that long).
 Answer = tuple[int, str] | tuple[str, float] | str
+
+
+def demo_sequence(accession: str) -> dict:
+    """The demo reference's sequence of `accession` (NC_005267: what the recorded record was built around)."""
+    document = json.loads(gzip.decompress(DEMO.read_bytes()))
+    return next(
+        sequence
+        for otu in document["otus"]
+        for isolate in otu["isolates"]
+        for sequence in isolate["sequences"]
+        if sequence["accession"] == accession
+    )
 
 
 class FakeEUtils:

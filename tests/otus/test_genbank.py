@@ -3,29 +3,13 @@ unknown accessions, NCBI failing or out of reach, broken answers, and accessions
 
 from __future__ import annotations
 
-import gzip
-import json
-
 import pytest
 
 from otus.genbank import ACCESSION_PATTERN
-from tests.conftest import SHARED, client_for, free_port
-from tests.otus.eutils_server import RECORDED, FakeEUtils, eutils  # noqa: F401  (fixture)
+from tests.conftest import client_for, free_port
+from tests.otus.eutils_server import RECORDED, FakeEUtils, demo_sequence, eutils  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
-
-DEMO = SHARED / "data" / "references" / "demo-plant-viruses.json.gz"
-
-
-def demo_sequence(accession: str) -> dict:
-    document = json.loads(gzip.decompress(DEMO.read_bytes()))
-    return next(
-        sequence
-        for otu in document["otus"]
-        for isolate in otu["isolates"]
-        for sequence in isolate["sequences"]
-        if sequence["accession"] == accession
-    )
 
 
 @pytest.fixture
