@@ -47,6 +47,9 @@ def _fast_isolated_settings(settings) -> None:
     """Cheap password hashing and a test host; the real hasher is checked in its own test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # No test reaches NCBI: E-utilities is a closed port unless a test points it at its recording
+    # (tests/otus/eutils_server.py); servers and workers the test starts get the same (`process_env`).
+    settings.VIRTOOL_NCBI_EUTILS_URL = "http://127.0.0.1:9/entrez/eutils"
 
 
 # --- Uploads ---------------------------------------------------------------------------------------------------
@@ -196,6 +199,7 @@ def process_env(**extra: str) -> dict[str, str]:
         VIRTOOL_DATA_PATH=str(django_settings.DATA_PATH),
         VIRTOOL_CHANNEL_PREFIX=django_settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
         ALLOWED_HOSTS="127.0.0.1,localhost",
+        VIRTOOL_NCBI_EUTILS_URL=django_settings.VIRTOOL_NCBI_EUTILS_URL,
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)  # a test may point a process elsewhere (e.g. REDIS_URL at a Redis of its own)

@@ -229,6 +229,11 @@ VIRTOOL_BLAST_RETRIES = env.int("VIRTOOL_BLAST_RETRIES", default=5)
 # Seconds after which a search NCBI has not finished ends in an error.
 VIRTOOL_BLAST_TIMEOUT = env.float("VIRTOOL_BLAST_TIMEOUT", default=3600.0)
 
+# --- NCBI E-utilities: GenBank records for the sequence form (GET /api/genbank/{accession}) -----------------
+VIRTOOL_NCBI_EUTILS_URL = env("VIRTOOL_NCBI_EUTILS_URL", default="https://eutils.ncbi.nlm.nih.gov/entrez/eutils")
+# Sent with every E-utilities request (with tool=virtool), as NCBI asks, so that it can write before blocking.
+VIRTOOL_NCBI_EMAIL = env("VIRTOOL_NCBI_EMAIL", default="")
+
 # --- Jobs -------------------------------------------------------------------------------------------------
 # Name under which this host's reservations are kept (hosts sharing one name share one set of limits).
 VIRTOOL_WORKER_HOST = env("VIRTOOL_WORKER_HOST", default="")

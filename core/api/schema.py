@@ -27,8 +27,8 @@ ERROR_DESCRIPTIONS = {
     409: "The object's current state forbids this.",
     413: "The body is larger than this server accepts.",
     429: "Too many failed logins for this handle or from this address: try again later (`Retry-After`).",
+    502: "A service outside this instance (NCBI, GitHub) could not be reached or gave an answer that cannot be used.",
     503: "The job queue (Redis) cannot be reached: what the request made is kept and its job starts once it is back.",
-    502: "A server outside this one (GitHub, NCBI) could not be reached or answered wrongly: the message says which.",
     416: "The requested byte range lies outside the file (`Content-Range: bytes */size`, no body).",
 }
 

@@ -147,6 +147,15 @@ class SequenceDocumentSerializer(serializers.Serializer):
     remote = IdOnlySerializer(required=False, help_text="The id in the file it was imported from.")
 
 
+class GenBankRecordSerializer(serializers.Serializer):
+    """GET /genbank/{accession}: an NCBI record as the sequence form is filled with it."""
+
+    accession = serializers.CharField(help_text="The versioned accession, e.g. `NC_005267.1`.")
+    definition = serializers.CharField()
+    host = serializers.CharField(allow_blank=True, help_text="The source feature's `/host`, or empty.")
+    sequence = serializers.CharField(help_text="Upper case.")
+
+
 class IsolateDocumentSerializer(serializers.Serializer):
     """An isolate with its sequences."""
 

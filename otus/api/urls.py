@@ -36,6 +36,7 @@ urlpatterns = [
         views.SequenceView.as_view(),
         name="sequence",
     ),
+    path("genbank/<str:accession>", views.GenBankView.as_view(), name="genbank"),
     path("history", views.HistoryView.as_view(), name="history"),
     path("history/<str:change_id>", views.ChangeView.as_view(), name="change"),
     # A reference's OTUs and history, under both names of the references API.

@@ -19,6 +19,7 @@ from otus import selectors, services
 from otus.api.serializers import (
     ChangeMinimalSerializer,
     ChangeSerializer,
+    GenBankRecordSerializer,
     IsolateCreateSerializer,
     IsolateDocumentSerializer,
     IsolateUpdateSerializer,
@@ -33,6 +34,7 @@ from otus.api.serializers import (
     otu_out,
     sequence_row_out,
 )
+from otus.genbank import ACCESSION_PATTERN, genbank_fetch
 from otus.models import OTU
 from references.selectors import reference_get, reference_require
 from users.authentication import request_user
@@ -342,3 +344,23 @@ class ReferenceHistoryView(APIView):
             request=request, queryset=queryset, total_queryset=selectors.history_list(reference_id=reference.pk)
         )
         return paginator.get_paginated_response(ChangeMinimalSerializer(page["objects"], many=True).data)
+
+
+class GenBankView(APIView):
+    """GET /genbank/{accession}: the NCBI nuccore record of an accession, to fill a new sequence with."""
+
+    @extend_schema(
+        operation_id="genbank_retrieve",
+        parameters=[
+            OpenApiParameter(
+                "accession",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                pattern=ACCESSION_PATTERN,
+                description="A GenBank accession, with or without its version (`NC_005267.1`), or a GI number.",
+            )
+        ],
+        responses={200: GenBankRecordSerializer, **error_responses(400, 502)},
+    )
+    def get(self, request: Request, accession: str) -> Response:
+        return Response(GenBankRecordSerializer(genbank_fetch(accession=accession)).data)

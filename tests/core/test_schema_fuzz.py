@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.conftest import SHARED, client_for, run_waiting_jobs
 from tests.hmm.conftest import hmm_upload
+from tests.otus.eutils_server import start_eutils
 from tests.references.conftest import DEMO, make_reference_upload
 from tests.samples.test_api import make_upload as make_reads_upload
 from tests.subtractions.test_subtractions import genome
@@ -73,6 +74,18 @@ DELETE_ORDER = (
     "/api/account/keys/",
     "/api/account/keys",
 )
+
+
+@pytest.fixture(autouse=True)
+def _recorded_ncbi(settings):
+    """GET /api/genbank/{accession} asks the recorded E-utilities (autouse: set before the server starts)."""
+    fake, server = start_eutils()
+    settings.VIRTOOL_NCBI_EUTILS_URL = fake.url
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _world(admin, other, make_user_for_world) -> dict[str, Any]:
@@ -138,6 +151,7 @@ def _world(admin, other, make_user_for_world) -> dict[str, Any]:
         "user": other.pk,
         "group": group.pk,
         "hmm_id": HMM.objects.order_by("cluster").first().pk,
+        "accession": "NC_005267",  # the record the recorded E-utilities holds (`_recorded_ncbi`)
         # For the creates' known-good bodies: objects nothing else uses.
         "member": member.pk,
         "member_group": group_create(name="fuzz-members").pk,

@@ -1,6 +1,6 @@
 // One OTU: name, abbreviation and schema; isolates (default, rename, add, remove); the sequences of an isolate
 // with their segments (add, edit, remove); FASTA downloads; and the OTU's own history with revert.
-import { $, FieldErrors, api, attachToField, debounce, fill, getAccount, h, live, onSubmit, toast } from "../virtool/virtool.js";
+import { $, FieldErrors, api, attachToField, clearFormErrors, debounce, fill, getAccount, h, live, onSubmit, showFormErrors, toast } from "../virtool/virtool.js";
 import { HistoryList, confirmInline, followHistory, referenceRights } from "./refs-common.js";
 
 const MOLECULES = ["ssRNA+", "ssRNA-", "ssRNA", "dsRNA", "ssDNA", "dsDNA"];
@@ -415,7 +415,18 @@ function sequenceForm(isolate, sequence) {
     h(
       "div",
       { class: "sequence-fields" },
-      field("accession", "Accession", h("input", { type: "text", id: `${prefix}-accession`, name: "accession", value: sequence?.accession || "", maxlength: "100" })),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: `${prefix}-accession`, text: "Accession" }),
+        h("input", { type: "text", id: `${prefix}-accession`, name: "accession", value: sequence?.accession || "", maxlength: "100" }),
+        h(
+          "div",
+          { class: "genbank-fill" },
+          h("button", { type: "button", class: "small", dataset: { action: "genbank" }, text: "Fill from GenBank" }),
+          h("span", { class: "hint", role: "status", dataset: { part: "genbank-status" } }),
+        ),
+      ),
       field("segment", "Segment", h("select", { id: `${prefix}-segment`, name: "segment" }, segmentOptions(sequence?.segment || ""))),
       field("host", "Host", h("input", { type: "text", id: `${prefix}-host`, name: "host", value: sequence?.host || "" })),
     ),
@@ -431,6 +442,7 @@ function sequenceForm(isolate, sequence) {
       } }),
     ),
   );
+  $("[data-action=genbank]", form).addEventListener("click", (event) => fillFromGenBank(form, event.currentTarget));
   // The textarea's value is set as a property; keep the typed value on live re-renders.
   onSubmit(form, async () => {
     const values = {
@@ -479,6 +491,34 @@ function sequenceForm(isolate, sequence) {
     loadHistory();
   });
   return form;
+}
+
+/** Fill definition, host and sequence from NCBI's record of the accession typed (GET /api/genbank/{accession}). */
+async function fillFromGenBank(form, button) {
+  const accession = form.elements.accession.value.trim();
+  const status = $("[data-part=genbank-status]", form);
+  clearFormErrors(form);
+  status.textContent = "";
+  if (!accession) {
+    showFormErrors(form, null, { accession: "Enter an accession to fill from GenBank." });
+    return;
+  }
+  button.disabled = true;
+  form.setAttribute("aria-busy", "true");
+  status.textContent = `Fetching ${accession} from GenBank…`;
+  try {
+    const record = await api("GET", `/genbank/${encodeURIComponent(accession)}`);
+    form.elements.definition.value = record.definition;
+    form.elements.host.value = record.host;
+    form.elements.sequence.value = record.sequence;
+    status.textContent = `Filled from GenBank ${record.accession} (${record.sequence.length.toLocaleString()} nt).`;
+  } catch (error) {
+    status.textContent = "";
+    showFormErrors(form, null, { accession: error.message });
+  } finally {
+    button.disabled = false;
+    form.removeAttribute("aria-busy");
+  }
 }
 
 function sequenceItem(isolate, sequence) {
