@@ -1,10 +1,11 @@
 """The official reference in headless Chromium, against the fake GitHub of `tests/github_server.py` (its URL given
-to the server and the worker): installed from the references page (a GitHub that cannot be reached first, said in
+to the server and the workers): installed from the references page (a GitHub that cannot be reached first, said in
 words), followed live until ready; on its page, release 2 found by "Check now" with its notes shown as text, the
 update reviewed (one OTU updated over a local edit, one added, one removed, ours kept), installed with live
-progress, and the update in the updated OTU's history.
+progress, and the update in the updated OTU's history. Then what goes wrong, in words: an install whose file
+cannot be read, a check while GitHub cannot be reached, a release whose file cannot be read in the review.
 
-The test fails on any request it did not expect to fail, any uncaught page error and any console error."""
+The tests fail on any request they did not expect to fail, any uncaught page error and any console error."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, Request, Response, expect
 
 from tests.browser.conftest import in_thread
 from tests.conftest import client_for, session_cookie_for, show_log_if_failed, stop
@@ -110,8 +111,8 @@ def test_install_the_official_reference_then_review_and_install_its_update(
             show_log_if_failed(request, "daphne", tmp_path / "daphne.log")
 
 
-def walk(browser: Browser, url: str, cookie: str, user, releases, worker) -> None:
-    running = worker()
+def open_tab(browser: Browser, url: str, cookie: str) -> tuple[BrowserContext, Page, Watch]:
+    """A signed-in tab on the references page, connected to the live updates, watched."""
     context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
     context.add_cookies([{"name": "sessionid", "value": cookie, "url": url}])
     page = context.new_page()
@@ -119,6 +120,22 @@ def walk(browser: Browser, url: str, cookie: str, user, releases, worker) -> Non
     watch = Watch(page, url)
     page.goto("/refs")
     expect(page.locator("#live-indicator")).to_have_attribute("data-state", "connected")
+    return context, page, watch
+
+
+def install(page: Page) -> Locator:
+    """Install the official reference from the box of the references page; its row once ready."""
+    page.get_by_role("button", name="Install the official plant virus reference").click()
+    row = page.locator("#refs-list .ref-item").filter(has=page.get_by_role("link", name="Plant Viruses"))
+    expect(row).to_have_count(1)
+    expect(page.locator("#official-section")).to_be_hidden()
+    expect(row).to_have_attribute("data-ready", "true", timeout=60_000)
+    return row
+
+
+def walk(browser: Browser, url: str, cookie: str, user, releases, worker) -> None:
+    running = worker()
+    context, page, watch = open_tab(browser, url, cookie)
 
     # The official reference is not installed: the box offers it. GitHub cannot be reached: said, nothing made.
     box = page.locator("#official-section")
@@ -243,3 +260,61 @@ def walk(browser: Browser, url: str, cookie: str, user, releases, worker) -> Non
     expect(change).to_contain_text(f"Updated {RPRSV} (RpRSV)")
     watch.check()
     context.close()
+
+
+def test_what_goes_wrong_is_said_in_words(
+    browser: Browser, releases, make_user, start_worker, tmp_path: Path, request
+) -> None:
+    user = in_thread(lambda: make_user("cura", permissions=["create_ref"]))
+    cookie = in_thread(lambda: session_cookie_for(user))
+    good = releases.answers[download_path(releases.one)][0]
+    releases.script(LATEST, releases.json(releases.one, etag='W/"r1"'))
+    releases.script(download_path(releases.one), releases.file(b"\x1f\x8b not really gzip"))
+    with daphne(tmp_path, VIRTOOL_GITHUB_API_URL=releases.url) as (url, _process):
+        try:
+            start_worker(VIRTOOL_GITHUB_API_URL=releases.url)
+            context, page, watch = open_tab(browser, url, cookie)
+
+            # Release 1's file cannot be read: the install fails, nothing is kept, the box says why and offers it again.
+            page.get_by_role("button", name="Install the official plant virus reference").click()
+            problem = page.locator("#official-problem")
+            expect(problem).to_contain_text("The installation of the official reference failed", timeout=60_000)
+            expect(problem).to_contain_text("Release v1.0.0 is not a readable reference file")
+            expect(problem).to_contain_text("Nothing was kept; you may try again.")
+            expect(page.locator("#refs-list .ref-item")).to_have_count(0)
+            expect(page.locator("#official-section")).to_be_visible()
+
+            # The file fixed, it installs.
+            releases.script(download_path(releases.one), good)
+            install(page).get_by_role("link", name="Plant Viruses").click()
+            expect(page.locator("#remote-latest")).to_contain_text("Up to date")
+
+            # GitHub cannot be reached when checking: the errors the check kept are shown, the rest stays.
+            releases.script(LATEST, Answer(drop=True))
+            page.get_by_role("button", name="Check now").click()
+            errors = page.locator("#remote-errors")
+            expect(errors).to_contain_text("The last check of GitHub failed:")
+            expect(errors.locator("li")).to_have_count(1)
+            expect(errors.locator("li")).to_contain_text("Could not reach GitHub")
+            expect(page.locator("#toast")).to_contain_text("Could not check GitHub")
+            expect(page.locator("#remote-installed")).to_contain_text("v1.0.0")
+
+            # Release 2's file cannot be read: the review says so and offers no install.
+            releases.script(LATEST, releases.json(releases.two, etag='W/"r2"'))
+            releases.script(download_path(releases.two), releases.file(b"not a reference"))
+            page.get_by_role("button", name="Check now").click()
+            expect(page.locator("#remote-latest")).to_contain_text("Update available")
+            expect(errors).to_be_hidden()
+            ref_id = page.url.split("/refs/", 1)[1].split("#")[0]
+            watch.expected.append((502, "GET", f"/api/refs/{ref_id}/updates/preview"))
+            page.get_by_role("button", name="Review update to v1.1.0").click()
+            preview_problem = page.locator("#preview-problem")
+            expect(preview_problem).to_contain_text("Could not prepare the preview: Release v1.1.0 is not a readable")
+            expect(page.get_by_role("button", name="Install update")).to_be_hidden()
+            page.get_by_role("button", name="Not now").click()
+            expect(page.locator("#update-preview")).to_be_hidden()
+            assert watch.seen == [(502, "GET", f"/api/refs/{ref_id}/updates/preview")]
+            watch.check()
+            context.close()
+        finally:
+            show_log_if_failed(request, "daphne", tmp_path / "daphne.log")

@@ -613,7 +613,8 @@ $("#remote-check").addEventListener("click", async (event) => {
     state.ref = { ...state.ref, release };
     await loadReference(); // the check also wrote what went wrong into remotes_from.errors
     const now = state.ref.release;
-    toast(now?.newer ? `${now.name} is available` : "The reference is up to date");
+    if (state.ref.remotes_from?.errors?.length) toast("Could not check GitHub for a new release", { error: true });
+    else toast(now?.newer ? `${now.name} is available` : "The reference is up to date");
   } catch (error) {
     showNotice($("#remote-errors"), `Could not check for a new release: ${error.message}`);
   } finally {
