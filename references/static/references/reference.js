@@ -484,7 +484,7 @@ function handleOf(id) {
   return known ? known.handle : `user ${id}`;
 }
 
-/** The running update of the reference, with its latest progress, or null. */
+/** The update job of the reference (running or ended), with its latest progress from the websocket, or null. */
 function updateJob() {
   const ref = state.ref;
   const job = state.jobs.get(ref?.job?.id) || ref?.job;
