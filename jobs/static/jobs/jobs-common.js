@@ -85,6 +85,14 @@ export function stepText(job) {
   return job.step_name || "Running";
 }
 
+/** Why a job stopped, in the sentences its runner wrote for people (the latest error of its status), or "". */
+export function jobErrorText(job) {
+  if (job?.state === "cancelled") return "it was cancelled";
+  const record = [...(job?.status || [])].reverse().find((item) => item.error);
+  const details = record?.error?.details || [];
+  return details.length ? details.map(String).join(" ") : record?.error?.type || "";
+}
+
 // --- Durations ----------------------------------------------------------------------------------------------------
 
 /** "1 h 4 min", "35 s": the time between two timestamps (or until now). */

@@ -1,5 +1,6 @@
 // One reference: OTUs (search, verification, add), history (diffs, revert), indexes (build with live progress),
-// members and their rights, export links and settings. Everything follows the websocket.
+// members and their rights, export links and settings; for a remote reference, its releases, what an update will
+// change and the update's progress. Everything follows the websocket.
 import {
   $,
   $$,
@@ -10,14 +11,16 @@ import {
   fill,
   getAccount,
   h,
+  hasRole,
   live,
   onPager,
   onSubmit,
   renderPager,
+  showNotice,
   timeAgo,
   toast,
 } from "../virtool/virtool.js";
-import { ACTIVE_STATES, progressBar, setProgress, stateBadge, stepText } from "../jobs/jobs-common.js";
+import { ACTIVE_STATES, FAILED_STATES, jobErrorText, progressBar, setProgress, stateBadge, stepText } from "../jobs/jobs-common.js";
 import { HistoryList, RIGHTS, RIGHT_LABELS, confirmInline, dataTypeLabel, followHistory, referenceRights } from "./refs-common.js";
 
 const root = $("#ref-root");
@@ -35,6 +38,8 @@ const state = {
   indexes: [],
   openFiles: new Set(), // ids of the indexes whose file lists are open
   jobs: new Map(),
+  updates: null, // GET /updates: every install and update of a remote reference, newest first
+  preview: null, // the release id whose preview is shown
 };
 
 function showError(message) {
@@ -84,14 +89,15 @@ function renderReference() {
     .join(" · ");
   $("#ref-description").textContent = ref.description || "";
   const status = $("#ref-status");
-  if (!ref.ready) fill(status, h("span", { class: "badge", text: "Filling…" }));
+  if (!ref.ready) fill(status, h("span", { class: "badge", text: ref.remotes_from ? "Installing…" : "Filling…" }));
   else if (ref.latest_build) fill(status, h("span", { class: "badge ok", text: `Latest index: version ${ref.latest_build.version}` }));
   else fill(status, h("span", { class: "badge", text: "No index built" }));
   const filling = $("#ref-filling");
   filling.hidden = ref.ready;
   if (!ref.ready) {
     const job = state.jobs.get(ref.job?.id) || ref.job;
-    filling.textContent = `The reference is being filled${job ? ` (${Math.round(job.progress || 0)}%)` : ""}. Its OTUs appear when it is ready.`;
+    const what = ref.remotes_from ? `Release ${ref.release?.name || ""} is being installed` : "The reference is being filled";
+    filling.textContent = `${what}${job ? ` (${Math.round(job.progress || 0)}%)` : ""}. Its OTUs appear when it is ready.`;
   }
   $("#export-unbuilt").href = `${refPath}/export?scope=unbuilt`;
   const built = $("#export-built");
@@ -107,6 +113,7 @@ function renderReference() {
     : "Every change is built into an index.";
   renderMembers();
   renderSettings();
+  renderRemote();
   historyList.render();
 }
 
@@ -120,6 +127,7 @@ live.on("references", (message) => {
   }
   if (message.data.id !== refId) return;
   const wasReady = state.ref?.ready;
+  const before = remoteSignature(state.ref);
   // List documents lack `contributors`; keep what the detail had.
   state.ref = { ...state.ref, ...message.data };
   state.rights = referenceRights(state.account, state.ref);
@@ -128,6 +136,8 @@ live.on("references", (message) => {
     loadOtus();
     loadHistory();
   }
+  // An install or update started or finished: its entry in the updates list changed.
+  if (state.ref.remotes_from && remoteSignature(state.ref) !== before) reloadUpdates();
 });
 
 // --- Tabs ---------------------------------------------------------------------------------------------------
@@ -427,7 +437,7 @@ live.on("jobs", (message) => {
 });
 
 const reloadAfterJob = debounce(async () => {
-  if (await loadReference()) await Promise.all([loadIndexes(), loadHistory(), loadOtus()]);
+  if (await loadReference()) await Promise.all([loadIndexes(), loadHistory(), loadOtus(), loadUpdates()]);
 }, 100);
 
 $("#build-index").addEventListener("click", async (event) => {
@@ -444,6 +454,286 @@ $("#build-index").addEventListener("click", async (event) => {
   } catch (error) {
     problem.textContent = error.status === 409 ? `Cannot build: ${error.message}` : error.message;
     problem.hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// --- Remote reference -------------------------------------------------------------------------------------------
+
+const UPDATE_WORKFLOW = "update_remote_reference";
+
+/** What, of a reference, changes the list of its installs and updates. */
+function remoteSignature(ref) {
+  return JSON.stringify([ref?.installed?.id ?? null, Boolean(ref?.updating), ref?.ready, ref?.job?.id ?? null]);
+}
+
+function releaseDate(value) {
+  if (!value) return "an unknown date";
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleDateString(undefined, { dateStyle: "medium" });
+}
+
+/** The handle of the user `id`, from what the page knows (the account, the members, the contributors). */
+function handleOf(id) {
+  if (id === undefined || id === null) return "—";
+  const ref = state.ref || {};
+  const known = [state.account, ref.user, ...(ref.users || []), ...(ref.contributors || []), ref.job?.user].find(
+    (user) => user && user.id === id && user.handle,
+  );
+  return known ? known.handle : `user ${id}`;
+}
+
+/** The update job of the reference (running or ended), with its latest progress from the websocket, or null. */
+function updateJob() {
+  const ref = state.ref;
+  const job = state.jobs.get(ref?.job?.id) || ref?.job;
+  return job && job.workflow === UPDATE_WORKFLOW ? job : null;
+}
+
+function renderRemote() {
+  const ref = state.ref;
+  const section = $("#remote-section");
+  section.hidden = !ref.remotes_from;
+  if (!ref.remotes_from) return;
+  const slug = ref.remotes_from.slug;
+  const link = $("#remote-slug");
+  link.href = `https://github.com/${slug}`;
+  link.textContent = slug;
+
+  const installed = ref.installed;
+  fill(
+    $("#remote-installed"),
+    installed
+      ? [h("strong", { text: installed.name }), `, published ${releaseDate(installed.published_at)}`]
+      : h("span", { class: "muted", text: ref.ready ? "None" : "Being installed…" }),
+  );
+
+  const release = ref.release;
+  const job = updateJob();
+  const updating = Boolean(ref.updating);
+  const newer = Boolean(ref.ready && release?.newer);
+  const latest = $("#remote-latest");
+  latest.dataset.state = !release ? "unknown" : newer ? "update" : "current";
+  if (!release) fill(latest, h("span", { class: "muted", text: "Not known yet" }));
+  else if (newer) {
+    fill(latest, h("span", { class: "badge warn", text: "Update available" }), ` ${release.name}, published ${releaseDate(release.published_at)}`);
+  } else if (!ref.ready) fill(latest, `${release.name}, published ${releaseDate(release.published_at)}`);
+  else fill(latest, h("span", { class: "badge ok", text: "Up to date" }), ` ${release.name} is the latest release`);
+
+  fill($("#remote-checked"), release?.retrieved_at ? ["Last checked ", timeAgo(release.retrieved_at), "."] : "Not checked yet.");
+  $("#remote-check").hidden = !ref.ready;
+
+  const errors = ref.remotes_from.errors || [];
+  const errorBox = $("#remote-errors");
+  fill(errorBox, errors.length ? [h("p", { text: "The last check of GitHub failed:" }), h("ul", {}, errors.map((text) => h("li", { text })))] : []);
+  errorBox.hidden = !errors.length;
+
+  // The notes of a release not installed yet: what the update brings. Markdown is shown as its text, never parsed.
+  const notes = $("#remote-notes");
+  notes.hidden = !(newer && release.body);
+  if (!notes.hidden) {
+    $("#remote-notes-title").textContent = `Release notes of ${release.name}`;
+    $("#remote-notes-body").textContent = release.body;
+  }
+
+  const progress = $("#update-progress");
+  progress.hidden = !updating;
+  if (updating) {
+    const target = (state.updates || []).find((entry) => !entry.ready)?.name || release?.name || "the latest release";
+    const step = job ? stepText(job) : "Starting";
+    $("#update-progress-text").textContent = `Updating to ${target}: ${step} · ${Math.round(job?.progress || 0)}%`;
+    let bar = $("#update-progress-bar .job-progress");
+    if (!bar) {
+      bar = progressBar(`Update to ${target}`);
+      fill($("#update-progress-bar"), bar);
+    }
+    setProgress(bar, { state: "running", ...(job || {}), progress: job?.progress ?? 0 }, step);
+  }
+
+  const failed = !updating && job && FAILED_STATES.includes(job.state);
+  const failure = failed ? ref.task?.error || jobErrorText(state.jobs.get(job.id)) : "";
+  showNotice(
+    $("#update-failed"),
+    failed ? `The last update did not finish${failure ? `: ${failure.replace(/\.$/, "")}` : ""}. Nothing was changed; the reference is as it was before it.` : "",
+  );
+
+  const review = $("#review-update");
+  review.hidden = !newer || updating;
+  review.textContent = newer ? `Review update to ${release.name}` : "Review update";
+  $("#remote-actions").hidden = review.hidden;
+  const preview = $("#update-preview");
+  if (!preview.hidden && (updating || !newer || state.preview !== release?.id)) closePreview(false);
+}
+
+async function loadUpdates() {
+  if (!state.ref?.remotes_from) return;
+  try {
+    state.updates = await api("GET", `${refPath}/updates`);
+  } catch (error) {
+    showError(`Could not load the updates: ${error.message}`);
+    return;
+  }
+  renderUpdates();
+  renderRemote();
+}
+
+const reloadUpdates = debounce(loadUpdates, 150);
+
+function renderUpdates() {
+  const entries = state.updates || [];
+  const busy = Boolean(state.ref && (!state.ref.ready || state.ref.updating));
+  fill(
+    $("#updates-table tbody"),
+    entries.map((entry) => {
+      const badge = entry.ready
+        ? h("span", { class: "badge ok", text: state.ref?.installed?.id === entry.id ? "Installed" : "Done" })
+        : h("span", { class: "badge", text: busy ? "Installing…" : "Pending" });
+      return h(
+        "tr",
+        { dataset: { release: entry.name, ready: String(Boolean(entry.ready)) } },
+        h("th", { scope: "row" }, entry.html_url ? h("a", { href: entry.html_url, rel: "noopener noreferrer", target: "_blank", text: entry.name }) : entry.name),
+        h("td", { text: releaseDate(entry.published_at) }),
+        h("td", {}, timeAgo(entry.created_at)),
+        h("td", { text: handleOf(entry.user?.id) }),
+        h("td", { dataset: { part: "state" } }, badge),
+      );
+    }),
+  );
+  $("#updates-table").hidden = !entries.length;
+  $("#updates-empty").hidden = entries.length > 0;
+}
+
+$("#remote-check").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  button.disabled = true;
+  button.textContent = "Checking…";
+  try {
+    const release = await api("GET", `${refPath}/release`);
+    state.ref = { ...state.ref, release };
+    await loadReference(); // the check also wrote what went wrong into remotes_from.errors
+    const now = state.ref.release;
+    if (state.ref.remotes_from?.errors?.length) toast("Could not check GitHub for a new release", { error: true });
+    else toast(now?.newer ? `${now.name} is available` : "The reference is up to date");
+  } catch (error) {
+    showNotice($("#remote-errors"), `Could not check for a new release: ${error.message}`);
+  } finally {
+    button.disabled = false;
+    button.textContent = "Check now";
+  }
+});
+
+function otuLink(otu) {
+  return h("a", { href: `/refs/${encodeURIComponent(refId)}/otus/${encodeURIComponent(otu.id)}`, text: otu.name });
+}
+
+/** One group of the preview: a heading with its count and the OTUs, or nothing when the group is empty. */
+function previewGroup(kind, title, otus, item, note = null) {
+  if (!otus.length) return null;
+  const id = `preview-${kind}-title`;
+  return h(
+    "div",
+    { class: "preview-group", dataset: { kind } },
+    h("h4", { id, text: `${title} (${otus.length})` }),
+    note ? h("p", { class: "muted small", text: note }) : null,
+    h("ul", { class: "preview-list", "aria-labelledby": id }, otus.map((otu) => h("li", { dataset: { name: otu.name } }, item(otu)))),
+  );
+}
+
+function renderPreview(preview) {
+  const edited = preview.updated.filter((otu) => otu.local_changes);
+  const removedEdited = preview.removed.filter((otu) => otu.local_changes);
+  const warning = edited.length || removedEdited.length
+    ? h(
+        "div",
+        { class: "notice warning", id: "preview-warning" },
+        h("p", {}, h("strong", { text: `${plural(edited.length + removedEdited.length, "OTU")} edited here will lose those edits.` })),
+        h("p", {
+          text: `The update replaces them with the release's version${removedEdited.length ? " (or removes them)" : ""}. The history keeps every edit: the update's change to each OTU can be reverted from the history while it is not built into an index.`,
+        }),
+      )
+    : null;
+  const localNote = (otu, text) => (otu.local_changes ? h("span", { class: "badge warn local-changes", text }) : null);
+  const changed = preview.updated.length + preview.created.length + preview.removed.length;
+  fill(
+    $("#preview-body"),
+    h(
+      "p",
+      { id: "preview-summary" },
+      changed
+        ? `Installing ${preview.release.name} changes ${plural(changed, "OTU")}; ${plural(preview.unchanged, "OTU")} stay as they are.`
+        : `${preview.release.name} changes no OTU; installing it only records it as installed.`,
+    ),
+    warning,
+    previewGroup("updated", "OTUs updated", preview.updated, (otu) => [otuLink(otu), " ", localNote(otu, "Local edits replaced")]),
+    previewGroup("created", "OTUs added", preview.created, (otu) => otu.name),
+    previewGroup("removed", "OTUs removed", preview.removed, (otu) => [otuLink(otu), " ", localNote(otu, "Local edits removed")]),
+    previewGroup("kept", "Our own OTUs, kept", preview.kept, (otu) => otuLink(otu), "Made here and not in the release: the update leaves them as they are."),
+    h("p", { class: "muted small", id: "preview-unchanged", text: `Unchanged: ${plural(preview.unchanged, "OTU")}.` }),
+  );
+}
+
+function closePreview(focus = true) {
+  $("#update-preview").hidden = true;
+  $("#review-update").setAttribute("aria-expanded", "false");
+  state.preview = null;
+  if (focus && !$("#review-update").hidden) $("#review-update").focus();
+}
+
+$("#review-update").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  const panel = $("#update-preview");
+  if (!panel.hidden) {
+    closePreview();
+    return;
+  }
+  const release = state.ref.release;
+  state.preview = release.id;
+  panel.hidden = false;
+  button.setAttribute("aria-expanded", "true");
+  $("#preview-title").textContent = `What the update to ${release.name} will change`;
+  $("#preview-status").textContent = `Downloading ${release.name} to compare it with the OTUs here…`;
+  fill($("#preview-body"));
+  showNotice($("#preview-problem"), "");
+  $("#preview-actions").hidden = true;
+  panel.setAttribute("aria-busy", "true");
+  try {
+    const preview = await api("GET", `${refPath}/updates/preview`);
+    if (state.preview !== release.id) return;
+    renderPreview(preview);
+    $("#preview-status").textContent = "";
+    const mayInstall = state.rights.has("modify");
+    $("#preview-actions").hidden = false;
+    $("#install-update").hidden = !mayInstall;
+    if (!mayInstall) $("#preview-status").textContent = "Only members with the Modify right may install the update.";
+  } catch (error) {
+    if (state.preview !== release.id) return;
+    $("#preview-status").textContent = "";
+    showNotice($("#preview-problem"), `Could not prepare the preview: ${error.message}`);
+    $("#preview-actions").hidden = false;
+    $("#install-update").hidden = true;
+  } finally {
+    panel.removeAttribute("aria-busy");
+  }
+});
+
+$("#close-preview").addEventListener("click", () => closePreview());
+
+$("#install-update").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  showNotice($("#preview-problem"), "");
+  button.disabled = true;
+  try {
+    const entry = await api("POST", `${refPath}/updates`);
+    toast(`Updating to ${entry.name}`);
+    closePreview(false);
+    state.ref = { ...state.ref, updating: true };
+    state.updates = [entry, ...(state.updates || []).filter((item) => item.id !== entry.id || item.ready)];
+    renderUpdates();
+    renderRemote();
+    if (await loadReference()) await loadUpdates();
+  } catch (error) {
+    showNotice($("#preview-problem"), `Could not start the update: ${error.message}`);
   } finally {
     button.disabled = false;
   }
@@ -521,11 +811,15 @@ function renderMembers(force = false) {
 
 async function loadCandidates() {
   if (!state.rights.has("modify")) return;
-  try {
-    const result = await api("GET", "/api/users?per_page=100");
-    candidates.user = result.documents.map((user) => ({ id: user.id, name: user.handle }));
-  } catch {
-    candidates.user = null; // Only user administrators may list users.
+  // Only user administrators may list users: others give a user's id (no request that is bound to be refused).
+  candidates.user = null;
+  if (hasRole(state.account?.administrator_role, "users")) {
+    try {
+      const result = await api("GET", "/api/users?per_page=100");
+      candidates.user = result.documents.map((user) => ({ id: user.id, name: user.handle }));
+    } catch {
+      candidates.user = null;
+    }
   }
   try {
     const groups = await api("GET", "/api/groups");
@@ -634,6 +928,7 @@ live.onReconnect(() => {
   loadOtus();
   loadHistory();
   loadIndexes();
+  loadUpdates();
 });
 
 (async () => {
@@ -644,5 +939,5 @@ live.onReconnect(() => {
     showError(`Could not load your account: ${error.message}`);
   }
   if (!(await loadReference())) return;
-  await Promise.all([loadOtus(), loadHistory(), loadIndexes(), loadCandidates()]);
+  await Promise.all([loadOtus(), loadHistory(), loadIndexes(), loadCandidates(), loadUpdates()]);
 })();

@@ -1,4 +1,5 @@
-// References: the live list (search, pages, import progress) and the create form (empty, import a file, clone).
+// References: the live list (search, pages, import and install progress), the create form (empty, import a file,
+// clone) and the installation of the official reference from its GitHub release.
 import {
   $,
   $$,
@@ -24,11 +25,12 @@ import {
   timeAgo,
   toast,
 } from "../virtool/virtool.js";
-import { progressBar, setProgress } from "../jobs/jobs-common.js";
+import { FAILED_STATES, jobErrorText, progressBar, setProgress } from "../jobs/jobs-common.js";
 import { dataTypeLabel, importProblems } from "./refs-common.js";
 
 const PER_PAGE = 25;
-const FILL_WORKFLOWS = new Set(["import_reference", "clone_reference"]);
+const FILL_WORKFLOWS = new Set(["import_reference", "clone_reference", "remote_reference"]);
+const OFFICIAL_SLUG = "virtool/ref-plant-viruses";
 const params = new URLSearchParams(window.location.search);
 const state = {
   find: params.get("find") || "",
@@ -38,6 +40,7 @@ const state = {
   jobs: new Map(),
   account: null,
   upload: null,
+  officialJob: null, // the install this page started: its failure is told in the official box
 };
 
 const list = $("#refs-list");
@@ -60,27 +63,38 @@ function plural(count, word) {
   return `${count.toLocaleString()} ${word}${count === 1 ? "" : "s"}`;
 }
 
+function jobProgress(reference, job) {
+  const bar = progressBar(`Progress of ${reference.name}`);
+  setProgress(bar, { ...job, progress: job.progress ?? 0 }, job.step_name || "");
+  return [bar, h("span", { class: "muted small", dataset: { part: "progress" }, text: `${Math.round(job.progress || 0)}%` })];
+}
+
 function referenceItem(reference) {
   const job = state.jobs.get(reference.job?.id) || reference.job;
+  const remote = Boolean(reference.remotes_from);
   const status = [];
   if (!reference.ready) {
-    const failed = job && ["error", "cancelled", "terminated", "timeout"].includes(job.state);
-    status.push(h("span", { class: `badge ${failed ? "off" : ""}`, text: failed ? "Import failed" : "Filling…" }));
-    if (job) {
-      const bar = progressBar(`Progress of ${reference.name}`);
-      setProgress(bar, { ...job, progress: job.progress ?? 0 }, job.step_name || "");
-      status.push(bar, h("span", { class: "muted small", dataset: { part: "progress" }, text: `${Math.round(job.progress || 0)}%` }));
-    }
+    const failed = job && FAILED_STATES.includes(job.state);
+    const [failedText, busyText] = remote ? ["Install failed", "Installing…"] : ["Import failed", "Filling…"];
+    status.push(h("span", { class: `badge ${failed ? "off" : ""}`, text: failed ? failedText : busyText }));
+    if (job) status.push(...jobProgress(reference, job));
+  } else if (reference.updating) {
+    status.push(h("span", { class: "badge", text: "Updating…" }));
+    if (job) status.push(...jobProgress(reference, job));
   } else if (reference.latest_build) {
     status.push(h("span", { class: "badge ok", text: `Index ${reference.latest_build.version}` }));
   } else {
     status.push(h("span", { class: "badge", text: "No index built" }));
+  }
+  if (reference.ready && !reference.updating && reference.release?.newer) {
+    status.push(h("span", { class: "badge warn", text: "Update available" }));
   }
   const facts = [
     dataTypeLabel(reference.data_type),
     reference.organism || null,
     plural(reference.otu_count || 0, "OTU"),
     reference.unbuilt_change_count ? plural(reference.unbuilt_change_count, "unbuilt change") : null,
+    remote && reference.installed ? `release ${reference.installed.name}` : null,
   ].filter(Boolean);
   return h(
     "li",
@@ -112,6 +126,7 @@ function render() {
       : plural(result.total_count, "reference");
     renderPager($("#refs-pager"), result);
   }
+  renderOfficial();
 }
 
 const load = listLoader({
@@ -152,6 +167,7 @@ live.on("jobs", (message) => {
   if (message.operation === "delete") return;
   const job = message.data;
   const finished = !["waiting", "preparing", "running"].includes(job.state);
+  if (job.id === state.officialJob && FAILED_STATES.includes(job.state)) officialFailed(job);
   if (!state.references.some((reference) => reference.job?.id === job.id)) {
     // A fill job that ended before this page heard of its reference (its POST answer still on the way).
     if (finished && FILL_WORKFLOWS.has(job.workflow)) reload();
@@ -215,14 +231,14 @@ for (const link of $$(".tabs a[data-mode]", section)) {
 }
 for (const button of $$("[data-action=cancel-create]", section)) button.addEventListener("click", closeCreate);
 
-function afterCreate(reference, what) {
+function afterCreate(reference, what, { close = true } = {}) {
   toast(`${what} ${reference.name}`);
   if (!state.references.some((item) => item.id === reference.id)) {
     state.references.unshift(reference);
     if (reference.job) state.jobs.set(reference.job.id, reference.job);
     render();
   }
-  closeCreate();
+  if (close) closeCreate();
   reload();
 }
 
@@ -372,12 +388,55 @@ onSubmit($("#create-clone-form"), async (form) => {
   afterCreate(reference, "Cloning into");
 });
 
+// --- The official reference --------------------------------------------------------------------------------------
+
+const official = $("#official-section");
+const officialProblem = $("#official-problem");
+const installOfficial = $("#install-official");
+
+/** The box shows while the official reference is not installed (nor being installed) to those who may create one. */
+function renderOfficial() {
+  official.hidden = !(state.result && state.result.official_installed === false && may(state.account, "create_ref"));
+}
+
+function officialFailed(job) {
+  state.officialJob = null;
+  const reason = jobErrorText(job);
+  const why = reason ? `: ${reason.replace(/\.$/, "")}.` : ".";
+  showNotice(officialProblem, `The installation of the official reference failed${why} Nothing was kept; you may try again.`);
+}
+
+installOfficial.addEventListener("click", async () => {
+  showNotice(officialProblem, "");
+  installOfficial.disabled = true;
+  installOfficial.setAttribute("aria-busy", "true");
+  try {
+    const reference = await api("POST", "/api/refs", { remote_from: OFFICIAL_SLUG });
+    state.officialJob = reference.job?.id ?? null;
+    if (state.result) state.result.official_installed = true;
+    afterCreate(reference, `Installing ${reference.release?.name || "the latest release"} of`, { close: false });
+  } catch (error) {
+    if (error.status === 409) {
+      showNotice(officialProblem, `${error.message}. It is in the list below.`);
+      reload();
+    } else if (error.status === 502) {
+      showNotice(officialProblem, `GitHub could not be reached, so nothing was installed: ${error.message}. Try again in a moment; if it keeps failing, check this server's internet connection or proxy setting.`);
+    } else {
+      showNotice(officialProblem, `Could not install the official reference: ${error.message}`);
+    }
+  } finally {
+    installOfficial.disabled = false;
+    installOfficial.removeAttribute("aria-busy");
+  }
+});
+
 // --- Start -------------------------------------------------------------------------------------------------
 
 (async () => {
   try {
     state.account = await getAccount();
     $("#refs-actions").hidden = !may(state.account, "create_ref");
+    renderOfficial();
   } catch (error) {
     showProblem(`Could not load your account: ${error.message}`);
   }
