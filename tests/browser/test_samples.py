@@ -126,6 +126,9 @@ def test_create_a_sample_from_a_chosen_file_and_see_its_quality(
     expect(quality.locator("path.mean-line")).to_have_count(1)
     expect(page.locator("svg[data-chart=composition] path.composition-line")).to_have_count(4)
     assert page.locator("svg[data-chart=distribution] rect.bar").count() > 0
+    gc = page.locator("svg[data-chart=gc]")
+    expect(gc.locator("path.gc-observed")).to_have_count(1)
+    expect(gc.locator("path.gc-theoretical")).to_have_count(1)
     expect(page.locator("#reads-files a")).to_have_count(1)
     page.screenshot(path=str(SCREENSHOTS / "sample-detail.png"), full_page=True)
 
@@ -446,3 +449,33 @@ def test_edit_metadata_labels_and_rights_on_the_sample_page(live_server_url: str
     assert errors == reader_errors == member_errors == []
     for context in (owner, reader, member):
         context.close()
+
+
+def test_long_reads_cycles_are_grouped_as_fastqc_shows_them(live_server_url: str, browser: Browser, make_user) -> None:
+    """The RpRSV reads run to 151 nt: the charts show cycles 1-9, then groups of five (10-14, ..., 150-151) as FastQC
+    does; the stored report keeps every cycle."""
+    from samples.models import Sample
+    from samples.quality import quality
+    from tests.conftest import SHARED
+
+    reads = [SHARED / "data" / "samples" / name for name in ("rprsv_1.fq.gz", "rprsv_2.fq.gz")]
+
+    def make() -> tuple[str, str]:
+        user = make_user("ada", role="full")
+        sample = Sample.objects.create(name="RpRSV", user=user, ready=True, paired=True, quality=quality(reads))
+        return session_cookie_for(user), sample.pk
+
+    cookie, sample_id = in_thread(make)
+    stored = in_thread(lambda: Sample.objects.get(pk=sample_id).quality)
+    assert len(stored["bases"]) == 151
+    context, page, errors = open_page(browser, live_server_url, cookie, f"/samples/{sample_id}")
+    chart = page.locator("svg[data-chart=quality]")
+    expect(chart.locator("rect.box")).to_have_count(9 + 29)
+    expect(chart.locator("rect.box").nth(9).locator("title")).to_contain_text("Cycles 10-14")
+    expect(chart.locator("rect.box").last.locator("title")).to_contain_text("Cycles 150-151")
+    expect(chart).to_contain_text("grouped as FastQC shows long reads")
+    expect(page.locator("svg[data-chart=composition] path.composition-line")).to_have_count(4)
+    expect(page.locator("svg[data-chart=gc] path.gc-observed")).to_have_count(1)
+    page.screenshot(path=str(SCREENSHOTS / "sample-quality-long-reads.png"), full_page=True)
+    assert errors == []
+    context.close()

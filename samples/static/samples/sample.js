@@ -72,7 +72,7 @@ function ticks(max, count = 5) {
  * A chart frame: title, axes with ticks and labels, and an optional legend.
  * `x(value)` and `y(value)` map data to pixels inside the plot; `xTicks`/`yTicks` are data values.
  */
-function frame({ title, xLabel, yLabel, x, y, xTicks, yTicks, yFormat = String, legend = [], name }) {
+function frame({ title, xLabel, yLabel, x, y, xTicks, yTicks, yFormat = String, xFormat = String, legend = [], name }) {
   const svg = chartSvg({
     width: W,
     height: H,
@@ -92,7 +92,7 @@ function frame({ title, xLabel, yLabel, x, y, xTicks, yTicks, yFormat = String, 
   for (const value of xTicks) {
     const px = x(value);
     axes.append(s("line", { x1: px, x2: px, y1: M.top + PH, y2: M.top + PH + 4 }));
-    axes.append(s("text", { x: px, y: M.top + PH + 16, "text-anchor": "middle" }, String(value)));
+    axes.append(s("text", { x: px, y: M.top + PH + 16, "text-anchor": "middle" }, xFormat(value)));
   }
   axes.append(yAxisLine(AREA));
   axes.append(s("line", { x1: M.left, x2: M.left + PW, y1: M.top + PH, y2: M.top + PH }));
@@ -119,22 +119,73 @@ function frame({ title, xLabel, yLabel, x, y, xTicks, yTicks, yFormat = String, 
   return { svg, plot };
 }
 
+/**
+ * FastQC's display groups of cycles (`BaseGroup.makeLinearBaseGroups`): every cycle up to 75; beyond, cycles 1–9
+ * alone, then groups of 2, 5, 10, 20, 50, ... cycles, the smallest that keeps fewer than 75 groups. For display
+ * only: the stored report keeps every cycle.
+ */
+export function cycleGroups(length) {
+  if (length <= 75) return Array.from({ length }, (_, index) => [index + 1, index + 1]);
+  let interval = 0;
+  for (let multiplier = 1; !interval; multiplier *= 10) {
+    for (const base of [2, 5, 10]) {
+      const size = base * multiplier;
+      const count = 9 + Math.floor((length - 9) / size) + ((length - 9) % size ? 1 : 0);
+      if (count < 75) {
+        interval = size;
+        break;
+      }
+    }
+  }
+  const groups = [];
+  let start = 1;
+  while (start <= length) {
+    let end = start + interval - 1;
+    if (start < 10) end = start;
+    if (start === 10 && interval > 10) end = interval - 1;
+    groups.push([start, Math.min(end, length)]);
+    if (start < 10) start += 1;
+    else if (start === 10 && interval > 10) start = interval;
+    else start += interval;
+  }
+  return groups;
+}
+
+/** Rows of per-cycle values averaged over FastQC's display groups, with each group's label ("10-14"). */
+function grouped(rows) {
+  return cycleGroups(rows.length).map(([start, end]) => {
+    const members = rows.slice(start - 1, end);
+    const values = members[0].map((_, column) => members.reduce((sum, row) => sum + row[column], 0) / members.length);
+    return { label: start === end ? String(start) : `${start}-${end}`, values: values.map((v) => Number(v.toFixed(3))) };
+  });
+}
+
+/** Tick positions (group indexes, 1-based) and their labels for about eight ticks across the groups. */
+function groupTicks(groups) {
+  const every = Math.max(1, Math.ceil(groups.length / 8));
+  const out = [];
+  for (let index = 0; index < groups.length; index += every) out.push(index + 1);
+  return out;
+}
+
 /** Per-cycle quality: FastQC's box plot with green/orange/red bands, median ticks and the mean as a line. */
-function qualityChart(bases) {
+function qualityChart(rows) {
+  const groups = grouped(rows);
+  const bases = groups.map((group) => group.values);
   const n = bases.length;
   const top = Math.max(40, Math.ceil(Math.max(...bases.map((row) => row[5] ?? 0)) / 5) * 5);
   const step = PW / n;
   const x = (cycle) => M.left + (cycle - 0.5) * step;
   const y = yScale(AREA, top);
-  const cycleTicks = ticks(n, 8).filter((value) => value >= 1);
   const { svg, plot } = frame({
     name: "quality",
     title: "Quality per cycle",
-    xLabel: "Cycle (position in read)",
+    xLabel: rows.length > 75 ? "Cycle (position in read; grouped as FastQC shows long reads)" : "Cycle (position in read)",
     yLabel: "Phred quality",
     x,
     y,
-    xTicks: [1, ...cycleTicks.filter((value) => value > 1)],
+    xTicks: groupTicks(groups),
+    xFormat: (index) => groups[index - 1].label,
     yTicks: ticks(top, 4),
     legend: [
       { label: "Mean", color: "#1d4ed8", line: true },
@@ -169,7 +220,12 @@ function qualityChart(bases) {
           height: Math.max(1, y(q25) - y(q75)),
           class: "box",
         },
-        s("title", {}, `Cycle ${index + 1}: median ${median}, 25–75% ${q25}–${q75}, 10–90% ${p10}–${p90}`),
+        s(
+          "title",
+          {},
+          `${groups[index].label.includes("-") ? "Cycles" : "Cycle"} ${groups[index].label}: median ${median}, ` +
+            `25–75% ${q25}–${q75}, 10–90% ${p10}–${p90}`,
+        ),
       ),
     );
     cycle.append(s("line", { x1: cx - boxWidth / 2, x2: cx + boxWidth / 2, y1: y(median), y2: y(median), class: "median" }));
@@ -187,19 +243,22 @@ const BASES = [
   ["C", "#1d4ed8"],
 ];
 
-/** Per-cycle base composition: one line per base, 0–100%. */
-function compositionChart(composition) {
+/** Per-cycle base composition: one line per base, 0–100% (long reads' cycles grouped as FastQC shows them). */
+function compositionChart(rows) {
+  const groups = grouped(rows);
+  const composition = groups.map((group) => group.values);
   const n = composition.length;
   const x = (cycle) => M.left + ((cycle - 1) / Math.max(1, n - 1)) * PW;
   const y = yScale(AREA, 100);
   const { svg, plot } = frame({
     name: "composition",
     title: "Base composition per cycle",
-    xLabel: "Cycle (position in read)",
+    xLabel: rows.length > 75 ? "Cycle (position in read; grouped as FastQC shows long reads)" : "Cycle (position in read)",
     yLabel: "Bases (%)",
     x,
     y,
-    xTicks: [1, ...ticks(n, 8).filter((value) => value > 1)],
+    xTicks: groupTicks(groups),
+    xFormat: (index) => groups[index - 1].label,
     yTicks: [0, 25, 50, 75, 100],
     yFormat: (value) => `${value}%`,
     legend: BASES.map(([label, color]) => ({ label, color, line: true })),
@@ -245,6 +304,35 @@ function distributionChart(sequences) {
   return svg;
 }
 
+/** FastQC's per-sequence GC content: reads by GC % (observed), with the theoretical normal curve beside it. */
+function gcChart(observed, theoretical) {
+  const max = Math.max(1, ...observed, ...(theoretical || []));
+  const yTicks = ticks(max, 4);
+  const top = yTicks[yTicks.length - 1] || max;
+  const x = (percent) => M.left + (percent / 100) * PW;
+  const y = yScale(AREA, top, { clamp: false });
+  const legend = [{ label: "Observed", color: "#b42318", line: true }];
+  if (theoretical) legend.push({ label: "Theoretical", color: "#1d4ed8", line: true });
+  const { svg, plot } = frame({
+    name: "gc",
+    title: "GC content per read",
+    xLabel: "Mean GC content of the read (%)",
+    yLabel: "Reads",
+    x,
+    y,
+    xTicks: [0, 20, 40, 60, 80, 100],
+    yTicks,
+    yFormat: compact,
+    legend,
+  });
+  const line = (values, cls) => s("path", { d: pathData(values.map((v, i) => [x(i), y(v)])), class: cls });
+  if (theoretical) plot.append(line(theoretical, "gc-theoretical"));
+  plot.append(line(observed, "gc-observed"));
+  const mode = observed.indexOf(Math.max(...observed));
+  plot.append(s("title", {}, `Most reads at ${mode}% GC`));
+  return svg;
+}
+
 function renderQuality(sample) {
   const quality = sample.quality;
   const charts = $("#quality-charts");
@@ -257,6 +345,7 @@ function renderQuality(sample) {
   if (quality.bases?.length) figures.push(qualityChart(quality.bases));
   if (quality.composition?.length) figures.push(compositionChart(quality.composition));
   if (quality.sequences?.length) figures.push(distributionChart(quality.sequences));
+  if (quality.gc_distribution?.length) figures.push(gcChart(quality.gc_distribution, quality.gc_theoretical));
   fill(
     charts,
     figures.map((svg) => h("figure", { class: "quality-figure" }, svg)),
