@@ -58,10 +58,10 @@ class AnalysisWorkflow(Workflow):
         return
 
     def cleanup(self, ctx: JobContext) -> None:
-        """A failed, cancelled or lost analysis leaves nothing: the analysis and its folder go."""
-        from analyses.services import analysis_discard
+        """A failed, cancelled or lost analysis keeps its row (failed, to be tried again or removed), not its files."""
+        from analyses.services import analysis_fail
 
-        analysis_discard(analysis_id=ctx.args["analysis_id"])
+        analysis_fail(analysis_id=ctx.args["analysis_id"])
 
 
 def job_analysis(ctx: JobContext) -> tuple[Analysis, Index]:

@@ -14,6 +14,7 @@ from analyses.selectors import analysis_path
 from core.errors import BadRequest, Conflict
 from indexes.models import Index
 from indexes.selectors import index_current
+from jobs.constants import ACTIVE_STATES
 from jobs.services import job_attach, job_refuse_delete
 from jobs.workflow import analysis_workflows, get_workflow
 from references.models import Reference
@@ -150,15 +151,39 @@ def analysis_finish(*, analysis_id: str, results: dict[str, Any]) -> None:
     events.dispatch(interface="analyses", operation="update", ids=[analysis_id])
 
 
-def analysis_discard(*, analysis_id: str) -> None:
-    """The workflow failed or was cancelled: remove the analysis and its files."""
+def analysis_fail(*, analysis_id: str) -> None:
+    """The workflow failed, was cancelled or was lost: the analysis stays listed, failed (its job says why), without
+    its partial files, to be tried again or removed."""
     analysis = Analysis.objects.filter(pk=analysis_id).first()
     if analysis is None:
         return
-    folder = analysis_path(analysis)
-    analysis.delete()
-    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(analysis_path(analysis), ignore_errors=True)
+    AnalysisFile.objects.filter(analysis_id=analysis_id).delete()
+    from core import events
+
+    events.dispatch(interface="analyses", operation="update", ids=[analysis_id])
     _sample_workflows_changed(sample_id=analysis.sample_id)
+
+
+@transaction.atomic
+def analysis_retry(*, analysis: Analysis, user: User) -> Analysis:
+    """Run a failed analysis again with what it was started with (sample, index, subtractions): a new job."""
+    analysis = Analysis.objects.select_for_update().select_related("job", "index", "sample").get(pk=analysis.pk)
+    if analysis.ready:
+        raise Conflict("The analysis is ready: there is nothing to try again")
+    job = analysis.job
+    if job is None or job.state in ACTIVE_STATES:
+        raise Conflict("Analysis is still running")
+    if analysis.index is None or not analysis.index.ready:
+        raise BadRequest("The index the analysis used was removed: start a new analysis")
+    missing = [s for s in job.args.get("subtractions", []) if not Subtraction.objects.filter(pk=s, ready=True).exists()]
+    if missing:
+        raise BadRequest(f"Subtractions no longer exist: {', '.join(missing)}")
+    if problem := _workflow_class(analysis.workflow).start_problem():
+        raise BadRequest(problem)
+    job_attach(instance=analysis, workflow=analysis.workflow, args=dict(job.args), user=user)
+    _sample_workflows_changed(sample_id=analysis.sample_id)
+    return analysis
 
 
 def analysis_delete(*, analysis: Analysis) -> None:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from core.errors import InsufficientRights, NotFound
+from jobs.constants import ACTIVE_STATES
 from samples.constants import (
     AMPLICON_WORKFLOWS,
     SAMPLE_WORKFLOWS,
@@ -47,7 +48,11 @@ def _workflow_flag(workflow: str, *, ready: bool) -> Exists:
     """Whether the sample has a (ready or unready) analysis of `workflow`. Analyses are read through the reverse
     relation `Sample.analyses`, so samples import no analyses code."""
     analyses = Sample._meta.get_field("analyses").related_model._default_manager
-    return Exists(analyses.filter(sample=OuterRef("pk"), workflow=workflow, ready=ready))
+    if ready:
+        return Exists(analyses.filter(sample=OuterRef("pk"), workflow=workflow, ready=True))
+    # Pending: an unready analysis whose job still runs (a failed one stays listed to be tried again or removed,
+    # but is not pending).
+    return Exists(analyses.filter(sample=OuterRef("pk"), workflow=workflow, ready=False, job__state__in=ACTIVE_STATES))
 
 
 def _workflow_annotations() -> dict[str, Exists]:

@@ -10,10 +10,11 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
 from core import events
-from core.errors import BadRequest
+from core.errors import BadRequest, Conflict
 from core.selectors import settings_get
 from files.models import Upload
 from files.services import uploads_claim, uploads_release
+from jobs.constants import ACTIVE_STATES
 from jobs.services import job_attach, job_refuse_delete
 from samples.models import Label, Sample
 from samples.selectors import samples_path
@@ -138,6 +139,35 @@ def sample_delete(*, sample: Sample) -> None:
         used="The sample is being analysed: wait for its analyses to finish or cancel them",
     )
     sample_discard(sample_id=sample.pk)
+
+
+def sample_fail(*, sample_id: str) -> None:
+    """Creation failed, was cancelled or was lost: the sample stays listed, failed (its job says why), without the
+    partial reads; its uploads stay reserved for it, so that it can be tried again, until it is removed."""
+    shutil.rmtree(samples_path(sample_id), ignore_errors=True)
+    if Sample.objects.filter(pk=sample_id).exists():
+        events.dispatch(interface="samples", operation="update", ids=[sample_id])
+
+
+@transaction.atomic
+def sample_retry(*, sample: Sample, user: User) -> Sample:
+    """Create a failed sample again from the same uploads (a new `create_sample` job)."""
+    sample = Sample.objects.select_for_update().select_related("job").get(pk=sample.pk)
+    if sample.ready:
+        raise Conflict("The sample is ready: there is nothing to try again")
+    job = sample.job
+    if job is None or job.state in ACTIVE_STATES:
+        raise Conflict("The sample is still being created")
+    files = list(job.args.get("files") or [])
+    present = set(Upload.objects.filter(pk__in=[f["id"] for f in files], removed=False).values_list("pk", flat=True))
+    missing = [f["name"] for f in files if f["id"] not in present]
+    if missing:
+        raise BadRequest(
+            f"The upload {', '.join(missing)} no longer exists: remove the sample and create it from new uploads"
+        )
+    job_attach(instance=sample, workflow="create_sample", args={"sample_id": sample.pk, "files": files}, user=user)
+    transaction.on_commit(lambda: events.dispatch(interface="samples", operation="update", ids=[sample.pk]))
+    return sample
 
 
 def sample_discard(*, sample_id: str) -> None:

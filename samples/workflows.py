@@ -102,9 +102,9 @@ class CreateSample(Workflow):
         uploads_mark_removed(upload_ids=[entry["id"] for entry in ctx.args["files"]], delete_files=True)
 
     def cleanup(self, ctx) -> None:
-        from samples.services import sample_discard
+        from samples.services import sample_fail
 
-        sample_discard(sample_id=ctx.args["sample_id"])
+        sample_fail(sample_id=ctx.args["sample_id"])
 
 
 def reads_files(sample: Sample) -> list[dict]:

@@ -15,6 +15,7 @@ urlpatterns = [
         name="analysis-export",
     ),
     path("analyses/<str:analysis_id>", views.AnalysisView.as_view(), name="analysis"),
+    path("analyses/<str:analysis_id>/retry", views.AnalysisRetryView.as_view(), name="analysis-retry"),
     path("analyses/<str:analysis_id>/files/<str:file_id>", views.AnalysisFileView.as_view(), name="analysis-file"),
     path("analyses/<str:analysis_id>/sequences.fa", views.NuvsContigsFastaView.as_view(), name="nuvs-contigs-fasta"),
     re_path(

@@ -112,6 +112,20 @@ class AnalysisView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class AnalysisRetryView(APIView):
+    """POST /analyses/{id}/retry: run a failed analysis again as it was started (write right on the sample). Not in
+    Virtool, whose failed analyses can only be removed."""
+
+    creates_job = True  # queues a job: 503 while the broker cannot be reached
+
+    @extend_schema(request=None, responses={200: AnalysisMinimalSerializer, **error_responses(400, 403, 409)})
+    def post(self, request: Request, analysis_id: str) -> Response:
+        user = request_user(request)
+        analysis = selectors.analysis_get(user=user, analysis_id=analysis_id, kind="write")
+        services.analysis_retry(analysis=analysis, user=user)
+        return Response(AnalysisMinimalSerializer(selectors.analysis_get(user=user, analysis_id=analysis_id)).data)
+
+
 class AnalysisExportView(APIView):
     """GET /analyses/documents/{id}.csv|.xlsx: one row per detected sequence."""
 

@@ -152,11 +152,36 @@ class JobSummarySerializer(AnySerializer):
     state = serializers.CharField()
     user = UserBriefSerializer(allow_null=True)
     workflow = serializers.CharField()
+    error = serializers.CharField(
+        allow_null=True, help_text="Why the job did not finish its work, in words; null while it runs or once it did."
+    )
+
+
+# Job states that end without the work done, and what each says when the job's own error gives no words.
+_ENDED_WITHOUT_WORK = {
+    "cancelled": "The job was cancelled.",
+    "error": "The job failed.",
+    "terminated": "The job was stopped: the worker running it went away.",
+    "timeout": "The job ran out of time.",
+}
+
+
+def job_error(job: Any) -> str | None:
+    """Why a job (a `jobs.Job`) ended without doing its work, from its last error record; None otherwise."""
+    fallback = _ENDED_WITHOUT_WORK.get(job.state)
+    if fallback is None:
+        return None
+    if job.state == "cancelled":
+        return fallback
+    error = next((record["error"] for record in reversed(job.status or []) if record.get("error")), None)
+    details = [str(line) for line in (error or {}).get("details") or []]
+    return " ".join(details) or fallback
 
 
 def job_summary(job: Any) -> dict[str, Any] | None:
-    """`{id, created_at, progress, state, user: {id, handle}, workflow}` of a job (a `jobs.Job`), or None.
-    Selectors `select_related("job__user")` so that lists cost no query per row."""
+    """`{id, created_at, progress, state, user: {id, handle}, workflow, error}` of a job (a `jobs.Job`), or None.
+    Virtool's summary plus `error` (why a failed job failed). Selectors `select_related("job__user")` so that lists
+    cost no query per row."""
     if job is None:
         return None
     user = job.user
@@ -167,6 +192,7 @@ def job_summary(job: Any) -> dict[str, Any] | None:
         "state": job.state,
         "user": {"id": user.pk, "handle": user.handle} if user is not None else None,
         "workflow": job.workflow,
+        "error": job_error(job),
     }
 
 

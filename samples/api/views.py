@@ -130,6 +130,20 @@ class SampleView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class SampleRetryView(APIView):
+    """POST /samples/{id}/retry: create a sample whose creation failed again, from the uploads it keeps reserved
+    (write right). Not in Virtool: its failed samples can only be removed."""
+
+    creates_job = True  # queues a job: 503 while the broker cannot be reached
+
+    @extend_schema(request=None, responses={200: SampleSerializer, **error_responses(400, 403, 409)})
+    def post(self, request: Request, sample_id: str) -> Response:
+        user = request_user(request)
+        sample = selectors.sample_get(user=user, sample_id=sample_id, kind="write")
+        services.sample_retry(sample=sample, user=user)
+        return Response(SampleSerializer(selectors.sample_get(user=user, sample_id=sample_id)).data)
+
+
 class SampleRightsView(APIView):
     """PATCH /samples/{id}/rights: the owner or an administrator."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pyhmmer.plan7 import HMMFile
 
-from analyses.models import Analysis
+from analyses.models import Analysis, AnalysisFile
 from analyses.nuvs.workflow import (
     HMMS_REMOVED,
     NO_HMMS,
@@ -141,8 +141,10 @@ def error_of(analysis: dict) -> list[str]:
 
 
 def assert_left_nothing(data_path: Path, sample: dict, analysis: dict) -> None:
-    """A failed NuVs leaves no analysis, no analysis folder, no scratch folder and no trimmed-reads cache."""
-    assert not Analysis.objects.filter(pk=analysis["id"]).exists()
+    """A failed NuVs leaves its analysis listed (failed, not ready, to be tried again or removed) and no analysis
+    folder, no scratch folder and no trimmed-reads cache."""
+    assert Analysis.objects.filter(pk=analysis["id"], ready=False).exists()
+    assert not AnalysisFile.objects.filter(analysis_id=analysis["id"]).exists()
     folder = data_path / "samples" / sample["id"]
     assert not (folder / "analysis" / analysis["id"]).exists()
     assert not (data_path / "jobs" / analysis["job"]["id"]).exists()
@@ -246,7 +248,8 @@ def test_rprsv_contigs_cover_both_segments_and_a_second_nuvs_reuses_the_trimmed_
     before = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
 
     # A second NuVs reads the cached reads instead of trimming again. It is cancelled once it is assembling (no
-    # second SPAdes run to wait for): SPAdes is stopped, the analysis goes, and the cache stays as it was.
+    # second SPAdes run to wait for): SPAdes is stopped, the analysis stays listed as cancelled without its files, and
+    # the cache stays as it was.
     second = start_nuvs(client, sample, reference)
     job_id = second["job"]["id"]
     wait_for(lambda: (Job.objects.get(pk=job_id).status or [{}])[-1].get("stage") == "assemble", timeout=300)
@@ -256,8 +259,8 @@ def test_rprsv_contigs_cover_both_segments_and_a_second_nuvs_reuses_the_trimmed_
     assert log.count("running skewer") == 1
     assert f"job {job_id} uses the trimmed reads cached in {cache}" in log
     assert "running spades.py" in log.split(f"job {job_id} uses the trimmed reads")[1]
-    wait_for(lambda: not Analysis.objects.filter(pk=second["id"]).exists())
-    assert not (data_path / "samples" / sample["id"] / "analysis" / second["id"]).exists()
+    wait_for(lambda: not (data_path / "samples" / sample["id"] / "analysis" / second["id"]).exists())
+    assert Analysis.objects.filter(pk=second["id"], ready=False).exists()
     assert not (data_path / "jobs" / job_id).exists()
     assert [p.name for p in caches.iterdir()] == [cache.name]
     assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == before
@@ -323,13 +326,19 @@ def test_simulated_virus_hits_its_profile_and_host_reads_are_removed_first(scien
         original(self, ctx)
         hmm_services.hmm_purge()
 
-    mocker.patch.object(NuVs, "process_assembly", purging)
+    purge = mocker.patch.object(NuVs, "process_assembly", purging)
     failed = start_nuvs(client, sample, reference)
     assert run_waiting_jobs() == ["error"]
     assert error_of(failed) == [f"The job failed during step 'Search HMMs': {HMMS_REMOVED}"]
-    assert not Analysis.objects.filter(pk=failed["id"]).exists()
+    assert Analysis.objects.filter(pk=failed["id"], ready=False).exists()
     assert not (data_path / "samples" / sample["id"] / "analysis" / failed["id"]).exists()
     assert Analysis.objects.filter(pk=analysis["id"], ready=True).exists()
+    # Once HMMs are back, the failed analysis is tried again as it was started, and is ready.
+    mocker.stop(purge)
+    install_hmms()
+    assert client.post(f"/api/analyses/{failed['id']}/retry").status_code == 200
+    assert run_waiting_jobs() == ["complete"]
+    assert Analysis.objects.filter(pk=failed["id"], ready=True).exists()
 
 
 @pytest.mark.once

@@ -21,7 +21,8 @@ def make_job(user, workflow: str, state: str = JobState.RUNNING, progress: int =
 
 
 def job_document(job: Job) -> dict:
-    """The client's nested job schema (`types-*.js`): v1 state names, `user: {id, handle}` required."""
+    """The client's nested job schema (`types-*.js`): v1 state names, `user: {id, handle}` required; plus `error`
+    (why a failed job failed; null here), which the client's schema lets through."""
     return {
         "id": job.pk,
         "created_at": job.created_at.isoformat().replace("+00:00", "Z"),
@@ -29,6 +30,7 @@ def job_document(job: Job) -> dict:
         "state": job.state,
         "user": {"id": job.user.pk, "handle": job.user.handle},
         "workflow": job.workflow,
+        "error": None,
     }
 
 
@@ -48,7 +50,7 @@ def test_analyses_carry_the_full_job_summary(make_user):
     # The job's user comes with the list's one query, not one query per analysis.
     assert len(more) == len(few)
     assert {a["id"]: a["job"] for a in listed}[analyses[1].pk] == job_document(jobs[1])
-    assert all(set(a["job"]) == {"id", "created_at", "progress", "state", "user", "workflow"} for a in listed)
+    assert all(set(a["job"]) == {"id", "created_at", "progress", "state", "user", "workflow", "error"} for a in listed)
 
 
 def test_subtractions_carry_the_full_job_summary(make_user):

@@ -179,7 +179,13 @@ def test_v2_needs_a_session_and_unknown_ids_are_404(anon_client, admin_client):
 def test_job_lists_leave_out_what_virtool_calls_tasks_unless_our_pages_ask(admin_client, admin_user):
     from jobs.workflow import task_workflow_names
 
-    assert task_workflow_names() == ["clone_reference", "import_reference", "install_hmms"]
+    assert task_workflow_names() == [
+        "clone_reference",
+        "import_reference",
+        "install_hmms",
+        "remote_reference",
+        "update_remote_reference",
+    ]
     index_job = make_job(JobState.WAITING, workflow="build_index", user=admin_user)
     tasks = [make_job(JobState.WAITING, workflow=name, user=admin_user) for name in task_workflow_names()]
 
@@ -200,6 +206,8 @@ def test_job_lists_leave_out_what_virtool_calls_tasks_unless_our_pages_ask(admin
         "clone_reference": 1,
         "import_reference": 1,
         "install_hmms": 1,
+        "remote_reference": 1,
+        "update_remote_reference": 1,
     }
     assert admin_client.get("/api/jobs/counts?include_tasks=true").json() == ours["counts"]
     # Our job page still opens a task's job.

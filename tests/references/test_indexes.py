@@ -99,7 +99,7 @@ def test_build_uses_the_manifest_versions_and_exports_the_built_scope(curator):
     listed = client.get(f"/api/refs/{reference['id']}/indexes").json()
     assert (listed["total_otu_count"], listed["change_count"], listed["modified_otu_count"]) == (24, 1, 1)
     job = listed["documents"][0]["job"]
-    assert set(job) == {"id", "created_at", "progress", "state", "user", "workflow"}
+    assert set(job) == {"id", "created_at", "progress", "state", "user", "workflow", "error"}
     assert (job["state"], job["workflow"], job["user"]["handle"]) == ("complete", "build_index", "cura")
     everywhere = client.get("/api/indexes").json()
     assert (everywhere["total_otu_count"], everywhere["change_count"]) == (24, 1)

@@ -107,7 +107,7 @@ def test_unpaired_sample_from_uncompressed_reads_is_gzipped(creator, tmp_path):
     ],
     ids=["truncated", "short-qualities", "cut-record", "binary", "empty-gzip"],
 )
-def test_malformed_reads_end_in_error_and_leave_nothing(creator, content, expected):
+def test_malformed_reads_end_in_error_and_the_failed_sample_stays_until_removed(creator, content, expected):
     if content == b"truncated":
         full = (SAMPLES / "small_50bp_1.fq.gz").read_bytes()
         content = full[: len(full) // 2]
@@ -121,11 +121,56 @@ def test_malformed_reads_end_in_error_and_leave_nothing(creator, content, expect
     details = " ".join(Job.objects.get(pk=job_id).status[-1]["error"]["details"])
     assert "bad.fq" in details
     assert expected in details
-    assert not Sample.objects.filter(pk=body["id"]).exists()
+    # The sample stays listed, failed with its job's words; its partial files go; its upload stays reserved for it.
+    listed = client.get("/api/samples").json()["documents"]
+    assert [(d["id"], d["ready"], d["job"]["state"]) for d in listed] == [(body["id"], False, "error")]
+    assert "bad.fq" in listed[0]["job"]["error"]
     assert not (Path(settings.DATA_PATH) / "samples" / body["id"]).exists()
     upload.refresh_from_db()
-    assert (upload.reserved, upload.removed) == (False, False)  # available to try again
+    assert (upload.reserved, upload.removed) == (True, False)
     assert upload_path(upload.name_on_disk).exists()
+    # Trying again fails the same way (the file is still bad); removing it gives the upload back.
+    assert client.post(f"/api/samples/{body['id']}/retry").status_code == 200
+    assert job_execute(job_id=Sample.objects.get(pk=body["id"]).job_id) == "error"
+    assert client.delete(f"/api/samples/{body['id']}").status_code == 204
+    assert not Sample.objects.filter(pk=body["id"]).exists()
+    upload.refresh_from_db()
+    assert (upload.reserved, upload.removed) == (False, False)  # available for a new sample
+
+
+def test_a_failed_sample_tried_again_becomes_ready(creator, make_user):
+    """A creation cancelled before it ran stays listed as cancelled and is tried again from the same reserved
+    uploads; the retry is refused while it runs, when the sample is ready, and to a user who cannot write."""
+    from jobs.models import Job
+    from jobs.services import job_cancel
+
+    client = client_for(creator)
+    uploads = [
+        make_upload(creator, SAMPLES / "small_50bp_1.fq.gz"),
+        make_upload(creator, SAMPLES / "small_50bp_2.fq.gz"),
+    ]
+    body = create(client, uploads).json()
+    assert client.post(f"/api/samples/{body['id']}/retry").status_code == 409  # still being created
+    job = Job.objects.get(pk=Sample.objects.get(pk=body["id"]).job_id)
+    job_cancel(job=job)
+    failed = client.get(f"/api/samples/{body['id']}").json()
+    assert failed["job"]["state"] == "cancelled"
+    assert failed["job"]["error"] == "The job was cancelled."
+    for upload in uploads:
+        upload.refresh_from_db()
+        assert upload.reserved
+    assert client_for(make_user("reader")).post(f"/api/samples/{body['id']}/retry").status_code in (403, 404)
+    retried = client.post(f"/api/samples/{body['id']}/retry")
+    assert retried.status_code == 200, retried.json()
+    assert retried.json()["job"]["state"] == "waiting"
+    assert retried.json()["job"]["id"] != job.pk
+    run_job(body["id"])
+    ready = client.get(f"/api/samples/{body['id']}").json()
+    assert ready["ready"] is True
+    assert ready["quality"]["count"] == 50000
+    assert client.post(f"/api/samples/{body['id']}/retry").json()["message"] == (
+        "The sample is ready: there is nothing to try again"
+    )
 
 
 def test_create_refusals(creator, make_user):

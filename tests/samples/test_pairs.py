@@ -52,8 +52,17 @@ def error_of(sample_id: str) -> str:
 
 
 def assert_nothing_left(sample_id: str, uploads: list[Upload]) -> None:
-    assert not Sample.objects.filter(pk=sample_id).exists()
+    """The failed sample stays (to be tried again or removed) without partial files; removing it gives the uploads
+    back."""
+    sample = Sample.objects.get(pk=sample_id)
+    assert not sample.ready
     assert not (Path(settings.DATA_PATH) / "samples" / sample_id).exists()
+    for upload in uploads:
+        upload.refresh_from_db()
+        assert (upload.reserved, upload.removed) == (True, False)  # still the sample's
+    from samples.services import sample_delete
+
+    sample_delete(sample=sample)
     for upload in uploads:
         upload.refresh_from_db()
         assert (upload.reserved, upload.removed) == (False, False)  # released: available to try again
