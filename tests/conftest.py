@@ -44,9 +44,11 @@ def _dispatch_never_fails(request, caplog):
 
 @pytest.fixture(autouse=True)
 def _fast_isolated_settings(settings) -> None:
-    """Cheap password hashing and a test host; the real hasher is checked in its own test."""
+    """Cheap password hashing and a test host; the real hasher is checked in its own test. GitHub is nowhere (the
+    discard port) unless a test asks for the fake one (`github`): nothing reaches the internet."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    settings.VIRTOOL_GITHUB_API_URL = "http://127.0.0.1:9"
 
 
 # --- Uploads ---------------------------------------------------------------------------------------------------
@@ -197,6 +199,9 @@ def process_env(**extra: str) -> dict[str, str]:
         VIRTOOL_CHANNEL_PREFIX=django_settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
         ALLOWED_HOSTS="127.0.0.1,localhost",
         PYTHONUNBUFFERED="1",
+        # The fake GitHub when the test asked for it before starting the process (`github` first), else nowhere.
+        VIRTOOL_GITHUB_API_URL=django_settings.VIRTOOL_GITHUB_API_URL,
+        VIRTOOL_SOFTWARE_SLUG=django_settings.VIRTOOL_SOFTWARE_SLUG,
     )
     env.update(extra)  # a test may point a process elsewhere (e.g. REDIS_URL at a Redis of its own)
     return env

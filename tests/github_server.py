@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     etag: str | None = None
     drop: bool = False  # close the connection without answering
+    delay: float = 0.0  # seconds to wait before answering (a slow GitHub, for overlapping requests)
 
 
 def recorded(name: str, **replace: Any) -> dict[str, Any]:
@@ -95,6 +97,8 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 answer = Answer(
                     status=404, body=b'{"message": "Not Found"}', headers={"Content-Type": "application/json"}
                 )
+            if answer.delay:
+                time.sleep(answer.delay)
             if answer.drop:
                 self.close_connection = True
                 self.connection.close()
