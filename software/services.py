@@ -23,11 +23,13 @@ def newest_release(releases: list[dict[str, Any]]) -> dict[str, Any] | None:
     stable = [release for release in releases if not release.get("prerelease")]
     if not stable:
         return None
-    versioned = [release for release in stable if version_of(release.get("tag_name") or release.get("name"))]
-    if versioned:
-        chosen = max(versioned, key=lambda release: version_of(release.get("tag_name") or release.get("name")))
-    else:
-        chosen = stable[0]  # GitHub lists the newest first
+    versioned = [
+        (version, release)
+        for release in stable
+        if (version := version_of(release.get("tag_name") or release.get("name"))) is not None
+    ]
+    # By version when the tags carry one; else GitHub's order, newest first.
+    chosen = max(versioned, key=lambda pair: pair[0])[1] if versioned else stable[0]
     document = {key: chosen.get(key) for key in RELEASE_KEYS}
     document["name"] = document["name"] or document["tag_name"] or ""
     document["body"] = document["body"] or ""

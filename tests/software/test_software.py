@@ -21,6 +21,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SLUG = "virtool/virtool-django"
 RELEASES = f"/repos/{SLUG}/releases"
+NOTES = "## What's new\n\n- HMM releases installed from GitHub\n- Administrators are told about new versions"
+FAILED = f"Could not check for a new version at {SLUG}"
 
 
 def releases() -> list[dict]:
@@ -60,13 +62,13 @@ def test_the_newest_stable_release_is_recorded_and_newer_than_the_running_versio
             "id": 190000002,
             "name": "Virtool on Django 0.2.0",
             "tag_name": "v0.2.0",
-            "body": "## What's new\n\n- HMM releases installed from GitHub\n- Administrators are told about new versions",
+            "body": NOTES,
             "html_url": "https://github.com/virtool/virtool-django/releases/tag/v0.2.0",
             "published_at": "2026-11-10T14:12:31Z",
             "prerelease": False,
         },
         "newer": True,
-        "body": "## What's new\n\n- HMM releases installed from GitHub\n- Administrators are told about new versions",
+        "body": NOTES,
         "errors": [],
         "retrieved_at": status["retrieved_at"],
     }
@@ -103,13 +105,13 @@ def test_failures_are_errors_and_the_next_good_check_clears_them(github, running
     settings.VIRTOOL_GITHUB_API_URL = "http://127.0.0.1:9"
     services.software_release_refresh()
     status = document(admin_client)
-    assert status["errors"] == [f"Could not check for a new version at {SLUG}: Could not reach GitHub (ConnectionError)"]
+    assert status["errors"] == [f"{FAILED}: Could not reach GitHub (ConnectionError)"]
     assert status["release"] == known  # kept
 
     settings.VIRTOOL_GITHUB_API_URL = github.url
     github.script(RELEASES, github.json({"message": "Server Error"}, status=500))
     services.software_release_refresh()
-    assert document(admin_client)["errors"] == [f"Could not check for a new version at {SLUG}: GitHub answered 500 for {SLUG}"]
+    assert document(admin_client)["errors"] == [f"{FAILED}: GitHub answered 500 for {SLUG}"]
 
     newer = releases()
     newer[2].update(tag_name="v0.2.1", name="Virtool on Django 0.2.1", id=190000005)
