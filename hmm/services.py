@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
 from django.db import connection, transaction
 from django.utils import timezone
 from pyhmmer.errors import AlphabetMismatch
@@ -21,13 +22,14 @@ from core import events, seqio
 from core.errors import BadRequest, Conflict, Problem
 from core.github import GitHubError, is_newer, now_iso, release_get
 from core.ids import new_id
+from core.refresh import run_once
 from core.selectors import settings_get
 from files.constants import UploadType
 from files.models import Upload
 from files.services import uploads_claim, uploads_mark_removed, uploads_release
 from files.storage import upload_path
 from hmm.archive import archive_extract, archive_inspect, folder_sources
-from hmm.constants import ANNOTATIONS, INSTALL_WORKFLOW, PROFILE_PREFIX, PROFILES
+from hmm.constants import ANNOTATIONS, INSTALL_WORKFLOW, PROFILE_PREFIX, PROFILES, RELEASE_REFRESHER
 from hmm.errors import HMMFileError
 from hmm.models import HMM, HMMStatus
 from hmm.selectors import CLUSTER_MAX, hmm_install_job, hmm_root, hmm_status_get, install_folder
@@ -47,6 +49,7 @@ __all__ = [
     "hmm_install_release",
     "hmm_install_upload",
     "hmm_purge",
+    "hmm_release_check",
     "hmm_release_refresh",
     "read_annotations",
     "read_profiles",
@@ -388,6 +391,8 @@ def hmm_purge() -> int:
     status.installed = None
     status.updates = []
     status.job = None
+    if status.release:
+        status.release = {**status.release, "newer": True}  # nothing is installed: any release is newer
     status.updated_at = timezone.now()
     status.save()
     _dispatch_annotations(removed=removed, inserted=[], updated=[])
@@ -522,6 +527,17 @@ def hmm_release_refresh() -> dict[str, Any] | None:
         log.warning("HMM release check of %s failed: %s", slug, error)
         return _release_record(release=None, error=f"Could not check for a new HMM release of {slug}: {error}")
     return _release_record(release=fetched, error=None)
+
+
+def hmm_release_check() -> dict[str, Any] | None:
+    """Check for a new release now (`GET /hmms/status/release`), one check at a time with the refresher; the stored
+    release when another worker is checking at this moment."""
+    try:
+        release = run_once(RELEASE_REFRESHER, hmm_release_refresh)
+    except redis.exceptions.RedisError:
+        # Without Redis there is no lock to share: check anyway (two checks at once cost a 304 at worst).
+        release = hmm_release_refresh()
+    return release if release is not None else hmm_status_get().release
 
 
 @transaction.atomic

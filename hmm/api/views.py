@@ -16,7 +16,6 @@ from core.api.pagination import VirtoolPagination
 from core.api.schema import LOCATION, PAGE_PARAMETERS, RANGE, error_responses, page_serializer, ranged_download
 from core.api.serializers import created, validated
 from core.permissions import IsAuthenticated, require_permission
-from core.refresh import run_once
 from hmm import selectors, services
 from hmm.api.serializers import (
     HMMInstalledSerializer,
@@ -26,7 +25,6 @@ from hmm.api.serializers import (
     HMMSerializer,
     HMMStatusSerializer,
 )
-from hmm.constants import RELEASE_REFRESHER
 from users.authentication import request_user
 
 
@@ -84,11 +82,8 @@ class HMMReleaseView(APIView):
 
     @extend_schema(responses=HMMReleaseSerializer(allow_null=True))
     def get(self, request: Request) -> JsonResponse:
-        release = run_once(RELEASE_REFRESHER, services.hmm_release_refresh)
-        if release is None:  # another worker is checking now (or nothing is known): what is stored
-            release = selectors.hmm_status_get().release
         # DRF renders None as an empty body; a client reads the JSON literal null.
-        return JsonResponse(release, safe=False)
+        return JsonResponse(services.hmm_release_check(), safe=False)
 
 
 class HMMUpdatesView(_Writes):

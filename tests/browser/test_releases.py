@@ -7,6 +7,8 @@ others never do."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 from packaging.version import Version
@@ -20,6 +22,8 @@ from tests.github_server import RECORDED, download_path, recorded, with_asset
 from tests.hmm.conftest import release_archive
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(os.environ.get("VIRTOOL_SCREENSHOTS", "/tmp"))
 
 LATEST = "/repos/virtool/virtool-hmm/releases/latest"
 ARCHIVE = release_archive()
@@ -79,6 +83,7 @@ def test_the_hmm_page_shows_the_release_installs_it_and_follows_the_next(
     expect(page.locator("#release-name")).to_have_text("v0.3.0")
     expect(page.locator("#release-state")).to_have_text("Newer than the installed release (v0.2.1).")
     expect(page.get_by_role("button", name="Update to v0.3.0")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "hmm-release.png"), full_page=True)
 
     # A check that fails is told, the release known before stays; the next good one clears it.
     settings.VIRTOOL_GITHUB_API_URL = "http://127.0.0.1:9"
@@ -132,6 +137,7 @@ def test_administrators_see_a_new_version_notice_with_the_release_notes(
     )
     page.get_by_text("Release notes").click()
     expect(page.locator("#software-release-notes")).to_contain_text("HMM releases installed from GitHub")
+    page.screenshot(path=str(SCREENSHOTS / "software-notice.png"))
 
     # On every page, rendered with it.
     page.goto("/samples")

@@ -225,9 +225,16 @@ def test_installing_the_latest_release_downloads_it_in_the_job(data_path, github
     assert [(update["name"], update["ready"]) for update in document["updates"]] == [("v0.2.1", True)]
     # The installed release is no longer newer; the next one is.
     assert document["release"]["newer"] is False
+    assert not (data_path / "jobs" / job.pk).exists()
+    # Purged: nothing is installed, so the release is newer again.
+    assert client.delete("/api/hmms").status_code == 204
+    assert client.get("/api/hmms/status").json()["release"]["newer"] is True
+    # Installed again, and then a later release is found: that one is newer.
+    assert client.post("/api/hmms/status/updates", {}, format="json").status_code == 201
+    assert run_waiting_jobs() == ["complete"]
+    assert status().release["newer"] is False
     serve_release(github, "v0.3.0", etag='"v3"', release_id=9)
     assert services.hmm_release_refresh()["newer"] is True
-    assert not (data_path / "jobs" / job.pk).exists()
 
 
 def test_a_download_that_fails_ends_the_job_in_error_and_changes_nothing(data_path, github, admin_user, jobs_here):
