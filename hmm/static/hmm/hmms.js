@@ -123,7 +123,7 @@ function renderRelease(status, installing, modify) {
   }
   const link = $("#release-name");
   link.textContent = release.name;
-  link.href = release.html_url || "#";
+  link.href = /^https?:\/\//.test(release.html_url || "") ? release.html_url : "#";
   $("#release-published").textContent = formatDate(release.published_at);
   fill($("#release-checked"), timeAgo(release.retrieved_at));
   const summary = $("#release-state");

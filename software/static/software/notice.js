@@ -10,7 +10,8 @@ function render(status) {
   if (notice.hidden) return;
   $("#software-release-name").textContent = release.name || release.tag_name || "";
   $("#software-installed").textContent = status.installed || "";
-  $("#software-release-link").href = release.html_url || "#";
+  // Only a web address is followed (the page of a release on GitHub).
+  $("#software-release-link").href = /^https?:\/\//.test(release.html_url || "") ? release.html_url : "#";
   $("#software-release-notes").textContent = status.body || "";
 }
 
