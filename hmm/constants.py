@@ -12,6 +12,8 @@ PROFILE_PREFIX = "vFam_"
 
 # The job that installs HMM data (Virtool's task type `install_hmms`).
 INSTALL_WORKFLOW = "install_hmms"
+# The release refresher's name: its lock in Redis (`core.refresh.run_once`), so one check runs at a time.
+RELEASE_REFRESHER = "hmm_release"
 # Virtool's id of the status document.
 STATUS_ID = "hmm"
 

@@ -1,4 +1,5 @@
-"""Writes for HMMs: install HMM data (profiles and annotations, pressed once) and purge it."""
+"""Writes for HMMs: install HMM data (profiles and annotations, pressed once) and purge it; keep the newest release
+of the `hmm_slug` repository known (the release refresher) and install it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
 from django.db import connection, transaction
 from django.utils import timezone
 from pyhmmer.errors import AlphabetMismatch
@@ -17,14 +19,17 @@ from pyhmmer.plan7 import HMM as ProfileHMM
 from pyhmmer.plan7 import HMMFile
 
 from core import events, seqio
-from core.errors import Conflict, Problem
+from core.errors import BadRequest, Conflict, Problem
+from core.github import GitHubError, is_newer, now_iso, release_get
 from core.ids import new_id
+from core.refresh import run_once
+from core.selectors import settings_get
 from files.constants import UploadType
 from files.models import Upload
 from files.services import uploads_claim, uploads_mark_removed, uploads_release
 from files.storage import upload_path
 from hmm.archive import archive_extract, archive_inspect, folder_sources
-from hmm.constants import ANNOTATIONS, INSTALL_WORKFLOW, PROFILE_PREFIX, PROFILES
+from hmm.constants import ANNOTATIONS, INSTALL_WORKFLOW, PROFILE_PREFIX, PROFILES, RELEASE_REFRESHER
 from hmm.errors import HMMFileError
 from hmm.models import HMM, HMMStatus
 from hmm.selectors import CLUSTER_MAX, hmm_install_job, hmm_root, hmm_status_get, install_folder
@@ -41,8 +46,11 @@ __all__ = [
     "hmm_install_files",
     "hmm_install_finish",
     "hmm_install_path",
+    "hmm_install_release",
     "hmm_install_upload",
     "hmm_purge",
+    "hmm_release_check",
+    "hmm_release_refresh",
     "read_annotations",
     "read_profiles",
 ]
@@ -360,6 +368,8 @@ def _replace(
         else [*status.updates, update]
     )
     status.errors = []
+    if status.release:
+        status.release = {**status.release, "newer": release_newer(release=status.release, installed=status.installed)}
     status.updated_at = timezone.now()
     status.save()
     _dispatch_annotations(
@@ -381,6 +391,8 @@ def hmm_purge() -> int:
     status.installed = None
     status.updates = []
     status.job = None
+    if status.release:
+        status.release = {**status.release, "newer": True}  # nothing is installed: any release is newer
     status.updated_at = timezone.now()
     status.save()
     _dispatch_annotations(removed=removed, inserted=[], updated=[])
@@ -473,3 +485,113 @@ def hmm_install_path(*, path: Path, user: User | None, progress: StageProgress |
         )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+# --- Releases of the `hmm_slug` repository ------------------------------------------------------------------------
+
+# What an install from a release keeps of it (Virtool's `UPDATE_COPY_KEYS`), and what its job needs besides.
+RELEASE_COPY_KEYS = ("body", "filename", "html_url", "id", "name", "newer", "published_at", "size")
+NO_TARGET_RELEASE = "Target release does not exist"
+
+
+def release_newer(*, release: dict[str, Any], installed: dict[str, Any] | None) -> bool:
+    """Whether `release` is newer than the installed data: by version against an installed release, always when
+    nothing is installed or what is installed came from elsewhere (an upload, a folder: its version is unknown)."""
+    if not installed or installed.get("source") != "release":
+        return True
+    return is_newer(release.get("name"), installed.get("name"))
+
+
+def _slug_of(release: dict[str, Any] | None) -> str | None:
+    """The repository a stored release came from, read from its page address (github.com/<slug>/releases/...)."""
+    url = (release or {}).get("html_url") or ""
+    if "/releases/" not in url:
+        return None
+    parts = url.split("/releases/", 1)[0].rstrip("/").split("/")
+    return "/".join(parts[-2:]) if len(parts) >= 2 else None
+
+
+def hmm_release_refresh() -> dict[str, Any] | None:
+    """Ask GitHub for the latest release of the `hmm_slug` repository and record it in the HMM status.
+
+    Conditional on the stored release's ETag: a 304 only renews `retrieved_at`. A failure (GitHub unreachable, rate
+    limited, no such repository) is written into the status's `errors` and never raised; the release known before is
+    kept. Success clears the errors. Returns the release now recorded (None when none is known).
+    """
+    slug = settings_get().hmm_slug
+    stored = hmm_status_get().release
+    etag = stored.get("etag") if stored and _slug_of(stored) == slug else None
+    try:
+        fetched = release_get(slug, etag=etag)
+    except GitHubError as error:
+        log.warning("HMM release check of %s failed: %s", slug, error)
+        return _release_record(release=None, error=f"Could not check for a new HMM release of {slug}: {error}")
+    return _release_record(release=fetched, error=None)
+
+
+def hmm_release_check() -> dict[str, Any] | None:
+    """Check for a new release now (`GET /hmms/status/release`), one check at a time with the refresher; the stored
+    release when another worker is checking at this moment."""
+    try:
+        release = run_once(RELEASE_REFRESHER, hmm_release_refresh)
+    except redis.exceptions.RedisError:
+        # Without Redis there is no lock to share: check anyway (two checks at once cost a 304 at worst).
+        release = hmm_release_refresh()
+    return release if release is not None else hmm_status_get().release
+
+
+@transaction.atomic
+def _release_record(*, release: dict[str, Any] | None, error: str | None) -> dict[str, Any] | None:
+    """Store a fetched release (None: unchanged since the stored one, or a failure) and the check's outcome."""
+    status = HMMStatus.objects.select_for_update().get(pk=hmm_status_get().pk)
+    if error is not None:
+        status.errors = [error]
+    else:
+        current = release if release is not None else status.release
+        if current is not None:
+            status.release = {
+                **current,
+                "newer": release_newer(release=current, installed=status.installed),
+                "retrieved_at": now_iso(),
+            }
+        status.errors = []
+    status.updated_at = timezone.now()
+    status.save(update_fields=["release", "errors", "updated_at"])
+    return status.release
+
+
+def hmm_install_release(*, user: User) -> HMMStatus:
+    """Start installing the newest known release of the `hmm_slug` repository: the `install_hmms` job, which
+    downloads the release's archive first and then installs it as an uploaded one.
+
+    With no release known yet, GitHub is asked first (outside any transaction); 400 "Target release does not exist"
+    when it still is not known. Refused (409) while another install runs.
+    """
+    if hmm_status_get().release is None:
+        hmm_release_refresh()
+    return _install_release_start(user=user)
+
+
+@transaction.atomic
+def _install_release_start(*, user: User) -> HMMStatus:
+    status = HMMStatus.objects.select_for_update().get(pk=hmm_status_get().pk)
+    if hmm_install_job(status=status) is not None:
+        raise Conflict("HMMs are already being installed: wait for that install to finish")
+    release = status.release
+    if not release or not release.get("download_url"):
+        raise BadRequest(NO_TARGET_RELEASE)
+    installed = {key: release.get(key) for key in RELEASE_COPY_KEYS} | {"source": "release"}
+    job = job_attach(
+        instance=status,
+        workflow=INSTALL_WORKFLOW,
+        args={
+            "release": {**installed, "download_url": release["download_url"]},
+            "name": release.get("name") or release.get("filename"),
+            "size": release.get("size"),
+        },
+        user=user,
+    )
+    status.updates = [*status.updates, _update_entry(installed=installed, user=user, ready=False, job_id=job.pk)]
+    status.updated_at = timezone.now()
+    status.save(update_fields=["updates", "updated_at"])
+    return status

@@ -1,12 +1,16 @@
-"""The `install_hmms` job (Virtool's task of that name): HMM data from an uploaded release archive, with progress.
+"""The `install_hmms` job (Virtool's task of that name): HMM data from a release archive, with progress.
 
-Steps: take the two files out of the archive, check them, press the profiles into a folder of the job's own, then
-swap the annotations in one transaction. Until that swap the installed HMMs are untouched; a failure, a
+The archive is a release of the `hmm_slug` repository (downloaded from GitHub by the first step) or an uploaded one.
+Steps: get the archive, take the two files out of it, check them, press the profiles into a folder of the job's
+own, then swap the annotations in one transaction. Until that swap the installed HMMs are untouched; a failure, a
 cancellation or a dead worker removes the job's files and gives the upload back (`cleanup`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from core.github import GitHubError, asset_download
 from files.models import Upload
 from files.storage import upload_path
 from hmm.archive import archive_extract
@@ -33,24 +37,38 @@ def _explained(error: HMMFileError) -> HMMInstallError:
 
 @register
 class InstallHMMs(Workflow):
-    """Install the HMM profiles and annotations of an uploaded release archive: small job."""
+    """Install the HMM profiles and annotations of a release archive (from GitHub or uploaded): small job."""
 
     name = INSTALL_WORKFLOW
     task = True
     display_name = "Install HMMs"
     size = JobSize.SMALL
 
-    @step("Decompress", "Take the profiles and the annotations out of the uploaded release archive.")
-    def decompress(self, ctx) -> None:
+    @step("Download", "Download the release archive from GitHub; an uploaded archive is taken where it is.")
+    def download(self, ctx) -> None:
+        release = ctx.args.get("release")
+        if release:
+            filename = Path(release.get("filename") or "").name or "vthmm.tar.gz"
+            try:
+                ctx.archive = asset_download(
+                    release["download_url"], ctx.work_path / "download" / filename, progress=ctx.progress
+                )
+            except GitHubError as error:
+                raise HMMInstallError(
+                    f"The release {release.get('name') or filename} could not be downloaded from GitHub: {error}"
+                ) from None
+            ctx.label = filename
+            return
         upload = Upload.objects.filter(pk=ctx.args["upload_id"], removed=False).first()
         if upload is None:
             raise HMMInstallError(f"The upload {ctx.args.get('name')} no longer exists")
+        ctx.archive, ctx.label = upload_path(upload.name_on_disk), upload.name
+
+    @step("Decompress", "Take the profiles and the annotations out of the release archive.")
+    def decompress(self, ctx) -> None:
         try:
             ctx.sources = archive_extract(
-                path=upload_path(upload.name_on_disk),
-                label=upload.name,
-                target=ctx.work_path / "unpacked",
-                progress=ctx.progress,
+                path=ctx.archive, label=ctx.label, target=ctx.work_path / "unpacked", progress=ctx.progress
             )
         except HMMFileError as error:
             raise _explained(error) from None
@@ -76,15 +94,18 @@ class InstallHMMs(Workflow):
     def import_annotations(self, ctx) -> None:
         from hmm.services import hmm_files_activate, hmm_install_finish
 
+        release = ctx.args.get("release")
         name = ctx.args.get("name") or ""
-        hmm_files_activate(
-            data=ctx.data,
-            folder=install_folder(ctx.job.pk),
-            user=ctx.job.user,
-            installed={"name": name, "filename": name, "size": ctx.args.get("size"), "source": "upload"},
-            job_id=ctx.job.pk,
+        installed = (
+            {key: value for key, value in release.items() if key != "download_url"}
+            if release
+            else {"name": name, "filename": name, "size": ctx.args.get("size"), "source": "upload"}
         )
-        hmm_install_finish(upload_id=ctx.args["upload_id"])
+        hmm_files_activate(
+            data=ctx.data, folder=install_folder(ctx.job.pk), user=ctx.job.user, installed=installed, job_id=ctx.job.pk
+        )
+        if not release:
+            hmm_install_finish(upload_id=ctx.args["upload_id"])
 
     def cleanup(self, ctx) -> None:
         from hmm.services import hmm_install_discard

@@ -44,12 +44,14 @@ def _dispatch_never_fails(request, caplog):
 
 @pytest.fixture(autouse=True)
 def _fast_isolated_settings(settings) -> None:
-    """Cheap password hashing and a test host; the real hasher is checked in its own test."""
+    """Cheap password hashing and a test host; the real hasher is checked in its own test. GitHub is nowhere (the
+    discard port) unless a test asks for the fake one (`github`): nothing reaches the internet."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     # No test reaches NCBI: E-utilities is a closed port unless a test points it at its recording
     # (tests/otus/eutils_server.py); servers and workers the test starts get the same (`process_env`).
     settings.VIRTOOL_NCBI_EUTILS_URL = "http://127.0.0.1:9/entrez/eutils"
+    settings.VIRTOOL_GITHUB_API_URL = "http://127.0.0.1:9"
 
 
 # --- Uploads ---------------------------------------------------------------------------------------------------
@@ -201,6 +203,9 @@ def process_env(**extra: str) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         VIRTOOL_NCBI_EUTILS_URL=django_settings.VIRTOOL_NCBI_EUTILS_URL,
         PYTHONUNBUFFERED="1",
+        # The fake GitHub when the test asked for it before starting the process (`github` first), else nowhere.
+        VIRTOOL_GITHUB_API_URL=django_settings.VIRTOOL_GITHUB_API_URL,
+        VIRTOOL_SOFTWARE_SLUG=django_settings.VIRTOOL_SOFTWARE_SLUG,
     )
     env.update(extra)  # a test may point a process elsewhere (e.g. REDIS_URL at a Redis of its own)
     return env

@@ -26,6 +26,8 @@ ALLOWED: dict[str, set[str]] = {
     "samples": {"core", "users", "files", "jobs", "subtractions"},
     **{app: {"core", "users", "files", "jobs"} | (REFERENCES - {app}) for app in REFERENCES},
     "analyses": {"core", "users", "files", "jobs", "subtractions", "hmm", "samples"} | REFERENCES,
+    # This software's own releases: it stands alone on core (the layout holds the slot its notice fills).
+    "software": {"core"},
 }
 APPS = set(ALLOWED)
 # Browser assets are served under /static/<app>/...; core's shared ones under /static/virtool/.

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "subtractions",
     "hmm",
     "analyses",
+    "software",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +212,8 @@ VIRTOOL_GITHUB_TOKEN = env("VIRTOOL_GITHUB_TOKEN", default="")
 VIRTOOL_GITHUB_MAX_WAIT = env.float("VIRTOOL_GITHUB_MAX_WAIT", default=60.0)
 # Seconds between release checks (Virtool: every 10 minutes).
 VIRTOOL_RELEASE_INTERVAL = env.float("VIRTOOL_RELEASE_INTERVAL", default=600.0)
+# This software's own repository, whose releases administrators are told about ("": no check).
+VIRTOOL_SOFTWARE_SLUG = env("VIRTOOL_SOFTWARE_SLUG", default="virtool/virtool-django")
 # Repositories whose releases may be installed as remote references (Virtool allows only the official one).
 VIRTOOL_REMOTE_REFERENCES = env.list("VIRTOOL_REMOTE_REFERENCES", default=["virtool/ref-plant-viruses"])
 
@@ -295,7 +298,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ROUTES = {
     "core.tasks.*": {"queue": "default"},
     "files.tasks.*": {"queue": "default"},
+    # Release checks are short HTTP calls: never in a job slot.
     "references.tasks.*": {"queue": "default"},
+    "hmm.tasks.*": {"queue": "default"},
+    "software.tasks.*": {"queue": "default"},
     # BLAST checks are short HTTP calls that wait between them: never in a job slot.
     "analyses.tasks.nuvs_blast_task": {"queue": "default"},
     "jobs.tasks.jobs_reap_task": {"queue": "default"},
@@ -315,6 +321,12 @@ CELERY_BEAT_SCHEDULE = {
     "uploads-expire": {
         "task": "files.tasks.uploads_expire_task",
         "schedule": env.float("VIRTOOL_UPLOAD_EXPIRE_INTERVAL", default=600.0),
+    },
+    # Release checks, each one at a time across every worker (core.refresh.run_once).
+    "hmm-release-refresh": {"task": "hmm.tasks.hmm_release_refresh_task", "schedule": VIRTOOL_RELEASE_INTERVAL},
+    "software-release-refresh": {
+        "task": "software.tasks.software_release_refresh_task",
+        "schedule": VIRTOOL_RELEASE_INTERVAL,
     },
 }
 

@@ -17,6 +17,7 @@ from jobs.api import urls as jobs_api_urls
 from otus.api import urls as otus_api_urls
 from references.api import urls as references_api_urls
 from samples.api import urls as samples_api_urls
+from software.api import urls as software_api_urls
 from subtractions.api import urls as subtractions_api_urls
 from users.api import urls as users_api_urls
 
@@ -33,6 +34,7 @@ api_patterns = api_routes_register(
     subtractions_api_urls.urlpatterns,
     hmm_api_urls.urlpatterns,
     analyses_api_urls.urlpatterns,
+    software_api_urls.urlpatterns,
 )
 
 urlpatterns = [

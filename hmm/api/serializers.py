@@ -169,16 +169,16 @@ class HMMReleaseSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     name = serializers.CharField()
-    body = serializers.CharField()
-    etag = serializers.CharField(required=False)
+    body = serializers.CharField(allow_blank=True, help_text="The release notes.")
+    etag = serializers.CharField(required=False, allow_null=True, help_text="GitHub's ETag: the next check sends it.")
     filename = serializers.CharField()
     size = serializers.IntegerField()
-    html_url = serializers.CharField()
+    html_url = serializers.CharField(allow_null=True)
     download_url = serializers.CharField()
-    published_at = serializers.DateTimeField()
-    content_type = serializers.CharField(required=False)
-    newer = serializers.BooleanField()
-    retrieved_at = serializers.DateTimeField(required=False)
+    published_at = serializers.DateTimeField(allow_null=True)
+    content_type = serializers.CharField(required=False, allow_null=True)
+    newer = serializers.BooleanField(help_text="Newer than the installed release (true when none is installed).")
+    retrieved_at = serializers.DateTimeField(required=False, help_text="When GitHub last answered a check.")
 
 
 def _public(document: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -15,7 +15,6 @@ from core.api.files import ranged_file_response
 from core.api.pagination import VirtoolPagination
 from core.api.schema import LOCATION, PAGE_PARAMETERS, RANGE, error_responses, page_serializer, ranged_download
 from core.api.serializers import created, validated
-from core.errors import BadRequest
 from core.permissions import IsAuthenticated, require_permission
 from hmm import selectors, services
 from hmm.api.serializers import (
@@ -27,11 +26,6 @@ from hmm.api.serializers import (
     HMMStatusSerializer,
 )
 from users.authentication import request_user
-
-NO_RELEASE_INSTALL = (
-    "Installing the official HMM release is not available yet. Upload a release archive (vthmm.tar.gz from "
-    'github.com/virtool/virtool-hmm/releases) as an HMM file and install it with {"upload_id": <its id>}.'
-)
 
 
 class _Writes(APIView):
@@ -82,16 +76,19 @@ class HMMStatusView(APIView):
 
 
 class HMMReleaseView(APIView):
-    """GET /hmms/status/release: the newest known release, null until the release refresher has looked."""
+    """GET /hmms/status/release: asks GitHub for the latest release of the `hmm_slug` repository (as Virtool does;
+    conditional on the stored ETag) and answers the release now known: null while none is. A failed check keeps the
+    release known before and is told in the status's `errors`."""
 
     @extend_schema(responses=HMMReleaseSerializer(allow_null=True))
     def get(self, request: Request) -> JsonResponse:
         # DRF renders None as an empty body; a client reads the JSON literal null.
-        return JsonResponse(selectors.hmm_status_get().release, safe=False)
+        return JsonResponse(services.hmm_release_check(), safe=False)
 
 
 class HMMUpdatesView(_Writes):
-    """GET /hmms/status/updates (newest first), POST /hmms/status/updates (install from an uploaded archive)."""
+    """GET /hmms/status/updates (newest first), POST /hmms/status/updates: install the newest known release (an
+    empty body, as Virtool's client sends) or an uploaded archive (`upload_id`)."""
 
     creates_job = True  # its POST queues a job: 503 while the broker cannot be reached
 
@@ -107,8 +104,9 @@ class HMMUpdatesView(_Writes):
     def post(self, request: Request) -> Response:
         data = validated(HMMInstallSerializer, request)
         if data.get("upload_id") is None:
-            raise BadRequest(NO_RELEASE_INSTALL)
-        services.hmm_install_upload(user=request_user(request), upload_id=data["upload_id"])
+            services.hmm_install_release(user=request_user(request))
+        else:
+            services.hmm_install_upload(user=request_user(request), upload_id=data["upload_id"])
         return created(_status_document(), "/api/hmms/status")
 
 

@@ -17,6 +17,7 @@ stalled on would fail the run instead of hanging it.
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections import defaultdict
 from typing import Any
@@ -37,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import SHARED, client_for, run_waiting_jobs
+from tests.github_server import RECORDED
 from tests.hmm.conftest import hmm_upload
 from tests.otus.eutils_server import start_eutils
 from tests.references.conftest import DEMO, make_reference_upload
@@ -317,8 +319,18 @@ def _stateful_machine(schema, *, live_server_url, session, auth, record, calls, 
     return Machine
 
 
-def test_every_operation_answers_as_documented(live_server_url, make_user, jobs_here, settings):
+def test_every_operation_answers_as_documented(github, live_server_url, make_user, jobs_here, settings):
     from core.services import settings_update
+    from software.services import software_release_refresh
+    from tests.github_server import recorded, with_asset
+
+    # The server asks the fake GitHub (`github` comes before the server, whose environment points it there): the
+    # HMM release and this software's releases, with their ETags.
+    hmm_release = with_asset(recorded("virtool-hmm-v1.json"), b"x" * 100)
+    github.script("/repos/virtool/virtool-hmm/releases/latest", github.json(hmm_release, etag='"hmm"'))
+    software_releases = json.loads((RECORDED / "virtool-django-releases.json").read_text())
+    github.script("/repos/virtool/virtool-django/releases", github.json(software_releases, etag='"software"'))
+    software_release_refresh()  # beat's work: GET /api/software then answers a release
     from users.authentication import hash_key
     from users.constants import PERMISSION_NAMES
     from users.services import key_create

@@ -49,11 +49,12 @@ def test_an_uploaded_release_is_installed_step_by_step(data_path, admin_user, jo
     assert run_waiting_jobs() == [JobState.COMPLETE]
     job.refresh_from_db()
     steps = [record["stage"] for record in job.status if record["state"] == "running"]
-    assert steps == ["decompress", "check_files", "install_profiles", "import_annotations"]
-    # Each step starts at its share (0, 25, 50, 75); a step's record follows the progress it reports within itself.
+    # The first step takes the uploaded archive where it is (a release's would be downloaded).
+    assert steps == ["download", "decompress", "check_files", "install_profiles", "import_annotations"]
+    # Each step starts at its share (0, 20, 40, ...); a step's record follows the progress it reports within itself.
     progress = [record["progress"] for record in job.status if record["state"] == "running"]
-    assert all(25 * index <= value <= 25 * (index + 1) for index, value in enumerate(progress)), progress
-    assert progress[0] > 0  # the unpacking reported how far it got
+    assert all(20 * index <= value <= 20 * (index + 1) for index, value in enumerate(progress)), progress
+    assert progress[1] > 20  # the unpacking reported how far it got
     assert job.status[-1]["progress"] == 100
 
     assert sorted(HMM.objects.values_list("cluster", flat=True)) == [10, 100, 1000]

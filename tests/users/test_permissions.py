@@ -34,6 +34,7 @@ ENDPOINTS = [
     ("patch", "/api/settings", {"sample_unique_names": False}, "role:settings"),
     ("get", "/api/instance_message", None, "auth"),
     ("put", "/api/instance_message", {"message": "Maintenance at 5pm", "active": True}, "role:settings"),
+    ("get", "/api/software", None, "role:base"),
 ]
 
 

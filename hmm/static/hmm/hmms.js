@@ -1,12 +1,15 @@
-// HMMs: what is installed (or that nothing is, and why NuVs needs it), installing a release archive (drop or choose
-// it: uploaded with progress, then installed by the install_hmms job, followed live), the searchable list of
-// profiles, and purge. The status document comes with every page of the list and live as `status` messages.
+// HMMs: what is installed (or that nothing is, and why NuVs needs it), the latest release of the HMM repository
+// (whether it is newer, the last check's errors; installed or updated with one button), installing a release
+// archive (drop or choose it: uploaded with progress, then installed by the install_hmms job, followed live), the
+// searchable list of profiles, and purge. The status document comes with every page of the list and live as
+// `status` messages.
 import {
   $,
   api,
   debounce,
   describeError,
   fill,
+  formatDate,
   getAccount,
   h,
   listLoader,
@@ -98,6 +101,69 @@ function renderProgress(task) {
   );
 }
 
+// The release check's own errors (hmm.services.hmm_release_refresh words them so); the others are installs'.
+const RELEASE_ERROR = "Could not check for a new HMM release";
+const isReleaseError = (error) => String(error).startsWith(RELEASE_ERROR);
+
+function renderRelease(status, installing, modify) {
+  const { release, installed } = status;
+  const errors = (status.errors || []).filter(isReleaseError);
+  $("#release-panel").hidden = !release && !errors.length && !modify;
+  $("#release-facts").hidden = !release;
+  $("#release-none").hidden = Boolean(release);
+  const notice = $("#release-errors");
+  notice.hidden = !errors.length;
+  fill(notice, errors.map((error) => h("p", { text: error })));
+  const button = $("#release-install");
+  button.hidden = !release || !release.newer || !modify || installing;
+  $("#release-check").hidden = !modify || installing;
+  if (!release) {
+    $("#release-state").textContent = "";
+    return;
+  }
+  const link = $("#release-name");
+  link.textContent = release.name;
+  link.href = /^https?:\/\//.test(release.html_url || "") ? release.html_url : "#";
+  $("#release-published").textContent = formatDate(release.published_at);
+  fill($("#release-checked"), timeAgo(release.retrieved_at));
+  const summary = $("#release-state");
+  summary.dataset.newer = String(Boolean(release.newer));
+  if (!release.newer) summary.textContent = "The installed HMMs are this release: they are up to date.";
+  else if (!installed) summary.textContent = "Not installed yet.";
+  else if (installed.source === "release") summary.textContent = `Newer than the installed release (${installed.name}).`;
+  else summary.textContent = "Newer than the installed HMMs, which did not come from a release.";
+  button.textContent = installed ? `Update to ${release.name}` : `Install ${release.name}`;
+}
+
+$("#release-install").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  button.disabled = true;
+  try {
+    state.status = await api("POST", "/api/hmms/status/updates", {});
+    renderStatus();
+    toast(`Installing ${state.status.release?.name || "the release"}…`);
+  } catch (error) {
+    showProblem(`Could not install the release: ${error.message}`);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$("#release-check").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  button.disabled = true;
+  try {
+    // The check's outcome (the release, or why it failed) arrives in the status, live and on reload.
+    await api("GET", "/api/hmms/status/release");
+    state.status = await api("GET", "/api/hmms/status");
+    renderStatus();
+  } catch (error) {
+    showProblem(`Could not check for a new release: ${error.message}`);
+  } finally {
+    button.disabled = false;
+  }
+});
+
 function renderFailure(errors, installed) {
   const node = $("#install-failed");
   node.hidden = !errors.length;
@@ -124,7 +190,8 @@ function renderStatus() {
   $("#status-none").hidden = Boolean(installed) || installing;
   renderInstalled(installed);
   renderProgress(task);
-  renderFailure(status.errors || [], installed);
+  renderFailure((status.errors || []).filter((error) => !isReleaseError(error)), installed);
+  renderRelease(status, installing, modify);
   $("#install-denied").hidden = modify || Boolean(installed);
   const section = $("#install-section");
   const wasHidden = section.hidden;
