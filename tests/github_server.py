@@ -57,8 +57,8 @@ class FakeGitHub:
         self.answers: dict[str, list[Answer]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.lock = threading.Lock()
-        self.in_flight = 0
-        self.most_in_flight = 0  # the most requests answered at the same time
+        self.in_flight: dict[str, int] = {}
+        self.most_in_flight: dict[str, int] = {}  # per path, the most requests answered at the same time
 
     def script(self, path: str, *answers: Answer) -> None:
         with self.lock:
@@ -94,13 +94,13 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             with fake.lock:
                 fake.requests.append((path, {k: v for k, v in self.headers.items()}))
-                fake.in_flight += 1
-                fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
+                fake.in_flight[path] = fake.in_flight.get(path, 0) + 1
+                fake.most_in_flight[path] = max(fake.most_in_flight.get(path, 0), fake.in_flight[path])
             try:
                 self._answer(path)
             finally:
                 with fake.lock:
-                    fake.in_flight -= 1
+                    fake.in_flight[path] -= 1
 
         def _answer(self, path: str) -> None:
             answer = fake._next(path)

@@ -326,6 +326,6 @@ def test_two_workers_with_their_own_beat_never_refresh_at_once(releases, curator
     start_worker(queues="default", concurrency=2, beat=True, **env)
     wait_for(lambda: len([p for p in releases.paths() if p == LATEST]) >= 3, timeout=60)
     time.sleep(2)
-    assert releases.most_in_flight == 1
+    assert releases.most_in_flight[LATEST] == 1
     release = Reference.objects.get(pk=ref_id).release
     assert (release["name"], release["newer"]) == ("v1.1.0", True)
