@@ -113,8 +113,8 @@ def weight_text(weight: float) -> str:
     if weight == 0:
         return "0"
     if abs(weight) < 0.001:
-        mantissa, exponent = f"{weight:.2g}".split("e")
-        return f"{mantissa}e{int(exponent)}"
+        mantissa, exponent = f"{weight:.2e}".split("e")
+        return f"{_trim(float(mantissa), 2)}e{int(exponent)}"
     return f"{weight:.4g}"
 
 
