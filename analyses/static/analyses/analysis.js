@@ -240,7 +240,7 @@ function readsText(reads, results) {
 function rulesText(rules) {
   if (!rules) return "";
   return (
-    `at least ${NUMBER.format(rules.min_reads)} reads, weight at least ${weightText(rules.min_weight)}, ` +
+    `at least ${NUMBER.format(rules.min_reads)} reads, weight at least ${rules.min_weight}, ` +
     `median depth at least ${NUMBER.format(rules.min_median_depth)} and at least ${percent(rules.min_coverage)} ` +
     "of each required segment covered"
   );

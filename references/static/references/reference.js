@@ -619,10 +619,11 @@ const fromForm = (rule, value) => (rule === "min_coverage" ? Number((value / 100
 const NUMBER = new Intl.NumberFormat("en-US");
 const controlChoices = new Map(); // OTU name (lower case) → id, from the searches of the control field
 
-function renderCallRules() {
+/** The rules and control on the form; `force` replaces what is typed (after a reset), else a form being edited stays. */
+function renderCallRules(force = false) {
   const form = $("#call-rules-form");
   const editable = state.rights.has("modify");
-  if (!form.contains(document.activeElement) && !form.dataset.dirty) {
+  if (force || (!form.contains(document.activeElement) && !form.dataset.dirty)) {
     const rules = state.ref.call_rules || RULE_DEFAULTS;
     for (const rule of RULES) form.elements[rule].value = String(toForm(rule, rules[rule]));
     const control = state.ref.internal_control;
@@ -714,6 +715,7 @@ $("#call-rules-reset").addEventListener("click", async () => {
   }
   delete form.dataset.dirty;
   renderReference();
+  renderCallRules(true);
   toast("Call rules reset to the defaults");
 });
 
