@@ -197,9 +197,12 @@ def _schema_names(schema: Iterable[Any], *, required_only: bool) -> list[str]:
     for segment in schema or []:
         if isinstance(segment, str):
             names.append(segment)
-        elif isinstance(segment, Mapping) and segment.get("name"):
-            if not required_only or segment.get("required", True):
-                names.append(str(segment["name"]))
+        elif (
+            isinstance(segment, Mapping)
+            and segment.get("name")
+            and (not required_only or segment.get("required", True))
+        ):
+            names.append(str(segment["name"]))
     return names
 
 
