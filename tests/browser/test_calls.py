@@ -86,13 +86,13 @@ def test_call_badges_reasons_and_rules_edited_on_the_reference(
     expect(form.get_by_label("Minimum reads")).to_have_value("10")
     expect(form.get_by_label("Minimum coverage of each required segment (%)")).to_have_value("50")
     form.get_by_label("Minimum coverage of each required segment (%)").fill("150")
-    form.get_by_role("button", name="Save call rules").click()
+    form.get_by_role("button", name="Apply call rules").click()
     expect(form.locator("#rule-min-coverage")).to_have_attribute("aria-invalid", "true")
     form.get_by_label("Minimum coverage of each required segment (%)").fill("99.9")
     form.get_by_label("Internal control").fill(PLUM_POX)
     expect(page.locator("#internal-control-options option")).to_have_count(1)
-    form.get_by_role("button", name="Save call rules").click()
-    expect(page.locator("#toast")).to_have_text("Call rules saved")
+    form.get_by_role("button", name="Apply call rules").click()
+    expect(page.locator("#toast")).to_have_text("Call rules applied")
     saved = in_thread(lambda: client_for(scientist).get(f"/api/refs/{reference['id']}").json())
     assert saved["call_rules"]["min_coverage"] == 0.999
     assert saved["internal_control"]["name"] == PLUM_POX

@@ -702,7 +702,7 @@ onSubmit($("#call-rules-form"), async (form) => {
   state.ref = { ...state.ref, ...(await saveCallRules({ call_rules, internal_control })) };
   delete form.dataset.dirty;
   renderReference();
-  toast("Call rules saved");
+  toast("Call rules applied");
 });
 
 $("#call-rules-reset").addEventListener("click", async () => {
