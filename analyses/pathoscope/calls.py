@@ -1,7 +1,8 @@
 """Calls: `detected`, `not detected` or `indeterminate` for each OTU of a PathoScope result, with the reasons in
 words, from the reference's call rules (`references.call_rules`) and its internal control.
 
-Pure computation (no Django, no database): a cross-sample matrix calls `otu_call` for every cell.
+Pure computation (no Django, no database): a cross-sample matrix calls `otu_result` for every cell (about 1 µs;
+an OTU not in a result is the one `NO_READS` call) and `otu_call` where it shows the reasons (about 20 µs).
 
 The rule:
 - **not detected**: no evidence. The OTU has no reads and no coverage (it is not in the result at all), or its
@@ -129,10 +130,34 @@ def _reads(number: float) -> str:
 # --- Calls -----------------------------------------------------------------------------------------------------
 
 
+# The call of every OTU that is not in a result (most cells of a cross-sample matrix): one object.
+NO_READS: Final = Call(NOT_DETECTED, ("no reads",))
+
+
+def _no_evidence(evidence: Evidence) -> bool:
+    return evidence.reads <= 0 and all(s.coverage <= 0 for s in evidence.segments)
+
+
+def otu_result(evidence: Evidence | None, rules: CallRules) -> Result:
+    """The call of one OTU without its reasons (the same rule as `otu_call`, without writing a word): for many
+    cells at once, with `otu_call` for the few whose reasons are read."""
+    if evidence is None or _no_evidence(evidence):
+        return NOT_DETECTED
+    if evidence.weight < rules.min_weight:
+        return NOT_DETECTED
+    if (
+        evidence.reads < rules.min_reads
+        or evidence.median_depth < rules.min_median_depth
+        or any(s.coverage < rules.min_coverage for s in evidence.segments)
+    ):
+        return INDETERMINATE
+    return DETECTED
+
+
 def otu_call(evidence: Evidence | None, rules: CallRules) -> Call:
-    """The call of one OTU from its evidence (None: the OTU is not in the result) under `rules`."""
-    if evidence is None or (evidence.reads <= 0 and all(s.coverage <= 0 for s in evidence.segments)):
-        return Call(NOT_DETECTED, ("no reads",))
+    """The call of one OTU from its evidence (None: the OTU is not in the result) under `rules`, with its reasons."""
+    if evidence is None or _no_evidence(evidence):
+        return NO_READS
     met: list[str] = []
     missed: list[str] = []
 
@@ -180,7 +205,7 @@ def calls_with_control(
     the reference names no control; `not detected` when the control is not among `calls`)."""
     if not control_id:
         return dict(calls), None
-    control = calls.get(control_id) or otu_call(None, rules)
+    control = calls.get(control_id) or NO_READS
     detected = control.result == DETECTED
     applied = {
         otu_id: call if otu_id == control_id else control_applied(call, control_detected=detected)

@@ -17,6 +17,7 @@ from analyses.pathoscope.calls import (
     calls_with_control,
     otu_call,
     otu_evidence,
+    otu_result,
     otu_segments,
     percent_text,
     weight_text,
@@ -122,6 +123,20 @@ def test_no_evidence_is_not_detected():
     assert otu_call(evidence(reads=0, coverage={"RNA1": 0.0}), RULES) == Call(NOT_DETECTED, ("no reads",))
     # Shared reads only (no best-hit read) but some coverage: evidence, short of the rules.
     assert otu_call(evidence(reads=0, coverage={"RNA1": 0.6}), RULES).result == INDETERMINATE
+
+
+def test_the_result_without_reasons_is_the_same_call():
+    # Every combination of each rule below, at and above its threshold (and no evidence at all).
+    grid = [
+        evidence(reads=reads, weight=weight, median_depth=depth, coverage={"RNA1": 0.9, "RNA2": coverage})
+        for reads in (0, 19, 20, 21)
+        for weight in (0.0, 0.0099, 0.01, 0.5)
+        for depth in (0, 4, 5, 6)
+        for coverage in (0.0, 0.499, 0.5, 0.501)
+    ]
+    grid += [None, evidence(reads=0, coverage={"RNA1": 0.0})]
+    assert [otu_result(item, RULES) for item in grid] == [otu_call(item, RULES).result for item in grid]
+    assert {otu_result(item, RULES) for item in grid} == {DETECTED, NOT_DETECTED, INDETERMINATE}
 
 
 def test_default_rules():
