@@ -30,3 +30,25 @@ BLAST_PUT_PARAMS: dict[str, str] = {
     "FILTER": "mL",
     "FORMAT_TYPE": "JSON2",
 }
+
+# What each figure of a PathoScope result means, in one sentence (the result page's column titles and legend).
+PATHOSCOPE_HELP: dict[str, str] = {
+    "call": (
+        "Detected, not detected or indeterminate, from the reference's call rules: detected meets every rule, not "
+        "detected has no reads or a weight below the floor, indeterminate has evidence short of a rule."
+    ),
+    "weight": (
+        "PathoScope's estimate (pi) of the share of the score-weighted reads that belong to this virus: the main "
+        "ranking; tiny weights are written like 3.2e-7."
+    ),
+    "best": "The share of all mapped reads whose single most likely reference is this virus.",
+    "reads": "Reads whose most likely reference is this virus, and their share of every read of the sample.",
+    "depth": (
+        "How many reads cover a typical position: the median over the genome's positions, which a pile of reads on "
+        "one spot does not raise."
+    ),
+    "coverage": (
+        "The fraction of the genome that at least one read covers (the best-covered isolate; each segment in the "
+        "details)."
+    ),
+}

@@ -15,10 +15,11 @@ import numpy as np
 import visvalingamwyatt
 
 from analyses.models import Analysis
+from analyses.pathoscope.calls import DETECTED, CallRules, calls_with_control, otu_call, otu_evidence
 from indexes.selectors import index_otus_frozen
 from indexes.services import index_otus_freeze
 from otus.documents import Document, isolate_name
-from otus.selectors import otu_at_version
+from otus.selectors import otu_at_version, otu_name
 
 # Coverage lines longer than this are simplified with Visvalingam-Whyatt (Virtool's Python server did the same).
 SIMPLIFY_ABOVE = 100
@@ -101,15 +102,42 @@ def format_pathoscope(analysis: Analysis) -> dict[str, Any] | None:
     otus = []
     for (otu_id, version), hits in by_otu.items():
         document = documents[otu_id, version]
-        otus.append(_format_otu(otu_id, version, document, {hit["id"]: hit for hit in hits}, lines))
+        otu = _format_otu(otu_id, version, document, {hit["id"]: hit for hit in hits}, lines)
+        otus.append((otu, document))
     if len(lines) != known:
         store_lines(analysis, lines)
-    otus.sort(key=lambda otu: (-otu["pi"], otu["name"]))
+    otus.sort(key=lambda pair: (-pair[0]["pi"], pair[0]["name"]))
+    rules, control = pathoscope_calls(analysis, otus)
+    quality = analysis.sample.quality or {}
     return {
         "read_count": results.get("read_count", 0),
         "subtracted_count": results.get("subtracted_count", 0),
-        "hits": otus,
+        "hits": [otu for otu, _ in otus],
+        # Ours, beside Virtool's keys: what the calls were made with, the control, and the sample's own read count.
+        "call_rules": rules.as_dict(),
+        "internal_control": control,
+        "sample_read_count": quality.get("count"),
     }
+
+
+def pathoscope_calls(analysis: Analysis, otus: list[tuple[dict, Document | None]]) -> tuple[CallRules, dict | None]:
+    """Add `call: {result, reasons}` to each formatted OTU, from the rules of the analysis's reference as they are
+    now (the defaults once the reference is gone); returns the rules and `{id, name, detected, call}` of the
+    reference's internal control (None when it names none)."""
+    reference = analysis.reference
+    rules = CallRules.of(reference.call_rules if reference is not None else None)
+    control_id = reference.internal_control if reference is not None else None
+    keys = [otu["id"] or f"#{position}" for position, (otu, _) in enumerate(otus)]
+    calls = {key: otu_call(otu_evidence(otu, document), rules) for key, (otu, document) in zip(keys, otus, strict=True)}
+    applied, control_call = calls_with_control(calls, control_id=control_id, rules=rules)
+    for key, (otu, _) in zip(keys, otus, strict=True):
+        otu["call"] = applied[key].as_dict()
+    if not control_id or control_call is None:
+        return rules, None
+    found = next((otu for otu, _ in otus if otu["id"] == control_id), None)
+    name = found["name"] if found is not None else otu_name(otu_id=control_id)
+    control = {"id": control_id, "name": name, "detected": control_call.result == DETECTED}
+    return rules, {**control, "call": control_call.as_dict()}
 
 
 def _segment_key(isolate: dict, sequence: dict) -> str:

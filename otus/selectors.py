@@ -29,6 +29,11 @@ def otu_get(*, otu_id: str) -> OTU:
     return otu
 
 
+def otu_name(*, otu_id: str) -> str | None:
+    """The name of an OTU (None when there is none with this id)."""
+    return OTU.objects.filter(pk=otu_id).values_list("name", flat=True).first()
+
+
 def otu_joined(*, otu_id: str) -> Document | None:
     """The current joined OTU, or None when there is no such OTU."""
     otu = OTU.objects.filter(pk=otu_id).first()

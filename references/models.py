@@ -20,6 +20,9 @@ class Reference(models.Model):
     data_type = models.CharField(max_length=8, choices=DataType.choices, default=DataType.GENOME)
     organism = models.CharField(max_length=200, blank=True, default="")
     internal_control = models.CharField(max_length=8, null=True, blank=True, help_text="An OTU id.")
+    # The call rules someone set ({min_reads, min_coverage, min_median_depth, min_weight}, any of them); the others
+    # are `references.call_rules.DEFAULT_CALL_RULES`. Read when an analysis is read, so a change applies to old results.
+    call_rules = models.JSONField(default=dict, blank=True, help_text="Call rules set here; defaults for the rest.")
     restrict_source_types = models.BooleanField(default=False)
     source_types = models.JSONField(default=list, blank=True)
     targets = models.JSONField(

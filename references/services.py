@@ -107,6 +107,7 @@ def _clone(*, user: User, data: dict[str, Any]) -> Reference:
         cloned_from={"id": source.pk, "name": source.name},
         restrict_source_types=source.restrict_source_types,
         source_types=source.source_types,
+        call_rules=source.call_rules,
         targets=source.targets,
         ready=False,
     )
@@ -330,7 +331,8 @@ def reference_discard(*, reference_id: str, upload_id: int | None = None) -> Non
 
 @transaction.atomic
 def reference_update(*, reference: Reference, data: dict[str, Any]) -> Reference:
-    """Edit name, description, organism, internal control, source-type restriction and targets (right `modify`)."""
+    """Edit name, description, organism, internal control, call rules, source-type restriction and targets (right
+    `modify`)."""
     for field in ("name", "description", "organism", "restrict_source_types"):
         if field in data:
             setattr(reference, field, data[field].strip() if field == "name" else data[field])
@@ -348,6 +350,11 @@ def reference_update(*, reference: Reference, data: dict[str, Any]) -> Reference
         if otu_id and not reference.otus.filter(pk=otu_id).exists():
             raise BadRequest("Internal control does not exist")
         reference.internal_control = otu_id or None
+    if "call_rules" in data:
+        changes = data["call_rules"]
+        # Only what is set is stored: a rule left at (or reset to) its default follows later changes of the default.
+        rules = {} if changes is None else {**reference.call_rules, **changes}
+        reference.call_rules = {key: value for key, value in rules.items() if value is not None}
     if not reference.name:
         raise BadRequest("Name is required")
     reference.save()

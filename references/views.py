@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from core.views import page
+from references.call_rules import CALL_RULE_HELP, DEFAULT_CALL_RULES
 
 
 @page()
@@ -17,7 +18,13 @@ def references_page(request: HttpRequest) -> HttpResponse:
 @page()
 def reference_page(request: HttpRequest, ref_id: str) -> HttpResponse:
     """One reference: OTUs, history with diffs and revert, indexes and builds, members, export and settings."""
-    return render(request, "references/detail.html", {"nav_active": "references", "ref_id": ref_id})
+    context = {
+        "nav_active": "references",
+        "ref_id": ref_id,
+        "call_rule_help": CALL_RULE_HELP,
+        "call_rule_defaults": DEFAULT_CALL_RULES,
+    }
+    return render(request, "references/detail.html", context)
 
 
 @page()

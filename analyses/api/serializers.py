@@ -119,6 +119,34 @@ class HitIsolateSerializer(serializers.Serializer):
     sequences = HitSequenceSerializer(many=True)
 
 
+class CallSerializer(serializers.Serializer):
+    """A computed call of an OTU (ours; Virtool has none), from the reference's call rules at read time."""
+
+    result = serializers.ChoiceField(choices=["detected", "not detected", "indeterminate"])
+    reasons = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Why, in words: the thresholds missed, or for `detected` the thresholds met.",
+    )
+
+
+class ControlSerializer(serializers.Serializer):
+    """The reference's internal control, checked in every analysis."""
+
+    id = serializers.CharField()
+    name = serializers.CharField(allow_null=True)
+    detected = serializers.BooleanField()
+    call = CallSerializer()
+
+
+class CallRulesUsedSerializer(serializers.Serializer):
+    """The call rules the calls were made with (the reference's now, the defaults once it is gone)."""
+
+    min_reads = serializers.IntegerField()
+    min_coverage = serializers.FloatField()
+    min_median_depth = serializers.FloatField()
+    min_weight = serializers.FloatField()
+
+
 class HitOTUSerializer(serializers.Serializer):
     """A detected OTU at the version the index holds (`id` null when it cannot be found any more)."""
 
@@ -134,6 +162,7 @@ class HitOTUSerializer(serializers.Serializer):
     depth = serializers.FloatField()
     max_depth = serializers.IntegerField()
     isolates = HitIsolateSerializer(many=True)
+    call = CallSerializer()
 
 
 class PathoscopeResultsSerializer(serializers.Serializer):
@@ -142,6 +171,13 @@ class PathoscopeResultsSerializer(serializers.Serializer):
     read_count = serializers.IntegerField()
     subtracted_count = serializers.IntegerField()
     hits = HitOTUSerializer(many=True)
+    call_rules = CallRulesUsedSerializer()
+    internal_control = ControlSerializer(
+        allow_null=True, help_text="The reference's internal control and whether it was detected; null when none."
+    )
+    sample_read_count = serializers.IntegerField(
+        allow_null=True, help_text="Reads of the sample (every file), for reads as a share of them."
+    )
 
 
 # --- NuVs results as analyses.nuvs.results builds them ------------------------------------------------------

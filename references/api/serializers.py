@@ -20,6 +20,7 @@ from core.api.serializers import (
 from jobs.api.serializers import TaskSerializer
 from jobs.constants import ACTIVE_STATES
 from otus.api.serializers import ContributorSerializer
+from references.call_rules import CALL_RULE_HELP, MAX_MIN_MEDIAN_DEPTH, MAX_MIN_READS, call_rules_effective
 from references.constants import DataType
 from references.models import Reference, ReferenceMember
 
@@ -88,6 +89,15 @@ class InternalControlSerializer(serializers.Serializer):
 
     id = serializers.CharField()
     name = serializers.CharField(allow_null=True)
+
+
+class CallRulesSerializer(serializers.Serializer):
+    """The call rules in force on a reference: the ones set on it, the defaults for the rest."""
+
+    min_reads = serializers.IntegerField(help_text=CALL_RULE_HELP["min_reads"])
+    min_coverage = serializers.FloatField(help_text=CALL_RULE_HELP["min_coverage"])
+    min_median_depth = serializers.FloatField(help_text=CALL_RULE_HELP["min_median_depth"])
+    min_weight = serializers.FloatField(help_text=CALL_RULE_HELP["min_weight"])
 
 
 class ImportedFromSerializer(serializers.Serializer):
@@ -173,6 +183,7 @@ class ReferenceMinimalSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     user = serializers.SerializerMethodField()
     internal_control = serializers.SerializerMethodField()
+    call_rules = serializers.SerializerMethodField()
     restrict_source_types = serializers.BooleanField()
     # Stored JSON, sent as it is.
     source_types = described({"type": "array", "items": {"type": "string"}})
@@ -205,6 +216,10 @@ class ReferenceMinimalSerializer(serializers.Serializer):
             return None
         name = OTU.objects.filter(pk=reference.internal_control).values_list("name", flat=True).first()
         return {"id": reference.internal_control, "name": name}
+
+    @extend_schema_field(CallRulesSerializer)
+    def get_call_rules(self, reference: Reference) -> dict:
+        return call_rules_effective(reference.call_rules)
 
     def get_updating(self, reference: Reference) -> bool:
         """A remote update is running (the client shows its task's progress instead of the release)."""
@@ -303,6 +318,27 @@ class ReferenceCreateSerializer(StrictSerializer):
         return attrs
 
 
+class CallRulesUpdateSerializer(StrictSerializer):
+    """The call rules to change; a rule given as null goes back to its default."""
+
+    min_reads = serializers.IntegerField(
+        min_value=0, max_value=MAX_MIN_READS, required=False, allow_null=True, help_text=CALL_RULE_HELP["min_reads"]
+    )
+    min_coverage = serializers.FloatField(
+        min_value=0, max_value=1, required=False, allow_null=True, help_text=CALL_RULE_HELP["min_coverage"]
+    )
+    min_median_depth = serializers.FloatField(
+        min_value=0,
+        max_value=MAX_MIN_MEDIAN_DEPTH,
+        required=False,
+        allow_null=True,
+        help_text=CALL_RULE_HELP["min_median_depth"],
+    )
+    min_weight = serializers.FloatField(
+        min_value=0, max_value=1, required=False, allow_null=True, help_text=CALL_RULE_HELP["min_weight"]
+    )
+
+
 class ReferenceUpdateSerializer(StrictSerializer):
     """PATCH /refs/{id}."""
 
@@ -313,6 +349,11 @@ class ReferenceUpdateSerializer(StrictSerializer):
     restrict_source_types = serializers.BooleanField(required=False)
     source_types = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
     targets = TargetSerializer(many=True, required=False)
+    call_rules = CallRulesUpdateSerializer(
+        required=False,
+        allow_null=True,
+        help_text="Rules of the PathoScope calls: the rules given change, null resets them all to the defaults.",
+    )
 
 
 class RightsSerializer(StrictSerializer):

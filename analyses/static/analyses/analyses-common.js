@@ -55,6 +55,24 @@ export function percent(value) {
   return `${Number(pct.toPrecision(2))}%`;
 }
 
+/**
+ * A weight (PathoScope's pi, 0 to 1) as people read it: a percentage from 0.1 % up ("98.1%", "0.42%"), and below
+ * that the fraction in scientific notation ("3.2e-7"), as the calls' reasons and the weight floor are written, rather
+ * than a row of zeros.
+ */
+export function weightText(value) {
+  const number = Number(value) || 0;
+  if (number === 0) return "0";
+  if (number >= 0.001) return percent(number);
+  const [mantissa, exponent] = number.toExponential(2).split("e");
+  return `${Number(mantissa)}e${Number(exponent)}`;
+}
+
+/** "25.1%", "0.05%": a part of a whole as a percentage (an empty string when the whole is unknown). */
+export function shareText(part, whole) {
+  return whole ? percent((Number(part) || 0) / whole) : "";
+}
+
 export const NUMBER = new Intl.NumberFormat("en-US");
 
 /** "Demo plant viruses · index 3". */

@@ -1,10 +1,11 @@
 // One analysis: the header (sample, reference and index, subtractions, read counts), live progress while it runs,
 // then the result of its workflow. PathoScope's here: the detected OTUs sorted by weight, expandable to isolates
 // and sequences, with coverage charts drawn as inline SVG (the sequences of an isolate side by side, so
-// multi-segment viruses read as one genome), filters for weak hits and the CSV/XLSX exports. NuVs's in nuvs.js.
+// multi-segment viruses read as one genome), each OTU's call (detected, not detected, indeterminate) with its reasons
+// and the internal control's state, filters for weak hits and the CSV/XLSX exports. NuVs's in nuvs.js.
 import { $, api, debounce, fill, h, live, showNotice, svg as s, timeAgo, toast } from "../virtool/virtool.js";
 import { chartSvg, compact, pathData, plotArea, yAxisLine, yAxisTitle, yScale, yTickLabel } from "../virtool/charts.js";
-import { NUMBER, percent, referenceText, workflowLabel } from "./analyses-common.js";
+import { NUMBER, percent, referenceText, shareText, weightText, workflowLabel } from "./analyses-common.js";
 import { createNuvs } from "./nuvs.js";
 import { isActive, progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
@@ -13,6 +14,9 @@ const analysisId = root.dataset.analysisId;
 const state = { analysis: null, job: null, expanded: new Set(), touched: false, gone: false };
 const nuvs = createNuvs();
 const isNuvs = (analysis) => analysis?.workflow === "nuvs";
+
+// What each figure means, in one sentence (analyses.constants.PATHOSCOPE_HELP): column titles and the legend.
+const HELP = JSON.parse(document.getElementById("pathoscope-help")?.textContent || "{}");
 
 // Weak hits: what the filters hide (Virtool's client hides the same by default).
 const MIN_WEIGHT = 0.001;
@@ -119,8 +123,9 @@ function sequenceRow(sequence) {
       h("div", { class: "muted small", text: sequence.definition }),
     ),
     h("td", { class: "num", text: `${NUMBER.format(sequence.length)} bp` }),
-    h("td", { class: "num", text: percent(sequence.pi) }),
+    h("td", { class: "num", text: weightText(sequence.pi) }),
     h("td", { class: "num", text: percent(sequence.best) }),
+    h("td", { class: "num", text: NUMBER.format(sequence.reads) }),
     h("td", { class: "num", text: NUMBER.format(sequence.median_depth) }),
     h("td", { class: "coverage-col" }, coverageCell(sequence.coverage)),
   );
@@ -153,8 +158,16 @@ function isolateBlock(source, otu, index) {
       h(
         "tr",
         {},
-        ["Sequence", "Length", "Weight", "Best hit", "Median depth", "Coverage"].map((text, column) =>
-          h("th", { scope: "col", class: column === 0 ? "" : column === 5 ? "coverage-col" : "num", text }),
+        [
+          ["Sequence"],
+          ["Length"],
+          ["Weight", HELP.weight],
+          ["Best hit", HELP.best],
+          ["Reads", HELP.reads],
+          ["Median depth", HELP.depth],
+          ["Coverage", HELP.coverage],
+        ].map(([text, title], column) =>
+          h("th", { scope: "col", class: column === 0 ? "" : column === 6 ? "coverage-col" : "num", title, text }),
         ),
       ),
     ),
@@ -167,7 +180,7 @@ function isolateBlock(source, otu, index) {
     h(
       "span",
       { class: "muted small" },
-      ` Weight ${percent(isolate.pi)} · best hit ${percent(isolate.best)} · median depth ${NUMBER.format(isolate.depth)}` +
+      ` Weight ${weightText(isolate.pi)} · best hit ${percent(isolate.best)} · median depth ${NUMBER.format(isolate.depth)}` +
         ` · coverage ${percent(isolate.coverage)} · ${NUMBER.format(Math.round(isolate.reads))} reads`,
     ),
   ];
@@ -182,15 +195,91 @@ function isolateBlock(source, otu, index) {
   return details;
 }
 
+// --- Calls ---------------------------------------------------------------------------------------------------------
+
+const CALL_LABELS = { detected: "Detected", "not detected": "Not detected", indeterminate: "Indeterminate" };
+
+/** The call of an OTU as a badge; its reasons are the badge's title. */
+function callBadge(call) {
+  const result = call?.result || "indeterminate";
+  return h("span", {
+    class: `badge call call-${result.replace(" ", "-")}`,
+    dataset: { call: result },
+    title: (call?.reasons || []).join("; "),
+    text: CALL_LABELS[result] || result,
+  });
+}
+
+/** The call's cell: the badge, and what was missed for a call other than detected. */
+function callCell(call) {
+  const missed = call && call.result !== "detected" ? call.reasons || [] : [];
+  return [callBadge(call), missed.length ? h("span", { class: "call-reasons small", text: missed.join("; ") }) : null];
+}
+
+function callDetail(call) {
+  return h(
+    "div",
+    { class: "call-detail" },
+    h("span", { class: "call-detail-label", text: "Call: " }),
+    callBadge(call),
+    h(
+      "ul",
+      { class: "call-reason-list small" },
+      (call?.reasons || []).map((reason) => h("li", { text: reason })),
+    ),
+  );
+}
+
+/** "5,012 reads (25.1% of the sample's 20,000 reads)". */
+function readsText(reads, results) {
+  const count = `${NUMBER.format(Math.round(reads))} read${Math.round(reads) === 1 ? "" : "s"}`;
+  const whole = results?.sample_read_count;
+  return whole ? `${count} (${shareText(reads, whole)} of the sample's ${NUMBER.format(whole)} reads)` : count;
+}
+
+function rulesText(rules) {
+  if (!rules) return "";
+  return (
+    `at least ${NUMBER.format(rules.min_reads)} reads, weight at least ${rules.min_weight}, ` +
+    `median depth at least ${NUMBER.format(rules.min_median_depth)} and at least ${percent(rules.min_coverage)} ` +
+    "of each required segment covered"
+  );
+}
+
+function renderCalls(analysis) {
+  const results = analysis.results;
+  const refId = analysis.reference?.id;
+  fill(
+    $("#results-rules"),
+    `Calls by ${refId ? "the rules of the reference" : "the default rules (the reference is gone)"}: ${rulesText(results.call_rules)}. `,
+    refId ? h("a", { href: `/refs/${encodeURIComponent(refId)}#settings`, text: "See or change the rules" }) : null,
+  );
+  const notice = $("#results-control");
+  const control = results.internal_control;
+  notice.hidden = !control;
+  if (!control) return;
+  const name = control.name || control.id;
+  notice.className = `notice ${control.detected ? "" : "warning"}`.trim();
+  notice.dataset.detected = String(control.detected);
+  if (control.detected) fill(notice, `Internal control ${name}: detected.`);
+  else
+    fill(
+      notice,
+      h("strong", { text: `Internal control ${name}: not detected` }),
+      ` (${(control.call?.reasons || []).join("; ")}). Every negative call is indeterminate: the sample may have failed.`,
+    );
+}
+
 function otuDetail(otu, analysis) {
   const refId = analysis.reference?.id;
   return h(
     "div",
     { class: "otu-detail-body" },
+    callDetail(otu.call),
     h(
       "p",
       { class: "muted small" },
-      `${NUMBER.format(Math.round(otu.reads))} reads · version ${otu.version ?? "—"} · maximum depth ${NUMBER.format(otu.max_depth)}`,
+      `${readsText(otu.reads, analysis.results)} · version ${otu.version ?? "—"} · maximum depth ${NUMBER.format(otu.max_depth)}`,
       refId && otu.id
         ? [" · ", h("a", { href: `/refs/${encodeURIComponent(refId)}/otus/${encodeURIComponent(otu.id)}`, text: "OTU page" })]
         : null,
@@ -203,7 +292,7 @@ function otuGroup(otu, index, analysis) {
   const key = otu.id || `#${index}`;
   const detailId = `otu-detail-${index}`;
   const expanded = state.expanded.has(key);
-  const detailCell = h("td", { colspan: "5" });
+  const detailCell = h("td", { colspan: "7" });
   const detail = h("tr", { class: "otu-detail", id: detailId, hidden: !expanded }, detailCell);
   if (expanded) fill(detailCell, otuDetail(otu, analysis));
   const toggle = h(
@@ -235,8 +324,17 @@ function otuGroup(otu, index, analysis) {
       "tr",
       { class: "otu-row" },
       h("th", { scope: "row" }, toggle, otu.abbreviation ? h("span", { class: "badge", text: otu.abbreviation }) : null),
-      h("td", { class: "num", dataset: { part: "weight" }, text: percent(otu.pi) }),
+      h("td", { class: "call-col", dataset: { part: "call" } }, callCell(otu.call)),
+      h("td", { class: "num", dataset: { part: "weight" }, text: weightText(otu.pi) }),
       h("td", { class: "num", dataset: { part: "best" }, text: percent(otu.best) }),
+      h(
+        "td",
+        { class: "num", dataset: { part: "reads" } },
+        NUMBER.format(Math.round(otu.reads)),
+        analysis.results?.sample_read_count
+          ? h("div", { class: "muted small", text: shareText(otu.reads, analysis.results.sample_read_count) })
+          : null,
+      ),
       h("td", { class: "num", dataset: { part: "depth" }, text: NUMBER.format(otu.depth) }),
       h("td", { class: "coverage-col", dataset: { part: "coverage" } }, coverageCell(otu.coverage)),
     ),
@@ -254,6 +352,7 @@ function renderResults() {
   const section = $("#results-section");
   section.hidden = !analysis?.ready || !results || isNuvs(analysis);
   if (section.hidden) return;
+  renderCalls(analysis);
   const table = $("#otu-table");
   for (const body of [...table.tBodies]) body.remove();
   const hits = results.hits || [];

@@ -4,6 +4,7 @@
 import {
   $,
   $$,
+  ApiError,
   api,
   attachToField,
   debounce,
@@ -114,6 +115,7 @@ function renderReference() {
   renderMembers();
   renderSettings();
   renderRemote();
+  renderCallRules();
   historyList.render();
 }
 
@@ -899,6 +901,116 @@ onSubmit($("#settings-form"), async (form) => {
   delete form.dataset.dirty;
   renderReference();
   toast("Saved");
+});
+
+// --- Call rules and internal control -------------------------------------------------------------------------
+
+const RULE_DEFAULTS = JSON.parse(document.getElementById("call-rule-defaults")?.textContent || "{}");
+const RULES = ["min_reads", "min_coverage", "min_median_depth", "min_weight"];
+// Coverage is a fraction in the API and a percentage on the form; six decimals keep 33.3 % from becoming 0.33299….
+const toForm = (rule, value) => (rule === "min_coverage" ? Number((value * 100).toFixed(6)) : value);
+const fromForm = (rule, value) => (rule === "min_coverage" ? Number((value / 100).toFixed(8)) : value);
+const NUMBER = new Intl.NumberFormat("en-US");
+const controlChoices = new Map(); // OTU name (lower case) → id, from the searches of the control field
+
+/** The rules and control on the form; `force` replaces what is typed (after a reset), else a form being edited stays. */
+function renderCallRules(force = false) {
+  const form = $("#call-rules-form");
+  const editable = state.rights.has("modify");
+  if (force || (!form.contains(document.activeElement) && !form.dataset.dirty)) {
+    const rules = state.ref.call_rules || RULE_DEFAULTS;
+    for (const rule of RULES) form.elements[rule].value = String(toForm(rule, rules[rule]));
+    const control = state.ref.internal_control;
+    form.elements.internal_control.value = control ? control.name || control.id : "";
+    if (control?.name) controlChoices.set(control.name.toLowerCase(), control.id);
+  }
+  for (const control of form.elements) control.disabled = !editable;
+  $("#call-rules-actions").hidden = !editable;
+  $("#call-rules-defaults").textContent =
+    `Defaults: ${NUMBER.format(RULE_DEFAULTS.min_reads)} reads, ${toForm("min_coverage", RULE_DEFAULTS.min_coverage)} % coverage, ` +
+    `median depth ${RULE_DEFAULTS.min_median_depth}, weight floor ${RULE_DEFAULTS.min_weight}.`;
+}
+
+$("#call-rules-form").addEventListener("input", (event) => {
+  event.currentTarget.dataset.dirty = "true";
+});
+
+const searchControls = debounce(async (find) => {
+  try {
+    const result = await api("GET", `${refPath}/otus?${new URLSearchParams({ find, per_page: "25" })}`);
+    for (const otu of result.documents) controlChoices.set(otu.name.toLowerCase(), otu.id);
+    fill($("#internal-control-options"), result.documents.map((otu) => h("option", { value: otu.name })));
+  } catch {
+    // Suggestions only: the submit looks the name up again.
+  }
+}, 200);
+
+$("#rule-internal-control").addEventListener("input", (event) => searchControls(event.currentTarget.value.trim()));
+
+async function controlId(name) {
+  if (!name) return null;
+  const known = controlChoices.get(name.toLowerCase());
+  if (known) return known;
+  const result = await api("GET", `${refPath}/otus?${new URLSearchParams({ find: name, per_page: "100" })}`);
+  const match = result.documents.find((otu) => otu.name.toLowerCase() === name.toLowerCase());
+  if (!match) throw new FieldErrors({ internal_control: `No OTU of this reference is named “${name}”.` });
+  return match.id;
+}
+
+function readRules(form) {
+  const rules = {};
+  const problems = {};
+  const limits = { min_coverage: 100, min_weight: 1 };
+  for (const rule of RULES) {
+    const raw = form.elements[rule].value.trim();
+    const value = Number(raw);
+    if (raw === "" || !Number.isFinite(value) || value < 0) problems[rule] = "Give a number of zero or more.";
+    else if (rule in limits && value > limits[rule]) problems[rule] = `Give a number from 0 to ${limits[rule]}.`;
+    else if (rule === "min_reads" && !Number.isInteger(value)) problems[rule] = "Give a whole number of reads.";
+    else rules[rule] = fromForm(rule, value);
+  }
+  if (Object.keys(problems).length) throw new FieldErrors(problems);
+  return rules;
+}
+
+async function saveCallRules(body) {
+  try {
+    return await api("PATCH", refPath, body);
+  } catch (error) {
+    // Validation names `["call_rules", rule]`: show it on the rule's field.
+    if (error instanceof ApiError && Array.isArray(error.body)) {
+      const fields = {};
+      for (const item of error.body) {
+        const loc = (item.loc || []).filter((part) => typeof part === "string");
+        fields[loc[loc.length - 1] || "call_rules"] = item.msg;
+      }
+      throw new FieldErrors(fields);
+    }
+    throw error;
+  }
+}
+
+onSubmit($("#call-rules-form"), async (form) => {
+  const call_rules = readRules(form);
+  const internal_control = await controlId(form.elements.internal_control.value.trim());
+  state.ref = { ...state.ref, ...(await saveCallRules({ call_rules, internal_control })) };
+  delete form.dataset.dirty;
+  renderReference();
+  toast("Call rules applied");
+});
+
+$("#call-rules-reset").addEventListener("click", async () => {
+  const form = $("#call-rules-form");
+  try {
+    state.ref = { ...state.ref, ...(await saveCallRules({ call_rules: null })) };
+  } catch (error) {
+    toast(error.message, { error: true });
+    return;
+  }
+  delete form.dataset.dirty;
+  renderReference();
+  renderCallRules(true);
+  toast("Call rules reset to the defaults");
 });
 
 $("#delete-ref").addEventListener("click", async (event) => {
