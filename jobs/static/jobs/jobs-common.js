@@ -146,3 +146,25 @@ export function failedJobPanel({ job, noun, onRetry, onRemove }) {
   );
   return panel;
 }
+
+// --- What a job works on ------------------------------------------------------------------------------------------
+
+const SUBJECT_KINDS = { sample: "Sample", analysis: "Analysis", reference: "Reference", subtraction: "Subtraction" };
+
+/** A job's subjects (`job.subjects`: `[{kind, name, url}]`) as "Sample RpRSV · Reference Plant Viruses" links. */
+export function subjectLinks(subjects) {
+  const out = [];
+  for (const subject of subjects || []) {
+    if (out.length) out.push(" · ");
+    const kind = SUBJECT_KINDS[subject.kind] || subject.kind;
+    out.push(
+      h(
+        "span",
+        { class: "job-subject", dataset: { kind: subject.kind } },
+        `${kind} `,
+        subject.url ? h("a", { href: subject.url, text: subject.name }) : h("span", { text: subject.name }),
+      ),
+    );
+  }
+  return out;
+}
