@@ -351,7 +351,9 @@ def test_the_counter_counts_a_new_reference_at_once_and_old_toasts_stay_away(
     expect(page.locator("#refs-count")).to_have_text("0 references")
     # A message left for "the next page" by a navigation that never happened, a minute ago, is not shown.
     page.evaluate(
-        """() => sessionStorage.setItem("virtool.toast", JSON.stringify({message: "Deleted S1", at: Date.now() - 60000}))"""
+        """() => sessionStorage.setItem(
+            "virtool.toast", JSON.stringify({message: "Deleted S1", at: Date.now() - 60000})
+        )"""
     )
     page.reload()
     expect(page.locator("#refs-count")).to_have_text("0 references")
