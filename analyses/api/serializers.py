@@ -225,6 +225,13 @@ class NuvsContigSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     sequence = serializers.CharField()
     orfs = NuvsOrfSerializer(many=True)
+    depth = serializers.FloatField(
+        required=False,
+        help_text=(
+            "Mean depth of the contig (one decimal): the reads given to SPAdes mapped back to the contigs with "
+            "bowtie2 --local, primary alignments (samtools coverage). Absent from analyses made before it was measured."
+        ),
+    )
     annotatedOrfCount = serializers.IntegerField(help_text="ORFs with at least one HMM hit.")
     e = serializers.FloatField(
         allow_null=True, help_text="Least full E-value over the ORFs; an ORF without hits counts 0."
