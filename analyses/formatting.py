@@ -109,6 +109,8 @@ def format_pathoscope(analysis: Analysis) -> dict[str, Any] | None:
         "read_count": results.get("read_count", 0),
         "subtracted_count": results.get("subtracted_count", 0),
         "hits": otus,
+        # What the analysis kept behind each hit OTU (reads, consensus); null for one made before it was kept.
+        "evidence": results.get("evidence"),
     }
 
 

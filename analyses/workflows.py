@@ -208,7 +208,9 @@ class PathoscopeBowtie(AnalysisWorkflow):
         (work / "isolates.sam").unlink()
         bam = folder / "evidence.bam"
         threads = str(max(ctx.proc - 1, 0))
-        ctx.run(["samtools", "sort", "-@", threads, "-T", str(work / "sort"), "-o", str(bam), str(work / "evidence.sam")])
+        ctx.run(
+            ["samtools", "sort", "-@", threads, "-T", str(work / "sort"), "-o", str(bam), str(work / "evidence.sam")]
+        )
         (work / "evidence.sam").unlink()
         ctx.run(["samtools", "index", str(bam)])
         # Simple mode: a base is called from the counts at the position; secondary alignments (bowtie2 -k) count,

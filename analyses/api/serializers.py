@@ -142,6 +142,29 @@ class PathoscopeResultsSerializer(serializers.Serializer):
     read_count = serializers.IntegerField()
     subtracted_count = serializers.IntegerField()
     hits = HitOTUSerializer(many=True)
+    evidence = described(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": (
+                "What the analysis kept behind each hit OTU, downloadable from /analyses/{id}/otus/{otu_id}/"
+                "reads.fq.gz and .../consensus.fa; null for an analysis made before. `min_depth`: the consensus calls "
+                "no base where fewer reads cover the position. `otus`: per OTU id, `reads` assigned to it by the EM "
+                "(reads whose final best hit, or one of their tied best hits, is one of its sequences) and `shared`, "
+                "how many of those are tied with another OTU's sequence."
+            ),
+            "properties": {
+                "min_depth": {"type": "integer"},
+                "otus": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {"reads": {"type": "integer"}, "shared": {"type": "integer"}},
+                    },
+                },
+            },
+        }
+    )
 
 
 # --- NuVs results as analyses.nuvs.results builds them ------------------------------------------------------

@@ -4,8 +4,9 @@ Steps: write the default isolates of the index as FASTA; trim the reads with ske
 reads from an earlier NuVs with the same parameters); build a bowtie2 index of the FASTA; drop the reads that map
 to it, then those that map to each subtraction in turn; for paired samples, bring back the mates of the reads that
 survived; assemble what is left with SPAdes; keep contigs of 300 nt or more that have an open reading frame of 100
-codons or more; map the assembled reads back to them for each contig's mean depth (`depth`, beyond Virtool); search the translated ORFs against the installed profile HMMs (vFam); store Virtool's result
-`{"hits": [contig, ...]}` with `assembly.fa.gz`, `orfs.fa.gz` and `hmm.tsv` in the analysis folder.
+codons or more; map the assembled reads back to them for each contig's mean depth (`depth`, beyond Virtool);
+search the translated ORFs against the installed profile HMMs (vFam); store Virtool's result `{"hits": [contig,
+...]}` with `assembly.fa.gz`, `orfs.fa.gz` and `hmm.tsv` in the analysis folder.
 
 Trimmed reads are cached per sample and trimming parameters in `<sample folder>/caches/<key>/`. The cache is
 published only when the analysis completes, by renaming a finished folder into place, so a job that fails or is

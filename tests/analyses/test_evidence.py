@@ -124,7 +124,7 @@ def test_rprsv_reads_and_consensus(scientist, jobs_here, tmp_path, make_user):
     consensus = fasta_records(response.content.decode())
     best = otu["isolates"][0]
     assert set(consensus) == {s["accession"] for s in best["sequences"]} == {RPRSV_RNA1, RPRSV_RNA2}
-    header, rna1 = consensus[RPRSV_RNA1]
+    header = consensus[RPRSV_RNA1][0]
     assert RPRSV in header
     assert "depth below 3 as N" in header
     for accession in (RPRSV_RNA1, RPRSV_RNA2):
@@ -204,7 +204,9 @@ def test_consensus_of_reads_from_nc_005266_matches_it(scientist, jobs_here, tmp_
     analysis = client.post(f"/api/samples/{sample['id']}/analyses", {"ref_id": reference["id"]}, format="json").json()
     assert run_waiting_jobs() == ["complete"]
     otu = next(o for o in client.get(f"/api/analyses/{analysis['id']}").json()["results"]["hits"] if o["name"] == RPRSV)
-    consensus = fasta_records(client.get(f"/api/analyses/{analysis['id']}/otus/{otu['id']}/consensus.fa").content.decode())
+    consensus = fasta_records(
+        client.get(f"/api/analyses/{analysis['id']}/otus/{otu['id']}/consensus.fa").content.decode()
+    )
     assert set(consensus) == {RPRSV_RNA1, RPRSV_RNA2}  # the isolate the reads came from is the best one
     identity, called = called_identity(consensus[RPRSV_RNA1][1], sequences[RPRSV_RNA1])
     assert identity >= 0.95, identity
