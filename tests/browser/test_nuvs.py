@@ -183,7 +183,7 @@ def test_nuvs_result_contigs_filters_orf_map_and_downloads(scientist, live_serve
     first = page.locator("tbody.contig-group[data-contig='1'] .contig-row")
     expect(first.locator("[data-part=length]")).to_have_text("1,800 nt")
     expect(page.locator("tbody.contig-group[data-contig='0'] [data-part=length]")).to_have_text(
-        "1,200 nt · 12.3× depth"  # noqa: RUF001 - the multiplication sign of depths
+        "900 nt · 12.3× depth"  # noqa: RUF001 - the multiplication sign of depths
     )
     expect(first.locator("[data-part=orfs]")).to_have_text("2 of 3")
     expect(first.locator("[data-part=evalue]")).to_have_text("1.0e-30")
