@@ -3,7 +3,9 @@
 Steps: map the reads to the default isolates (the index build's bowtie2 index) to find candidate OTUs; build a
 bowtie2 index of every isolate of those OTUs; map again keeping up to 100 alignments per read; for each
 subtraction, map the reads that aligned to the host and drop the isolate alignments the host explains as well or
-better; reassign multi-mapping reads with PathoScope's EM; store the report with coverage.
+better; reassign multi-mapping reads with PathoScope's EM; store the report with coverage, and keep the evidence of each
+hit OTU in the analysis folder: the reads the EM assigned to it, their alignments and its consensus
+(`analyses.pathoscope.evidence`, beyond Virtool).
 
 Reads are given to bowtie2 as unpaired (`-U reads_1,reads_2`), as Virtool does, so mates that share a read name
 pool their alignments. bowtie2 writes SAM files into the job's scratch folder; they are parsed line by line into
