@@ -118,12 +118,15 @@ def upload_remove(*, upload: Upload) -> None:
 def uploads_mark_removed(*, upload_ids: list[int], delete_files: bool) -> list[int]:
     """Mark uploads removed (and delete their files); returns the ids that were not removed before.
 
-    An unfinished resumable upload's partial file always goes: nothing can resume a removed upload.
+    An unfinished resumable upload leaves nothing: it never was an upload (not listed, never announced), so its
+    row is deleted with its partial file, as a `POST /uploads` cut off half-way leaves nothing.
     """
     with transaction.atomic():
         rows = list(Upload.objects.select_for_update().filter(pk__in=upload_ids, removed=False))
-        Upload.objects.filter(pk__in=[row.pk for row in rows]).update(removed=True, removed_at=timezone.now())
-        _dispatch_gone([row.pk for row in rows if row.ready])  # unfinished uploads were never announced
+        finished = [row.pk for row in rows if row.ready]
+        Upload.objects.filter(pk__in=finished).update(removed=True, removed_at=timezone.now())
+        Upload.objects.filter(pk__in=[row.pk for row in rows if not row.ready]).delete()
+        _dispatch_gone(finished)
     for row in rows:
         if delete_files and row.name_on_disk:
             upload_path(row.name_on_disk).unlink(missing_ok=True)
@@ -349,7 +352,7 @@ def _resumable_finish(row: Upload, path: Path) -> Upload:
 
 
 def upload_resumable_terminate(*, upload: Upload) -> None:
-    """End an unfinished resumable upload (tus termination): its row is marked removed and its bytes deleted."""
+    """End an unfinished resumable upload (tus termination): its row and its bytes are deleted."""
     row = _current(upload)
     if row.ready:
         raise Conflict("The upload is complete: remove it with DELETE /api/uploads/{id} (permission remove_file)")

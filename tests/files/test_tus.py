@@ -170,7 +170,7 @@ def test_tus_not_fastq_reads_are_refused_and_removed(client, files_dir):
     response = patch(client, location, 0, content)
     assert response.status_code == 400
     assert "FASTQ" in response.json()["message"]
-    assert Upload.objects.get().removed is True
+    assert Upload.objects.count() == 0
     assert listing(files_dir / ".resumable") == []
     assert head(client, location).status_code == 404
 
@@ -302,7 +302,7 @@ def test_tus_termination(client, files_dir):
     location = create(client, len(FASTQ_TEXT))["Location"]
     patch(client, location, 0, FASTQ_TEXT[:10])
     assert client.delete(location, **TUS).status_code == 204
-    assert Upload.objects.get().removed
+    assert Upload.objects.count() == 0
     assert listing(files_dir / ".resumable") == []
     assert head(client, location).status_code == 404
     finished = create(client, len(FASTQ_TEXT))["Location"]
@@ -320,6 +320,7 @@ def test_tus_abandoned_upload_expires(client, files_dir, settings):
     assert uploads_expire() == []
     Upload.objects.filter(pk=row.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert uploads_expire() == [row.pk]
+    assert Upload.objects.count() == 0
     assert listing(files_dir / ".resumable") == []
     assert head(client, location).status_code == 404
 
@@ -352,4 +353,4 @@ def test_tus_patch_after_the_partial_file_vanished_is_404(client, files_dir):
     location = create(client, len(FASTQ_TEXT))["Location"]
     resumable_path(Upload.objects.get().resume_token).unlink()
     assert patch(client, location, 0, FASTQ_TEXT).status_code == 404
-    assert Upload.objects.get().removed
+    assert Upload.objects.count() == 0
