@@ -354,3 +354,18 @@ def test_tus_patch_after_the_partial_file_vanished_is_404(client, files_dir):
     resumable_path(Upload.objects.get().resume_token).unlink()
     assert patch(client, location, 0, FASTQ_TEXT).status_code == 404
     assert Upload.objects.count() == 0
+
+
+VENDORED = {
+    "tus.min.js": "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8",
+    "tus.min.js.map": "4653a3a430959c4ea0500efb95ed48d4b825efe47654cf22b8c64d35eb2ac81b",
+    "LICENSE": "2ec372e137fa65938a6551e9abaa3d3ea21f5ebd398fca00a13354ea881e6539",
+}
+
+
+def test_vendored_tus_js_client_is_the_published_build():
+    from tests.conftest import ROOT
+
+    folder = ROOT / "files" / "static" / "files" / "vendor" / "tus-js-client-4.3.1"
+    assert {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in VENDORED} == VENDORED
+    assert "./vendor/tus-js-client-4.3.1/tus.min.js" in (folder.parent.parent / "resumable.js").read_text()
