@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseBase
 from django.utils.http import http_date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -27,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import error_response
-from core.api.schema import error_responses
+from core.api.schema import LOCATION, error_responses
 from core.errors import BadRequest
 from core.permissions import IsAuthenticated, require_permission
 from files import selectors, services
@@ -106,11 +105,9 @@ def _body_chunks(request: Request) -> Iterator[bytes]:
         yield chunk
 
 
-def _tus_response(status: int, headers: dict[str, str] | None = None) -> HttpResponse:
-    response = HttpResponse(status=status)
-    for key, value in (headers or {}).items():
-        response[key] = value
-    return response
+def _tus_response(status: int, headers: dict[str, str] | None = None) -> Response:
+    """An answer without a body: tus says everything in headers."""
+    return Response(status=status, headers=headers or {})
 
 
 class _TusView(APIView):
@@ -136,7 +133,7 @@ class _TusView(APIView):
             return response
         return super().handle_exception(exc)
 
-    def finalize_response(self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any) -> Any:
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Tus-Resumable"] = TUS_VERSION
         response["Access-Control-Expose-Headers"] = _EXPOSED
@@ -172,14 +169,15 @@ class ResumableUploadsView(_TusView):
             TUS_RESUMABLE,
             OpenApiParameter("Upload-Length", int, OpenApiParameter.HEADER, required=True),
             OpenApiParameter("Upload-Metadata", str, OpenApiParameter.HEADER, required=True),
+            LOCATION,
         ],
         request=None,
         responses={
             201: OpenApiResponse(None, description="Created: `Location`, `Upload-Expires`, `Virtool-Upload-Id`."),
-            **error_responses(400, 413),
+            **error_responses(400, 412, 413),
         },
     )
-    def post(self, request: Request) -> HttpResponse:
+    def post(self, request: Request) -> Response:
         if _header(request, "Upload-Defer-Length") is not None:
             raise BadRequest("Upload-Defer-Length is not supported: send Upload-Length")
         size = _integer(request, "Upload-Length", required=True)
@@ -213,7 +211,7 @@ class ResumableUploadsView(_TusView):
         request=None,
         responses={204: OpenApiResponse(None, description="`Tus-Version`, `Tus-Extension`, `Tus-Max-Size`.")},
     )
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         return _tus_response(
             204,
             {
@@ -244,9 +242,12 @@ class ResumableUploadView(_TusView):
         operation_id="uploads_tus_offset",
         summary="How many bytes of a resumable upload the server has (tus HEAD)",
         parameters=[TUS_RESUMABLE],
-        responses={200: OpenApiResponse(None, description="`Upload-Offset`, `Upload-Length`."), **error_responses(404)},
+        responses={
+            200: OpenApiResponse(None, description="`Upload-Offset`, `Upload-Length`."),
+            **error_responses(404, 412),
+        },
     )
-    def head(self, request: Request, token: str) -> HttpResponse:
+    def head(self, request: Request, token: str) -> Response:
         return _tus_response(200, self._state(self._upload(request, token)))
 
     @extend_schema(
@@ -275,14 +276,14 @@ class ResumableUploadView(_TusView):
         request={OFFSET_TYPE: OpenApiTypes.BINARY},
         responses={
             204: OpenApiResponse(None, description="Appended: `Upload-Offset` is the new offset."),
-            **error_responses(400, 404, 409, 413),
+            **error_responses(400, 404, 409, 412, 413, 415, 423, 460),
         },
     )
-    def patch(self, request: Request, token: str) -> HttpResponse:
+    def patch(self, request: Request, token: str) -> Response:
         upload = self._upload(request, token)
         content_type = (request.META.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
         if content_type != OFFSET_TYPE:
-            return error_response(  # type: ignore[return-value]
+            return error_response(
                 "unsupported_media_type", f"The body of a tus PATCH must be sent as {OFFSET_TYPE}", 415
             )
         offset = _integer(request, "Upload-Offset", required=True)
@@ -302,8 +303,8 @@ class ResumableUploadView(_TusView):
         operation_id="uploads_tus_terminate",
         summary="End an unfinished resumable upload (tus termination)",
         parameters=[TUS_RESUMABLE],
-        responses={204: None, **error_responses(404, 409)},
+        responses={204: None, **error_responses(404, 409, 412, 423)},
     )
-    def delete(self, request: Request, token: str) -> HttpResponse:
+    def delete(self, request: Request, token: str) -> Response:
         services.upload_resumable_terminate(upload=self._upload(request, token))
         return _tus_response(204)
