@@ -282,14 +282,8 @@ def _stateful_machine(schema, *, live_server_url, session, auth, record, calls, 
     The caller's own key is never deleted: a chain that would delete it deletes a key that does not exist."""
     from users.models import APIKey
 
-    # Removing all of the caller's keys is left out of the chains (the stateless phase calls it, and repairs). So are
-    # the resumable uploads (tus): their resources are named by a random token given in a `Location` header, which
-    # makes hypothesis' replay of a chain draw differently (FlakyStrategyDefinition); the stateless phase covers them.
-    base = (
-        schema.exclude(method="DELETE", path="/api/account/keys")
-        .exclude(path_regex="^/api/uploads/tus")
-        .as_state_machine()
-    )
+    # Removing all of the caller's keys is left out of the chains (the stateless phase calls it, and repairs).
+    base = schema.exclude(method="DELETE", path="/api/account/keys").as_state_machine()
 
     class Machine(base):  # type: ignore[misc, valid-type]
         def before_call(self, case) -> None:
