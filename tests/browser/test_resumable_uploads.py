@@ -126,3 +126,27 @@ def test_upload_paused_by_an_ended_session_resumes_after_signing_in(
     assert [(u.ready, u.size, u.sha256) for u in uploads] == [(True, len(data), hashlib.sha256(data).hexdigest())]
     assert errors == []
     context.close()
+
+
+def test_dozens_of_files_each_with_its_bar_and_one_over_all(live_server_url: str, browser: Browser, make_user) -> None:
+    from files.models import Upload
+    from tests.browser.test_uploads import drop_files
+
+    cookie = in_thread(lambda: session_cookie_for(make_user("ada", role="full")))
+    context, page, errors = open_page(browser, live_server_url, cookie)
+    files = [
+        (f"plate1_A{index:02d}_R{1 + index % 2}.fq", fastq(20_000 + index * 1000, seed=index)) for index in range(30)
+    ]
+    drop_files(page, files)
+    expect(page.locator("#transfers li.transfer")).to_have_count(30)
+    expect(page.get_by_role("progressbar", name="Upload of plate1_A29_R2.fq")).to_be_visible()
+    overall = page.get_by_role("progressbar", name="All uploads")
+    expect(page.locator("#transfers-overall-text")).to_contain_text("30 of 30 files uploaded", timeout=60_000)
+    expect(overall).to_have_attribute("aria-valuenow", "100")
+    expect(page.locator("#transfers .transfer-state", has_text="Uploaded")).to_have_count(30)
+    total = sum(len(data) for _, data in files)
+    rows = in_thread(lambda: list(Upload.objects.filter(ready=True).values_list("name", "size", "sha256")))
+    assert sorted(rows) == sorted((name, len(data), hashlib.sha256(data).hexdigest()) for name, data in files)
+    assert sum(size for _, size, _ in rows) == total
+    assert errors == []
+    context.close()

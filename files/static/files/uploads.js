@@ -308,7 +308,7 @@ function detailText(transfer) {
     case "processing":
       return "100% · Sent; the server is storing the file…";
     case "paused":
-      return `Paused at ${percent}% · ${humanSize(transfer.loaded)} of ${humanSize(transfer.total)} kept on the server`;
+      return `Paused at ${percent}% · ${humanSize(transfer.loaded)} of ${humanSize(transfer.total)} sent`;
     case "done": {
       const seconds = (transfer.finishedAt - transfer.startedAt) / 1000;
       const rate = seconds > 0 ? ` at ${humanSize(transfer.total / seconds)}/s` : "";
