@@ -69,3 +69,24 @@ class BadGateway(ApplicationError):
 
     error_id = "bad_gateway"
     status = 502
+
+
+class PayloadTooLarge(ApplicationError):
+    """The body, or the file it belongs to, is larger than this server accepts (413)."""
+
+    error_id = "payload_too_large"
+    status = 413
+
+
+class Locked(ApplicationError):
+    """Another request is changing the object right now; trying again shortly works (423)."""
+
+    error_id = "locked"
+    status = 423
+
+
+class ChecksumMismatch(ApplicationError):
+    """The bytes received do not have the checksum the client sent with them (tus's 460); nothing was kept."""
+
+    error_id = "checksum_mismatch"
+    status = 460

@@ -10,7 +10,11 @@ from files.constants import UploadType
 
 
 class Upload(models.Model):
-    """One uploaded file in `<data_path>/files/<name_on_disk>`; `removed` rows have no file any more."""
+    """One uploaded file in `<data_path>/files/<name_on_disk>`; `removed` rows have no file any more.
+
+    A resumable (tus) upload has a row from its creation: `ready` false, `offset` bytes of `size` received into
+    `<data_path>/files/.resumable/<resume_token>`. It becomes a normal upload when the last byte arrives.
+    """
 
     name = models.CharField(max_length=255)
     name_on_disk = models.CharField(max_length=300, blank=True, default="")
@@ -27,6 +31,10 @@ class Upload(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     uploaded_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # The secret in a resumable upload's URL (`/api/uploads/tus/<resume_token>`); with `user`, not the session,
+    # it names the upload, so a fresh login of the same user resumes it.
+    resume_token = models.CharField(max_length=32, null=True, blank=True, unique=True)
+    offset = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

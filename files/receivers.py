@@ -18,6 +18,7 @@ events.register(
     Upload,
     interface="uploads",
     serialize=_serialize_upload,
-    audience=lambda upload: [events.GROUP_ALL],
+    # An unfinished resumable upload is nobody's news: it is announced when its last byte arrives.
+    audience=lambda upload: [events.GROUP_ALL] if upload.ready else [],
     queryset=lambda: Upload.objects.select_related("user"),
 )

@@ -19,8 +19,21 @@ def upload_list(*, user_id: int | None = None, upload_type: str | None = None) -
 
 
 def upload_get(*, upload_id: int) -> Upload:
-    """One upload that still has its file, or 404."""
-    upload = Upload.objects.select_related("user").filter(pk=upload_id, removed=False).first()
+    """One upload that still has its file, or 404 (an unfinished resumable upload is not one yet)."""
+    upload = Upload.objects.select_related("user").filter(pk=upload_id, removed=False, ready=True).first()
+    if upload is None:
+        raise NotFound("Upload does not exist")
+    return upload
+
+
+def upload_resumable_get(*, token: str, user_id: int) -> Upload:
+    """The resumable upload named by `token`, if it is `user_id`'s (anyone else gets 404: the token is no key)."""
+    upload = (
+        Upload.objects.select_related("user")
+        .filter(resume_token=token, user_id=user_id, removed=False)
+        .exclude(resume_token=None)
+        .first()
+    )
     if upload is None:
         raise NotFound("Upload does not exist")
     return upload

@@ -4,12 +4,15 @@ in sync."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import logging
 import os
-from collections.abc import Sequence
-from datetime import timedelta
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -17,10 +20,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import events
-from core.errors import BadRequest, Conflict
-from files.constants import PARTIAL_PREFIX
+from core.errors import BadRequest, ChecksumMismatch, Conflict, Locked, NotFound, PayloadTooLarge
+from files.constants import PARTIAL_PREFIX, READS_HEAD_BYTES, RESUMABLE_FOLDER, UploadType
 from files.models import FileReport, Upload
-from files.storage import files_path, upload_path
+from files.storage import NotAcceptable, check_reads_start, files_path, resumable_path, sha256_of, upload_path
 
 if TYPE_CHECKING:
     from users.models import User
@@ -113,15 +116,22 @@ def upload_remove(*, upload: Upload) -> None:
 
 
 def uploads_mark_removed(*, upload_ids: list[int], delete_files: bool) -> list[int]:
-    """Mark uploads removed (and delete their files); returns the ids that were not removed before."""
+    """Mark uploads removed (and delete their files); returns the ids that were not removed before.
+
+    An unfinished resumable upload leaves nothing: it never was an upload (not listed, never announced), so its
+    row is deleted with its partial file, as a `POST /uploads` cut off half-way leaves nothing.
+    """
     with transaction.atomic():
         rows = list(Upload.objects.select_for_update().filter(pk__in=upload_ids, removed=False))
-        Upload.objects.filter(pk__in=[row.pk for row in rows]).update(removed=True, removed_at=timezone.now())
-        _dispatch_gone([row.pk for row in rows])
-    if delete_files:
-        for row in rows:
-            if row.name_on_disk:
-                upload_path(row.name_on_disk).unlink(missing_ok=True)
+        finished = [row.pk for row in rows if row.ready]
+        Upload.objects.filter(pk__in=finished).update(removed=True, removed_at=timezone.now())
+        Upload.objects.filter(pk__in=[row.pk for row in rows if not row.ready]).delete()
+        _dispatch_gone(finished)
+    for row in rows:
+        if delete_files and row.name_on_disk:
+            upload_path(row.name_on_disk).unlink(missing_ok=True)
+        if row.resume_token and not row.ready:
+            resumable_path(row.resume_token).unlink(missing_ok=True)
     return [row.pk for row in rows]
 
 
@@ -182,6 +192,181 @@ def uploads_expire() -> list[int]:
     return uploads_mark_removed(upload_ids=list(expired.values_list("pk", flat=True)), delete_files=True)
 
 
+# --- Resumable uploads (the tus protocol) -------------------------------------------------------------------
+
+
+def _resumable_expiry() -> datetime:
+    return timezone.now() + timedelta(hours=settings.VIRTOOL_UPLOAD_RESUMABLE_HOURS)
+
+
+def upload_resumable_create(*, user: User, name: str, upload_type: str, size: int) -> Upload:
+    """Open a resumable upload of `size` bytes: a row that is not ready yet and an empty partial file.
+
+    The row belongs to `user`; its `resume_token` (a 128-bit secret) names it in the URL, so any later request of
+    the same user, whatever its session or API key, may continue it. It expires VIRTOOL_UPLOAD_RESUMABLE_HOURS
+    after the last bytes it receives.
+    """
+    if size <= 0:
+        raise BadRequest(f"{name} is empty")
+    if size > settings.VIRTOOL_UPLOAD_MAX_SIZE:
+        raise PayloadTooLarge(f"{name} is larger than the {settings.VIRTOOL_UPLOAD_MAX_SIZE} bytes this server accepts")
+    token = secrets.token_hex(16)
+    with transaction.atomic():
+        upload = Upload.objects.create(
+            name=name,
+            type=upload_type,
+            user=user,
+            size=size,
+            ready=False,
+            resume_token=token,
+            offset=0,
+            expires_at=_resumable_expiry(),
+        )
+        resumable_path(token).touch(exist_ok=False)
+    return upload
+
+
+def _current(upload: Upload) -> Upload:
+    """The row as it is now (another request may have moved it on)."""
+    row = Upload.objects.select_related("user").filter(pk=upload.pk, removed=False).first()
+    if row is None:
+        raise NotFound("Upload does not exist")
+    return row
+
+
+class _Appended:
+    """What one PATCH added: bytes counted, and the digest the client's checksum is compared with."""
+
+    def __init__(self, algorithm: str | None) -> None:
+        self.size = 0
+        self.digest = hashlib.new(algorithm) if algorithm else None
+
+
+def upload_resumable_append(
+    *,
+    upload: Upload,
+    offset: int,
+    chunks: Iterable[bytes],
+    length: int | None = None,
+    checksum: tuple[str, bytes] | None = None,
+) -> Upload:
+    """Append one request's bytes at `offset` (tus PATCH); the last byte turns the upload into a normal one.
+
+    One request at a time writes to an upload (an exclusive lock on its partial file; another gets 423). Nothing
+    of a request that fails (too many bytes, a checksum that does not match, bytes that are not FASTQ) is kept:
+    the file is cut back to `offset`. The bytes are on disk (fsync) before the new offset is recorded, so the
+    offset never claims more than the file holds.
+    """
+    row = _current(upload)
+    if row.ready:
+        raise Conflict(f"The upload is complete: all {row.size} bytes were received")
+    if offset != row.offset:
+        raise Conflict(f"Upload-Offset {offset} does not match the {row.offset} bytes received so far")
+    if length is not None and offset + length > row.size:
+        raise PayloadTooLarge(f"{row.name} is {row.size} bytes: {offset + length - row.size} bytes too many were sent")
+    path = resumable_path(row.resume_token or "")
+    try:
+        handle = path.open("r+b")
+    except FileNotFoundError:
+        uploads_mark_removed(upload_ids=[row.pk], delete_files=True)
+        raise NotFound("The partial file of this upload is gone: start the upload again") from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Locked("Another request is writing to this upload: try again in a moment") from None
+        row = _current(row)  # under the lock: the offset another request may just have recorded
+        if row.ready or offset != row.offset:
+            raise Conflict(f"Upload-Offset {offset} does not match the {row.offset} bytes received so far")
+        appended = _Appended(checksum[0] if checksum else None)
+        try:
+            handle.truncate(offset)  # bytes past the offset are a failed request's: never part of the file
+            handle.seek(offset)
+            for chunk in chunks:
+                appended.size += len(chunk)
+                if offset + appended.size > row.size:
+                    raise PayloadTooLarge(f"{row.name} is {row.size} bytes: more bytes were sent")
+                if appended.digest is not None:
+                    appended.digest.update(chunk)
+                handle.write(chunk)
+            if checksum and appended.digest is not None and appended.digest.digest() != checksum[1]:
+                raise ChecksumMismatch(f"The {checksum[0]} checksum of the {appended.size} bytes sent does not match")
+            handle.flush()
+            os.fsync(handle.fileno())
+            new_offset = offset + appended.size
+            if row.type == UploadType.READS and offset < READS_HEAD_BYTES:
+                _check_reads_head(row, handle, new_offset)
+        except NotAcceptable as error:
+            handle.truncate(offset)
+            uploads_mark_removed(upload_ids=[row.pk], delete_files=True)
+            raise BadRequest(str(error)) from None
+        except BaseException:
+            handle.truncate(offset)
+            raise
+        Upload.objects.filter(pk=row.pk, offset=offset, ready=False).update(
+            offset=new_offset, expires_at=_resumable_expiry()
+        )
+        if new_offset == row.size:
+            return _resumable_finish(row, path)
+    return _current(row)
+
+
+def _check_reads_head(row: Upload, handle: Any, received: int) -> None:
+    """Refuse a reads upload whose start is not FASTQ, once enough of it (or all of it) has arrived."""
+    if received < READS_HEAD_BYTES and received < row.size:
+        return
+    handle.seek(0)
+    check_reads_start(row.name, handle.read(READS_HEAD_BYTES))
+
+
+def _resumable_finish(row: Upload, path: Path) -> Upload:
+    """Every byte is here: hash the file, rename it into the files folder and make the row a normal upload.
+
+    As `upload_create` does, the rename happens in the transaction that marks the row ready: if the commit fails,
+    the file goes back to its partial name and the client may send the last request again.
+    """
+    sha256 = sha256_of(path)
+    now = timezone.now()
+    lifetime = settings.VIRTOOL_UPLOAD_LIFETIME_DAYS
+    name_on_disk = f"{row.pk}-{row.name}"
+    final = upload_path(name_on_disk)
+    try:
+        with transaction.atomic():
+            Upload.objects.filter(pk=row.pk, ready=False).update(
+                ready=True,
+                name_on_disk=name_on_disk,
+                sha256=sha256,
+                offset=row.size,
+                uploaded_at=now,
+                expires_at=now + timedelta(days=lifetime) if lifetime else None,
+            )
+            # Announced as new once it is complete, as a POST /uploads is (the unfinished row never was).
+            events.dispatch(interface="uploads", operation="insert", ids=[row.pk])
+            os.replace(path, final)
+    except BaseException:
+        if final.exists() and not path.exists():
+            with contextlib.suppress(OSError):
+                os.replace(final, path)
+        raise
+    return _current(row)
+
+
+def upload_resumable_terminate(*, upload: Upload) -> None:
+    """End an unfinished resumable upload (tus termination): its row and its bytes are deleted."""
+    row = _current(upload)
+    if row.ready:
+        raise Conflict("The upload is complete: remove it with DELETE /api/uploads/{id} (permission remove_file)")
+    path = resumable_path(row.resume_token or "")
+    with contextlib.ExitStack() as stack:
+        with contextlib.suppress(FileNotFoundError):
+            handle = stack.enter_context(path.open("rb"))
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise Locked("Another request is writing to this upload: try again in a moment") from None
+        uploads_mark_removed(upload_ids=[row.pk], delete_files=True)
+
+
 def files_reconcile() -> Reconciled:
     """Make the files folder and the rows agree: rows without a file are marked removed; files without a row
     are reported (never adopted). Partial uploads older than a day (a crashed server's) are deleted.
@@ -210,6 +395,7 @@ def files_reconcile() -> Reconciled:
         Upload.objects.filter(removed=False, name_on_disk__in=candidates).values_list("name_on_disk", flat=True)
     )
     unreferenced = [name for name in candidates if name not in adopted_since]
+    _resumable_reconcile(folder / RESUMABLE_FOLDER, now)
     for name in unreferenced:
         file_report(
             kind=FileReport.Kind.UNREFERENCED,
@@ -224,6 +410,21 @@ def files_reconcile() -> Reconciled:
     ]
     FileReport.objects.filter(pk__in=stale_reports).delete()  # the file was taken away: nothing to look at
     return {"removed": removed, "unreferenced": unreferenced}
+
+
+def _resumable_reconcile(folder: Path, now: float) -> None:
+    """Delete partial files of resumable uploads that no unfinished upload owns (removed, or left by a crash).
+
+    Only files untouched for an hour: a file just created may belong to a row whose transaction has not committed.
+    """
+    if not folder.is_dir():
+        return
+    unfinished = Upload.objects.filter(removed=False, ready=False).exclude(resume_token=None)
+    owned = set(unfinished.values_list("resume_token", flat=True))
+    for entry in os.scandir(folder):
+        with contextlib.suppress(FileNotFoundError):
+            if entry.name not in owned and entry.stat().st_mtime < now - 3600:
+                os.unlink(entry.path)
 
 
 def file_report(*, kind: str, path: Path, detail: str) -> FileReport:

@@ -12,7 +12,7 @@ from typing import TypedDict
 from django.conf import settings
 
 from core import seqio
-from files.constants import PARTIAL_PREFIX, UploadType
+from files.constants import PARTIAL_PREFIX, RESUMABLE_FOLDER, UploadType
 
 CHUNK = 1024 * 1024
 
@@ -27,6 +27,17 @@ def files_path() -> Path:
 def upload_path(name_on_disk: str) -> Path:
     """The file of an upload."""
     return files_path() / name_on_disk
+
+
+def resumable_path(token: str) -> Path:
+    """The partial file of an unfinished resumable upload: `<data_path>/files/.resumable/<token>`.
+
+    A folder of its own, so that the file manager (which looks at the files folder's files only) leaves it alone,
+    and on the same file system as the files folder, so that the finished file is renamed into place, not copied.
+    """
+    folder = files_path() / RESUMABLE_FOLDER
+    folder.mkdir(exist_ok=True)
+    return folder / token
 
 
 MAX_NAME_BYTES = 200  # `<id>-<name>` must fit the file system's 255-byte limit on names

@@ -195,6 +195,8 @@ VIRTOOL_PROXY = env("VIRTOOL_PROXY", default="")
 # Largest upload accepted (bytes), and how many days an upload is kept before it expires (0: forever).
 VIRTOOL_UPLOAD_MAX_SIZE = env.int("VIRTOOL_UPLOAD_MAX_SIZE", default=100 * 1024**3)
 VIRTOOL_UPLOAD_LIFETIME_DAYS = env.int("VIRTOOL_UPLOAD_LIFETIME_DAYS", default=0)
+# Hours an unfinished resumable (tus) upload is kept after the last bytes it received; beat then removes it.
+VIRTOOL_UPLOAD_RESUMABLE_HOURS = env.float("VIRTOOL_UPLOAD_RESUMABLE_HOURS", default=24.0)
 # Seconds a file in the watch folder must keep the same size (after being closed) before it is imported.
 VIRTOOL_WATCH_SETTLE_SECONDS = env.float("VIRTOOL_WATCH_SETTLE_SECONDS", default=5.0)
 # A client that sends nothing for this many seconds in the middle of a request (a stalled upload) gets a 408 and

@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.transport.requests import REQUESTS_TRANSPORT, binary_serializer
 
 from tests.conftest import SHARED, client_for, run_waiting_jobs
 from tests.github_server import RECORDED
@@ -47,6 +48,9 @@ from tests.subtractions.test_subtractions import genome
 from tests.subtractions.test_subtractions import make_upload as make_subtraction_upload
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live, pytest.mark.fuzz, pytest.mark.once]
+
+# A tus PATCH body (`application/offset+octet-stream`) is bytes, sent as they are.
+REQUESTS_TRANSPORT.serializer("application/offset+octet-stream")(binary_serializer)
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 # Each call may take this long (connect, read): a request the server stalls on fails instead of hanging the run.

@@ -72,10 +72,14 @@ MATRIX = [
     ("post", "/api/uploads?name=perm.fq&type=reads", "upload_file"),
     ("get", "/api/uploads/{id}", None),
     ("delete", "/api/uploads/{id}", "remove_file"),
+    ("tus", "/api/uploads/tus", "upload_file"),
 ]
 
 
 def call(client, method: str, path: str):
+    if method == "tus":  # creating a resumable upload: headers, no body
+        tus = {"HTTP_TUS_RESUMABLE": "1.0.0", "HTTP_UPLOAD_LENGTH": "10"}
+        return client.post(path, HTTP_UPLOAD_METADATA="name YS5mcQ==,type cmVhZHM=", **tus)
     if method == "post":
         return client.post(path, data=FASTQ_TEXT, content_type="application/octet-stream")
     return getattr(client, method)(path)

@@ -1,5 +1,6 @@
-// Uploads: send files (drag and drop or a file picker) with per-file progress, and the live list of uploads.
-// Files go up with XMLHttpRequest because fetch reports no upload progress; at most two at a time.
+// Uploads: send files (drag and drop or a file picker) with a progress bar per file and one over all of them, and
+// the live list of uploads. Files go up resumably (tus, ./resumable.js), at most two at a time: a dropped
+// connection or an ended session pauses a file, which then continues from the last chunk the server received.
 import {
   $,
   api,
@@ -25,6 +26,7 @@ import {
   timeAgo,
   toast,
 } from "../virtool/virtool.js";
+import { resumableUpload } from "./resumable.js";
 
 const MAX_CONCURRENT = 2;
 const PER_PAGE = 25;
@@ -110,6 +112,7 @@ const STATE_TEXT = {
   queued: "Waiting",
   uploading: "Uploading",
   processing: "Finishing",
+  paused: "Paused",
   done: "Uploaded",
   failed: "Failed",
   cancelled: "Cancelled",
@@ -143,7 +146,8 @@ function addFiles(fileList) {
       startedAt: 0,
       finishedAt: 0,
       error: "",
-      xhr: null,
+      upload: null,
+      pause: "",
       row: null,
     };
     transfer.row = createTransferRow(transfer);
@@ -157,7 +161,7 @@ function addFiles(fileList) {
 }
 
 function pump() {
-  let active = transfers.filter((t) => t.state === "uploading" || t.state === "processing").length;
+  let active = transfers.filter((t) => ["uploading", "processing", "paused"].includes(t.state)).length;
   for (const transfer of transfers) {
     if (active >= MAX_CONCURRENT) break;
     if (transfer.state !== "queued") continue;
@@ -168,67 +172,71 @@ function pump() {
 }
 
 function start(transfer) {
-  const xhr = new XMLHttpRequest();
-  transfer.xhr = xhr;
   transfer.state = "uploading";
   transfer.startedAt = performance.now();
   transfer.samples = [[transfer.startedAt, 0]];
-  const query = new URLSearchParams({ name: transfer.name, type: transfer.type });
-  xhr.open("POST", `/api/uploads?${query}`);
-  xhr.setRequestHeader("Accept", "application/json");
-  // The raw file is the body: the server streams it to disk as it arrives (multipart works too, but costs a parse).
-  xhr.setRequestHeader("Content-Type", "application/octet-stream");
-  xhr.upload.addEventListener("progress", (event) => {
-    if (transfer.state !== "uploading") return;
-    transfer.loaded = event.loaded;
-    if (event.lengthComputable && event.total) transfer.total = event.total;
-    const now = performance.now();
-    transfer.samples.push([now, event.loaded]);
-    while (transfer.samples.length > 2 && now - transfer.samples[0][0] > SPEED_WINDOW_MS) transfer.samples.shift();
-    updateTransferRow(transfer);
-  });
-  xhr.upload.addEventListener("load", () => {
-    // Every byte is sent; the server still checks, hashes and stores the file before it answers.
-    if (transfer.state !== "uploading") return;
-    transfer.loaded = transfer.total;
-    transfer.state = "processing";
-    updateTransferRow(transfer);
-  });
-  xhr.addEventListener("load", () => {
-    let body = null;
-    try {
-      body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
-    } catch {
-      body = xhr.responseText || null;
-    }
-    transfer.finishedAt = performance.now();
-    if (xhr.status === 201 && body && typeof body === "object") {
+  transfer.pause = "";
+  // Resumable (tus): the file goes up in chunks, and a dropped connection or an ended session only pauses it.
+  transfer.upload = resumableUpload(transfer.file, transfer.type, {
+    onProgress(sent, total) {
+      if (!["uploading", "paused"].includes(transfer.state)) return;
+      if (transfer.state === "paused") {
+        transfer.state = "uploading";
+        transfer.error = "";
+      }
+      transfer.loaded = sent;
+      if (total) transfer.total = total;
+      const now = performance.now();
+      transfer.samples.push([now, sent]);
+      while (transfer.samples.length > 2 && now - transfer.samples[0][0] > SPEED_WINDOW_MS) transfer.samples.shift();
+      // Every byte is sent; the server still checks, hashes and stores the file before it answers.
+      if (sent >= total) transfer.state = "processing";
+      updateTransferRow(transfer);
+    },
+    onPause(reason, message) {
+      if (FINISHED.has(transfer.state)) return;
+      transfer.state = "paused";
+      transfer.pause = reason;
+      transfer.error = message;
+      announce(`${transfer.name} paused: ${message}`);
+      updateTransferRow(transfer);
+    },
+    onResume() {
+      if (transfer.state !== "paused") return;
+      transfer.state = "uploading";
+      transfer.pause = "";
+      transfer.error = "";
+      transfer.samples = [[performance.now(), transfer.loaded]];
+      updateTransferRow(transfer);
+    },
+    onSuccess(document) {
+      if (FINISHED.has(transfer.state)) return;
+      transfer.finishedAt = performance.now();
       transfer.state = "done";
       transfer.loaded = transfer.total;
-      transfer.document = body;
-      upsert(body);
+      transfer.error = "";
+      transfer.document = document;
+      upsert(document);
       announce(`${transfer.name} uploaded.`);
-    } else {
-      fail(transfer, errorMessage(xhr.status, body));
-    }
-    updateTransferRow(transfer);
-  });
-  xhr.addEventListener("error", () => {
-    transfer.finishedAt = performance.now();
-    fail(transfer, "The connection to the server was lost before the file was sent.");
-    updateTransferRow(transfer);
-  });
-  xhr.addEventListener("abort", () => {
-    if (transfer.state !== "cancelled") transfer.state = "cancelled";
-    updateTransferRow(transfer);
-  });
-  xhr.addEventListener("loadend", () => {
-    transfer.xhr = null;
-    transfer.file = null; // let the browser forget the file
-    pump();
+      finish(transfer);
+    },
+    onError(status, message, body) {
+      if (FINISHED.has(transfer.state)) return;
+      transfer.finishedAt = performance.now();
+      fail(transfer, message ? message : errorMessage(status, body));
+      finish(transfer);
+    },
   });
   updateTransferRow(transfer);
-  xhr.send(transfer.file);
+}
+
+/** A transfer ended (uploaded, refused or cancelled): free its slot for the next one. */
+function finish(transfer) {
+  transfer.upload?.done();
+  transfer.upload = null;
+  transfer.file = null; // let the browser forget the file
+  updateTransferRow(transfer);
+  pump();
 }
 
 function errorMessage(status, body) {
@@ -245,13 +253,12 @@ function fail(transfer, message) {
 
 function cancel(transfer) {
   if (FINISHED.has(transfer.state)) return;
-  const wasQueued = transfer.state === "queued";
   transfer.state = "cancelled";
-  if (transfer.xhr) transfer.xhr.abort();
-  transfer.file = null;
-  updateTransferRow(transfer);
+  transfer.error = "";
+  // Ends the upload on the server as well (tus termination): nothing of it is kept.
+  transfer.upload?.abort();
   announce(`${transfer.name} cancelled.`);
-  if (wasQueued) pump();
+  finish(transfer);
 }
 
 function dismiss(transfer) {
@@ -300,6 +307,8 @@ function detailText(transfer) {
     }
     case "processing":
       return "100% · Sent; the server is storing the file…";
+    case "paused":
+      return `Paused at ${percent}% · ${humanSize(transfer.loaded)} of ${humanSize(transfer.total)} sent`;
     case "done": {
       const seconds = (transfer.finishedAt - transfer.startedAt) / 1000;
       const rate = seconds > 0 ? ` at ${humanSize(transfer.total / seconds)}/s` : "";
@@ -346,6 +355,15 @@ function createTransferRow(transfer) {
       h("span", { class: "transfer-detail muted small", dataset: { part: "detail" } }),
       h("button", {
         type: "button",
+        class: "small primary",
+        dataset: { part: "resume" },
+        hidden: true,
+        text: "Resume",
+        "aria-label": `Resume upload of ${transfer.name}`,
+        onClick: () => transfer.upload?.resume(),
+      }),
+      h("button", {
+        type: "button",
         class: "small",
         dataset: { part: "action" },
         onClick: () => (FINISHED.has(transfer.state) ? dismiss(transfer) : cancel(transfer)),
@@ -375,13 +393,37 @@ function updateTransferRow(transfer) {
   const error = $("[data-part=error]", row);
   setText(error, transfer.error);
   error.hidden = !transfer.error;
+  error.classList.toggle("notice", transfer.state === "paused");
+  $("[data-part=resume]", row).hidden = !(transfer.state === "paused" && transfer.pause === "signed-out");
+  renderOverall();
   if (finished) renderTransferSummary();
+}
+
+/** The bar over all of this page's uploads: bytes sent of all files added, and how many are done. */
+function renderOverall() {
+  const counted = transfers.filter((t) => t.state !== "cancelled");
+  const total = counted.reduce((sum, t) => sum + (t.total || 0), 0);
+  const sent = counted.reduce((sum, t) => sum + (t.state === "done" ? t.total || 0 : t.loaded || 0), 0);
+  const done = counted.filter((t) => t.state === "done").length;
+  const failed = counted.filter((t) => t.state === "failed").length;
+  const percent = total ? Math.min(100, Math.floor((sent / total) * 100)) : counted.length && done === counted.length ? 100 : 0;
+  const bar = $("#transfers-overall");
+  bar.setAttribute("aria-valuenow", String(percent));
+  bar.firstElementChild.style.width = `${percent}%`;
+  const paused = counted.filter((t) => t.state === "paused").length;
+  const parts = [`${done} of ${counted.length} file${counted.length === 1 ? "" : "s"} uploaded`, `${humanSize(sent)} of ${humanSize(total)}`];
+  if (paused) parts.push(`${paused} paused`);
+  if (failed) parts.push(`${failed} failed`);
+  bar.setAttribute("aria-valuetext", `${percent}% · ${parts.join(" · ")}`);
+  bar.dataset.state = paused ? "paused" : done + failed === counted.length ? "done" : "uploading";
+  setText($("#transfers-overall-text"), `${percent}% · ${parts.join(" · ")}`);
 }
 
 function renderTransferSummary() {
   const finished = transfers.filter((t) => FINISHED.has(t.state)).length;
   $("#transfers-clear").hidden = finished === 0;
   $("#transfers-section").hidden = transfers.length === 0;
+  if (transfers.length) renderOverall();
 }
 
 $("#transfers-clear").addEventListener("click", () => {
@@ -711,6 +753,6 @@ async function startPage() {
 setInterval(() => {
   refreshTimes(tbody);
   // Speeds fall to nothing when a stalled upload sends no progress events: keep the text honest.
-  for (const transfer of transfers) if (transfer.state === "uploading") updateTransferRow(transfer);
+  for (const transfer of transfers) if (["uploading", "paused"].includes(transfer.state)) updateTransferRow(transfer);
 }, 1000);
 startPage();

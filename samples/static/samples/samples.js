@@ -35,6 +35,7 @@ import {
   timeAgo,
   toast,
 } from "../virtool/virtool.js";
+import { resumableUpload } from "../files/resumable.js";
 import { FAILED_STATES, failedJobPanel, progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
 const PER_PAGE = 25;
@@ -504,7 +505,7 @@ function showFormProblem(message) {
   setText($(".form-error", form), message);
 }
 
-// Uploading dropped or chosen files: raw bodies with XMLHttpRequest (fetch reports no upload progress).
+// Uploading dropped or chosen files: resumable uploads (tus) with a progress bar each.
 
 function addFiles(fileList) {
   const files = Array.from(fileList || []);
@@ -547,39 +548,51 @@ function uploadFile(file) {
     status.textContent = text;
     bar.dataset.state = key === "failed" ? "error" : key === "done" ? "complete" : "running";
   };
-  const xhr = new XMLHttpRequest();
-  xhr.open("POST", `/api/uploads?${new URLSearchParams({ name: file.name, type: "reads" })}`);
-  xhr.setRequestHeader("Accept", "application/json");
-  xhr.setRequestHeader("Content-Type", "application/octet-stream");
-  xhr.upload.addEventListener("progress", (event) => {
-    if (event.lengthComputable && event.total) setBar(Math.round((event.loaded / event.total) * 100));
-  });
-  xhr.upload.addEventListener("load", () => setStatus("processing", "Finishing"));
-  xhr.addEventListener("load", () => {
-    let body = null;
-    try {
-      body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
-    } catch {
-      body = null;
-    }
-    if (xhr.status === 201 && body?.id) {
+  const note = h("p", { class: "transfer-error", hidden: true });
+  row.append(note);
+  const say = (text, warning = false) => {
+    note.textContent = text;
+    note.hidden = !text;
+    note.classList.toggle("notice", warning);
+  };
+  // Resumable (tus): a dropped connection or an ended session pauses the upload, which then continues.
+  const resume = h("button", { type: "button", class: "small primary", text: "Resume", hidden: true });
+  row.append(resume);
+  const upload = resumableUpload(file, "reads", {
+    onProgress(sent, total) {
+      if (status.dataset.state === "paused") {
+        setStatus("uploading", "Uploading");
+        say("");
+      }
+      if (total) setBar(Math.round((sent / total) * 100));
+      if (sent >= total) setStatus("processing", "Finishing");
+    },
+    onPause(reason, message) {
+      setStatus("paused", "Paused");
+      say(message, true);
+      resume.hidden = reason !== "signed-out";
+    },
+    onResume() {
+      resume.hidden = true;
+    },
+    onSuccess(body) {
+      upload.done();
       setBar(100);
       setStatus("done", "Uploaded");
+      say("");
       recent.add(body);
-      if (!create.uploads.some((upload) => upload.id === body.id)) create.uploads = [body, ...create.uploads];
+      if (!create.uploads.some((item) => item.id === body.id)) create.uploads = [body, ...create.uploads];
       if (create.selected.length < 2) create.selected = [...create.selected, body.id];
       renderReadsChoices();
       suggest();
-    } else {
+    },
+    onError(code, message, body) {
+      upload.done();
       setStatus("failed", "Failed");
-      row.append(h("p", { class: "transfer-error", text: describeError(xhr.status, body).message }));
-    }
+      say(message || describeError(code, body).message);
+    },
   });
-  xhr.addEventListener("error", () => {
-    setStatus("failed", "Failed");
-    row.append(h("p", { class: "transfer-error", text: "The connection was lost before the file was sent." }));
-  });
-  xhr.send(file);
+  resume.addEventListener("click", () => upload.resume());
 }
 
 const zone = $("#drop-zone");
