@@ -377,9 +377,12 @@ def _comma_list(value: str, name: str, *, pattern: str = r"[A-Za-z0-9_-]{1,64}")
 class MatrixQuerySerializer(StrictSerializer):
     """The query of GET /analyses/matrix (and its .csv and .xlsx): which analyses, the reference, columns, order."""
 
-    ids = serializers.CharField(required=False, help_text="Analysis ids, comma-separated.")
+    # Up to MATRIX_MAX_SAMPLES ids of 8 characters, with their commas.
+    ids = serializers.CharField(required=False, max_length=10_000, help_text="Analysis ids, comma-separated.")
     sample_ids = serializers.CharField(
-        required=False, help_text="Sample ids, comma-separated: the latest ready PathoScope analysis of each."
+        required=False,
+        max_length=10_000,
+        help_text="Sample ids, comma-separated: the latest ready PathoScope analysis of each.",
     )
     label = serializers.CharField(
         required=False,
