@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="an empty database to use instead of a temp SQLite file")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"))
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    parser.add_argument("--profile", action="store_true", help="print the build's 25 costliest functions")
     args = parser.parse_args()
     with sandbox(
         prefix="virtool-bench-matrix", redis_url=args.redis_url, database_url=args.database_url, keep=args.keep
@@ -67,7 +68,6 @@ def best(repeats: int, work) -> tuple[float, object]:
 def run(args: argparse.Namespace) -> None:
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from analyses.matrix import MatrixRequest, matrix_build
     from tests.analyses.matrix_data import synthetic_matrix
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> None:
     for number, size in enumerate(args.sizes.split(",")):
         samples, otus = (int(part) for part in size.lower().split("x"))
         start = time.perf_counter()
-        reference, analyses = synthetic_matrix(
+        _reference, analyses = synthetic_matrix(
             samples=samples,
             otus=otus,
             user=admin,
@@ -97,9 +97,22 @@ def run(args: argparse.Namespace) -> None:
         assert first.status_code == 200, first.content[:500]
         cold = time.perf_counter() - start
         request = MatrixRequest(analysis_ids=[a.pk for a in analyses], include_all=True)
-        with CaptureQueriesContext(connection) as queries:
+        queries: list[str] = []
+
+        def counted(execute, sql, params, many, context, queries=queries):
+            queries.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(counted):
             build, matrix = best(args.repeats, lambda request=request: matrix_build(user=admin, request=request))
         cells = sum(len(row["cells"]) for row in matrix["samples"])
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.runcall(matrix_build, user=admin, request=request)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         get, response = best(args.repeats, lambda url=url: client.get(url))
         assert response.status_code == 200
         found_url = f"/api/analyses/matrix?ids={ids}"

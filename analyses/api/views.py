@@ -23,7 +23,7 @@ from analyses.api.serializers import (
     analysis_document_schema,
 )
 from analyses.formatting import export_csv, export_xlsx, format_pathoscope
-from analyses.matrix import MatrixRequest, matrix_build, matrix_csv, matrix_xlsx
+from analyses.matrix import MatrixRequest, matrix_build, matrix_csv, matrix_json, matrix_xlsx
 from analyses.nuvs.blast import nuvs_blast_create, nuvs_blast_delete
 from analyses.nuvs.results import blast_document, contigs_fasta, fasta_stem, nuvs_contig, nuvs_contigs, orfs_fasta
 from core.api.exceptions import QueryValidationError
@@ -124,8 +124,9 @@ class AnalysisMatrixView(APIView):
         parameters=[MatrixQuerySerializer],
         responses={200: MatrixSerializer, **error_responses(400, 403, 409)},
     )
-    def get(self, request: Request) -> Response:
-        return Response(_matrix(request))
+    def get(self, request: Request) -> HttpResponse:
+        # Written by `matrix_json`, not DRF's renderer: most of a large matrix is the same zero cell.
+        return HttpResponse(matrix_json(_matrix(request)), content_type="application/json")
 
 
 class AnalysisMatrixExportView(APIView):
