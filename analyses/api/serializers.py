@@ -364,6 +364,10 @@ class AnalysesCreateSerializer(AnalysisCreateSerializer):
 # --- The cross-sample matrix (ours; Virtool has none) ------------------------------------------------------------
 
 
+MATRIX_MAX_IDS = 250
+MATRIX_IDS_LENGTH = MATRIX_MAX_IDS * 9 - 1
+
+
 def _comma_list(value: str, name: str, *, pattern: str = r"[A-Za-z0-9_-]{1,64}") -> list[str]:
     import re
 
@@ -377,20 +381,31 @@ def _comma_list(value: str, name: str, *, pattern: str = r"[A-Za-z0-9_-]{1,64}")
 class MatrixQuerySerializer(StrictSerializer):
     """The query of GET /analyses/matrix (and its .csv and .xlsx): which analyses, the reference, columns, order."""
 
-    # Up to MATRIX_MAX_SAMPLES ids of 8 characters, with their commas.
-    ids = serializers.CharField(required=False, max_length=10_000, help_text="Analysis ids, comma-separated.")
-    sample_ids = serializers.CharField(
+    # At most MATRIX_MAX_IDS ids of 8 characters with their commas: a query string stays well under the 16 kB a
+    # request line may have (a longer selection is chosen by label).
+    ids = serializers.RegexField(
+        r"^[A-Za-z0-9_,-]*$",
         required=False,
-        max_length=10_000,
-        help_text="Sample ids, comma-separated: the latest ready PathoScope analysis of each.",
+        max_length=MATRIX_IDS_LENGTH,
+        help_text=f"Analysis ids, comma-separated (at most {MATRIX_MAX_IDS}).",
+    )
+    sample_ids = serializers.RegexField(
+        r"^[A-Za-z0-9_,-]*$",
+        required=False,
+        max_length=MATRIX_IDS_LENGTH,
+        help_text=f"Sample ids, comma-separated (at most {MATRIX_MAX_IDS}): the latest ready PathoScope analysis of "
+        "each.",
     )
     label = serializers.CharField(
         required=False,
+        max_length=200,
         help_text="Label ids, comma-separated: the samples carrying every one (alone, the selection; with ids or "
         "sample_ids, a filter).",
     )
     ref_id = serializers.CharField(
-        required=False, help_text="The reference (needed when the samples' latest analyses are of several)."
+        required=False,
+        max_length=64,
+        help_text="The reference (needed when the samples' latest analyses are of several).",
     )
     all = serializers.BooleanField(
         required=False, default=False, help_text="Every OTU of the reference as a column, not only those found."
@@ -398,6 +413,7 @@ class MatrixQuerySerializer(StrictSerializer):
     sort = serializers.CharField(
         required=False,
         default="sample",
+        max_length=80,
         help_text="'sample' (by name) or an OTU id (by call, then reads); '-' before it reverses.",
     )
 

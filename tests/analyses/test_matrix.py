@@ -200,6 +200,7 @@ def test_matrix_refuses_bad_parameters(scientist, three):
     ids = made["rprsv"][1]["id"]
     for query, parameter in (
         ("ids=ab!c", "ids"),
+        ("ids=" + ",".join(["abcdefgh"] * 251), "ids"),
         ("label=one", "label"),
         (f"ids={ids}&all=perhaps", "all"),
         (f"ids={ids}&colour=red", "colour"),
