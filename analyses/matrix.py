@@ -367,7 +367,7 @@ def matrix_build(*, user: User, request: MatrixRequest) -> dict[str, Any]:
             columns.setdefault(otu_id, {"id": otu_id, "name": name, "abbreviation": abbreviation})
     order = list(columns)
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     detected = dict.fromkeys(order, 0)
     found = dict.fromkeys(order, 0)
     for analysis in analyses:
@@ -415,8 +415,8 @@ def matrix_build(*, user: User, request: MatrixRequest) -> dict[str, Any]:
     rows.sort(key=key, reverse=descending)
     control_document = None
     if control_id:
-        name = columns[control_id]["name"] if control_id in columns else otu_name(otu_id=control_id)
-        control_document = {"id": control_id, "name": name}
+        control_name: str | None = columns[control_id]["name"] if control_id in columns else otu_name(otu_id=control_id)
+        control_document = {"id": control_id, "name": control_name}
     return {
         "reference": {"id": reference.pk, "name": reference.name} if reference is not None else None,
         "call_rules": rules.as_dict(),

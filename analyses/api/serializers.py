@@ -396,7 +396,8 @@ class MatrixQuerySerializer(StrictSerializer):
         help_text=f"Sample ids, comma-separated (at most {MATRIX_MAX_IDS}): the latest ready PathoScope analysis of "
         "each.",
     )
-    label = serializers.CharField(
+    # Named as the samples list's parameter, though it hides DRF's `Field.label` in the type checker's eyes.
+    label = serializers.CharField(  # type: ignore[assignment]
         required=False,
         max_length=200,
         help_text="Label ids, comma-separated: the samples carrying every one (alone, the selection; with ids or "
