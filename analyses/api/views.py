@@ -122,7 +122,7 @@ class AnalysisMatrixView(APIView):
     @extend_schema(
         operation_id="analyses_matrix",
         parameters=[MatrixQuerySerializer],
-        responses={200: MatrixSerializer, **error_responses(400, 403, 409)},
+        responses={200: MatrixSerializer, **error_responses(400, 403, 404, 409)},
     )
     def get(self, request: Request) -> HttpResponse:
         # Written by `matrix_json`, not DRF's renderer: most of a large matrix is the same zero cell.
@@ -137,7 +137,7 @@ class AnalysisMatrixExportView(APIView):
         parameters=[MatrixQuerySerializer],
         responses={
             **binary("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            **error_responses(400, 403, 409),
+            **error_responses(400, 403, 404, 409),
         },
     )
     def get(self, request: Request, extension: str) -> HttpResponse:
