@@ -14,7 +14,10 @@ class AnalysesConfig(AppConfig):
     def ready(self) -> None:
         from analyses import receivers, workflows  # noqa: F401  (dispatch registrations; the pathoscope workflow)
         from analyses.nuvs import workflow  # noqa: F401  (the nuvs workflow)
+        from core.navigation import NavItem, nav_register
         from core.pages import page_part_register
+
+        nav_register(NavItem("matrix", "Matrix", "/analyses/matrix"), before="references")
 
         # The samples pages show analyses without knowing them: their slots are filled from here.
         page_part_register(
@@ -25,6 +28,12 @@ class AnalysesConfig(AppConfig):
             slot="selection-actions",
             template="analyses/samples_action.html",
             script="analyses/samples-part.js",
+        )
+        page_part_register(
+            page="samples",
+            slot="selection-actions",
+            template="analyses/samples_compare.html",
+            script="analyses/samples-compare.js",
         )
         page_part_register(
             page="samples",

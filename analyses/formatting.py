@@ -157,8 +157,11 @@ def _format_otu(
     document: dict | None,
     hits: dict[str, dict],
     lines: dict[str, list] | None = None,
+    *,
+    draw: bool = True,
 ) -> dict:
-    """One OTU of the results; the coverage line of a sequence not in `lines` is drawn and added to it."""
+    """One OTU of the results; the coverage line of a sequence not in `lines` is drawn and added to it (with
+    `draw=False`, as the cross-sample matrix reads only the numbers, no line is drawn and `align` stays empty)."""
     lines = {} if lines is None else lines
     isolates = []
     if document:
@@ -180,7 +183,7 @@ def _format_otu(
             align[: values.size] = values
             depths.append(align)
             segments.setdefault(_segment_key(isolate, sequence), []).append(align)
-            if sequence["_id"] not in lines:
+            if draw and sequence["_id"] not in lines:
                 lines[sequence["_id"]] = coverage_line(align.tolist())
             sequences.append(
                 {
@@ -195,7 +198,7 @@ def _format_otu(
                     "coverage": hit["coverage"],
                     "depth": hit["depth"],
                     "median_depth": _median(align),
-                    "align": lines[sequence["_id"]],
+                    "align": lines.get(sequence["_id"], []),
                 }
             )
         if not sequences:

@@ -33,6 +33,9 @@ class Analysis(models.Model):
     # Drawable coverage line of each hit sequence ({sequence id: [[x, depth], ...]}), simplified once when the
     # results are first formatted (at the end of the workflow) instead of on every read: it is most of a read's cost.
     coverage_lines = models.JSONField(null=True, blank=True, editable=False)
+    # Each hit OTU's numbers as the cross-sample matrix reads them (`analyses.matrix`), computed once from the
+    # results: a matrix of 500 analyses then reads a few kilobytes each instead of every depth array.
+    otu_numbers = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

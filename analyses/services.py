@@ -140,7 +140,7 @@ def analysis_finish(*, analysis_id: str, results: dict[str, Any]) -> None:
     """The workflow finished: store the results, mark it ready, and let the workflow add its own finish (PathoScope
     keeps the OTUs hit as built into the index and draws the coverage lines)."""
     Analysis.objects.filter(pk=analysis_id).update(
-        results=results, ready=True, updated_at=timezone.now(), coverage_lines=None
+        results=results, ready=True, updated_at=timezone.now(), coverage_lines=None, otu_numbers=None
     )
     analysis = Analysis.objects.select_related("index").filter(pk=analysis_id).first()
     if analysis is not None:

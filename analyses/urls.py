@@ -8,5 +8,6 @@ from analyses import views
 
 urlpatterns = [
     path("samples/<str:sample_id>/analyses/<str:analysis_id>", views.analysis_page, name="sample-analysis-page"),
+    path("analyses/matrix", views.matrix_page, name="matrix-page"),
     path("analyses/<str:analysis_id>", views.analysis_page, name="analysis-page"),
 ]

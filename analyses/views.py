@@ -19,3 +19,9 @@ def analysis_page(request: HttpRequest, analysis_id: str, sample_id: str | None 
         "help": PATHOSCOPE_HELP,
     }
     return render(request, "analyses/detail.html", context)
+
+
+@page()
+def matrix_page(request: HttpRequest) -> HttpResponse:
+    """The cross-sample matrix: samples by OTUs as a heatmap of calls, chosen by label or on the samples list."""
+    return render(request, "analyses/matrix.html", {"nav_active": "matrix", "help": PATHOSCOPE_HELP})

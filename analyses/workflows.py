@@ -68,6 +68,9 @@ class PathoscopeBowtie(AnalysisWorkflow):
             index_otus_freeze(index=analysis.index, otu_ids=otu_ids)
         format_pathoscope(analysis)  # the first formatting draws the coverage lines and keeps them
         analysis_files_record(analysis_id=analysis.pk)  # the evidence: reads, alignments, consensus
+        from analyses.matrix import otu_numbers_store
+
+        otu_numbers_store(analyses=[analysis])  # and the cross-sample matrix reads its numbers without the results
 
     @step("Map to default isolates", "Map the reads to each OTU's default isolate to find candidate OTUs.")
     def map_default_isolates(self, ctx) -> None:

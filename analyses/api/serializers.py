@@ -389,3 +389,125 @@ class AnalysesCreateSerializer(AnalysisCreateSerializer):
     sample_ids = serializers.ListField(child=serializers.CharField(), min_length=1, max_length=500)
     # Omitted: each sample with its own default subtractions.
     subtractions = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+# --- The cross-sample matrix (ours; Virtool has none) ------------------------------------------------------------
+
+
+MATRIX_MAX_IDS = 250
+MATRIX_IDS_LENGTH = MATRIX_MAX_IDS * 9 - 1
+
+
+def _comma_list(value: str, name: str, *, pattern: str = r"[A-Za-z0-9_-]{1,64}") -> list[str]:
+    import re
+
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    for item in items:
+        if not re.fullmatch(pattern, item):
+            raise serializers.ValidationError(f"{item!r} is not a valid {name}")
+    return items
+
+
+class MatrixQuerySerializer(StrictSerializer):
+    """The query of GET /analyses/matrix (and its .csv and .xlsx): which analyses, the reference, columns, order."""
+
+    # At most MATRIX_MAX_IDS ids of 8 characters with their commas: a query string stays well under the 16 kB a
+    # request line may have (a longer selection is chosen by label).
+    ids = serializers.RegexField(
+        r"^[A-Za-z0-9_,-]*$",
+        required=False,
+        max_length=MATRIX_IDS_LENGTH,
+        help_text=f"Analysis ids, comma-separated (at most {MATRIX_MAX_IDS}).",
+    )
+    sample_ids = serializers.RegexField(
+        r"^[A-Za-z0-9_,-]*$",
+        required=False,
+        max_length=MATRIX_IDS_LENGTH,
+        help_text=f"Sample ids, comma-separated (at most {MATRIX_MAX_IDS}): the latest ready PathoScope analysis of "
+        "each.",
+    )
+    # Named as the samples list's parameter, though it hides DRF's `Field.label` in the type checker's eyes.
+    label = serializers.CharField(  # type: ignore[assignment]
+        required=False,
+        max_length=200,
+        help_text="Label ids, comma-separated: the samples carrying every one (alone, the selection; with ids or "
+        "sample_ids, a filter).",
+    )
+    ref_id = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="The reference (needed when the samples' latest analyses are of several).",
+    )
+    all = serializers.BooleanField(
+        required=False, default=False, help_text="Every OTU of the reference as a column, not only those found."
+    )
+    sort = serializers.CharField(
+        required=False,
+        default="sample",
+        max_length=80,
+        help_text="'sample' (by name) or an OTU id (by call, then reads); '-' before it reverses.",
+    )
+
+    def validate_ids(self, value: str) -> list[str]:
+        return _comma_list(value, "analysis id")
+
+    def validate_sample_ids(self, value: str) -> list[str]:
+        return _comma_list(value, "sample id")
+
+    def validate_label(self, value: str) -> list[int]:
+        return [int(item) for item in _comma_list(value, "label id", pattern=r"[0-9]{1,18}")]
+
+    def validate_sort(self, value: str) -> str:
+        return _comma_list(value, "sort key", pattern=r"-?[A-Za-z0-9_]{1,64}")[0] if value.strip() else "sample"
+
+
+class MatrixCellSerializer(serializers.Serializer):
+    """One sample by OTU: the call and its numbers (zeros when the analysis did not find the OTU)."""
+
+    call = serializers.ChoiceField(choices=["detected", "not detected", "indeterminate"])
+    reads = serializers.IntegerField()
+    coverage = serializers.FloatField()
+    depth = serializers.IntegerField(help_text="Median depth.")
+    weight = serializers.FloatField()
+    reasons = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Only on cells with reads."
+    )
+
+
+class MatrixOTUSerializer(serializers.Serializer):
+    """A column: an OTU, with how many rows call it detected and how many found it."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+    abbreviation = serializers.CharField()
+    detected = serializers.IntegerField()
+    found = serializers.IntegerField()
+
+
+class MatrixSampleSerializer(serializers.Serializer):
+    """A row: a sample, its analysis and one cell per column."""
+
+    sample_id = serializers.CharField()
+    sample_name = serializers.CharField()
+    labels = serializers.ListField(child=serializers.DictField())
+    analysis_id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    reference = AnalysisReferenceSerializer()
+    index_version = serializers.IntegerField(allow_null=True)
+    subtractions = serializers.ListField(child=serializers.DictField())
+    internal_control = serializers.DictField(allow_null=True, help_text="{detected}; null without a control.")
+    cells = MatrixCellSerializer(many=True)
+
+
+class MatrixSerializer(serializers.Serializer):
+    """Samples by OTUs of PathoScope analyses (documentation only: the matrix is rendered as built)."""
+
+    reference = AnalysisReferenceSerializer(allow_null=True)
+    call_rules = CallRulesUsedSerializer()
+    internal_control = serializers.DictField(allow_null=True)
+    otus = MatrixOTUSerializer(many=True)
+    samples = MatrixSampleSerializer(many=True)
+    missing = serializers.ListField(
+        child=serializers.DictField(), help_text="Chosen samples without a ready PathoScope analysis (of ref_id)."
+    )
+    sort = serializers.CharField()

@@ -9,6 +9,12 @@ from analyses.api import views
 urlpatterns = [
     path("samples/<str:sample_id>/analyses", views.SampleAnalysesView.as_view(), name="sample-analyses"),
     path("analyses", views.AnalysesView.as_view(), name="analyses"),
+    path("analyses/matrix", views.AnalysisMatrixView.as_view(), name="analyses-matrix"),
+    re_path(
+        r"^analyses/matrix\.(?P<extension>csv|xlsx)$",
+        views.AnalysisMatrixExportView.as_view(),
+        name="analyses-matrix-export",
+    ),
     re_path(
         r"^analyses/documents/(?P<analysis_id>[A-Za-z0-9]+)\.(?P<extension>csv|xlsx)$",
         views.AnalysisExportView.as_view(),

@@ -17,13 +17,17 @@ from analyses.api.serializers import (
     AnalysisCreateSerializer,
     AnalysisMinimalSerializer,
     AnalysisSerializer,
+    MatrixQuerySerializer,
+    MatrixSerializer,
     NuvsBlastSerializer,
     analysis_document_schema,
 )
 from analyses.evidence import otu_consensus_fasta, otu_reads_file
 from analyses.formatting import export_csv, export_xlsx, format_pathoscope
+from analyses.matrix import MatrixRequest, matrix_build, matrix_csv, matrix_json, matrix_xlsx
 from analyses.nuvs.blast import nuvs_blast_create, nuvs_blast_delete
 from analyses.nuvs.results import blast_document, contigs_fasta, fasta_stem, nuvs_contig, nuvs_contigs, orfs_fasta
+from core.api.exceptions import QueryValidationError
 from core.api.files import ranged_file_response
 from core.api.pagination import VirtoolPagination
 from core.api.schema import LOCATION, PAGE_PARAMETERS, RANGE, binary, error_responses, page_serializer, ranged_download
@@ -95,6 +99,58 @@ class AnalysesView(APIView):
         analyses = services.analyses_create(user=user, samples=samples, data=data)
         documents = [selectors.analysis_get(user=user, analysis_id=a.pk) for a in analyses]
         return Response(AnalysisMinimalSerializer(documents, many=True).data, status=status.HTTP_201_CREATED)
+
+
+def _matrix(request: Request) -> dict:
+    serializer = MatrixQuerySerializer(data=request.query_params.dict())
+    if not serializer.is_valid():
+        raise QueryValidationError(serializer.errors)
+    data = serializer.validated_data
+    query = MatrixRequest(
+        analysis_ids=data.get("ids", []),
+        sample_ids=data.get("sample_ids", []),
+        labels=data.get("label", []),
+        ref_id=data.get("ref_id") or None,
+        include_all=data["all"],
+        sort=data["sort"],
+    )
+    return matrix_build(user=request_user(request), request=query)
+
+
+class AnalysisMatrixView(APIView):
+    """GET /analyses/matrix: samples by OTUs of PathoScope analyses, every cell kept (ours; Virtool has none)."""
+
+    @extend_schema(
+        operation_id="analyses_matrix",
+        parameters=[MatrixQuerySerializer],
+        responses={200: MatrixSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        # Written by `matrix_json`, not DRF's renderer: most of a large matrix is the same zero cell.
+        return HttpResponse(matrix_json(_matrix(request)), content_type="application/json")
+
+
+class AnalysisMatrixExportView(APIView):
+    """GET /analyses/matrix.csv|.xlsx: the matrix in long form, one row per sample by OTU (zeros too)."""
+
+    @extend_schema(
+        operation_id="analyses_matrix_export",
+        parameters=[MatrixQuerySerializer],
+        responses={
+            **binary("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            **error_responses(400, 403, 404, 409),
+        },
+    )
+    def get(self, request: Request, extension: str) -> HttpResponse:
+        matrix = _matrix(request)
+        if extension == "csv":
+            response = HttpResponse(matrix_csv(matrix), content_type="text/csv; charset=utf-8")
+        else:
+            response = HttpResponse(
+                matrix_xlsx(matrix), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            )
+        response["Content-Disposition"] = f'attachment; filename="matrix.{extension}"'
+        return response
 
 
 class AnalysisView(APIView):

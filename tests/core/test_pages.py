@@ -149,7 +149,9 @@ def test_analyses_contribute_the_sample_pages_analyses_and_the_lists_selection_a
     samples = admin_client.get("/samples").content.decode()
     assert 'id="bulk-toggle"' in samples
     assert 'id="bulk-form"' in samples
-    assert '<script id="page-parts" type="application/json">["/static/analyses/samples-part.js"]</script>' in samples
+    scripts = '["/static/analyses/samples-part.js", "/static/analyses/samples-compare.js"]'
+    assert f'<script id="page-parts" type="application/json">{scripts}</script>' in samples
+    assert 'id="compare-selected"' in samples
 
 
 def test_samples_name_nothing_of_analyses() -> None:
