@@ -14,7 +14,10 @@ class AnalysesConfig(AppConfig):
     def ready(self) -> None:
         from analyses import receivers, workflows  # noqa: F401  (dispatch registrations; the pathoscope workflow)
         from analyses.nuvs import workflow  # noqa: F401  (the nuvs workflow)
+        from core.navigation import NavItem, nav_register
         from core.pages import page_part_register
+
+        nav_register(NavItem("analyses", "Analyses", "/analyses"), before="jobs")
 
         # The samples pages show analyses without knowing them: their slots are filled from here.
         page_part_register(

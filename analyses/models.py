@@ -33,6 +33,13 @@ class Analysis(models.Model):
     # Drawable coverage line of each hit sequence ({sequence id: [[x, depth], ...]}), simplified once when the
     # results are first formatted (at the end of the workflow) instead of on every read: it is most of a read's cost.
     coverage_lines = models.JSONField(null=True, blank=True, editable=False)
+    # What the overview shows of a ready analysis without reading `results` (analyses.summary): PathoScope's
+    # evidence per OTU hit (rule-free), NuVs' contig counts; kept when the results are first formatted.
+    summary = models.JSONField(null=True, blank=True, editable=False)
+    # The headline under the rules in force (`{detected: [names], indeterminate: [names]}`, heaviest first), and the
+    # rules and control it was called with: recalled when the reference's call rules or control change.
+    headline = models.JSONField(null=True, blank=True, editable=False)
+    headline_key = models.CharField(max_length=200, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -9,6 +9,7 @@ from analyses.api import views
 urlpatterns = [
     path("samples/<str:sample_id>/analyses", views.SampleAnalysesView.as_view(), name="sample-analyses"),
     path("analyses", views.AnalysesView.as_view(), name="analyses"),
+    path("analyses/overview", views.AnalysesOverviewView.as_view(), name="analyses-overview"),
     re_path(
         r"^analyses/documents/(?P<analysis_id>[A-Za-z0-9]+)\.(?P<extension>csv|xlsx)$",
         views.AnalysisExportView.as_view(),
