@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
 from django.db.models import Count, Exists, JSONField, OuterRef, Q, QuerySet, Subquery
@@ -63,7 +63,7 @@ def _workflow_annotations() -> dict[str, Exists]:
     return flags
 
 
-def _latest_calls_annotations() -> dict[str, Subquery]:
+def _latest_calls_annotations() -> dict[str, Subquery[Any]]:
     """The id and the kept headline (`{detected, indeterminate, control}`, kept by the analyses app under the
     reference's rules in force) of the sample's newest ready PathoScope analysis that has one, read through the
     reverse relation `Sample.analyses` like the workflow flags."""
@@ -87,21 +87,19 @@ def sample_queryset() -> QuerySet[Sample]:
     )
 
 
-def sample_latest_calls(*, sample: Sample) -> dict | None:
+def sample_latest_calls(*, sample: Sample) -> dict[str, Any] | None:
     """`{analysis_id, detected, indeterminate}` of the sample's newest ready PathoScope analysis (its OTUs called
     detected and indeterminate, heaviest first), or None when it has none."""
     if not hasattr(sample, "latest_calls_id"):  # a row not read through sample_queryset
-        row = Sample.objects.filter(pk=sample.pk).annotate(**_latest_calls_annotations()).values(
-            "latest_calls_id", "latest_calls_headline"
-        )
-        found = row.first() or {}
-        sample.latest_calls_id = found.get("latest_calls_id")
-        sample.latest_calls_headline = found.get("latest_calls_headline")
-    headline = sample.latest_calls_headline
-    if not sample.latest_calls_id or not isinstance(headline, dict):
+        names = _latest_calls_annotations()
+        found = Sample.objects.filter(pk=sample.pk).annotate(**names).values(*names).first() or {}
+        for name in names:
+            setattr(sample, name, found.get(name))
+    analysis_id, headline = getattr(sample, "latest_calls_id", None), getattr(sample, "latest_calls_headline", None)
+    if not analysis_id or not isinstance(headline, dict):
         return None
     return {
-        "analysis_id": sample.latest_calls_id,
+        "analysis_id": analysis_id,
         "detected": list(headline.get("detected") or []),
         "indeterminate": list(headline.get("indeterminate") or []),
     }

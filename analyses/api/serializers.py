@@ -115,7 +115,9 @@ class AnalysisOverviewSerializer(AnalysisMinimalSerializer):
         return analysis_state(analysis)
 
     @extend_schema_field(
-        serializers.FloatField(allow_null=True, help_text="Seconds from its job's creation to its end; null while it runs.")
+        serializers.FloatField(
+            allow_null=True, help_text="Seconds from its job's creation to its end; null while it runs."
+        )
     )
     def get_duration(self, analysis: Analysis) -> float | None:
         duration = getattr(analysis, "duration", None)

@@ -24,8 +24,8 @@ from analyses.api.serializers import (
 from analyses.formatting import export_csv, export_xlsx, format_pathoscope
 from analyses.nuvs.blast import nuvs_blast_create, nuvs_blast_delete
 from analyses.nuvs.results import blast_document, contigs_fasta, fasta_stem, nuvs_contig, nuvs_contigs, orfs_fasta
-from core.api.files import ranged_file_response
 from core.api.exceptions import QueryValidationError
+from core.api.files import ranged_file_response
 from core.api.pagination import VirtoolPagination
 from core.api.schema import LOCATION, PAGE_PARAMETERS, RANGE, binary, error_responses, page_serializer, ranged_download
 from core.api.serializers import created, validated

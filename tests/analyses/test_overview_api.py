@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from analyses.base import AnalysisError
 from analyses.models import Analysis
-from tests.analyses.test_workflow import RPRSV, prepare
 from samples.models import Sample
+from tests.analyses.test_workflow import RPRSV, prepare
 from tests.conftest import SHARED, client_for, run_waiting_jobs
 from tests.samples.test_api import make_upload
 
@@ -89,7 +89,8 @@ def test_overview_headlines_states_filters_sorts_and_latest_calls(scientist, moc
     assert found["user"]["handle"] == "sci"
     assert found["headline"]["detected"] == [RPRSV], found["headline"]
     assert found["headline"]["control"] is None
-    assert found["duration"] is not None and found["duration"] > 0
+    assert found["duration"] is not None
+    assert found["duration"] > 0
 
     nothing = documents[small["id"]]
     assert nothing["state"] == "ready"
@@ -155,7 +156,8 @@ def test_overview_headlines_states_filters_sorts_and_latest_calls(scientist, moc
     ref_path = f"/api/refs/{reference['id']}"
     assert client.patch(ref_path, {"call_rules": {"min_coverage": 0.999}}, format="json").status_code == 200
     headline = overview(client, "sample=rprsv&state=ready")["documents"][0]["headline"]
-    assert headline["detected"] == [] and headline["indeterminate"] == [RPRSV], headline
+    assert headline["detected"] == [], headline
+    assert headline["indeterminate"] == [RPRSV], headline
     calls = {s["id"]: s for s in client.get("/api/samples").json()["documents"]}[rprsv_sample["id"]]["latest_calls"]
     assert calls["indeterminate"] == [RPRSV]
     assert Analysis.objects.get(pk=rprsv["id"]).headline["indeterminate"] == [RPRSV]
