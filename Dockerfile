@@ -5,7 +5,7 @@ FROM debian:bookworm-slim
 # The bioinformatics tools the workers run, and redis-tools for health checks.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        python3 python3-venv bowtie2 skewer spades hmmer redis-tools ca-certificates \
+        python3 python3-venv bowtie2 samtools skewer spades hmmer redis-tools ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/virtool

@@ -17,7 +17,24 @@ RESULT_FILES: dict[str, ResultFile] = {
     "assembly.fa.gz": ResultFile("fasta", "Contigs assembled by SPAdes from the reads left after elimination"),
     "orfs.fa.gz": ResultFile("fasta", "Protein translations of the contigs' open reading frames"),
     "hmm.tsv": ResultFile("tsv", "HMM hits of the ORFs against the installed profile HMMs (hmmscan table)"),
+    # PathoScope's evidence (analyses.pathoscope.evidence): the alignments behind each hit OTU, their consensus.
+    "evidence.bam": ResultFile(
+        "bam", "Alignments of the reads the EM assigned to each OTU, on that OTU's sequences (sorted, indexed)"
+    ),
+    "evidence.bam.bai": ResultFile("unknown", "Index of evidence.bam"),
+    "consensus.fa.gz": ResultFile(
+        "fasta", "Consensus of each sequence of the hit OTUs from evidence.bam; positions of low depth as N"
+    ),
 }
+
+# PathoScope's reads of each hit OTU: `reads_<otu id>.fq.gz` in the analysis folder.
+OTU_READS_FILE = "reads_{otu_id}.fq.gz"
+OTU_READS_DESCRIPTION = "Reads the EM assigned to OTU {otu_id} (FASTQ, as sequenced)"
+
+# The consensus of a hit OTU's sequence calls a base only where at least this many alignments of reads assigned to
+# the OTU cover the position (samtools consensus -m simple -d); shallower positions, and positions where fewer
+# than 75 % of the bases agree (samtools' default call fraction), are N.
+CONSENSUS_MIN_DEPTH = 3
 
 # Virtool's BLAST search of a NuVs contig (virtool/blast/utils.py): megablast against nr, five hits.
 BLAST_PUT_PARAMS: dict[str, str] = {

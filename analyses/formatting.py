@@ -121,6 +121,8 @@ def format_pathoscope(analysis: Analysis) -> dict[str, Any] | None:
         "call_rules": rules.as_dict(),
         "internal_control": control,
         "sample_read_count": quality.get("count"),
+        # What the analysis kept behind each hit OTU (reads, consensus); null for one made before it was kept.
+        "evidence": results.get("evidence"),
     }
 
 

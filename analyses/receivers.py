@@ -10,6 +10,7 @@ from django.dispatch import receiver
 from analyses.models import Analysis
 from analyses.selectors import analysis_queryset
 from core import events
+from jobs.subjects import subject_name_register
 from references.models import Reference
 
 
@@ -38,3 +39,17 @@ def _reference_saved(sender: type[Reference], instance: Reference, created: bool
     from analyses.summary import headlines_recall
 
     headlines_recall(instance)
+
+
+def _analysis_names(ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    from jobs.workflow import workflow_labels
+
+    labels = workflow_labels()
+    rows = Analysis.objects.filter(pk__in=ids).values_list("pk", "workflow", "sample_id", "sample__name")
+    return {
+        pk: (f"{labels.get(workflow, workflow)} of {sample_name}", f"/samples/{sample_id}/analyses/{pk}")
+        for pk, workflow, sample_id, sample_name in rows
+    }
+
+
+subject_name_register(arg="analysis_id", kind="analysis", resolve=_analysis_names)

@@ -205,7 +205,7 @@ def analysis_delete(*, analysis: Analysis) -> None:
 @transaction.atomic
 def analysis_files_record(*, analysis_id: str) -> list[AnalysisFile]:
     """Record every known result file present in the analysis folder (again: sizes are refreshed, nothing doubles)."""
-    from analyses.constants import RESULT_FILES
+    from analyses.constants import OTU_READS_DESCRIPTION, OTU_READS_FILE, RESULT_FILES
 
     analysis = Analysis.objects.select_for_update().filter(pk=analysis_id).first()
     if analysis is None:
@@ -224,4 +224,16 @@ def analysis_files_record(*, analysis_id: str) -> list[AnalysisFile]:
                     "description": known.description,
                 },
             )
+    for path in sorted(folder.glob(OTU_READS_FILE.format(otu_id="*"))):
+        otu_id = path.name[len("reads_") : -len(".fq.gz")]
+        AnalysisFile.objects.update_or_create(
+            analysis=analysis,
+            name=path.name,
+            defaults={
+                "name_on_disk": path.name,
+                "format": AnalysisFile.Format.FASTQ,
+                "size": path.stat().st_size,
+                "description": OTU_READS_DESCRIPTION.format(otu_id=otu_id),
+            },
+        )
     return list(AnalysisFile.objects.filter(analysis=analysis).order_by("id"))

@@ -3,7 +3,9 @@
 Steps: map the reads to the default isolates (the index build's bowtie2 index) to find candidate OTUs; build a
 bowtie2 index of every isolate of those OTUs; map again keeping up to 100 alignments per read; for each
 subtraction, map the reads that aligned to the host and drop the isolate alignments the host explains as well or
-better; reassign multi-mapping reads with PathoScope's EM; store the report with coverage.
+better; reassign multi-mapping reads with PathoScope's EM; store the report with coverage, and keep the evidence of each
+hit OTU in the analysis folder: the reads the EM assigned to it, their alignments and its consensus
+(`analyses.pathoscope.evidence`, beyond Virtool).
 
 Reads are given to bowtie2 as unpaired (`-U reads_1,reads_2`), as Virtool does, so mates that share a read name
 pool their alignments. bowtie2 writes SAM files into the job's scratch folder; they are parsed line by line into
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analyses.base import AnalysisError, AnalysisWorkflow, index_reference, job_analysis, sample_reads
+from analyses.constants import CONSENSUS_MIN_DEPTH, OTU_READS_FILE
+from analyses.selectors import analysis_path
 from core import seqio
 from indexes.selectors import index_path
 from jobs.constants import JobSize
@@ -55,6 +59,7 @@ class PathoscopeBowtie(AnalysisWorkflow):
     def finished(cls, analysis: Analysis, results: dict[str, Any]) -> None:
         """Keep the OTUs hit as built into the index, and draw the coverage lines once."""
         from analyses.formatting import format_pathoscope
+        from analyses.services import analysis_files_record
         from indexes.services import index_otus_freeze
 
         if analysis.index is not None:
@@ -62,6 +67,7 @@ class PathoscopeBowtie(AnalysisWorkflow):
             otu_ids = [hit["otu"]["id"] for hit in results.get("hits", []) if hit["otu"]["id"]]
             index_otus_freeze(index=analysis.index, otu_ids=otu_ids)
         format_pathoscope(analysis)  # the first formatting draws the coverage lines and keeps them
+        analysis_files_record(analysis_id=analysis.pk)  # the evidence: reads, alignments, consensus
 
     @step("Map to default isolates", "Map the reads to each OTU's default isolate to find candidate OTUs.")
     def map_default_isolates(self, ctx) -> None:
@@ -157,14 +163,78 @@ class PathoscopeBowtie(AnalysisWorkflow):
         analysis, index = job_analysis(ctx)
         hits: list[dict] = []
         read_count = 0
+        evidence: dict[str, Any] = {"min_depth": CONSENSUS_MIN_DEPTH, "otus": {}}
         if ctx.alignments is not None:
-            result = em(ctx.alignments, p_score_cutoff=P_SCORE_CUTOFF, keep=ctx.keep)
+            result = em(ctx.alignments, p_score_cutoff=P_SCORE_CUTOFF, keep=ctx.keep, assignment=True)
             read_count = result["read_count"]
             manifest = index.manifest
             for hit in report(result, cutoff=P_SCORE_CUTOFF):
                 otu_id = ctx.sequence_otu.get(hit["id"])
                 hits.append({**hit, "otu": {"id": otu_id, "version": manifest.get(otu_id)}})
+            evidence["otus"] = self._keep_evidence(ctx, analysis, result.pop("best_records"), hits)
         analysis_finish(
             analysis_id=analysis.pk,
-            results={"read_count": read_count, "subtracted_count": ctx.subtracted_count, "hits": hits},
+            results={
+                "read_count": read_count,
+                "subtracted_count": ctx.subtracted_count,
+                "hits": hits,
+                "evidence": evidence,
+            },
         )
+
+    def _keep_evidence(self, ctx, analysis: Analysis, best_records, hits: list[dict]) -> dict[str, dict[str, int]]:
+        """Keep the evidence of each hit OTU in the analysis folder (`analyses.pathoscope.evidence`): the reads the
+        EM assigned to it (`reads_<otu>.fq.gz`), their alignments on its sequences (`evidence.bam`, sorted and
+        indexed) and the consensus of every sequence of its isolates (`consensus.fa.gz`). Returns, per OTU, the
+        reads assigned to it and how many of those are also assigned to another OTU (a tie)."""
+        from analyses.pathoscope.evidence import consensus_sequences, evidence_select, write_evidence
+
+        work = ctx.work_path
+        folder = analysis_path(analysis)
+        folder.mkdir(parents=True, exist_ok=True)
+        reported = {hit["otu"]["id"] for hit in hits if hit["otu"]["id"]}
+        selection = evidence_select(
+            ctx.alignments,
+            best_records=best_records,
+            sequence_otu=ctx.sequence_otu,
+            reported=reported,
+            keep=ctx.keep,
+            cutoff=P_SCORE_CUTOFF,
+        )
+        write_evidence(
+            work / "isolates.sam",
+            selection,
+            sam_out=work / "evidence.sam",
+            fastq_path={otu_id: folder / OTU_READS_FILE.format(otu_id=otu_id) for otu_id in reported},
+        )
+        (work / "isolates.sam").unlink()
+        bam = folder / "evidence.bam"
+        threads = str(max(ctx.proc - 1, 0))
+        ctx.run(
+            ["samtools", "sort", "-@", threads, "-T", str(work / "sort"), "-o", str(bam), str(work / "evidence.sam")]
+        )
+        (work / "evidence.sam").unlink()
+        ctx.run(["samtools", "index", str(bam)])
+        # Simple mode: a base is called from the counts at the position; secondary alignments (bowtie2 -k) count,
+        # as they are alignments of assigned reads to this sequence too. Insertions shown, deletions left out:
+        # the sequence as the reads have it.
+        ctx.run(
+            [
+                "samtools", "consensus", "-m", "simple", "-d", str(CONSENSUS_MIN_DEPTH),
+                "--ff", "UNMAP,QCFAIL,DUP", "-a", "--show-ins", "yes", "--show-del", "no",
+                "-o", str(work / "consensus.fa"), str(bam),
+            ]
+        )  # fmt: skip
+        called = consensus_sequences(work / "consensus.fa")
+        with seqio.open_gzip_write(folder / "consensus.fa.gz") as fasta:
+            for otu in ctx.otus:
+                if otu["_id"] in reported:
+                    for isolate in otu["isolates"]:
+                        for sequence in isolate["sequences"]:
+                            # samtools writes nothing for a sequence without alignments: all N.
+                            bases = called.get(sequence["_id"]) or "N" * len(sequence["sequence"])
+                            fasta.write(f">{sequence['_id']}\n{bases}\n".encode())
+        return {
+            otu_id: {"reads": selection.reads.get(otu_id, 0), "shared": selection.shared.get(otu_id, 0)}
+            for otu_id in sorted(reported)
+        }

@@ -67,3 +67,46 @@ def job_audience(job: Job) -> list[str]:
     if job.user_id:
         groups.append(events.user_group(job.user_id))
     return list(dict.fromkeys(groups))
+
+
+# --- What a job works on, by name ----------------------------------------------------------------------------------
+
+# An object a job's args name, resolved for people: {id: (name, url of its page or None)}.
+Resolve = Callable[[list[str]], dict[str, tuple[str, str | None]]]
+
+
+@dataclass(frozen=True)
+class Named:
+    arg: str
+    kind: str
+    resolve: Resolve
+
+
+_NAMED: dict[str, Named] = {}
+
+
+def subject_name_register(*, arg: str, kind: str, resolve: Resolve) -> None:
+    """Jobs whose args carry `arg` show it as a `kind` named by `resolve` (one query for many ids), with a link."""
+    _NAMED[arg] = Named(arg, kind, resolve)
+
+
+def jobs_subjects(jobs: list[Job]) -> dict[str, list[dict[str, Any]]]:
+    """Per job id, the objects its args name: `[{arg, kind, id, name, url}]` in the order of its args (an object
+    deleted since is left out). One query per kind of object for all the jobs."""
+    wanted: dict[str, set[str]] = {}
+    for job in jobs:
+        for arg in _NAMED:
+            value = job.args.get(arg) if isinstance(job.args, dict) else None
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                wanted.setdefault(arg, set()).add(str(value))
+    resolved = {arg: _NAMED[arg].resolve(sorted(ids)) for arg, ids in wanted.items()}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for job in jobs:
+        subjects = []
+        for arg, value in (job.args or {}).items() if isinstance(job.args, dict) else ():
+            found = resolved.get(arg, {}).get(str(value)) if arg in _NAMED else None
+            if found is not None:
+                name, url = found
+                subjects.append({"arg": arg, "kind": _NAMED[arg].kind, "id": str(value), "name": name, "url": url})
+        out[job.pk] = subjects
+    return out

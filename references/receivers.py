@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import events
+from jobs.subjects import subject_name_register
 from references.models import Reference
 from references.selectors import reference_queryset
 
@@ -22,3 +23,10 @@ events.register(
     audience=lambda reference: [events.GROUP_ALL],
     queryset=reference_queryset,
 )
+
+
+def _reference_names(ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    return {pk: (name, f"/refs/{pk}") for pk, name in Reference.objects.filter(pk__in=ids).values_list("pk", "name")}
+
+
+subject_name_register(arg="ref_id", kind="reference", resolve=_reference_names)

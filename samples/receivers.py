@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import QuerySet
 
 from core import events
-from jobs.subjects import subject_register
+from jobs.subjects import subject_name_register, subject_register
 from samples.models import Label, Sample
 from samples.selectors import label_list, sample_queryset, sample_rights_q
 
@@ -53,3 +53,10 @@ events.register(
     audience=lambda label: [events.GROUP_ALL],
     queryset=label_list,
 )
+
+
+def _sample_names(ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    return {pk: (name, f"/samples/{pk}") for pk, name in Sample.objects.filter(pk__in=ids).values_list("pk", "name")}
+
+
+subject_name_register(arg="sample_id", kind="sample", resolve=_sample_names)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import events
+from jobs.subjects import subject_name_register
 from subtractions.models import Subtraction
 
 
@@ -21,3 +22,11 @@ events.register(
     audience=lambda subtraction: [events.GROUP_ALL],
     queryset=lambda: Subtraction.objects.select_related("user", "job", "job__user"),
 )
+
+
+def _subtraction_names(ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    rows = Subtraction.objects.filter(pk__in=ids).values_list("pk", "name")
+    return {pk: (name, f"/subtractions/{pk}") for pk, name in rows}
+
+
+subject_name_register(arg="subtraction_id", kind="subtraction", resolve=_subtraction_names)

@@ -228,6 +228,29 @@ class PathoscopeResultsSerializer(serializers.Serializer):
     sample_read_count = serializers.IntegerField(
         allow_null=True, help_text="Reads of the sample (every file), for reads as a share of them."
     )
+    evidence = described(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": (
+                "What the analysis kept behind each hit OTU, downloadable from /analyses/{id}/otus/{otu_id}/"
+                "reads.fq.gz and .../consensus.fa; null for an analysis made before. `min_depth`: the consensus calls "
+                "no base where fewer reads cover the position. `otus`: per OTU id, `reads` assigned to it by the EM "
+                "(reads whose final best hit, or one of their tied best hits, is one of its sequences) and `shared`, "
+                "how many of those are tied with another OTU's sequence."
+            ),
+            "properties": {
+                "min_depth": {"type": "integer"},
+                "otus": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {"reads": {"type": "integer"}, "shared": {"type": "integer"}},
+                    },
+                },
+            },
+        }
+    )
 
 
 # --- NuVs results as analyses.nuvs.results builds them ------------------------------------------------------
@@ -311,6 +334,13 @@ class NuvsContigSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     sequence = serializers.CharField()
     orfs = NuvsOrfSerializer(many=True)
+    depth = serializers.FloatField(
+        required=False,
+        help_text=(
+            "Mean depth of the contig (one decimal): the reads given to SPAdes mapped back to the contigs with "
+            "bowtie2 --local, primary alignments (samtools coverage). Absent from analyses made before it was measured."
+        ),
+    )
     annotatedOrfCount = serializers.IntegerField(help_text="ORFs with at least one HMM hit.")
     e = serializers.FloatField(
         allow_null=True, help_text="Least full E-value over the ORFs; an ORF without hits counts 0."

@@ -29,5 +29,11 @@ urlpatterns = [
         views.NuvsBlastView.as_view(),
         name="nuvs-blast",
     ),
+    path("analyses/<str:analysis_id>/otus/<str:otu_id>/reads.fq.gz", views.OtuReadsView.as_view(), name="otu-reads"),
+    path(
+        "analyses/<str:analysis_id>/otus/<str:otu_id>/consensus.fa",
+        views.OtuConsensusView.as_view(),
+        name="otu-consensus",
+    ),
     path("analyses/<str:analysis_id>/orfs.fa", views.NuvsOrfsFastaView.as_view(), name="nuvs-orfs-fasta"),
 ]

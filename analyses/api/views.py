@@ -21,6 +21,7 @@ from analyses.api.serializers import (
     NuvsBlastSerializer,
     analysis_document_schema,
 )
+from analyses.evidence import otu_consensus_fasta, otu_reads_file
 from analyses.formatting import export_csv, export_xlsx, format_pathoscope
 from analyses.nuvs.blast import nuvs_blast_create, nuvs_blast_delete
 from analyses.nuvs.results import blast_document, contigs_fasta, fasta_stem, nuvs_contig, nuvs_contigs, orfs_fasta
@@ -222,6 +223,46 @@ class AnalysisFileView(APIView):
         analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id)
         file, path = selectors.analysis_file_get(analysis=analysis, file_id=file_id)
         return ranged_file_response(request, path, file.name)
+
+
+EVIDENCE_ERRORS = error_responses(400, 403, 404, 409)
+
+
+class OtuReadsView(APIView):
+    """GET /analyses/{id}/otus/{otu_id}/reads.fq.gz: the reads the EM assigned to a hit OTU (PathoScope)."""
+
+    @extend_schema(
+        operation_id="analyses_otu_reads",
+        description=(
+            "The reads the EM assigned to the OTU, as gzip FASTQ (each read as sequenced, once): the reads whose "
+            "final best hit (or one of their tied best hits) is a sequence of the OTU. 404 for an OTU that is not "
+            "a hit of the analysis, or an analysis made before reads were kept per OTU."
+        ),
+        parameters=[RANGE],
+        responses={**ranged_download("application/gzip"), **EVIDENCE_ERRORS},
+    )
+    def get(self, request: Request, analysis_id: str, otu_id: str) -> HttpResponseBase:
+        analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id)
+        path, filename = otu_reads_file(analysis=analysis, otu_id=otu_id)
+        return ranged_file_response(request, path, filename)
+
+
+class OtuConsensusView(APIView):
+    """GET /analyses/{id}/otus/{otu_id}/consensus.fa: the consensus of each sequence of a hit OTU's best isolate."""
+
+    @extend_schema(
+        operation_id="analyses_otu_consensus",
+        description=(
+            "The consensus of each sequence (segment) of the OTU's best isolate (highest weight), from the "
+            "alignments of the reads the EM assigned to the OTU (samtools consensus, simple mode); positions "
+            "covered by fewer reads than the analysis's minimum depth (3), or where the bases disagree, are N."
+        ),
+        responses={**binary("text/plain"), **EVIDENCE_ERRORS},
+    )
+    def get(self, request: Request, analysis_id: str, otu_id: str) -> HttpResponse:
+        analysis = selectors.analysis_get(user=request_user(request), analysis_id=analysis_id)
+        body, filename = otu_consensus_fasta(analysis=analysis, otu_id=otu_id)
+        return _fasta_response(body, filename)
 
 
 class NuvsContigsFastaView(APIView):

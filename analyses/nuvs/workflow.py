@@ -4,8 +4,9 @@ Steps: write the default isolates of the index as FASTA; trim the reads with ske
 reads from an earlier NuVs with the same parameters); build a bowtie2 index of the FASTA; drop the reads that map
 to it, then those that map to each subtraction in turn; for paired samples, bring back the mates of the reads that
 survived; assemble what is left with SPAdes; keep contigs of 300 nt or more that have an open reading frame of 100
-codons or more; search the translated ORFs against the installed profile HMMs (vFam); store Virtool's result
-`{"hits": [contig, ...]}` with `assembly.fa.gz`, `orfs.fa.gz` and `hmm.tsv` in the analysis folder.
+codons or more; map the assembled reads back to them for each contig's mean depth (`depth`, beyond Virtool);
+search the translated ORFs against the installed profile HMMs (vFam); store Virtool's result `{"hits": [contig,
+...]}` with `assembly.fa.gz`, `orfs.fa.gz` and `hmm.tsv` in the analysis folder.
 
 Trimmed reads are cached per sample and trimming parameters in `<sample folder>/caches/<key>/`. The cache is
 published only when the analysis completes, by renaming a finished folder into place, so a job that fails or is
@@ -159,6 +160,19 @@ def _log_message(line: str) -> tuple[str, str]:
     if match:
         return match.group("level"), match.group("message").strip()
     return "", line.strip()
+
+
+def contig_depths(coverage: str) -> dict[int, float]:
+    """Contig index -> mean depth (one decimal) from `samtools coverage`'s table (contigs named `contig_<index>`)."""
+    depths = {}
+    lines = coverage.splitlines()
+    if not lines or not lines[0].startswith("#rname"):
+        raise AnalysisError("samtools coverage wrote no table")
+    columns = lines[0].lstrip("#").split("\t")
+    for line in lines[1:]:
+        row = dict(zip(columns, line.split("\t"), strict=True))
+        depths[int(row["rname"].removeprefix("contig_"))] = round(float(row["meandepth"]), 1)
+    return depths
 
 
 def _has_reads(path: Path) -> bool:
@@ -376,6 +390,34 @@ class NuVs(AnalysisWorkflow):
                 contigs.append({"index": contig_index, "sequence": sequence, "orfs": stored})
                 ctx.check()
         ctx.contigs = contigs
+
+    @step("Measure contig depth", "Map the assembled reads back to the contigs and take each contig's mean depth.")
+    def contig_depth(self, ctx) -> None:
+        """Each kept contig's `depth`: the mean depth over its positions of the reads given to SPAdes, mapped back
+        with bowtie2 (`--local`, best alignment of each read, mates as unpaired reads as everywhere else), as
+        `samtools coverage` counts it (primary alignments only)."""
+        if not ctx.contigs:
+            return
+        work = ctx.work_path
+        with (work / "contigs.fa").open("w") as fasta:
+            for contig in ctx.contigs:
+                fasta.write(f">contig_{contig['index']}\n{contig['sequence']}\n")
+        ctx.run(["bowtie2-build", "--threads", str(ctx.proc), "contigs.fa", "contigs"], cwd=work)
+        ctx.run(
+            [
+                "bowtie2", "-p", str(ctx.proc), "--local", "--no-unal",
+                "-x", str(work / "contigs"),
+                "-U", ",".join(str(path) for path in ctx.assembly_reads),
+                "-S", str(work / "contigs.sam"),
+            ]
+        )  # fmt: skip
+        threads = str(max(ctx.proc - 1, 0))
+        ctx.run(["samtools", "sort", "-@", threads, "-T", str(work / "sort"), "-o", str(work / "contigs.bam"),
+                 str(work / "contigs.sam")])  # fmt: skip
+        ctx.run(["samtools", "coverage", "-o", str(work / "coverage.tsv"), str(work / "contigs.bam")])
+        depths = contig_depths((work / "coverage.tsv").read_text())
+        for contig in ctx.contigs:
+            contig["depth"] = depths.get(contig["index"], 0.0)
 
     @step("Search HMMs", "Search the translated ORFs against the installed vFam profile HMMs and store the result.")
     def vfam(self, ctx) -> None:

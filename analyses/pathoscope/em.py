@@ -118,6 +118,7 @@ def em(
     max_iter: int = 50,
     epsilon: float = 1e-7,
     keep: np.ndarray | None = None,
+    assignment: bool = False,
 ) -> dict:
     """PathoScope reassignment of `alignments` (vectorised): the arrays Virtool's `pathoscope-core em` prints.
 
@@ -128,6 +129,12 @@ def em(
     `keep` (a mask over `alignments`, from `eliminate`) drops records as if they were not in the file.
 
     Best/high/low use the HEAD rule (level 1/2 over every alignment of a multi-mapping read, see `_best_hit`).
+
+    With `assignment`, the result also has `best_records`: a boolean mask over `alignments`, true for the records
+    of each read's final best hit(s), the pairs `compute_best_hit` gives the read to (its one reference for a unique
+    read; every reference whose final x equals the read's maximum for a multi-mapping read). Only records that
+    pass the cut-off and `keep` are marked; every such record of a best pair is (a read may have two on one
+    reference).
     """
     if max_iter < 1:
         raise ValueError("max_iter must be at least 1")
@@ -259,7 +266,7 @@ def em(
         entry_x=entry_x,
         cutoff=p_score_cutoff,
     )
-    return {
+    result = {
         "refs": refs,
         "read_count": read_count,
         "init_pi": init_pi.tolist(),
@@ -274,6 +281,14 @@ def em(
         "level_2_final": final[3].tolist(),
         "coverage": coverage,
     }
+    if assignment:
+        entry_best = np.ones(len(entry_records), dtype=bool)
+        if multi_count:
+            entry_best[multi] = x == np.maximum.reduceat(x, starts)[multi_read]
+        best_records = np.zeros(len(alignments), dtype=bool)
+        best_records[idx] = entry_best[entry_of]
+        result["best_records"] = best_records
+    return result
 
 
 def _coverage(

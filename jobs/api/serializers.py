@@ -10,6 +10,7 @@ from core.api.serializers import UserBriefSerializer
 from core.version import get_version
 from jobs.constants import ACTIVE_STATES, V2_STATE, JobSize, JobState, JobStateV2
 from jobs.models import Job, Task
+from jobs.subjects import jobs_subjects
 from jobs.workflow import get_workflow
 
 
@@ -47,6 +48,16 @@ class JobPingSerializer(serializers.Serializer):
     pinged_at = serializers.DateTimeField()
 
 
+class JobSubjectSerializer(serializers.Serializer):
+    """An object the job's args name: which arg, what kind of object, its id, name and page (null: none)."""
+
+    arg = serializers.CharField()
+    kind = serializers.CharField()
+    id = serializers.CharField()
+    name = serializers.CharField()
+    url = serializers.CharField(allow_null=True)
+
+
 class JobMinimalSerializer(serializers.Serializer):
     """A job in lists and in documents that embed it (e.g. a sample's `job`)."""
 
@@ -59,6 +70,15 @@ class JobMinimalSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     user = serializers.SerializerMethodField()
     ping = serializers.SerializerMethodField()
+    subjects = serializers.SerializerMethodField()
+
+    @extend_schema_field(JobSubjectSerializer(many=True))
+    def get_subjects(self, job: Job) -> list[dict]:
+        """What the job works on, by name, with a link (lists pass the names of a whole page in the context)."""
+        names = self.context.get("subjects")
+        if names is None:
+            names = jobs_subjects([job])
+        return names.get(job.pk, [])
 
     def get_stage(self, job: Job) -> str | None:
         return _last(job).get("stage")

@@ -25,6 +25,7 @@ from jobs.api.serializers import (
     TaskSerializer,
 )
 from jobs.constants import CLEAR_FILTERS, JobState, JobStateV2
+from jobs.subjects import jobs_subjects
 from users.authentication import request_user
 
 # Our own jobs page lists all engine work; Virtool's lists leave out what Virtool calls tasks (`/api/tasks`).
@@ -79,7 +80,9 @@ class JobsView(APIView):
             queryset=selectors.job_list(viewer=viewer, states=states, user_ids=users, tasks=tasks),
             total_queryset=selectors.job_list(viewer=viewer, tasks=tasks),
         )
-        response = paginator.get_paginated_response(JobMinimalSerializer(page["objects"], many=True).data)
+        objects = list(page["objects"])
+        context = {"subjects": jobs_subjects(objects)}
+        response = paginator.get_paginated_response(JobMinimalSerializer(objects, many=True, context=context).data)
         response.data["counts"] = selectors.job_counts(viewer=viewer, tasks=tasks)
         return response
 

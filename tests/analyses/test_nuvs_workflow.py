@@ -217,6 +217,7 @@ def test_rprsv_contigs_cover_both_segments_and_a_second_nuvs_reuses_the_trimmed_
     assert [c["index"] for c in contigs] == list(range(len(contigs)))
     for contig in contigs:
         assert len(contig["sequence"]) >= 300
+        assert contig["depth"] > 0  # every contig was assembled from reads, which map back to it
         assert contig["orfs"]
         assert [o["index"] for o in contig["orfs"]] == list(range(len(contig["orfs"])))
         for orf in contig["orfs"]:
@@ -314,6 +315,14 @@ def test_simulated_virus_hits_its_profile_and_host_reads_are_removed_first(scien
     assert hit["full_e"] < 1e-50
     assert set(hit) == {"hit", "full_e", "full_score", "full_bias", "best_e", "best_bias", "best_score"}
     assert len(orf["pro"]) >= 500
+    # Each contig's depth: the reads given to SPAdes mapped back. The 900 reads of 150 nt spread evenly over the
+    # genome, so the contig with the L1 ORF (outside the host's part) is about as deep as 900 * 150 / genome.
+    assert all(isinstance(c["depth"], float) and c["depth"] > 0 for c in contigs), [c.get("depth") for c in contigs]
+    l1_contig = next(c for c in contigs if orf in c["orfs"])
+    expected = 900 * 150 / len(genome)
+    assert 0.6 * expected <= l1_contig["depth"] <= 1.1 * expected, (l1_contig["depth"], expected)
+    shown = client.get(f"/api/analyses/{stored.pk}").json()["results"]["hits"]
+    assert [c["depth"] for c in shown] == [c["depth"] for c in contigs]
     # The host carried the first 600 nt: its reads were removed before assembly, so no contig holds that part.
     assert all(head[200:400] not in c["sequence"] and revcomp(head[200:400]) not in c["sequence"] for c in contigs)
     assert "vFam_10" in (analysis_path(stored) / "hmm.tsv").read_text()

@@ -166,6 +166,21 @@ def test_start_an_analysis_on_the_sample_page_watch_it_and_read_the_result(
     expect(first.locator(".sequence-table tbody tr").first).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "analysis-result.png"), full_page=True)
 
+    # The evidence behind the hit: the reads the EM assigned to RpRSV and its best isolate's consensus.
+    otu_id = first.get_attribute("data-otu")
+    base = f"/api/analyses/{analysis_id}/otus/{otu_id}"
+    evidence = first.locator("[data-part=evidence]")
+    assigned = results["evidence"]["otus"][otu_id]["reads"]
+    expect(evidence.locator("[data-download=reads]")).to_have_attribute("href", f"{base}/reads.fq.gz")
+    expect(evidence.locator("[data-download=reads]")).to_have_text(f"assigned reads ({assigned:,}, FASTQ)")
+    expect(evidence.locator("[data-download=consensus]")).to_have_attribute("href", f"{base}/consensus.fa")
+    with page.expect_download() as download_info:
+        evidence.locator("[data-download=consensus]").click()
+    consensus = Path(download_info.value.path()).read_text()
+    assert download_info.value.suggested_filename.endswith("_consensus.fa")
+    headers = {line.split()[0] for line in consensus.splitlines() if line.startswith(">")}
+    assert headers == {">NC_005266_consensus", ">NC_005267_consensus"}
+
     # Collapsing and expanding an OTU.
     first.locator(".otu-toggle").click()
     expect(first.locator(".otu-detail")).to_be_hidden()

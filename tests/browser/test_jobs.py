@@ -91,3 +91,43 @@ def test_watch_a_job_progress_and_cancel_it(live_server_url: str, celery_worker,
     expect(page.locator('[data-count="failed"]')).to_have_text("1")
     assert errors == []
     context.close()
+
+
+def test_jobs_name_their_subjects_with_links(live_server_url: str, browser: Browser, make_user) -> None:
+    """The jobs list and a job's page name the sample and reference a job works on, linked to their pages, and
+    show its arguments as names (the raw id beside)."""
+    from jobs.constants import JobState
+    from jobs.models import Job
+    from references.models import Reference
+    from samples.models import Sample
+
+    def make() -> tuple[str, str, str, str]:
+        user = make_user("ada", role="full")
+        sample = Sample.objects.create(name="RpRSV field 4", user=user, ready=True)
+        reference = Reference.objects.create(name="Plant Viruses", user=user)
+        job = Job.objects.create(
+            workflow="pathoscope_bowtie",
+            size="large",
+            proc=1,
+            mem=1,
+            state=JobState.ERROR,
+            user=user,
+            args={"sample_id": sample.pk, "ref_id": reference.pk},
+        )
+        return session_cookie_for(user), job.pk, sample.pk, reference.pk
+
+    cookie, job_id, sample_id, reference_id = in_thread(make)
+    context = browser.new_context(base_url=live_server_url)
+    context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server_url}])
+    page = context.new_page()
+    page.goto("/jobs?state=failed")
+    row = page.locator("tr", has=page.get_by_role("link", name="PathoScope"))
+    subjects = row.locator("[data-part=subjects]")
+    expect(subjects).to_contain_text("Sample RpRSV field 4")
+    expect(subjects.get_by_role("link", name="RpRSV field 4")).to_have_attribute("href", f"/samples/{sample_id}")
+    expect(subjects.get_by_role("link", name="Plant Viruses")).to_have_attribute("href", f"/refs/{reference_id}")
+    page.goto(f"/jobs/{job_id}")
+    args = page.locator("#job-args")
+    expect(args.get_by_role("link", name="RpRSV field 4")).to_have_attribute("href", f"/samples/{sample_id}")
+    expect(args.locator("[data-subject=reference]")).to_contain_text(reference_id)
+    context.close()

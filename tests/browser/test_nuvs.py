@@ -161,7 +161,9 @@ def query(page: Page) -> dict[str, list[str]]:
 
 def test_nuvs_result_contigs_filters_orf_map_and_downloads(scientist, live_server_url: str, browser: Browser) -> None:
     hmms = in_thread(install_hmms)
-    made = in_thread(lambda: make_nuvs(scientist, results=nuvs_results(hmms)))
+    results = nuvs_results(hmms)
+    results["hits"][0]["depth"] = 12.34  # measured since: shown beside the length; the others have none
+    made = in_thread(lambda: make_nuvs(scientist, results=results))
     assembly = in_thread(lambda: keep_assembly(made["analysis"]))
     cookie = in_thread(lambda: session_cookie_for(scientist))
     url = f"/samples/{made['sample']}/analyses/{made['analysis']}"
@@ -180,6 +182,9 @@ def test_nuvs_result_contigs_filters_orf_map_and_downloads(scientist, live_serve
     assert contig_order(page) == ["1", "3", "0", "2"]
     first = page.locator("tbody.contig-group[data-contig='1'] .contig-row")
     expect(first.locator("[data-part=length]")).to_have_text("1,800 nt")
+    expect(page.locator("tbody.contig-group[data-contig='0'] [data-part=length]")).to_have_text(
+        "900 nt · 12.3× depth"  # noqa: RUF001 - the multiplication sign of depths
+    )
     expect(first.locator("[data-part=orfs]")).to_have_text("2 of 3")
     expect(first.locator("[data-part=evalue]")).to_have_text("1.0e-30")
     expect(first.locator("[data-part=best]")).to_have_text("Papillomaviridae · L1")
@@ -327,7 +332,9 @@ def test_blast_a_contig_followed_live_its_failure_retried(
     ncbi.script("SearchInfo", (200, "searchinfo_waiting.html"), (200, "searchinfo_failed.html"))
     blast_worker(start_worker, ncbi)
     hmms = in_thread(install_hmms)
-    made = in_thread(lambda: make_nuvs(scientist, results=nuvs_results(hmms)))
+    results = nuvs_results(hmms)
+    results["hits"][0]["depth"] = 12.34  # measured since: shown beside the length; the others have none
+    made = in_thread(lambda: make_nuvs(scientist, results=results))
     cookie = in_thread(lambda: session_cookie_for(scientist))
     context, page, errors = open_page(browser, live_server_url, cookie, f"/analyses/{made['analysis']}?open=1")
     page.add_init_script(RECORD_BLAST)

@@ -341,3 +341,28 @@ def test_create_an_empty_reference_add_an_otu_and_manage_members(
     assert in_thread(lambda: Reference.objects.count()) == 0
     assert errors == []
     context.close()
+
+
+def test_the_counter_counts_a_new_reference_at_once_and_old_toasts_stay_away(
+    live_server_url: str, browser: Browser, make_user
+) -> None:
+    cookie = in_thread(lambda: session_cookie_for(make_user("cura", permissions=["create_ref"])))
+    context, page, errors = open_page(browser, live_server_url, cookie, "/refs")
+    expect(page.locator("#refs-count")).to_have_text("0 references")
+    # A message left for "the next page" by a navigation that never happened, a minute ago, is not shown.
+    page.evaluate(
+        """() => sessionStorage.setItem(
+            "virtool.toast", JSON.stringify({message: "Deleted S1", at: Date.now() - 60000})
+        )"""
+    )
+    page.reload()
+    expect(page.locator("#refs-count")).to_have_text("0 references")
+    expect(page.locator("#toast")).not_to_have_text("Deleted S1")
+    page.get_by_role("button", name=re.compile("Create|New reference")).first.click()
+    form = page.locator("#create-empty-form")
+    form.get_by_label("Name").fill("Local viruses")
+    form.get_by_role("button", name=re.compile("Create|Save")).click()
+    expect(page.locator("#refs-list")).to_contain_text("Local viruses")
+    expect(page.locator("#refs-count")).to_have_text("1 reference")
+    assert errors == []
+    context.close()

@@ -479,3 +479,47 @@ def test_long_reads_cycles_are_grouped_as_fastqc_shows_them(live_server_url: str
     page.screenshot(path=str(SCREENSHOTS / "sample-quality-long-reads.png"), full_page=True)
     assert errors == []
     context.close()
+
+
+def test_a_failed_sample_stays_listed_with_its_reason_to_try_again_or_remove(
+    live_server_url: str, browser: Browser, make_user
+) -> None:
+    """Two samples whose reads are not FASTQ: each is listed as failed with the job's words. One is removed (its
+    upload becomes free again); the other is tried again and follows its new job."""
+    from files.models import Upload
+    from jobs.runner import job_execute
+    from samples.models import Sample
+    from samples.services import sample_create
+    from tests.conftest import stored_upload
+
+    def make() -> str:
+        user = make_user("ada", role="full")
+        for name in ("broken", "again"):
+            upload = stored_upload(user, b"@r1\nACGT\n+\nII\n", name=f"{name}.fq", upload_type="reads")
+            sample = sample_create(user=user, data={"name": name, "files": [upload.pk]})
+            assert job_execute(job_id=sample.job_id) == "error"
+        return session_cookie_for(user)
+
+    cookie = in_thread(make)
+    context, page, errors = open_page(browser, live_server_url, cookie, "/samples")
+    for name in ("broken", "again"):
+        row = page.locator("#sample-table tbody tr").filter(has=page.get_by_role("link", name=name))
+        expect(row.locator("[data-part=failed] .badge")).to_have_text("Failed")
+        expect(row.locator("[data-part=failure]")).to_contain_text(f"{name}.fq")
+        expect(row.locator("[data-part=failure]")).to_contain_text("record 1")
+    page.screenshot(path=str(SCREENSHOTS / "samples-failed.png"), full_page=True)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove broken").click()
+    expect(page.locator("#sample-table tbody tr").filter(has=page.get_by_role("link", name="broken"))).to_have_count(0)
+    assert not in_thread(lambda: Sample.objects.filter(name="broken").exists())
+    assert in_thread(lambda: Upload.objects.get(name="broken.fq").reserved) is False
+
+    with page.expect_response(lambda r: r.url.endswith("/retry")) as retried:
+        page.get_by_role("button", name="Try again: again").click()
+    assert retried.value.status == 200
+    row = page.locator("#sample-table tbody tr").filter(has=page.get_by_role("link", name="again"))
+    expect(row.locator("[role=progressbar]")).to_be_visible()
+    expect(row.locator("[data-part=failed]")).to_have_count(0)
+    assert errors == []
+    context.close()

@@ -87,6 +87,7 @@ def test_list_filters_counts_and_shape(admin_client, admin_user, make_user):
         "created_at",
         "user",
         "ping",
+        "subjects",  # ours: what the job works on, by name
     }
     by_user = admin_client.get(f"/api/jobs?user={other.pk}").json()
     assert by_user["found_count"] == 2
@@ -135,3 +136,42 @@ def test_clear_removes_only_the_chosen_finished_jobs(admin_client, admin_user):
     assert admin_client.delete("/api/jobs?filter=finished").json() == {"removed": [complete.pk]}
     assert list(Job.objects.values_list("pk", flat=True)) == [running.pk]
     assert admin_client.delete("/api/jobs?filter=everything").status_code == 400
+
+
+def test_jobs_name_what_they_work_on_with_links(admin_client, admin_user):
+    """A job's `subjects`: the objects its args name, by name with their page; one query per kind for a list."""
+    from references.models import Reference
+    from samples.models import Sample
+
+    sample = Sample.objects.create(name="RpRSV field 4", user=admin_user, ready=True)
+    reference = Reference.objects.create(name="Plant Viruses", user=admin_user)
+    job = Job.objects.create(
+        workflow="pathoscope_bowtie",
+        size="large",
+        proc=1,
+        mem=1,
+        state=JobState.WAITING,
+        user=admin_user,
+        args={"sample_id": sample.pk, "ref_id": reference.pk, "index_id": "gone", "sample_name": "x"},
+    )
+    detail = admin_client.get(f"/api/jobs/{job.pk}").json()
+    assert detail["subjects"] == [
+        {
+            "arg": "sample_id",
+            "kind": "sample",
+            "id": sample.pk,
+            "name": "RpRSV field 4",
+            "url": f"/samples/{sample.pk}",
+        },
+        {
+            "arg": "ref_id",
+            "kind": "reference",
+            "id": reference.pk,
+            "name": "Plant Viruses",
+            "url": f"/refs/{reference.pk}",
+        },
+    ]
+    listed = admin_client.get("/api/jobs").json()["documents"]
+    assert [d["subjects"] for d in listed if d["id"] == job.pk] == [detail["subjects"]]
+    sample.delete()  # a subject deleted since is left out
+    assert [s["kind"] for s in admin_client.get(f"/api/jobs/{job.pk}").json()["subjects"]] == ["reference"]

@@ -284,7 +284,37 @@ function otuDetail(otu, analysis) {
         ? [" · ", h("a", { href: `/refs/${encodeURIComponent(refId)}/otus/${encodeURIComponent(otu.id)}`, text: "OTU page" })]
         : null,
     ),
+    evidenceLinks(otu, analysis),
     otu.isolates.map((isolate, index) => isolateBlock(isolate, otu, index)),
+  );
+}
+
+/** The downloads of what backs an OTU's hit: the reads the EM assigned to it and its best isolate's consensus
+ * (analyses made before these were kept have none). */
+function evidenceLinks(otu, analysis) {
+  const evidence = analysis.results?.evidence;
+  const kept = otu.id ? evidence?.otus?.[otu.id] : null;
+  if (!kept) return null;
+  const base = `/api/analyses/${encodeURIComponent(analysis.id)}/otus/${encodeURIComponent(otu.id)}`;
+  return h(
+    "p",
+    { class: "small otu-evidence", dataset: { part: "evidence" } },
+    "Evidence: ",
+    h("a", {
+      href: `${base}/reads.fq.gz`,
+      download: "",
+      dataset: { download: "reads" },
+      title: "The reads whose best hit after the EM is one of this OTU's sequences, as sequenced (gzip FASTQ)",
+      text: `assigned reads (${NUMBER.format(kept.reads)}, FASTQ)`,
+    }),
+    " · ",
+    h("a", {
+      href: `${base}/consensus.fa`,
+      download: "",
+      dataset: { download: "consensus" },
+      title: `Consensus of each segment of the best isolate from those reads; positions covered by fewer than ${evidence.min_depth} reads are N`,
+      text: "consensus of the best isolate (FASTA)",
+    }),
   );
 }
 

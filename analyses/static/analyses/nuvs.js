@@ -58,6 +58,17 @@ export function bestContigHit(contig) {
   return best;
 }
 
+/** A contig's mean depth beside its length (analyses made before depths were measured have none). */
+export function contigDepth(contig) {
+  if (typeof contig.depth !== "number") return null;
+  return h("span", {
+    class: "contig-depth muted",
+    dataset: { part: "depth" },
+    title: "Mean depth: the reads given to the assembler, mapped back to the contig, per position on average",
+    text: ` · ${contig.depth.toLocaleString("en", { maximumFractionDigits: 1 })}× depth`,
+  });
+}
+
 /** How many of a contig's ORFs have an HMM hit (the server's `annotatedOrfCount`, else counted). */
 export function annotatedCount(contig) {
   if (Number.isInteger(contig.annotatedOrfCount)) return contig.annotatedOrfCount;
@@ -572,7 +583,7 @@ export function createNuvs() {
         "tr",
         { class: "contig-row" },
         h("th", { scope: "row" }, toggle),
-        h("td", { class: "num", dataset: { part: "length" }, text: `${NUMBER.format(contig.sequence.length)} nt` }),
+        h("td", { class: "num", dataset: { part: "length" } }, `${NUMBER.format(contig.sequence.length)} nt`, contigDepth(contig)),
         h("td", { class: "num", dataset: { part: "orfs" }, text: `${annotated} of ${orfs}` }),
         h("td", { class: "num", dataset: { part: "evalue" }, text: best ? evalueText(best.hit.full_e) : "—" }),
         h(

@@ -13,7 +13,7 @@ import {
   subtractionsText,
   workflowLabel,
 } from "./analyses-common.js";
-import { isActive, progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
+import { FAILED_STATES, failedJobPanel, isActive, progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
 const BY_NEWEST = (a, b) => String(b.created_at).localeCompare(String(a.created_at)) || a.id.localeCompare(b.id);
 
@@ -82,6 +82,16 @@ export function setup({ sampleId }) {
       return;
     }
     const job = jobOf(analysis) || { state: "waiting", progress: 0 };
+    if (FAILED_STATES.includes(job.state)) {
+      // It stays listed with why it did not run, to be tried again (as it was started) or removed.
+      const signature = `failed:${job.id}:${job.error || ""}`;
+      if (status.dataset.mode !== signature) {
+        status.dataset.mode = signature;
+        const noun = `${workflowLabel(analysis.workflow)} analysis against ${referenceText(analysis)}`;
+        fill(status, failedJobPanel({ job, noun, onRetry: () => retryAnalysis(analysis), onRemove: () => removeAnalysis(analysis) }));
+      }
+      return;
+    }
     if (status.dataset.mode !== "running") {
       status.dataset.mode = "running";
       fill(
@@ -94,6 +104,27 @@ export function setup({ sampleId }) {
     const text = `${stepText(job)} · ${Math.round(job.progress || 0)}%`;
     const step = $("[data-part=step]", status);
     if (step.textContent !== text) step.textContent = text;
+  }
+
+  async function retryAnalysis(analysis) {
+    try {
+      upsert(await api("POST", `/api/analyses/${analysis.id}/retry`));
+      toast("Analysis started again");
+    } catch (error) {
+      toast(`The analysis cannot be tried again: ${error.message}`, { error: true });
+    }
+  }
+
+  async function removeAnalysis(analysis) {
+    state.deleting.add(analysis.id);
+    try {
+      await api("DELETE", `/api/analyses/${analysis.id}`);
+      state.analyses = state.analyses.filter((item) => item.id !== analysis.id);
+      renderList();
+    } catch (error) {
+      state.deleting.delete(analysis.id);
+      toast(`The analysis cannot be removed: ${error.message}`, { error: true });
+    }
   }
 
   function updateRow(row, analysis) {

@@ -485,10 +485,18 @@ export function clampPageOf(state, moved = () => {}) {
 // --- Status messages --------------------------------------------------------------------------------------
 
 let toastTimer;
+let toastRestoreHandled = false;
 /** Announce a short status message (polite live region; errors stay longer). */
 export function toast(message, { error = false } = {}) {
   const node = $("#toast");
   if (!node) return;
+  // A page restored from the back/forward cache must not show the toast it had when it was left.
+  if (!toastRestoreHandled) {
+    toastRestoreHandled = true;
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted) node.classList.remove("visible");
+    });
+  }
   node.classList.toggle("error", error);
   node.textContent = message;
   node.classList.add("visible");
@@ -501,21 +509,32 @@ const NEXT_TOAST = "virtool.toast";
 /** Show `message` on the next page this tab opens (e.g. "Deleted S1" after leaving a deleted sample's page). */
 export function toastAfterNavigation(message) {
   try {
-    sessionStorage.setItem(NEXT_TOAST, message);
+    sessionStorage.setItem(NEXT_TOAST, JSON.stringify({ message, at: Date.now() }));
   } catch {
     // Storage may be disabled; the message is a courtesy.
   }
 }
 
+// A message for the next page is shown only if that page opens soon after: one left behind by a navigation that
+// did not happen (an error, a closed tab) must not surface later on an unrelated page.
+const NEXT_TOAST_MAX_AGE_MS = 10_000;
+
 function showPendingToast() {
-  let message = null;
+  let stored = null;
   try {
-    message = sessionStorage.getItem(NEXT_TOAST);
+    stored = sessionStorage.getItem(NEXT_TOAST);
     sessionStorage.removeItem(NEXT_TOAST);
   } catch {
     return;
   }
-  if (message) toast(message);
+  if (!stored) return;
+  let pending = null;
+  try {
+    pending = JSON.parse(stored);
+  } catch {
+    return; // written by an older page: too old to trust
+  }
+  if (pending?.message && Date.now() - Number(pending.at) < NEXT_TOAST_MAX_AGE_MS) toast(pending.message);
 }
 
 // --- Form errors ------------------------------------------------------------------------------------------

@@ -151,17 +151,31 @@ function renderDetails(job) {
   detail("ping", ...(pinged && isActive(job.state) ? [timeAgo(pinged)] : pinged ? when(pinged) : []));
 
   const args = Object.entries(job.args || {});
-  const signature = JSON.stringify(args);
+  const named = new Map((job.subjects || []).map((subject) => [subject.arg, subject]));
+  const signature = JSON.stringify([args, job.subjects || []]);
   const host = $("#job-args");
   if (host.dataset.signature === signature) return;
   host.dataset.signature = signature;
   fill(
     host,
     args.length
-      ? args.flatMap(([key, value]) => [
-          h("dt", { text: key }),
-          h("dd", {}, h("code", { text: typeof value === "string" ? value : JSON.stringify(value) })),
-        ])
+      ? args.flatMap(([key, value]) => {
+          // An id of an object the job works on reads as its name, linked to its page; the id stays beside it.
+          const subject = named.get(key);
+          const raw = h("code", { text: typeof value === "string" ? value : JSON.stringify(value) });
+          return [
+            h("dt", { text: key }),
+            subject
+              ? h(
+                  "dd",
+                  { dataset: { subject: subject.kind } },
+                  subject.url ? h("a", { href: subject.url, text: subject.name }) : subject.name,
+                  " ",
+                  h("span", { class: "muted small" }, "(", raw, ")"),
+                )
+              : h("dd", {}, raw),
+          ];
+        })
       : [h("dd", { class: "muted", text: "None" })],
   );
 }

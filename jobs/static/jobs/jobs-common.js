@@ -112,3 +112,59 @@ export function duration(from, to) {
   if (minutes) return `${minutes} min ${seconds} s`;
   return `${seconds} s`;
 }
+
+// --- Failed work shown in place -------------------------------------------------------------------------------
+
+/**
+ * What a list row shows for work whose job ended without doing it (a sample not created, an analysis not run): the
+ * state as a badge, the job's words (`job.error`, from the nested job summary), and "Try again" / "Remove" buttons.
+ * `onRetry` and `onRemove` return promises; the buttons are disabled while one runs.
+ */
+export function failedJobPanel({ job, noun, onRetry, onRemove }) {
+  const cancelled = job?.state === "cancelled";
+  const message = job?.error || (cancelled ? "The job was cancelled." : "The job failed.");
+  const busy = (button, action) => async () => {
+    for (const other of panel.querySelectorAll("button")) other.disabled = true;
+    try {
+      await action();
+    } finally {
+      for (const other of panel.querySelectorAll("button")) other.disabled = false;
+    }
+  };
+  const retry = h("button", { type: "button", class: "small", text: "Try again" });
+  const remove = h("button", { type: "button", class: "small danger", text: "Remove" });
+  retry.addEventListener("click", busy(retry, onRetry));
+  remove.addEventListener("click", busy(remove, onRemove));
+  retry.setAttribute("aria-label", `Try again: ${noun}`);
+  remove.setAttribute("aria-label", `Remove ${noun}`);
+  const panel = h(
+    "div",
+    { class: "failed-job", dataset: { part: "failed" } },
+    h("span", { class: "badge off", text: cancelled ? "Cancelled" : "Failed" }),
+    h("span", { class: "failed-message small", dataset: { part: "failure" }, text: message }),
+    h("span", { class: "failed-actions" }, retry, remove),
+  );
+  return panel;
+}
+
+// --- What a job works on ------------------------------------------------------------------------------------------
+
+const SUBJECT_KINDS = { sample: "Sample", analysis: "Analysis", reference: "Reference", subtraction: "Subtraction" };
+
+/** A job's subjects (`job.subjects`: `[{kind, name, url}]`) as "Sample RpRSV · Reference Plant Viruses" links. */
+export function subjectLinks(subjects) {
+  const out = [];
+  for (const subject of subjects || []) {
+    if (out.length) out.push(" · ");
+    const kind = SUBJECT_KINDS[subject.kind] || subject.kind;
+    out.push(
+      h(
+        "span",
+        { class: "job-subject", dataset: { kind: subject.kind } },
+        `${kind} `,
+        subject.url ? h("a", { href: subject.url, text: subject.name }) : h("span", { text: subject.name }),
+      ),
+    );
+  }
+  return out;
+}

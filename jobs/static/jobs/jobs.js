@@ -32,6 +32,7 @@ import {
   setProgress,
   stateBadge,
   stepText,
+  subjectLinks,
   workflowLabel,
 } from "./jobs-common.js";
 
@@ -100,6 +101,7 @@ function createRow(job) {
         {},
         h("a", { href: `/jobs/${encodeURIComponent(job.id)}`, dataset: { part: "link" } }),
         h("span", { class: "job-id", dataset: { part: "id" } }),
+        h("div", { class: "job-subjects small", dataset: { part: "subjects" } }),
       ),
     ),
     h("td", { dataset: { label: "State" } }, h("div", { dataset: { part: "state" } })),
@@ -116,6 +118,12 @@ function createRow(job) {
 function updateRow(row, job) {
   setText(part(row, "link"), workflowLabel(job.workflow));
   setText(part(row, "id"), job.id);
+  const subjects = part(row, "subjects");
+  // Websocket messages carry the subjects too (a renamed sample shows its new name on the next message).
+  if (job.subjects && subjects.dataset.signature !== JSON.stringify(job.subjects)) {
+    subjects.dataset.signature = JSON.stringify(job.subjects);
+    fill(subjects, ...subjectLinks(job.subjects));
+  }
   const stateCell = part(row, "state");
   if (stateCell.firstElementChild?.dataset.state !== job.state) fill(stateCell, stateBadge(job.state));
   const step = stepText(job);

@@ -236,6 +236,10 @@ function afterCreate(reference, what, { close = true } = {}) {
   if (!state.references.some((item) => item.id === reference.id)) {
     state.references.unshift(reference);
     if (reference.job) state.jobs.set(reference.job.id, reference.job);
+    // The counter counts it too until the list is read again (it read "0 references" beside the new one).
+    if (state.result) {
+      state.result = { ...state.result, total_count: state.result.total_count + 1, found_count: state.result.found_count + 1 };
+    }
     render();
   }
   if (close) closeCreate();

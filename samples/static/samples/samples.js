@@ -35,7 +35,7 @@ import {
   timeAgo,
   toast,
 } from "../virtool/virtool.js";
-import { progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
+import { FAILED_STATES, failedJobPanel, progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
 const PER_PAGE = 25;
 const SORTS = ["-created_at", "created_at", "name", "-name"];
@@ -151,6 +151,15 @@ function renderStatus(row, sample) {
     return;
   }
   const job = jobOf(sample) || { progress: 0, state: "waiting" };
+  if (FAILED_STATES.includes(job.state)) {
+    // Creation failed: the sample stays, with why, until it is tried again or removed (its uploads stay its own).
+    const signature = `failed:${job.id}:${job.error || ""}`;
+    if (status.dataset.mode !== signature) {
+      status.dataset.mode = signature;
+      fill(status, failedJobPanel({ job, noun: sample.name, onRetry: () => retry(sample), onRemove: () => remove(sample) }));
+    }
+    return;
+  }
   if (status.dataset.mode !== "creating") {
     status.dataset.mode = "creating";
     fill(
@@ -188,6 +197,31 @@ function renderCalls(cell, sample) {
     ),
   ];
   fill(cell, ...(tags.length ? tags : [h("a", { class: "muted small", href, text: "Nothing detected" })]));
+}
+
+async function retry(sample) {
+  try {
+    const updated = await api("POST", `/api/samples/${sample.id}/retry`);
+    const index = state.samples.findIndex((item) => item.id === sample.id);
+    if (index >= 0) {
+      state.samples[index] = updated;
+      updateRow(rows.get(sample.id), updated);
+    }
+    toast(`Creating ${sample.name} again`);
+  } catch (error) {
+    toast(`${sample.name} cannot be tried again: ${error.message}`, { error: true });
+  }
+}
+
+async function remove(sample) {
+  if (!window.confirm(`Remove ${sample.name}? Its uploads become free for another sample.`)) return;
+  try {
+    await api("DELETE", `/api/samples/${sample.id}`);
+    toast(`Removed ${sample.name}`);
+    reload();
+  } catch (error) {
+    toast(`${sample.name} cannot be removed: ${error.message}`, { error: true });
+  }
 }
 
 function updateRow(row, sample) {
