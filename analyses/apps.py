@@ -18,6 +18,7 @@ class AnalysesConfig(AppConfig):
         from core.pages import page_part_register
 
         nav_register(NavItem("matrix", "Matrix", "/analyses/matrix"), before="references")
+        nav_register(NavItem("analyses", "Analyses", "/analyses"), before="jobs")
 
         # The samples pages show analyses without knowing them: their slots are filled from here.
         page_part_register(

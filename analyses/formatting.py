@@ -16,6 +16,7 @@ import visvalingamwyatt
 
 from analyses.models import Analysis
 from analyses.pathoscope.calls import DETECTED, CallRules, calls_with_control, otu_call, otu_evidence
+from analyses.summary import pathoscope_summary, summary_store
 from indexes.selectors import index_otus_frozen
 from indexes.services import index_otus_freeze
 from otus.documents import Document, isolate_name
@@ -108,6 +109,9 @@ def format_pathoscope(analysis: Analysis) -> dict[str, Any] | None:
         store_lines(analysis, lines)
     otus.sort(key=lambda pair: (-pair[0]["pi"], pair[0]["name"]))
     rules, control = pathoscope_calls(analysis, otus)
+    if analysis.ready and analysis.summary is None:
+        # The overview's headline, kept once (the workflow's last step formats the results first).
+        summary_store(analysis, pathoscope_summary(otus))
     quality = analysis.sample.quality or {}
     return {
         "read_count": results.get("read_count", 0),

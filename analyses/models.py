@@ -36,6 +36,13 @@ class Analysis(models.Model):
     # Each hit OTU's numbers as the cross-sample matrix reads them (`analyses.matrix`), computed once from the
     # results: a matrix of 500 analyses then reads a few kilobytes each instead of every depth array.
     otu_numbers = models.JSONField(null=True, blank=True, editable=False)
+    # What the overview shows of a ready analysis without reading `results` (analyses.summary): PathoScope's
+    # evidence per OTU hit (rule-free), NuVs' contig counts; kept when the results are first formatted.
+    summary = models.JSONField(null=True, blank=True, editable=False)
+    # The headline under the rules in force (`{detected: [names], indeterminate: [names]}`, heaviest first), and the
+    # rules and control it was called with: recalled when the reference's call rules or control change.
+    headline = models.JSONField(null=True, blank=True, editable=False)
+    headline_key = models.CharField(max_length=200, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at"]

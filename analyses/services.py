@@ -11,6 +11,7 @@ from django.utils import timezone
 from analyses.base import AnalysisWorkflow
 from analyses.models import Analysis, AnalysisFile
 from analyses.selectors import analysis_path
+from analyses.summary import summary_fill
 from core.errors import BadRequest, Conflict
 from indexes.models import Index
 from indexes.selectors import index_current
@@ -140,15 +141,27 @@ def analysis_finish(*, analysis_id: str, results: dict[str, Any]) -> None:
     """The workflow finished: store the results, mark it ready, and let the workflow add its own finish (PathoScope
     keeps the OTUs hit as built into the index and draws the coverage lines)."""
     Analysis.objects.filter(pk=analysis_id).update(
-        results=results, ready=True, updated_at=timezone.now(), coverage_lines=None, otu_numbers=None
+        results=results,
+        ready=True,
+        updated_at=timezone.now(),
+        coverage_lines=None,
+        otu_numbers=None,
+        summary=None,
+        headline=None,
     )
     analysis = Analysis.objects.select_related("index").filter(pk=analysis_id).first()
     if analysis is not None:
         _workflow_class(analysis.workflow).finished(analysis, results)
+        summary_fill(analysis)  # the overview's headline (PathoScope's formatting above already kept it)
         _sample_workflows_changed(sample_id=analysis.sample_id)
     from core import events
 
     events.dispatch(interface="analyses", operation="update", ids=[analysis_id])
+
+
+def analysis_summary_fill(analysis: Analysis) -> None:
+    """Keep the overview's summary of a ready analysis that has none (one finished before summaries were kept)."""
+    summary_fill(analysis)
 
 
 def analysis_fail(*, analysis_id: str) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, JSONField, OuterRef, Q, QuerySet, Subquery
 
 from core.errors import InsufficientRights, NotFound
 from jobs.constants import ACTIVE_STATES
@@ -63,14 +63,46 @@ def _workflow_annotations() -> dict[str, Exists]:
     return flags
 
 
+def _latest_calls_annotations() -> dict[str, Subquery[Any]]:
+    """The id and the kept headline (`{detected, indeterminate, control}`, kept by the analyses app under the
+    reference's rules in force) of the sample's newest ready PathoScope analysis that has one, read through the
+    reverse relation `Sample.analyses` like the workflow flags."""
+    analyses = Sample._meta.get_field("analyses").related_model._default_manager
+    latest = analyses.filter(
+        sample=OuterRef("pk"), workflow=SAMPLE_WORKFLOWS["pathoscope"], ready=True, headline__isnull=False
+    ).order_by("-created_at", "-pk")
+    return {
+        "latest_calls_id": Subquery(latest.values("pk")[:1]),
+        "latest_calls_headline": Subquery(latest.values("headline")[:1], output_field=JSONField()),
+    }
+
+
 def sample_queryset() -> QuerySet[Sample]:
     """Samples with what their documents need, including where each stands with each workflow (two EXISTS
-    subqueries per workflow in the same query: no query per sample)."""
+    subqueries per workflow in the same query: no query per sample) and its latest calls (two more)."""
     return (
         Sample.objects.select_related("user", "group", "job", "job__user")
         .prefetch_related("labels", "subtractions")
-        .annotate(**_workflow_annotations())
+        .annotate(**_workflow_annotations(), **_latest_calls_annotations())
     )
+
+
+def sample_latest_calls(*, sample: Sample) -> dict[str, Any] | None:
+    """`{analysis_id, detected, indeterminate}` of the sample's newest ready PathoScope analysis (its OTUs called
+    detected and indeterminate, heaviest first), or None when it has none."""
+    if not hasattr(sample, "latest_calls_id"):  # a row not read through sample_queryset
+        names = _latest_calls_annotations()
+        found = Sample.objects.filter(pk=sample.pk).annotate(**names).values(*names).first() or {}
+        for name in names:
+            setattr(sample, name, found.get(name))
+    analysis_id, headline = getattr(sample, "latest_calls_id", None), getattr(sample, "latest_calls_headline", None)
+    if not analysis_id or not isinstance(headline, dict):
+        return None
+    return {
+        "analysis_id": analysis_id,
+        "detected": list(headline.get("detected") or []),
+        "indeterminate": list(headline.get("indeterminate") or []),
+    }
 
 
 def sample_workflows(*, sample: Sample) -> dict[str, str]:

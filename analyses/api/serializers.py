@@ -80,6 +80,56 @@ class AnalysisMinimalSerializer(serializers.Serializer):
         return {"id": user.pk, "handle": user.handle} if user is not None else None
 
 
+class HeadlineControlSerializer(serializers.Serializer):
+    """The reference's internal control in a headline."""
+
+    id = serializers.CharField()
+    name = serializers.CharField(allow_null=True)
+    detected = serializers.BooleanField()
+
+
+class HeadlineSerializer(serializers.Serializer):
+    """The headline result of a ready analysis: for PathoScope the OTUs called `detected` and `indeterminate`
+    under the reference's rules in force (heaviest first; both empty: nothing detected) and the internal control;
+    for NuVs the contigs assembled and those with an HMM hit."""
+
+    detected = serializers.ListField(child=serializers.CharField(), required=False)
+    indeterminate = serializers.ListField(child=serializers.CharField(), required=False)
+    control = HeadlineControlSerializer(allow_null=True, required=False)
+    contigs = serializers.IntegerField(required=False)
+    hmm_contigs = serializers.IntegerField(required=False, help_text="Contigs with at least one ORF with an HMM hit.")
+
+
+class AnalysisOverviewSerializer(AnalysisMinimalSerializer):
+    """An analysis in the overview (ours): its document in lists, plus its state, how long it ran and its
+    headline."""
+
+    state = serializers.SerializerMethodField()
+    duration = serializers.SerializerMethodField()
+    headline = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=["ready", "running", "failed"]))
+    def get_state(self, analysis: Analysis) -> str:
+        from analyses.selectors import analysis_state
+
+        return analysis_state(analysis)
+
+    @extend_schema_field(
+        serializers.FloatField(
+            allow_null=True, help_text="Seconds from its job's creation to its end; null while it runs."
+        )
+    )
+    def get_duration(self, analysis: Analysis) -> float | None:
+        duration = getattr(analysis, "duration", None)
+        return round(duration.total_seconds(), 3) if duration is not None else None
+
+    @extend_schema_field(HeadlineSerializer(allow_null=True))
+    def get_headline(self, analysis: Analysis) -> dict | None:
+        from analyses.summary import headline_current
+
+        return headline_current(analysis)
+
+
 # --- PathoScope results as analyses.formatting builds them, described for the schema ------------------------
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
         views.AnalysisMatrixExportView.as_view(),
         name="analyses-matrix-export",
     ),
+    path("analyses/overview", views.AnalysesOverviewView.as_view(), name="analyses-overview"),
     re_path(
         r"^analyses/documents/(?P<analysis_id>[A-Za-z0-9]+)\.(?P<extension>csv|xlsx)$",
         views.AnalysisExportView.as_view(),

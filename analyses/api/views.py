@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from django.http import HttpResponse, HttpResponseBase
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from analyses.api.serializers import (
     AnalysesCreateSerializer,
     AnalysisCreateSerializer,
     AnalysisMinimalSerializer,
+    AnalysisOverviewSerializer,
     AnalysisSerializer,
     MatrixQuerySerializer,
     MatrixSerializer,
@@ -151,6 +152,53 @@ class AnalysisMatrixExportView(APIView):
             )
         response["Content-Disposition"] = f'attachment; filename="matrix.{extension}"'
         return response
+
+
+def _choices(request: Request, name: str, allowed: tuple[str, ...]) -> list[str]:
+    values = [value for value in request.query_params.getlist(name) if value]
+    wrong = [value for value in values if value not in allowed]
+    if wrong:
+        raise QueryValidationError({name: [f"unexpected value {wrong[0]!r}; permitted: {', '.join(allowed)}"]})
+    return values
+
+
+class AnalysesOverviewView(APIView):
+    """GET /analyses/overview (ours): every analysis the user may read with its state, how long it ran and its
+    headline result, filtered, sorted and paged; the results themselves are not read."""
+
+    @extend_schema(
+        operation_id="analyses_overview",
+        parameters=[
+            *PAGE_PARAMETERS,
+            OpenApiParameter("workflow", str, many=True, description="Only these workflows (repeatable)."),
+            OpenApiParameter(
+                "state", str, many=True, enum=list(selectors.OVERVIEW_STATES), description="Only these states."
+            ),
+            OpenApiParameter("reference", str, many=True, description="Only analyses of these reference ids."),
+            OpenApiParameter("sample", str, description="Only samples whose name contains this (case-insensitive)."),
+            OpenApiParameter("user", str, description="Only analyses started by a user whose handle contains this."),
+            OpenApiParameter("sort", str, enum=list(selectors.OVERVIEW_SORTS), description="Default -created_at."),
+        ],
+        responses={200: page_serializer("AnalysisOverviewPage", AnalysisOverviewSerializer), **error_responses(400)},
+    )
+    def get(self, request: Request) -> Response:
+        user = request_user(request)
+        sort = request.query_params.get("sort") or "-created_at"
+        _choices(request, "sort", tuple(selectors.OVERVIEW_SORTS))
+        queryset = selectors.analysis_overview_list(
+            user=user,
+            workflows=request.query_params.getlist("workflow"),
+            states=_choices(request, "state", selectors.OVERVIEW_STATES),
+            reference_ids=[value for value in request.query_params.getlist("reference") if value],
+            sample=request.query_params.get("sample", "").strip(),
+            started_by=request.query_params.get("user", "").strip(),
+            sort=sort,
+        )
+        paginator = VirtoolPagination()
+        page = paginator.paginate(request=request, queryset=queryset, total_queryset=selectors.analysis_list(user=user))
+        for analysis in page["objects"]:
+            services.analysis_summary_fill(analysis)  # once, for one finished before summaries were kept
+        return paginator.get_paginated_response(AnalysisOverviewSerializer(page["objects"], many=True).data)
 
 
 class AnalysisView(APIView):

@@ -17,7 +17,7 @@ from samples.constants import (
     WorkflowState,
 )
 from samples.models import Label, Sample
-from samples.selectors import sample_workflow_tag, sample_workflows
+from samples.selectors import sample_latest_calls, sample_workflow_tag, sample_workflows
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -107,6 +107,14 @@ class ReadsFileSerializer(serializers.Serializer):
     download_url = serializers.CharField()
 
 
+class LatestCallsSerializer(serializers.Serializer):
+    """Ours: the calls of the sample's newest ready PathoScope analysis, under its reference's rules in force."""
+
+    analysis_id = serializers.CharField()
+    detected = serializers.ListField(child=serializers.CharField(), help_text="OTUs called detected, heaviest first.")
+    indeterminate = serializers.ListField(child=serializers.CharField())
+
+
 class SampleMinimalSerializer(serializers.Serializer):
     """A sample in lists."""
 
@@ -124,6 +132,11 @@ class SampleMinimalSerializer(serializers.Serializer):
     workflows = serializers.SerializerMethodField()
     nuvs = serializers.SerializerMethodField()
     pathoscope = serializers.SerializerMethodField()
+    latest_calls = serializers.SerializerMethodField()
+
+    @extend_schema_field(LatestCallsSerializer(allow_null=True))
+    def get_latest_calls(self, sample: Sample) -> dict | None:
+        return sample_latest_calls(sample=sample)
 
     @extend_schema_field(SampleWorkflowsSerializer)
     def get_workflows(self, sample: Sample) -> dict[str, str]:

@@ -123,6 +123,7 @@ def test_user_lists_answer_items_and_documents_with_the_clients_filters(admin_cl
 
 
 SAMPLE_LIST_KEYS = {
+    "latest_calls",
     "id",
     "name",
     "host",

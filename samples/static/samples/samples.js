@@ -124,6 +124,7 @@ function createRow(sample) {
     h("td", { dataset: { label: "Host" } }, h("span", { dataset: { part: "host" } })),
     h("td", { dataset: { label: "Library" } }, h("span", { class: "badge", dataset: { part: "library" } })),
     h("td", { dataset: { label: "Labels" } }, h("div", { class: "label-list", dataset: { part: "labels" } })),
+    h("td", { dataset: { label: "Latest calls" } }, h("div", { class: "label-list", dataset: { part: "calls" } })),
     h("td", { dataset: { label: "User" } }, h("span", { dataset: { part: "user" } })),
     h("td", { dataset: { label: "Created" } }, h("span", { dataset: { part: "created" } })),
   );
@@ -173,6 +174,32 @@ function renderStatus(row, sample) {
   setText(part(status, "step"), `${step} · ${Math.round(job.progress || 0)}%`);
 }
 
+/** The OTUs called detected (and, marked, indeterminate) in the sample's newest ready PathoScope analysis. */
+function renderCalls(cell, sample) {
+  const calls = sample.latest_calls;
+  const signature = JSON.stringify(calls || null);
+  if (cell.dataset.signature === signature) return;
+  cell.dataset.signature = signature;
+  if (!calls) {
+    fill(cell, h("span", { class: "muted", text: "—" }));
+    return;
+  }
+  const href = `/samples/${encodeURIComponent(sample.id)}/analyses/${encodeURIComponent(calls.analysis_id)}`;
+  const tags = [
+    ...calls.detected.map((name) => h("a", { class: "badge ok call-detected", href, dataset: { call: "detected" }, text: name })),
+    ...calls.indeterminate.map((name) =>
+      h("a", {
+        class: "badge call-indeterminate",
+        href,
+        dataset: { call: "indeterminate" },
+        title: "Indeterminate: evidence that misses a call rule",
+        text: `${name}?`,
+      }),
+    ),
+  ];
+  fill(cell, ...(tags.length ? tags : [h("a", { class: "muted small", href, text: "Nothing detected" })]));
+}
+
 async function retry(sample) {
   try {
     const updated = await api("POST", `/api/samples/${sample.id}/retry`);
@@ -210,6 +237,7 @@ function updateRow(row, sample) {
     labels.dataset.signature = signature;
     fill(labels, sample.labels.map((label) => labelChip(label)));
   }
+  renderCalls(part(row, "calls"), sample);
   setText(part(row, "user"), sample.user?.handle || "—");
   const select = part(row, "select");
   select.checked = state.selected.has(sample.id);
