@@ -181,7 +181,8 @@ def analysis_fail(*, analysis_id: str) -> None:
 @transaction.atomic
 def analysis_retry(*, analysis: Analysis, user: User) -> Analysis:
     """Run a failed analysis again with what it was started with (sample, index, subtractions): a new job."""
-    analysis = Analysis.objects.select_for_update().select_related("job", "index", "sample").get(pk=analysis.pk)
+    # The row alone is locked (PostgreSQL refuses FOR UPDATE across the outer joins of nullable job and index).
+    analysis = Analysis.objects.select_for_update().get(pk=analysis.pk)
     if analysis.ready:
         raise Conflict("The analysis is ready: there is nothing to try again")
     job = analysis.job

@@ -91,8 +91,8 @@ def subject_name_register(*, arg: str, kind: str, resolve: Resolve) -> None:
 
 
 def jobs_subjects(jobs: list[Job]) -> dict[str, list[dict[str, Any]]]:
-    """Per job id, the objects its args name: `[{arg, kind, id, name, url}]` in the order of its args (an object
-    deleted since is left out). One query per kind of object for all the jobs."""
+    """Per job id, the objects its args name: `[{arg, kind, id, name, url}]` (an object deleted since is left out).
+    One query per kind of object for all the jobs."""
     wanted: dict[str, set[str]] = {}
     for job in jobs:
         for arg in _NAMED:
@@ -103,8 +103,12 @@ def jobs_subjects(jobs: list[Job]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for job in jobs:
         subjects = []
-        for arg, value in (job.args or {}).items() if isinstance(job.args, dict) else ():
-            found = resolved.get(arg, {}).get(str(value)) if arg in _NAMED else None
+        args = job.args if isinstance(job.args, dict) else {}
+        # In the order the kinds were registered (apps in INSTALLED_APPS order), not the args' (PostgreSQL's jsonb
+        # keeps no key order).
+        for arg in _NAMED:
+            value = args.get(arg)
+            found = resolved.get(arg, {}).get(str(value)) if value is not None else None
             if found is not None:
                 name, url = found
                 subjects.append({"arg": arg, "kind": _NAMED[arg].kind, "id": str(value), "name": name, "url": url})

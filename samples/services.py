@@ -152,7 +152,8 @@ def sample_fail(*, sample_id: str) -> None:
 @transaction.atomic
 def sample_retry(*, sample: Sample, user: User) -> Sample:
     """Create a failed sample again from the same uploads (a new `create_sample` job)."""
-    sample = Sample.objects.select_for_update().select_related("job").get(pk=sample.pk)
+    # The row alone is locked (PostgreSQL refuses FOR UPDATE across the outer join of a nullable job).
+    sample = Sample.objects.select_for_update().get(pk=sample.pk)
     if sample.ready:
         raise Conflict("The sample is ready: there is nothing to try again")
     job = sample.job
