@@ -358,6 +358,7 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["core.schema.drop_aliases"],
     "ENUM_NAME_OVERRIDES": {
         "AdministratorRoleEnum": "users.constants.AdministratorRole",
+        "CallResultEnum": "analyses.pathoscope.calls.RESULTS",
         "JobStateEnum": "jobs.constants.JobState",
         "JobStateV2Enum": "jobs.constants.JobStateV2",
         "WorkflowStateEnum": "samples.constants.WorkflowState",

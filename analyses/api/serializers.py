@@ -8,6 +8,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from analyses.models import Analysis
+from analyses.pathoscope.calls import RESULTS
 from core.api.schema import described
 from core.api.serializers import (
     JobSummarySerializer,
@@ -172,7 +173,7 @@ class HitIsolateSerializer(serializers.Serializer):
 class CallSerializer(serializers.Serializer):
     """A computed call of an OTU (ours; Virtool has none), from the reference's call rules at read time."""
 
-    result = serializers.ChoiceField(choices=["detected", "not detected", "indeterminate"])
+    result = serializers.ChoiceField(choices=RESULTS)
     reasons = serializers.ListField(
         child=serializers.CharField(),
         help_text="Why, in words: the thresholds missed, or for `detected` the thresholds met.",
@@ -514,7 +515,7 @@ class MatrixQuerySerializer(StrictSerializer):
 class MatrixCellSerializer(serializers.Serializer):
     """One sample by OTU: the call and its numbers (zeros when the analysis did not find the OTU)."""
 
-    call = serializers.ChoiceField(choices=["detected", "not detected", "indeterminate"])
+    call = serializers.ChoiceField(choices=RESULTS)
     reads = serializers.IntegerField()
     coverage = serializers.FloatField()
     depth = serializers.IntegerField(help_text="Median depth.")

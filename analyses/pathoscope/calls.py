@@ -33,6 +33,8 @@ Result = Literal["detected", "not detected", "indeterminate"]
 DETECTED: Final = "detected"
 NOT_DETECTED: Final = "not detected"
 INDETERMINATE: Final = "indeterminate"
+# The three calls in the order documents list them (the API's one `CallResultEnum`).
+RESULTS: Final = (DETECTED, NOT_DETECTED, INDETERMINATE)
 CONTROL_FAILED: Final = "internal control not detected"
 
 
