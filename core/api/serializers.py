@@ -157,20 +157,22 @@ class JobSummarySerializer(AnySerializer):
     )
 
 
-# Job states that end without the work done, and what each says when the job's own error gives no words.
+# Job states that end without the work done, and what each says when the job's own error gives no words
+# (`{noun}`: "job", or "task" for what Virtool calls a task).
 _ENDED_WITHOUT_WORK = {
-    "cancelled": "The job was cancelled.",
-    "error": "The job failed.",
-    "terminated": "The job was stopped: the worker running it went away.",
-    "timeout": "The job ran out of time.",
+    "cancelled": "The {noun} was cancelled.",
+    "error": "The {noun} failed.",
+    "terminated": "The {noun} was stopped: the worker running it went away.",
+    "timeout": "The {noun} ran out of time.",
 }
 
 
-def job_error(job: Any) -> str | None:
+def job_error(job: Any, *, noun: str = "job") -> str | None:
     """Why a job (a `jobs.Job`) ended without doing its work, from its last error record; None otherwise."""
     fallback = _ENDED_WITHOUT_WORK.get(job.state)
     if fallback is None:
         return None
+    fallback = fallback.format(noun=noun)
     if job.state == "cancelled":
         return fallback
     error = next((record["error"] for record in reversed(job.status or []) if record.get("error")), None)

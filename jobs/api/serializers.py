@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.schema import described
-from core.api.serializers import UserBriefSerializer
+from core.api.serializers import UserBriefSerializer, job_error
 from core.version import get_version
 from jobs.constants import ACTIVE_STATES, V2_STATE, JobSize, JobState, JobStateV2
 from jobs.models import Job, Task
@@ -230,13 +230,7 @@ JobCountsV2Serializer = type(
 
 def task_error(job: Job) -> str | None:
     """Why a task's job did not finish its work, in its own words; None while it runs or once it succeeded."""
-    if job.state in ACTIVE_STATES or job.state == JobState.COMPLETE:
-        return None
-    if job.state == JobState.CANCELLED:
-        return "The task was cancelled."
-    error = next((record["error"] for record in reversed(job.status) if record.get("error")), None)
-    details = (error or {}).get("details") or []
-    return " ".join(details) or f"The task ended in {job.state}."
+    return job_error(job, noun="task")
 
 
 class TaskSerializer(serializers.Serializer):
