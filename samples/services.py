@@ -138,7 +138,9 @@ def sample_delete(*, sample: Sample) -> None:
     """Delete a sample and its files (refused while its creation job runs); its reserved uploads are released."""
     job_refuse_delete(
         instance=sample,
-        busy="The sample is still being created",
+        busy="The sample is being updated"
+        if sample.job is not None and sample.job.workflow == "update_sample"
+        else "The sample is still being created",
         arg="sample_id",
         used="The sample is being analysed: wait for its analyses to finish or cancel them",
     )
@@ -328,4 +330,25 @@ def sample_legacy_mark(*, sample: Sample, check: LegacyCheck) -> Sample:
     sample.srna = check.srna
     sample.paired = len(check.files) == 2
     sample.save(update_fields=["is_legacy", "files", "srna", "paired"])
+    return sample
+
+
+@transaction.atomic
+def sample_update_job_start(*, sample: Sample, user: User | None) -> Sample:
+    """Queue the `update_sample` job that brings a legacy sample's reads into today's form (Virtool's
+    `PUT /samples/{id}/update_job`; the importer calls it for every legacy sample it brings in)."""
+    # The row alone is locked (PostgreSQL refuses FOR UPDATE across the outer join of a nullable job): two starts
+    # at once queue one job.
+    sample = Sample.objects.select_for_update().get(pk=sample.pk)
+    if not sample.is_legacy:
+        raise Conflict("The sample is not a legacy sample: its reads are already in today's form")
+    job = sample.job
+    if job is not None and job.state in ACTIVE_STATES:
+        if job.workflow == "update_sample":
+            raise Conflict("The sample is already being updated")
+        raise Conflict("The sample is still being created")
+    if not sample.files:
+        raise BadRequest("The sample lists no read files: it was imported without them, so it cannot be updated")
+    job_attach(instance=sample, workflow="update_sample", args={"sample_id": sample.pk}, user=user)
+    transaction.on_commit(lambda: events.dispatch(interface="samples", operation="update", ids=[sample.pk]))
     return sample
