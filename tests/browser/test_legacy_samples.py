@@ -44,6 +44,15 @@ def test_legacy_samples_are_marked_and_follow_their_update_live(
     expect(row("Today's sample").locator("[data-part=select]")).to_be_enabled()
     expect(row("Raspberry 2019").locator("[data-part=library]")).to_have_text("Normal")
 
+    # Its own page says so too, and lists its old files.
+    page.goto(f"/samples/{good_id}")
+    expect(page.locator("#sample-status [data-part=legacy]")).to_have_text("Legacy")
+    expect(page.locator("#reads-files [data-legacy-file]")).to_have_count(2)
+    expect(page.locator("#reads-files [data-legacy-file]").first).to_contain_text("reads_1.fastq")
+    expect(page.locator("#quality-facts")).to_contain_text("Not computed yet")
+    page.goto("/samples")
+    expect(page.locator("#live-indicator")).to_have_attribute("data-state", "connected")
+
     # Both updates queued before any worker runs: each row shows its waiting job.
     for name in ("Raspberry 2019", "Broken 2019"):
         with page.expect_response(lambda r: r.url.endswith("/update_job")) as started:
