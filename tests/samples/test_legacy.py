@@ -307,3 +307,25 @@ def test_legacy_sample_cannot_be_analysed_before_its_update(jobs_in_process, mak
     assert (
         response.json()["message"] == "Sample Legacy raspberry is a legacy sample: update it first (its Update button)"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_update_sample_cancelled_keeps_the_old_files_and_can_start_again(jobs_in_process, make_user, admin_user):
+    owner = make_user("curator")
+    legacy = make_legacy_sample(owner)
+    folder = sample_folder(legacy)
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    client = client_for(owner)
+    assert client.put(f"/api/samples/{legacy.pk}/update_job").status_code == 200
+    job_id = Sample.objects.get(pk=legacy.pk).job_id
+    assert client_for(admin_user).put(f"/api/jobs/{job_id}/cancel").status_code == 200
+    assert run_waiting_jobs() == []
+    assert Job.objects.get(pk=job_id).state == JobState.CANCELLED
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+    sample = Sample.objects.get(pk=legacy.pk)
+    assert (sample.is_legacy, sample.quality, sample.srna) == (True, None, True)
+    listed = client.get("/api/samples").json()["documents"][0]
+    assert (listed["is_legacy"], listed["job"]["state"]) == (True, "cancelled")
+    assert client.put(f"/api/samples/{legacy.pk}/update_job").status_code == 200
+    assert run_waiting_jobs() == ["complete"]
+    assert sorted(path.name for path in folder.iterdir()) == list(READS_NAMES)
