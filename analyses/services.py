@@ -70,6 +70,9 @@ def _create(
 ) -> Analysis:
     if not sample.ready:
         raise Conflict(f"Sample {sample.name} is not ready yet")
+    if sample.is_legacy:
+        # Its reads are still in an older release's form (uncompressed reads_1.fastq, ...), which no workflow reads.
+        raise Conflict(f"Sample {sample.name} is a legacy sample: update it first (its Update button)")
     if problem := _workflow_class(workflow).sample_problem(sample):
         raise BadRequest(problem)
     analysis = Analysis.objects.create(

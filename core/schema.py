@@ -89,7 +89,7 @@ class VirtoolAutoSchema(AutoSchema):
             codes.append(403)
         if any(p.get("in") == "path" for p in operation.get("parameters", [])):
             codes.append(404)
-        if self.method == "POST" and getattr(self.view, "creates_job", False):
+        if self.method in ("POST", "PUT") and getattr(self.view, "creates_job", False):
             codes.append(503)  # the job is kept and starts once Redis is back (jobs.services.job_enqueue)
         return codes
 

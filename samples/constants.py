@@ -15,6 +15,16 @@ class LibraryType(models.TextChoices):
 
 
 READS_NAMES = ("reads_1.fq.gz", "reads_2.fq.gz")
+
+# Names older Virtool releases gave a sample's reads (2019: uncompressed `reads_1.fastq`); `update_sample`
+# replaces them by READS_NAMES. Mate order is the number in the name.
+LEGACY_READS_NAMES = (
+    ("reads_1.fastq", "reads_1.fq", "reads_1.fastq.gz", "reads_1.fq.gz"),
+    ("reads_2.fastq", "reads_2.fq", "reads_2.fastq.gz", "reads_2.fq.gz"),
+)
+
+# Virtool's own keys of a quality report: one lacking any of them was made by an older release.
+VIRTOOL_QUALITY_KEYS = ("bases", "composition", "count", "encoding", "gc", "length", "sequences")
 SORT_FIELDS = {"name": "name", "-name": "-name", "created_at": "created_at", "-created_at": "-created_at"}
 
 # Free-text limits (characters); Virtool sets none. Notes are read only on a sample's own page; a label's

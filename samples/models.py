@@ -61,6 +61,18 @@ class Sample(models.Model):
     quality = models.JSONField(null=True, blank=True)
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     upload_ids = models.JSONField(default=list, blank=True)
+    # Legacy samples (made by older Virtool releases and imported): their reads are not in today's form until an
+    # `update_sample` job has compressed and renamed them, profiled them again and translated the `srna` flag.
+    is_legacy = models.BooleanField(default=False, db_index=True)
+    srna = models.BooleanField(
+        null=True, blank=True, help_text="Virtool 2019's small-RNA flag, kept until update_sample translates it."
+    )
+    files = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="A legacy sample's read files as Virtool listed them ([{name, size}], e.g. reads_1.fastq); "
+        "empty once the reads are in today's form.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

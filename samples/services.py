@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
-from core import events
+from core import events, seqio
 from core.errors import BadRequest, Conflict
 from core.selectors import settings_get
 from files.models import Upload
 from files.services import uploads_claim, uploads_release
 from jobs.constants import ACTIVE_STATES
 from jobs.services import job_attach, job_refuse_delete
+from samples.constants import LEGACY_READS_NAMES, READS_NAMES, VIRTOOL_QUALITY_KEYS
 from samples.models import Label, Sample
 from samples.selectors import samples_path
 from subtractions.selectors import subtractions_get
@@ -134,7 +138,9 @@ def sample_delete(*, sample: Sample) -> None:
     """Delete a sample and its files (refused while its creation job runs); its reserved uploads are released."""
     job_refuse_delete(
         instance=sample,
-        busy="The sample is still being created",
+        busy="The sample is being updated"
+        if sample.job is not None and sample.job.workflow == "update_sample"
+        else "The sample is still being created",
         arg="sample_id",
         used="The sample is being analysed: wait for its analyses to finish or cancel them",
     )
@@ -227,3 +233,122 @@ def label_update(*, label: Label, data: dict[str, Any]) -> Label:
 def label_delete(*, label: Label) -> None:
     """Delete a label (it disappears from its samples)."""
     label.delete()
+
+
+@dataclass(frozen=True)
+class LegacyCheck:
+    """What `sample_legacy_detect` found: why the sample is legacy (empty: it is not), its read files in mate
+    order (`[{name, size}]`, as stored) and its 2019 `srna` flag (None when the document has none)."""
+
+    reasons: list[str] = dataclasses.field(default_factory=list)
+    files: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    srna: bool | None = None
+
+    @property
+    def is_legacy(self) -> bool:
+        """Whether the sample needs an `update_sample` job."""
+        return bool(self.reasons)
+
+
+def _mate(name: str) -> int | None:
+    """0 or 1 for a read file name Virtool ever used (reads_1.fastq ... reads_2.fq.gz), else None."""
+    for index, names in enumerate(LEGACY_READS_NAMES):
+        if name in names:
+            return index
+    return None
+
+
+def _document_files(document: Mapping[str, Any], folder: Path | None) -> list[dict[str, Any]]:
+    """The read files a Virtool sample document names (2019 `files`, mature `reads`), or else those in `folder`."""
+    listed = document.get("files") or document.get("reads") or []
+    files = [
+        {"name": str(entry.get("name_on_disk") or entry.get("name")), "size": entry.get("size")}
+        for entry in listed
+        if isinstance(entry, Mapping) and (entry.get("name_on_disk") or entry.get("name"))
+    ]
+    if not files and folder is not None and folder.is_dir():
+        for names in LEGACY_READS_NAMES:
+            found = next((folder / name for name in names if (folder / name).is_file()), None)
+            if found is not None:
+                files.append({"name": found.name, "size": found.stat().st_size})
+    return sorted(files, key=lambda entry: (_mate(entry["name"]) is None, _mate(entry["name"]) or 0, entry["name"]))
+
+
+def sample_legacy_detect(*, document: Mapping[str, Any], folder: Path | None = None) -> LegacyCheck:
+    """Whether a Virtool sample document (2019 or 36.x shape) describes a legacy sample, and why, in words.
+
+    Legacy (as Virtool's `check_is_legacy`, widened as issue 17 asks): reads uncompressed or under an old name
+    (2019's `reads_1.fastq`), no quality report or one from an older release, the 2019 `srna` flag instead of a
+    `library_type`, or Virtool's own `is_legacy`. Files Virtool marked `raw` are today's uploads, not legacy.
+    With `folder` (where the sample's reads are now), the files on disk are checked too: missing ones are named,
+    and a file named `.gz` that is not gzip counts as uncompressed.
+    """
+    files = _document_files(document, folder)
+    reasons: list[str] = []
+    raw = bool(document.get("files")) and all(
+        isinstance(entry, Mapping) and entry.get("raw") for entry in document.get("files") or []
+    )
+    if document.get("is_legacy") is True and not raw:
+        reasons.append("Virtool marked the sample as legacy")
+    uncompressed = []
+    renamed = []
+    for index, entry in enumerate(files):
+        name = entry["name"]
+        path = folder / name if folder is not None else None
+        if path is not None and not path.is_file():
+            raise BadRequest(f"The sample's read file {name} is missing from {folder}")
+        gzip = seqio.is_gzip(path) if path is not None else name.endswith(".gz")
+        if not gzip:
+            uncompressed.append(name)
+        if index < len(READS_NAMES) and name != READS_NAMES[index]:
+            renamed.append(f"{name} instead of {READS_NAMES[index]}")
+    if uncompressed and not raw:
+        reasons.append(f"The reads are stored uncompressed ({', '.join(uncompressed)})")
+    if renamed and not raw:
+        reasons.append(f"The reads have the file names of an older release ({', '.join(renamed)})")
+    quality = document.get("quality")
+    if not quality:
+        reasons.append("The sample has no quality report")
+    elif not isinstance(quality, Mapping) or any(key not in quality for key in VIRTOOL_QUALITY_KEYS):
+        missing = [key for key in VIRTOOL_QUALITY_KEYS if not isinstance(quality, Mapping) or key not in quality]
+        reasons.append(f"The quality report is from an older release (it lacks {', '.join(missing)})")
+    srna = document.get("srna")
+    srna_flag = bool(srna) if isinstance(srna, bool) else None
+    if srna_flag is not None and not document.get("library_type"):
+        reasons.append("The library type is given by the 2019 small-RNA (srna) flag")
+    return LegacyCheck(reasons=reasons, files=files, srna=srna_flag)
+
+
+@transaction.atomic
+def sample_legacy_mark(*, sample: Sample, check: LegacyCheck) -> Sample:
+    """Record on a (just imported) sample what `sample_legacy_detect` found: a legacy sample keeps its old read
+    files and `srna` flag until `update_sample` converts them; one that is not legacy is left as it is."""
+    if not check.is_legacy:
+        return sample
+    sample.is_legacy = True
+    sample.files = [dict(entry) for entry in check.files]
+    sample.srna = check.srna
+    sample.paired = len(check.files) == 2
+    sample.save(update_fields=["is_legacy", "files", "srna", "paired"])
+    return sample
+
+
+@transaction.atomic
+def sample_update_job_start(*, sample: Sample, user: User | None) -> Sample:
+    """Queue the `update_sample` job that brings a legacy sample's reads into today's form (Virtool's
+    `PUT /samples/{id}/update_job`; the importer calls it for every legacy sample it brings in)."""
+    # The row alone is locked (PostgreSQL refuses FOR UPDATE across the outer join of a nullable job): two starts
+    # at once queue one job.
+    sample = Sample.objects.select_for_update().get(pk=sample.pk)
+    if not sample.is_legacy:
+        raise Conflict("The sample is not a legacy sample: its reads are already in today's form")
+    job = sample.job
+    if job is not None and job.state in ACTIVE_STATES:
+        if job.workflow == "update_sample":
+            raise Conflict("The sample is already being updated")
+        raise Conflict("The sample is still being created")
+    if not sample.files:
+        raise BadRequest("The sample lists no read files: it was imported without them, so it cannot be updated")
+    job_attach(instance=sample, workflow="update_sample", args={"sample_id": sample.pk}, user=user)
+    transaction.on_commit(lambda: events.dispatch(interface="samples", operation="update", ids=[sample.pk]))
+    return sample

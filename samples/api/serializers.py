@@ -107,6 +107,13 @@ class ReadsFileSerializer(serializers.Serializer):
     download_url = serializers.CharField()
 
 
+class LegacyFileSerializer(serializers.Serializer):
+    """One of a legacy sample's read files as an older Virtool release stored it (2019's `files`)."""
+
+    name = serializers.CharField(help_text="As stored, e.g. reads_1.fastq.")
+    size = serializers.IntegerField(allow_null=True)
+
+
 class LatestCallsSerializer(serializers.Serializer):
     """Ours: the calls of the sample's newest ready PathoScope analysis, under its reference's rules in force."""
 
@@ -125,6 +132,10 @@ class SampleMinimalSerializer(serializers.Serializer):
     library_type = serializers.ChoiceField(choices=LibraryType.values)
     paired = serializers.BooleanField()
     ready = serializers.BooleanField()
+    is_legacy = serializers.BooleanField(
+        help_text="The reads are in an older release's form (uncompressed, old names, no or an old quality "
+        "report, a 2019 srna flag) until an update_sample job converts them (PUT /samples/{id}/update_job)."
+    )
     created_at = serializers.DateTimeField()
     labels = serializers.SerializerMethodField()
     user = serializers.SerializerMethodField()
@@ -180,6 +191,9 @@ class SampleSerializer(SampleMinimalSerializer):
     quality = serializers.SerializerMethodField()
     format = serializers.SerializerMethodField()
     reads = serializers.SerializerMethodField()
+    files = LegacyFileSerializer(
+        many=True, help_text="A legacy sample's read files in their old form (Virtool 2019's `files`); empty otherwise."
+    )
 
     def get_subtractions(self, sample: Sample) -> list[str]:
         return [subtraction.pk for subtraction in sample.subtractions.all()]

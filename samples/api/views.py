@@ -144,6 +144,20 @@ class SampleRetryView(APIView):
         return Response(SampleSerializer(selectors.sample_get(user=user, sample_id=sample_id)).data)
 
 
+class SampleUpdateJobView(APIView):
+    """PUT /samples/{id}/update_job: start the `update_sample` job of a legacy sample (Virtool 2019's path). Needs
+    the sample's write right (Virtool 2019 asked only for a login; the job rewrites the sample's files)."""
+
+    creates_job = True  # queues a job: 503 while the broker cannot be reached
+
+    @extend_schema(request=None, responses={200: SampleSerializer, **error_responses(400, 403, 409)})
+    def put(self, request: Request, sample_id: str) -> Response:
+        user = request_user(request)
+        sample = selectors.sample_get(user=user, sample_id=sample_id, kind="write")
+        services.sample_update_job_start(sample=sample, user=user)
+        return Response(SampleSerializer(selectors.sample_get(user=user, sample_id=sample_id)).data)
+
+
 class SampleRightsView(APIView):
     """PATCH /samples/{id}/rights: the owner or an administrator."""
 

@@ -131,6 +131,7 @@ SAMPLE_LIST_KEYS = {
     "library_type",
     "paired",
     "ready",
+    "is_legacy",
     "created_at",
     "labels",
     "user",

@@ -344,6 +344,7 @@ def test_schema_states_the_503_of_every_job_creating_request_and_only_theirs():
         ("POST", "/api/refs/{ref_id}/updates"),
         ("POST", "/api/samples/{sample_id}/retry"),
         ("POST", "/api/analyses/{analysis_id}/retry"),
+        ("PUT", "/api/samples/{sample_id}/update_job"),
     }
     response = schema["paths"]["/api/samples"]["post"]["responses"]["503"]
     assert "starts once it is back" in response["description"]

@@ -378,6 +378,19 @@ function mayChangeRights(sample, account) {
 
 function renderStatus(sample) {
   const node = $("#sample-status");
+  if (sample.is_legacy) {
+    // An older Virtool's reads: the samples list offers its update (update_sample) and follows it.
+    fill(
+      node,
+      h("span", {
+        class: "badge legacy",
+        dataset: { part: "legacy" },
+        text: "Legacy",
+        title: "Made by an older Virtool release: update it from the samples list before analysing it.",
+      }),
+    );
+    return;
+  }
   if (sample.ready) {
     fill(node, h("span", { class: "badge ok", text: "Ready" }));
     return;
@@ -670,8 +683,17 @@ function render(sample) {
         ]
       : fact("Quality", "Not computed yet"),
   );
+  const legacyFiles = (sample.files || []).map((file) =>
+    h(
+      "li",
+      { class: "reads-file", dataset: { legacyFile: file.name } },
+      h("span", { text: file.name }),
+      h("span", { class: "muted small", text: ` ${file.size == null ? "" : `${NUMBER.format(file.size)} bytes, `}in an older release's form` }),
+    ),
+  );
   fill(
     $("#reads-files"),
+    ...legacyFiles,
     (sample.reads || []).map((file) =>
       h(
         "li",

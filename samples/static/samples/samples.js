@@ -1,6 +1,7 @@
 // Samples: search, label filter, sort and pages; samples being created follow their job live; the create form
 // picks uploaded reads or uploads dropped FASTQ files first (raw bodies with progress) and then creates the sample;
-// ready samples can be selected (across pages and searches) for the actions other apps contribute.
+// ready samples can be selected (across pages and searches) for the actions other apps contribute; legacy samples
+// (imported from an older Virtool) are marked, with an Update button and their update_sample job's live progress.
 import {
   $,
   $$,
@@ -36,7 +37,7 @@ import {
   toast,
 } from "../virtool/virtool.js";
 import { resumableUpload } from "../files/resumable.js";
-import { FAILED_STATES, failedJobPanel, progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
+import { FAILED_STATES, failedJobPanel, isActive, progressBar, setProgress, stepText } from "../jobs/jobs-common.js";
 
 const PER_PAGE = 25;
 const SORTS = ["-created_at", "created_at", "name", "-name"];
@@ -66,6 +67,8 @@ const state = {
   jobs: new Map(),
   // Samples that became ready while this page was open.
   readied: new Set(),
+  // Legacy samples whose update finished while this page was open.
+  updated: new Set(),
   // Selected samples, for the selection's actions: id → name (kept across pages and searches).
   selected: new Map(),
 };
@@ -136,11 +139,75 @@ function jobOf(sample) {
   return seen ? { ...sample.job, ...seen } : sample.job;
 }
 
+const LEGACY_TITLE =
+  "Made by an older Virtool release: its reads are not in today's form (uncompressed, old file names, " +
+  "no or an old quality report, or the 2019 small-RNA flag). Update it before analysing it.";
+
+/** A legacy sample's mark: the badge, then its update job's progress, its failure, or the Update button. */
+function renderLegacy(status, sample) {
+  const job = jobOf(sample);
+  const updateJob = job && job.workflow === "update_sample" ? job : null;
+  const badge = () => h("span", { class: "badge legacy", dataset: { part: "legacy" }, title: LEGACY_TITLE, text: "Legacy" });
+  if (updateJob && isActive(updateJob.state)) {
+    if (status.dataset.mode !== `updating:${updateJob.id}`) {
+      status.dataset.mode = `updating:${updateJob.id}`;
+      fill(
+        status,
+        badge(),
+        progressBar(`Update of ${sample.name}`),
+        h("span", { class: "job-step small muted", dataset: { part: "step" } }),
+      );
+    }
+    const step = stepText(updateJob);
+    setProgress($("[role=progressbar]", status), updateJob, step);
+    setText(part(status, "step"), `Updating: ${step} · ${Math.round(updateJob.progress || 0)}%`);
+    return;
+  }
+  const failed = updateJob && FAILED_STATES.includes(updateJob.state);
+  const signature = failed ? `legacy-failed:${updateJob.id}:${updateJob.error || ""}` : "legacy";
+  if (status.dataset.mode === signature) return;
+  status.dataset.mode = signature;
+  const button = h("button", {
+    type: "button",
+    class: "small",
+    dataset: { part: "update" },
+    text: failed ? "Update again" : "Update",
+    "aria-label": `Update ${sample.name} to today's form`,
+    title: "Compress and rename its reads, compute its quality again and set its library type; its analyses stay.",
+  });
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await startUpdate(sample);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  const failure = failed
+    ? h("span", {
+        class: "failed-message small",
+        dataset: { part: "failure" },
+        text: `The update failed, nothing was changed: ${updateJob.error || "the job ended early."}`,
+      })
+    : null;
+  fill(status, h("div", { class: "legacy-mark" }, badge(), button), failure);
+}
+
 function renderStatus(row, sample) {
   const status = part(row, "status");
   row.dataset.ready = String(Boolean(sample.ready));
+  row.dataset.legacy = String(Boolean(sample.is_legacy));
+  if (sample.is_legacy) {
+    renderLegacy(status, sample);
+    return;
+  }
   if (sample.ready) {
-    if (state.readied.has(sample.id)) {
+    if (state.updated.has(sample.id)) {
+      if (status.dataset.mode !== "updated") {
+        status.dataset.mode = "updated";
+        fill(status, h("span", { class: "badge ok", dataset: { part: "updated" }, text: "Updated" }));
+      }
+    } else if (state.readied.has(sample.id)) {
       if (status.dataset.mode !== "ready") {
         status.dataset.mode = "ready";
         fill(status, h("span", { class: "badge ok", text: "Ready" }));
@@ -214,6 +281,20 @@ async function retry(sample) {
   }
 }
 
+async function startUpdate(sample) {
+  try {
+    const updated = await api("PUT", `/api/samples/${sample.id}/update_job`);
+    const index = state.samples.findIndex((item) => item.id === sample.id);
+    if (index >= 0) {
+      state.samples[index] = { ...state.samples[index], ...updated };
+      updateRow(rows.get(sample.id), state.samples[index]);
+    }
+    toast(`Updating ${sample.name}`);
+  } catch (error) {
+    toast(`${sample.name} cannot be updated: ${error.message}`, { error: true });
+  }
+}
+
 async function remove(sample) {
   if (!window.confirm(`Remove ${sample.name}? Its uploads become free for another sample.`)) return;
   try {
@@ -241,9 +322,10 @@ function updateRow(row, sample) {
   setText(part(row, "user"), sample.user?.handle || "—");
   const select = part(row, "select");
   select.checked = state.selected.has(sample.id);
-  // Only ready samples can be selected: the selection's actions refuse the others (409).
-  select.disabled = !sample.ready && !select.checked;
-  select.title = sample.ready ? "" : "Not ready yet";
+  // Only ready samples in today's form can be selected: the selection's actions refuse the others (409).
+  const selectable = sample.ready && !sample.is_legacy;
+  select.disabled = !selectable && !select.checked;
+  select.title = selectable ? "" : sample.is_legacy ? "A legacy sample: update it first" : "Not ready yet";
   select.setAttribute("aria-label", `Select ${sample.name}`);
   const created = part(row, "created");
   if (created.firstElementChild?.getAttribute("datetime") !== sample.created_at) fill(created, timeAgo(sample.created_at));
@@ -387,6 +469,7 @@ live.on("samples", ({ operation, data }) => {
   const index = state.samples.findIndex((sample) => sample.id === data.id);
   if (index >= 0) {
     if (data.ready && !state.samples[index].ready) state.readied.add(data.id);
+    if (data.is_legacy === false && state.samples[index].is_legacy) state.updated.add(data.id);
     state.samples[index] = { ...state.samples[index], ...data };
     updateRow(rows.get(data.id), state.samples[index]);
     return;
@@ -397,9 +480,13 @@ live.on("samples", ({ operation, data }) => {
 live.on("jobs", ({ data }) => {
   if (!data?.id) return;
   const { progress, state: jobState, step_name, cancel_requested } = data;
-  state.jobs.set(data.id, { progress, state: jobState, step_name, cancel_requested });
+  const seen = { progress, state: jobState, step_name, cancel_requested };
+  // A failed job's words come with its status records; the sample's own update may have been sent before them.
+  const failure = [...(data.status || [])].reverse().find((record) => record.error)?.error;
+  if (FAILED_STATES.includes(jobState) && failure?.details?.length) seen.error = failure.details.join(" ");
+  state.jobs.set(data.id, seen);
   for (const sample of state.samples) {
-    if (sample.job?.id === data.id && !sample.ready) updateRow(rows.get(sample.id), sample);
+    if (sample.job?.id === data.id && (!sample.ready || sample.is_legacy)) updateRow(rows.get(sample.id), sample);
   }
 });
 
@@ -708,7 +795,7 @@ function renderSelection() {
   const names = [...state.selected.values()];
   const listed = names.slice(0, 3).join(", ") + (names.length > 3 ? ` and ${names.length - 3} more` : "");
   setText($("#selection-count"), count ? `${count} sample${count === 1 ? "" : "s"} selected: ${listed}` : "");
-  const ready = state.samples.filter((sample) => sample.ready);
+  const ready = state.samples.filter((sample) => sample.ready && !sample.is_legacy);
   const pageBox = $("#select-page");
   const chosen = ready.filter((sample) => state.selected.has(sample.id)).length;
   pageBox.checked = ready.length > 0 && chosen === ready.length;
@@ -718,7 +805,7 @@ function renderSelection() {
 }
 
 $("#select-page").addEventListener("change", (event) => {
-  const ready = state.samples.filter((sample) => sample.ready);
+  const ready = state.samples.filter((sample) => sample.ready && !sample.is_legacy);
   for (const sample of ready) {
     if (event.currentTarget.checked) state.selected.set(sample.id, sample.name);
     else state.selected.delete(sample.id);
