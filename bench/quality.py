@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Quality benchmark: `manage.py quality` against FastQC 0.11.9 on the same FASTQ file, time, memory and numbers.
 
-    .venv/bin/python bench/quality.py --reads 2000000 --repeat 3
+    .venv/bin/python bench/quality.py --reads 1000000 --repeat 3 --compare /tmp/quality-main
 
 What it does (see bench/README.md for the figures and how to read them):
 
@@ -13,6 +13,9 @@ What it does (see bench/README.md for the figures and how to read them):
    `/usr/bin/time -v` (or, without it, `os.wait4` on the child), so that both are measured the same way:
    - ours:   `python manage.py quality FILE` (the JSON goes to a file), with VIRTOOL_DATA_PATH in the temp dir
              (`--ours-command` runs another command instead, FILE appended: to measure a variant);
+   - before: with `--compare CHECKOUT`, that checkout's `python manage.py quality FILE` run from it with this
+             Python (e.g. a worktree of main: `git worktree add --detach /tmp/quality-main main`), so that the
+             implementation before and after are timed side by side in one run; its JSON must equal ours;
    - FastQC: `/usr/bin/fastqc -q -f fastq --extract -o DIR FILE` (DIR emptied before each run);
    the wall time (perf_counter around the process), user and system CPU time and the peak RSS (`ru_maxrss` of
    the waited process and its waited descendants: the largest single process, here `python` or `java`; the
@@ -60,6 +63,7 @@ FASTQC = "/usr/bin/fastqc"
 GNU_TIME = "/usr/bin/time"
 OURS = [sys.executable, "manage.py", "quality"]
 MIB = 1024 * 1024
+GOAL = 10  # times faster than FastQC (issue 16)
 BLOCK = 100_000  # reads generated and written at a time
 HEADER = b"@bench"
 DIGITS = 10
@@ -170,7 +174,15 @@ def parse_gnu_time(text: str) -> tuple[float, float, int]:
 
 
 def measure(
-    tool: str, number: int, command: list[str], *, env: dict[str, str], stdout: Path, tmp: Path, timeout: float
+    tool: str,
+    number: int,
+    command: list[str],
+    *,
+    env: dict[str, str],
+    stdout: Path,
+    tmp: Path,
+    timeout: float,
+    cwd: Path = ROOT,
 ) -> Run:
     """Run `command` as a fresh process (in its own process group), with its wall time, CPU time and peak RSS.
     On a timeout, an error or an interrupt (SIGINT/SIGTERM), the whole group is killed."""
@@ -182,7 +194,7 @@ def measure(
     stderr = tmp / f"{tool}.stderr"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True)
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err, start_new_session=True)
         try:
             while True:
                 pid, wait_status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -273,17 +285,17 @@ def median(runs: list[Run], attribute: str) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def print_results(runs: list[Run], reads: int, ours_label: str) -> dict[str, dict[str, float]]:
+def print_results(runs: list[Run], reads: int, labels: dict[str, str]) -> dict[str, dict[str, float]]:
     table(
         ["tool", "run", "wall s", "user s", "sys s", "CPU s", "CPU ÷ wall", "peak RSS MiB", "reads/s", "result"],
         [
             [
                 run.tool,
                 str(run.number),
-                f"{run.wall:.1f}",
-                f"{run.user:.1f}",
-                f"{run.system:.1f}",
-                f"{run.cpu:.1f}",
+                f"{run.wall:.2f}",
+                f"{run.user:.2f}",
+                f"{run.system:.2f}",
+                f"{run.cpu:.2f}",
                 f"{run.cpu / run.wall:.2f}",
                 f"{run.max_rss / MIB:.0f}",
                 f"{reads / run.wall:,.0f}",
@@ -293,19 +305,19 @@ def print_results(runs: list[Run], reads: int, ours_label: str) -> dict[str, dic
         ],
     )
     medians = {}
-    for tool in ("ours", "fastqc"):
+    for tool in labels:
         chosen = [run for run in runs if run.tool == tool]
         medians[tool] = {key: median(chosen, key) for key in ("wall", "cpu", "max_rss")}
     base = medians["fastqc"]
     print()
     rows = []
-    for tool, label in (("ours", ours_label), ("fastqc", "FastQC 0.11.9")):
+    for tool, label in labels.items():
         value = medians[tool]
         rows.append(
             [
                 label,
-                f"{value['wall']:.1f}",
-                f"{value['cpu']:.1f}",
+                f"{value['wall']:.2f}",
+                f"{value['cpu']:.2f}",
                 f"{value['max_rss'] / MIB:.0f}",
                 f"{reads / value['wall']:,.0f}",
                 f"{base['wall'] / value['wall']:.2f}x",
@@ -334,7 +346,7 @@ def print_results(runs: list[Run], reads: int, ours_label: str) -> dict[str, dic
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reads", type=int, default=2_000_000, help="reads in the file (default 2,000,000)")
+    parser.add_argument("--reads", type=int, default=1_000_000, help="reads in the file (default 1,000,000)")
     parser.add_argument("--min-length", type=int, default=100, help="shortest read (default 100)")
     parser.add_argument("--max-length", type=int, default=150, help="longest read (default 150)")
     parser.add_argument("--plain", action="store_true", help="an uncompressed file (default: gzip, level 1)")
@@ -348,7 +360,17 @@ def main() -> int:
         help="run this instead of `python manage.py quality` (split like a shell does; FILE is appended; run "
         "from the repository root), e.g. to measure a variant of samples/quality.py",
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        metavar="CHECKOUT",
+        help="also time CHECKOUT's `manage.py quality` (the implementation before, e.g. a worktree of main: "
+        "`git worktree add --detach /tmp/quality-main main`), run from CHECKOUT with this Python, side by side",
+    )
     args = parser.parse_args()
+    if args.compare is not None and not (args.compare / "manage.py").is_file():
+        parser.error(f"--compare {args.compare}: no manage.py there")
     if args.reads < 1 or args.repeat < 1 or not 1 <= args.min_length <= args.max_length:
         parser.error("--reads and --repeat must be at least 1, and 1 <= --min-length <= --max-length")
     if not os.access(FASTQC, os.X_OK):
@@ -380,22 +402,38 @@ def main() -> int:
         env.update(DJANGO_SETTINGS_MODULE="virtool_site.settings", VIRTOOL_DATA_PATH=str(tmp / "data"))
         ours_json = tmp / "ours.json"
         fastqc_out = tmp / "fastqc"
+        before_json = tmp / "before.json"
         commands = {
             "ours": [*(shlex.split(args.ours_command) if args.ours_command else OURS), str(source)],
             "fastqc": [FASTQC, "-q", "-f", "fastq", "--extract", "-o", str(fastqc_out), str(source)],
         }
+        if args.compare is not None:
+            commands["before"] = [*OURS, str(source)]
+        tools = ["ours", *(["before"] if args.compare is not None else []), "fastqc"]
+        outputs = {"ours": ours_json, "before": before_json, "fastqc": tmp / "fastqc.stdout"}
+        loads = [os.getloadavg()[0]]
         runs: list[Run] = []
         for number in range(1, args.repeat + 1):
-            for tool in ("ours", "fastqc"):
+            for tool in tools:
                 if tool == "fastqc":
                     shutil.rmtree(fastqc_out, ignore_errors=True)
                     fastqc_out.mkdir()
-                stdout = ours_json if tool == "ours" else tmp / "fastqc.stdout"
-                run = measure(tool, number, commands[tool], env=env, stdout=stdout, tmp=tmp, timeout=args.timeout)
+                cwd = args.compare.resolve() if tool == "before" else ROOT
+                run = measure(
+                    tool,
+                    number,
+                    commands[tool],
+                    env=env,
+                    stdout=outputs[tool],
+                    tmp=tmp,
+                    timeout=args.timeout,
+                    cwd=cwd,
+                )
                 runs.append(run)
+                loads.append(os.getloadavg()[0])
                 print(
-                    f"[{number}/{args.repeat}] {tool}: {run.wall:.1f} s wall, {run.cpu:.1f} s CPU, "
-                    f"{run.max_rss / MIB:.0f} MiB, {run.status}",
+                    f"[{number}/{args.repeat}] {tool}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, "
+                    f"{run.max_rss / MIB:.0f} MiB, {run.status} (load {loads[-1]:.2f})",
                     flush=True,
                 )
 
@@ -403,18 +441,24 @@ def main() -> int:
         print(
             f"{shlex.join(sys.argv)}  ({args.reads:,} reads of {args.min_length}-{args.max_length} nt, "
             f"{'plain' if args.plain else 'gzip'} {source.stat().st_size / MIB:.0f} MiB; {os.cpu_count()} CPUs; "
-            f"peak RSS from {'/usr/bin/time -v' if os.access(GNU_TIME, os.X_OK) else 'os.wait4'})"
+            f"peak RSS from {'/usr/bin/time -v' if os.access(GNU_TIME, os.X_OK) else 'os.wait4'}; 1-minute load "
+            f"average {min(loads):.2f}-{max(loads):.2f} during the runs)"
         )
         print()
-        label = f"ours (`{args.ours_command}`)" if args.ours_command else "ours (`manage.py quality`)"
-        medians = print_results(runs, args.reads, label)
+        labels = {"ours": f"ours (`{args.ours_command}`)" if args.ours_command else "ours (`manage.py quality`)"}
+        if args.compare is not None:
+            labels["before"] = f"before ({args.compare}: `manage.py quality`)"
+        labels["fastqc"] = "FastQC 0.11.9"
+        medians = print_results(runs, args.reads, labels)
         speedup = medians["fastqc"]["wall"] / medians["ours"]["wall"]
         smaller = medians["ours"]["max_rss"] < medians["fastqc"]["max_rss"]
         print()
+        if args.compare is not None:
+            print(f"Ours against before: {medians['before']['wall'] / medians['ours']['wall']:.2f}x (wall).")
         print(
-            f"Goal (at least 3x faster than FastQC, with less memory): {speedup:.2f}x "
+            f"Goal (at least {GOAL:g}x faster than FastQC, with less memory): {speedup:.2f}x "
             f"{'and' if smaller else 'but'} {'less' if smaller else 'more'} memory: "
-            f"{'met' if speedup >= 3 and smaller else 'NOT met'}."
+            f"{'met' if speedup >= GOAL and smaller else 'NOT met'}."
         )
 
         print()
@@ -426,6 +470,10 @@ def main() -> int:
         ours = json.loads(ours_json.read_text())
         theirs = fastqc_document(source, fastqc_out)
         rows = compare(ours, theirs, args.max_length)
+        if args.compare is not None:
+            last_before = next((run for run in reversed(runs) if run.tool == "before"), None)
+            same = bool(last_before and last_before.ok and json.loads(before_json.read_text()) == ours)
+            rows.append(("(ours vs before)", "the whole JSON document", "same" if same else "DIFFERENT"))
         table(["field", "compared", "ours vs FastQC (last runs)"], [list(row) for row in rows])
         return 0 if all(run.ok for run in runs) and all(row[2] == "same" for row in rows) else 1
     finally:

@@ -18,6 +18,12 @@ a pair's report is built from the two files' rounded rows.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import json
+import queue
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import zip_longest
 from pathlib import Path
@@ -26,6 +32,11 @@ import dnaio
 import numpy as np
 
 from core import seqio
+
+try:
+    from samples import _quality_kernel as _kernel
+except ImportError as error:  # pragma: no cover - the set-up builds it
+    raise ImportError(f"the quality kernel is not built ({error}): run bin/bootstrap (or bin/build-kernels)") from None
 
 BATCH = 10_000  # small batches keep the temporary arrays in cache and out of fresh memory maps
 SLOTS = 128  # ASCII
@@ -298,13 +309,12 @@ class PairError(Exception):
     """Two read files are not one pair; the message names both and the first record that disagrees."""
 
 
-def pair_quality(
+def _dnaio_pair_profiles(
     paths: Sequence[Path], *, names: tuple[str, str], on_progress: Callable[[int], None] | None = None
-) -> tuple[dict, dict]:
-    """The quality documents of a pair's two files, read side by side in one pass, checking that they are a pair:
-    as many reads in each, and each read's mate named alike (`mate_id`; comments after a space are ignored).
-    `names` are how the files are shown in errors; `on_progress` receives the reads read so far (both files).
-    Raises PairError, or QualityError for a file that is not valid FASTQ."""
+) -> tuple[QualityProfile, QualityProfile]:
+    """A pair's two profiles the dnaio + numpy way, side by side in one pass, checking that they are a pair: as
+    many reads in each, and each read's mate named alike (`mate_id`; comments after a space are ignored). Raises
+    PairError, or QualityError for a file that is not valid FASTQ."""
     first, second = (Path(path) for path in paths)
     profiles = (QualityProfile(), QualityProfile())
     columns: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
@@ -334,13 +344,7 @@ def pair_quality(
             seq1, qual1, seq2, qual2 = (column.append for column in columns)
     if columns[0]:
         _add_pair(profiles, columns, on_progress, count)
-    reports = []
-    for path, profile in zip((first, second), profiles, strict=True):
-        try:
-            reports.append(profile.report())
-        except QualityError as error:
-            raise QualityError(f"{path.name}: {error}") from None
-    return reports[0], reports[1]
+    return profiles
 
 
 def _add_pair(
@@ -355,18 +359,323 @@ def _add_pair(
         on_progress(2 * count)
 
 
-def file_quality(path: str | Path, *, on_progress: Callable[[int], None] | None = None) -> dict:
-    """The quality document of one FASTQ file (plain or gzip); `on_progress` receives the reads read so far."""
-    path = Path(path)
+# --- The compiled scan --------------------------------------------------------------------------------------------
+#
+# The counting path: the file's text, decompressed by ISA-L on another thread (`seqio.open_read`), is read in blocks
+# of CHUNK bytes straight into one numpy buffer and parsed and counted there by `_quality_kernel.count` (Cython, no
+# GIL: a pair's two files are counted on two threads at once). No record objects, no strings, no temporaries: about
+# 1 ns a base. It takes only plain well-formed FASTQ; at anything else (CRLF line ends, non-ASCII, a damaged record
+# or gzip stream, a pair that is not one) it gives up with `_Unusual` and the file is read again by the dnaio + numpy
+# path above, which counts it the same way or raises the error that names the file and record.
+
+CHUNK = 1 << 20  # a megabyte of text per call: the buffer stays in cache and progress comes every ~4,000 reads
+_LONG_CAPACITY = 4096  # reads over 1,000 nt kept per flush, as (counted length, G/C) keys
+_IDS_CAPACITY = 1 << 18  # a pair's mate ids kept per flush: their bytes, and ...
+_ID_COUNT_CAPACITY = 1 << 14  # ... their lengths
+_NEED_MORE, _GROW, _FLUSH, _UNUSUAL = (_kernel.STATUS[name] for name in ("need_more", "grow", "flush", "unusual"))
+
+
+class _Unusual(Exception):
+    """The compiled scan met something it leaves to dnaio: the file is read again the dnaio + numpy way."""
+
+
+class _Stopped(Exception):
+    """Another thread asked this scan to stop (the other file of the pair failed, or the pair is not one)."""
+
+
+class _Scan:
+    """The count arrays of one file as the compiled kernel fills them, turned into a QualityProfile at the end."""
+
+    def __init__(self, *, with_ids: bool) -> None:
+        shapes = _kernel.SHAPES
+        self.cycles = 256
+        self.qualities = np.zeros((self.cycles, shapes["slots"]), dtype=np.int64)
+        self.bases = np.zeros((self.cycles, shapes["base_columns"]), dtype=np.int64)
+        self.means = np.zeros(shapes["slots"], dtype=np.int64)
+        self.gc_short = np.zeros((shapes["gc_rows"], shapes["gc_width"]), dtype=np.int64)
+        self.long_gc = np.zeros(_LONG_CAPACITY, dtype=np.int64)
+        self.long_keys: dict[int, int] = {}
+        self.stats = np.zeros(6, dtype=np.int64)
+        self.stats[_kernel.STATS["min_length"]] = np.iinfo(np.int64).max
+        self.ids = np.zeros(_IDS_CAPACITY, dtype=np.uint8) if with_ids else None
+        self.id_lengths = np.zeros(_ID_COUNT_CAPACITY, dtype=np.int32) if with_ids else None
+
+    @property
+    def count(self) -> int:
+        return int(self.stats[_kernel.STATS["count"]])
+
+    def _grow(self, length: int) -> None:
+        extra = max(length, 2 * self.cycles) - self.cycles
+        self.qualities = np.vstack([self.qualities, np.zeros((extra, self.qualities.shape[1]), dtype=np.int64)])
+        self.bases = np.vstack([self.bases, np.zeros((extra, self.bases.shape[1]), dtype=np.int64)])
+        self.cycles += extra
+
+    def _flush(self, on_ids: Callable[[np.ndarray, bytes], None] | None) -> None:
+        stats = _kernel.STATS
+        used = int(self.stats[stats["long_used"]])
+        for key in self.long_gc[:used].tolist():
+            self.long_keys[key] = self.long_keys.get(key, 0) + 1
+        self.stats[stats["long_used"]] = 0
+        if self.ids is not None and self.id_lengths is not None:
+            count = int(self.stats[stats["id_count"]])
+            if count and on_ids is not None:
+                on_ids(self.id_lengths[:count].copy(), self.ids[: int(self.stats[stats["ids_used"]])].tobytes())
+            self.stats[stats["ids_used"]] = self.stats[stats["id_count"]] = 0
+
+    def read(
+        self,
+        path: Path,
+        *,
+        on_chunk: Callable[[int], None] | None = None,
+        on_ids: Callable[[np.ndarray, bytes], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """Count the whole file; raises _Unusual for what dnaio must judge, _Stopped when `stop` is set."""
+        buffer = np.empty(CHUNK, dtype=np.uint8)
+        kept = 0  # bytes of an incomplete record carried to the front of the buffer
+        final = False
+        try:
+            with seqio.open_read(path) as handle:
+                while not final:
+                    if stop is not None and stop.is_set():
+                        raise _Stopped
+                    if kept == buffer.size:  # one record longer than the buffer
+                        buffer = np.concatenate([buffer, np.empty(buffer.size, dtype=np.uint8)])
+                    read = handle.readinto(buffer[kept:].data)  # type: ignore[attr-defined]
+                    end = kept + read
+                    if read == 0:
+                        final = True
+                        if end == 0:
+                            break
+                        if buffer[end - 1] != 10:  # the last line may lack its newline, as dnaio allows
+                            if end == buffer.size:
+                                buffer = np.concatenate([buffer, np.empty(1, dtype=np.uint8)])
+                            buffer[end] = 10
+                            end += 1
+                    position = self._count(buffer, end, on_ids)
+                    if final and position != end:
+                        raise _Unusual  # a record cut short at the end of the file: dnaio names it
+                    kept = end - position
+                    buffer[:kept] = buffer[position:end]
+                    self._flush(on_ids)
+                    if on_chunk is not None:
+                        on_chunk(self.count)
+        except _READ_ERRORS:
+            raise _Unusual from None  # a damaged or truncated gzip stream: the dnaio path names it
+        if self.count == 0:
+            raise _Unusual  # an empty file, or not FASTQ at all: dnaio says which
+
+    def _count(self, buffer: np.ndarray, end: int, on_ids: Callable[[np.ndarray, bytes], None] | None) -> int:
+        position = 0
+        while True:
+            status, position, value = _kernel.count(
+                buffer,
+                position,
+                end,
+                self.qualities,
+                self.bases,
+                self.means,
+                self.gc_short,
+                self.long_gc,
+                self.stats,
+                self.ids,
+                self.id_lengths,
+            )
+            if status == _NEED_MORE:
+                return position
+            if status == _GROW:
+                self._grow(value)
+            elif status == _FLUSH:
+                self._flush(on_ids)
+            else:
+                raise _Unusual
+
+    def profile(self) -> QualityProfile:
+        """The counts as a QualityProfile (the same numbers the dnaio + numpy path adds up)."""
+        stats = _kernel.STATS
+        profile = QualityProfile()
+        profile.count = self.count
+        length = int(self.stats[stats["max_length"]])
+        profile.min_length = int(self.stats[stats["min_length"]])
+        profile.max_length = length
+        profile.qualities = self.qualities[:length]
+        profile.bases = self.bases[:length, :4]
+        profile.read_means = self.means
+        seen = np.flatnonzero(self.qualities[:length].sum(axis=0))
+        profile.lowest = int(seen[0]) if seen.size else 255
+        # gc_short's rows: counted lengths 0-100, then 200, 300, ..., 1000 (see the kernel's `_gc_row`)
+        rows = {counted: counted for counted in range(101)} | {99 + hundred: hundred * 100 for hundred in range(2, 11)}
+        for row, counted in rows.items():
+            counts = self.gc_short[row, : counted + 1]
+            if counts.any():
+                profile.gc_counts[counted] = counts.copy()
+        for key, tally in sorted(self.long_keys.items()):
+            counted, gc = key >> 32, key & 0xFFFFFFFF
+            tallies = profile.gc_counts.setdefault(counted, np.zeros(counted + 1, dtype=np.int64))
+            tallies[gc] += tally
+        profile.gc_counts = dict(sorted(profile.gc_counts.items()))
+        return profile
+
+
+def file_profile(path: Path, *, on_progress: Callable[[int], None] | None = None) -> QualityProfile:
+    """One file's counts: the compiled scan, or the dnaio + numpy path for what it leaves to dnaio."""
+    scan = _Scan(with_ids=False)
+    try:
+        scan.read(path, on_chunk=on_progress)
+    except _Unusual:
+        return _dnaio_profile(path, on_progress)
+    return scan.profile()
+
+
+class _Side:
+    """One file of a pair on its own thread: its scan, and the mate ids it has read that the other has not."""
+
+    def __init__(self, path: Path, *, with_ids: bool, stop: threading.Event) -> None:
+        self.path = path
+        self.scan = _Scan(with_ids=with_ids)
+        self.queue: queue.Queue[tuple[np.ndarray, bytes] | None] = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.stop = stop
+        self.thread = threading.Thread(target=self._run, name=f"quality {path.name}", daemon=True)
+        self.lengths = np.zeros(0, dtype=np.int32)
+        self.data = b""
+        self.done = False
+
+    def _put(self, item: tuple[np.ndarray, bytes] | None) -> None:
+        while True:
+            if self.stop.is_set():
+                raise _Stopped
+            try:
+                self.queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        try:
+            self.scan.read(self.path, on_ids=lambda lengths, data: self._put((lengths, data)), stop=self.stop)
+        except BaseException as error:  # handed to the main thread, which decides
+            self.error = error
+            self.stop.set()
+        finally:
+            with contextlib.suppress(_Stopped):
+                self._put(None)
+
+    def take(self) -> None:
+        """Wait for this side's next block of ids (or its end)."""
+        while True:
+            try:
+                item = self.queue.get(timeout=0.1)
+                break
+            except queue.Empty:
+                if self.stop.is_set() and not self.thread.is_alive():
+                    item = None
+                    break
+        if item is None:
+            self.done = True
+        else:
+            self.lengths = np.concatenate([self.lengths, item[0]])
+            self.data += item[1]
+
+
+def _check_mates(sides: tuple[_Side, _Side], on_progress: Callable[[int], None] | None) -> None:
+    """Compare the two files' mate ids record by record as their threads read them; _Unusual at the first that
+    differs, or when one file ends first (the dnaio path then names the record)."""
+    compared = 0
+    while True:
+        for side in sides:
+            if side.error is not None:
+                raise _Unusual
+        waiting = [side for side in sides if not side.done and side.lengths.size <= min(s.lengths.size for s in sides)]
+        if waiting:
+            waiting[0].take()
+        left, right = sides
+        k = min(left.lengths.size, right.lengths.size)
+        if k:
+            if not np.array_equal(left.lengths[:k], right.lengths[:k]):
+                raise _Unusual
+            size = int(left.lengths[:k].sum())
+            if left.data[:size] != right.data[:size]:
+                raise _Unusual
+            for side in sides:
+                side.lengths, side.data = side.lengths[k:], side.data[size:]
+            compared += k
+            if on_progress:
+                on_progress(2 * compared)
+        if left.done and right.done:
+            if left.lengths.size or right.lengths.size:
+                raise _Unusual  # one file has reads the other has not
+            return
+        if (left.done and not left.lengths.size and right.lengths.size) or (
+            right.done and not right.lengths.size and left.lengths.size
+        ):
+            raise _Unusual
+
+
+def _scan_both(
+    paths: Sequence[Path], *, check_mates: bool, on_progress: Callable[[int], None] | None
+) -> tuple[QualityProfile, QualityProfile]:
+    """Both files' counts on two threads at once (each with its own decompressing thread); raises _Unusual."""
+    stop = threading.Event()
+    sides = (_Side(paths[0], with_ids=check_mates, stop=stop), _Side(paths[1], with_ids=check_mates, stop=stop))
+    for side in sides:
+        side.thread.start()
+    try:
+        if check_mates:
+            _check_mates(sides, on_progress)
+        else:
+            for side in sides:
+                while not side.done:
+                    side.take()
+                    if on_progress:
+                        on_progress(sides[0].scan.count + sides[1].scan.count)
+        for side in sides:
+            side.thread.join()
+            if side.error is not None:
+                raise _Unusual
+    finally:
+        stop.set()
+        for side in sides:
+            side.thread.join()
+    return sides[0].scan.profile(), sides[1].scan.profile()
+
+
+def pair_quality(
+    paths: Sequence[Path], *, names: tuple[str, str], on_progress: Callable[[int], None] | None = None
+) -> tuple[dict, dict]:
+    """The quality documents of a pair's two files, counted at once on two threads, checking that they are a pair:
+    as many reads in each, and each read's mate named alike (`mate_id`; comments after a space are ignored).
+    `names` are how the files are shown in errors; `on_progress` receives the reads read so far (both files).
+    Raises PairError, or QualityError for a file that is not valid FASTQ."""
+    paths = [Path(path) for path in paths]
+    try:
+        profiles = _scan_both(paths, check_mates=True, on_progress=on_progress)
+    except _Unusual:
+        profiles = _dnaio_pair_profiles(paths, names=names, on_progress=on_progress)
+    return _report(paths[0], profiles[0]), _report(paths[1], profiles[1])
+
+
+def _dnaio_profile(path: Path, on_progress: Callable[[int], None] | None = None) -> QualityProfile:
+    """One file's profile the dnaio + numpy way (what the compiled scan leaves to it; it names every error)."""
     profile = QualityProfile()
     for sequences, qualities in _batches(path):
         profile.add(sequences, qualities)
         if on_progress:
             on_progress(profile.count)
+    return profile
+
+
+def _report(path: Path, profile: QualityProfile) -> dict:
     try:
         return profile.report()
     except QualityError as error:
         raise QualityError(f"{path.name}: {error}") from None
+
+
+def file_quality(path: str | Path, *, on_progress: Callable[[int], None] | None = None) -> dict:
+    """The quality document of one FASTQ file (plain or gzip); `on_progress` receives the reads read so far."""
+    path = Path(path)
+    return _report(path, file_profile(path, on_progress=on_progress))
 
 
 def composite_quality(left: dict, right: dict) -> dict:
@@ -400,12 +709,41 @@ def _composite_gc(left: dict, right: dict) -> dict:
 
 
 def quality(paths: Sequence[str | Path], *, on_progress: Callable[[int], None] | None = None) -> dict:
-    """The quality document of a sample: one file, or a pair's composite."""
+    """The quality document of a sample: one file, or a pair's composite (the two files counted at once)."""
     if len(paths) == 1:
         return file_quality(paths[0], on_progress=on_progress)
     if len(paths) != 2:
         raise ValueError("a sample has one or two read files")
-    left = file_quality(paths[0], on_progress=on_progress)
-    done = left["count"]
-    right = file_quality(paths[1], on_progress=(lambda count: on_progress(done + count)) if on_progress else None)
-    return composite_quality(left, right)
+    first, second = (Path(path) for path in paths)
+    try:
+        profiles = _scan_both([first, second], check_mates=False, on_progress=on_progress)
+    except _Unusual:
+        left = file_quality(first, on_progress=on_progress)
+        done = left["count"]
+        right = file_quality(second, on_progress=(lambda count: on_progress(done + count)) if on_progress else None)
+        return composite_quality(left, right)
+    return composite_quality(_report(first, profiles[0]), _report(second, profiles[1]))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m samples.quality READS_1 [READS_2]` (also what `manage.py quality` runs, before any of Django is
+    imported): print the quality JSON of one FASTQ file or of a pair; exit 1 naming the file it cannot read."""
+    parser = argparse.ArgumentParser(
+        prog="manage.py quality",
+        description="Print the quality JSON (FastQC's numbers) of one FASTQ file or of a pair.",
+    )
+    parser.add_argument("reads", nargs="+", help="one or two FASTQ files (plain or gzip)")
+    args = parser.parse_args(argv)
+    if len(args.reads) > 2:
+        parser.error("give one file, or the two files of a pair")
+    try:
+        document = quality(args.reads)
+    except (QualityError, FileNotFoundError) as error:
+        sys.stderr.write(f"CommandError: {error}\n")
+        return 1
+    sys.stdout.write(json.dumps(document) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,8 @@
-"""Print the quality report of one or two FASTQ files, as Virtool stores it."""
+"""Print the quality report of one or two FASTQ files, as Virtool stores it.
+
+`manage.py quality` itself runs `samples.quality.main` before Django starts (manage.py hands it over); this command
+is the same thing for `call_command` and `django-admin`.
+"""
 
 from __future__ import annotations
 
