@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
@@ -10,7 +11,8 @@ from django.utils.crypto import constant_time_compare
 
 
 class VirtoolSHA512PasswordHasher(BasePasswordHasher):
-    """Virtool 2019's legacy hashes: one SHA-512 of salt + password, stored as `virtool_sha512$<salt>$<hex>`.
+    """Virtool 2019's legacy hashes: one SHA-512 of salt + password, stored as `virtool_sha512$<salt>$<digest>`, the
+    digest in unpadded base64 (its hex form would not fit Django's 128-character password field with the salt).
 
     Accepted only so imported users can log in with their old password; Django rehashes it with the preferred
     hasher at that first login (this hasher is never first in PASSWORD_HASHERS), so it never makes new hashes.
@@ -22,8 +24,13 @@ class VirtoolSHA512PasswordHasher(BasePasswordHasher):
         """The stored form of `password` with `salt` (Virtool's `hashlib.sha512(salt + password).hexdigest()`)."""
         if password is None or not salt or "$" in salt:
             raise ValueError("A password and a salt without $ are needed")
-        digest = hashlib.sha512(salt.encode() + password.encode()).hexdigest()
-        return f"{self.algorithm}${salt}${digest}"
+        digest = hashlib.sha512(salt.encode() + password.encode()).digest()
+        return f"{self.algorithm}${salt}${self.pack(digest)}"
+
+    @staticmethod
+    def pack(digest: bytes) -> str:
+        """A SHA-512 digest as stored: unpadded base64."""
+        return base64.b64encode(digest).decode().rstrip("=")
 
     def decode(self, encoded: str) -> dict[str, Any]:
         """The parts of a stored hash."""

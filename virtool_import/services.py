@@ -49,6 +49,7 @@ from subtractions.constants import BOWTIE2_FILES as SUBTRACTION_BOWTIE2_FILES
 from subtractions.models import Subtraction
 from subtractions.selectors import subtractions_path
 from users.constants import PERMISSIONS, AdministratorRole
+from users.hashers import VirtoolSHA512PasswordHasher
 from users.models import User
 from virtool_import.dump import Collection, Document, collection_read, digest, dump_folder
 from virtool_import.models import ImportedDocument, ImportReport
@@ -184,7 +185,10 @@ def _password(document: Document) -> str:
     if document.get("salt"):
         if not re.fullmatch(r"[0-9a-f]{128}", password):
             raise Skip("The legacy password is not a SHA-512 hex digest")
-        return f"virtool_sha512${document['salt']}${password}"
+        encoded = f"virtool_sha512${document['salt']}${VirtoolSHA512PasswordHasher.pack(bytes.fromhex(password))}"
+        if len(encoded) > User._meta.get_field("password").max_length:
+            raise Skip("The legacy password's salt is too long to keep")
+        return encoded
     if re.fullmatch(r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}", password):
         return f"bcrypt${password}"
     raise Skip("The password hash is neither bcrypt nor Virtool 2019's sha512+salt")

@@ -67,6 +67,8 @@ def test_import_2019_user_logs_in_with_sha512_password_then_rehashed(virtool, se
     assert list(bob.groups.values_list("name", flat=True)) == ["technicians"]
     assert bob.primary_group.name == "technicians"
     assert sorted(bob.primary_group.permissions.values_list("codename", flat=True)) == ["create_sample", "upload_file"]
+    wrong = APIClient().post("/api/account/login", {"handle": "bob", "password": "virtool2019pas"}, format="json")
+    assert wrong.status_code == 400
     client = _login("bob", dumps.OLD_PASSWORD)
     assert client.get("/api/account").json()["handle"] == "bob"
     bob.refresh_from_db()
