@@ -96,6 +96,8 @@ SETTINGS_KEYS = (
     "sample_unique_names",
 )
 RIGHTS = ("build", "modify", "modify_otu", "remove")
+# Django keeps password hashes in 128 characters.
+PASSWORD_MAX_LENGTH = 128
 MOLECULES = {"ssRNA+", "ssRNA-", "ssRNA", "dsRNA", "ssDNA", "dsDNA", None, ""}
 
 Progress = Callable[[str, int, int], None]
@@ -186,7 +188,7 @@ def _password(document: Document) -> str:
         if not re.fullmatch(r"[0-9a-f]{128}", password):
             raise Skip("The legacy password is not a SHA-512 hex digest")
         encoded = f"virtool_sha512${document['salt']}${VirtoolSHA512PasswordHasher.pack(bytes.fromhex(password))}"
-        if len(encoded) > User._meta.get_field("password").max_length:
+        if len(encoded) > PASSWORD_MAX_LENGTH:
             raise Skip("The legacy password's salt is too long to keep")
         return encoded
     if re.fullmatch(r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}", password):
