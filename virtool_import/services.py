@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import arrow
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, transaction
@@ -899,7 +900,8 @@ class Importer:
         if previous is not None and previous.digest == fingerprint and HMM.objects.exists():
             tally.unchanged += len(planned)
             return
-        with tempfile.TemporaryDirectory(dir=self.data if os.access(self.data, os.W_OK) else None) as staging:
+        # Staged in our data folder (never Virtool's, which is only read), on the disk the profiles are linked to.
+        with tempfile.TemporaryDirectory(dir=settings.DATA_PATH) as staging:
             folder = Path(staging)
             _place(profiles, folder / "profiles.hmm")
             with gzip.open(folder / "annotations.json.gz", "wt") as handle:

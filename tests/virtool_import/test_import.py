@@ -11,6 +11,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from analyses.models import Analysis, AnalysisFile
+from core.selectors import settings_get
 from hmm.models import HMM
 from indexes.models import Index
 from otus.models import OTU, Change, Sequence
@@ -147,8 +148,10 @@ def test_imported_reference_history_reverts(virtool, admin_user, shape):
 
 def test_import_36_brings_samples_files_labels_nuvs_and_hmms(virtool, admin_user, settings):
     dump, data = virtool("36")
+    before = sorted((str(path), path.stat().st_size) for path in data.rglob("*"))
     report = virtool_import(dump=dump, data=data)
     assert report.shape == "36.x"
+    assert sorted((str(path), path.stat().st_size) for path in data.rglob("*")) == before  # Virtool's is only read
     sample = Sample.objects.get(pk="smp0036a")
     assert (sample.name, sample.paired, sample.ready, sample.is_legacy) == ("Raspberry 2025", True, True, False)
     assert sample.group.name == "Diagnostics"
@@ -169,6 +172,12 @@ def test_import_2019_sample_is_legacy_and_its_update_job_is_started(virtool, set
     dump, data = virtool("2019")
     report = virtool_import(dump=dump, data=data)
     assert report.shape == "2019"
+    instance = settings_get()
+    assert (instance.sample_group, instance.sample_all_read, instance.minimum_password_length) == (
+        "users_primary_group",
+        False,
+        10,
+    )
     sample = Sample.objects.get(pk="smp2019a")
     assert sample.is_legacy
     assert [f["name"] for f in sample.files] == ["reads_1.fastq", "reads_2.fastq"]
