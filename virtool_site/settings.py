@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "hmm",
     "analyses",
     "software",
+    "virtool_import",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +143,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
     "django.contrib.auth.hashers.BCryptPasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # Virtool 2019's sha512+salt hashes of imported users (import_virtool); rehashed at their first login.
+    "users.hashers.VirtoolSHA512PasswordHasher",
 ]
 LOGIN_URL = "/login"
 # django-axes checks every login (the API's, hence the login page's, and the Django admin's) before the password.

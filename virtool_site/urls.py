@@ -52,6 +52,7 @@ urlpatterns = [
     path("", include("subtractions.urls")),
     path("", include("hmm.urls")),
     path("", include("analyses.urls")),
+    path("", include("virtool_import.urls")),
 ]
 
 # Styled pages for browsers, Virtool's JSON errors under /api.
