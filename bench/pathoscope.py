@@ -14,7 +14,8 @@ What it does (see bench/README.md for the figures):
    every external program it starts (bowtie2, bowtie2-build) by wrapping `JobContext.run`;
 5. prints, per step: wall time, time inside bowtie2 / bowtie2-build, and the rest (Python: SAM parsing, EM,
    coverage, report, FASTQ filtering, database); then the share of the whole run that is not bowtie2
-   (goal: under 10 %), with each step's peak RSS of this process and of the tools. `--subtraction` adds a host made of random sequence around a fragment of RpRSV RNA2.
+   (goal: under 10 %), with each step's peak RSS of this process and of the tools. `--subtraction` adds a host
+   made of random sequence around a fragment of RpRSV RNA2. `--reads-cache DIR` keeps the resampled reads.
 
 Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/10) and bowtie2.
 """
