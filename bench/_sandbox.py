@@ -16,7 +16,9 @@ SHARED = ROOT.parent / "shared" / "data"
 
 
 @contextmanager
-def sandbox(*, prefix: str, redis_url: str, database_url: str | None = None, keep: bool = False) -> Iterator[Path]:
+def sandbox(
+    *, prefix: str, redis_url: str, database_url: str | None = None, keep: bool = False, root: Path = ROOT
+) -> Iterator[Path]:
     """A temp data path with its own SQLite database (or `database_url`), migrated, and Django set up in this
     process on it; the temp dir is removed afterwards unless `keep`."""
     temp = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
@@ -30,8 +32,8 @@ def sandbox(*, prefix: str, redis_url: str, database_url: str | None = None, kee
     )
     os.environ.pop("SENTRY_DSN", None)
     try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
-        sys.path.insert(0, str(ROOT))
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=root, check=True)
+        sys.path.insert(0, str(root))
         import django
 
         django.setup()
@@ -50,9 +52,12 @@ def stored_upload(user, path: Path, upload_type: str):
     from files.models import Upload
     from files.storage import upload_path
 
-    data = path.read_bytes()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:  # in blocks: the reads of a real-size sample are gigabytes
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
     upload = Upload.objects.create(
-        name=path.name, type=upload_type, user=user, size=len(data), ready=True, sha256=hashlib.sha256(data).hexdigest()
+        name=path.name, type=upload_type, user=user, size=path.stat().st_size, ready=True, sha256=digest.hexdigest()
     )
     upload.name_on_disk = f"{upload.pk}-{path.name}"
     upload.save()

@@ -51,7 +51,6 @@ import gzip
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -59,11 +58,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(ROOT))
+# The checkout whose code runs: this one, or `--code` (a side of `--compare`); read before anything imports it.
+CODE = Path(sys.argv[sys.argv.index("--code") + 1]).resolve() if "--code" in sys.argv else ROOT
+sys.path.insert(0, str(CODE))
 
 
 # --- Inputs -------------------------------------------------------------------------------------------------------
@@ -182,24 +184,63 @@ def profile_search(args: argparse.Namespace, temp: Path) -> None:
 
 # --- Section: the workflow -------------------------------------------------------------------------------------
 
-ALIGNERS = ("skewer", "bowtie2", "bowtie2-build", "spades.py")
+ALIGNERS = ("skewer", "bowtie2", "bowtie2-build", "spades.py", "samtools")
 TIMED_PYTHON = ("reunite_pairs", "find_orfs", "hmm_search")
 
 
+class StopBench(Exception):
+    """Raised where SPAdes would start, with `--stop-before-assembly`: the steps before it are measured."""
+
+
 def workflow(args: argparse.Namespace, temp: Path) -> None:
-    """The whole NuVs job on the RpRSV sample resampled to `--scale` times its pairs, in a fresh sandbox."""
+    """The whole NuVs job on the RpRSV sample resampled to `--scale` times its pairs, in a fresh sandbox; with
+    `--compare`, the same job with the other checkout's code in a fresh process of its own, side by side."""
+    if args.compare:
+        sides = {}
+        for label, code in (("this", ROOT), ("compare", args.compare)):
+            result = temp / f"{label}.json"
+            command = [sys.executable, __file__, "--sections", "workflow", "--code", str(code), "--json", str(result)]
+            command += ["--scale", str(args.scale), "--redis-url", args.redis_url]
+            command += ["--reads-cache", str(args.reads_cache)] if args.reads_cache else []
+            command += ["--stop-before-assembly"] if args.stop_before_assembly else []
+            print(f"--- {label}: {code}", flush=True)
+            # In the checkout whose code runs: Celery puts the working folder first on the import path as it loads.
+            subprocess.run(command, check=True, cwd=code)
+            sides[label] = json.loads(result.read_text())
+        print_comparison(sides, names=(f"this ({ROOT.name})", f"compare ({Path(args.compare).name})"))
+        return
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _sandbox import sandbox
 
-    with sandbox(prefix="virtool-bench-nuvs", redis_url=args.redis_url, keep=args.keep) as box:
+    with sandbox(prefix="virtool-bench-nuvs", redis_url=args.redis_url, keep=args.keep, root=CODE) as box:
         run_workflow(args, box)
+
+
+def print_comparison(sides: dict[str, dict], *, names: tuple[str, str]) -> None:
+    """Two runs' step tables side by side: wall, time outside the tools, worker and tools peak RSS."""
+    this, other = sides["this"], sides["compare"]
+    print()
+    print(f"| step | {names[0]}: wall s | outside tools s | worker peak MB | tools peak MB "
+          f"| {names[1]}: wall s | outside tools s | worker peak MB | tools peak MB |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    steps = list(dict.fromkeys([*this["steps"], *other["steps"]]))
+    for step in [*steps, "whole job"]:
+        cells = []
+        for side in (this, other):
+            row = side["steps"].get(step) if step != "whole job" else side["total"]
+            cells += (
+                [f"{row['wall']:.2f}", f"{row['other']:.2f}", f"{row['worker_mb']:.0f}", f"{row['tools_mb']:.0f}"]
+                if row
+                else ["", "", "", ""]
+            )
+        print(f"| {step} | " + " | ".join(cells) + " |")
 
 
 def run_workflow(args: argparse.Namespace, temp: Path) -> None:
     from unittest import mock
 
+    from _reads import resample
     from _sandbox import stored_upload
-    from pathoscope import resample
 
     from analyses.services import analysis_create
     from hmm.services import hmm_install_files
@@ -224,7 +265,7 @@ def run_workflow(args: argparse.Namespace, temp: Path) -> None:
         index = index_create(reference=Reference.objects.get(pk=reference.pk), user=admin)
         assert runner.job_execute(job_id=index.job_id) == "complete"
         started = time.perf_counter()
-        reads = resample(args.scale, temp)
+        reads = resample(args.scale, temp, cache=args.reads_cache)
         resampled = time.perf_counter() - started
         uploads = [stored_upload(admin, path, "reads") for path in reads]
         sample = sample_create(user=admin, data={"name": "RpRSV scaled", "files": [u.pk for u in uploads]})
@@ -234,27 +275,31 @@ def run_workflow(args: argparse.Namespace, temp: Path) -> None:
         pairs = 10_000 * args.scale
         print()
         print(
-            f"Sample: {pairs:,} pairs ({2 * pairs:,} reads; resampled in {resampled:.1f} s, sample created in "
-            f"{created:.1f} s); reference {export.name} ({len(otu_names(export))} OTUs, no RpRSV); "
-            f"load average {' '.join(f'{n:.1f}' for n in os.getloadavg())} on {os.cpu_count()} cores"
+            f"Code: {CODE}. Sample: {pairs:,} pairs ({2 * pairs:,} reads; resampled or taken from the cache in "
+            f"{resampled:.1f} s, sample created in {created:.1f} s); reference {export.name} "
+            f"({len(otu_names(export))} OTUs, no RpRSV); load average "
+            f"{' '.join(f'{n:.1f}' for n in os.getloadavg())} on {os.cpu_count()} cores"
         )
         runs = ["cold (skewer runs)", "cached (trimmed reads reused)"] if args.cached else ["cold (skewer runs)"]
         for label in runs:
             analysis = analysis_create(
                 user=admin, sample=Sample.objects.get(pk=sample.pk), data={"ref_id": reference.pk, "workflow": "nuvs"}
             )
-            timed_analysis(label, analysis)
+            figures = timed_analysis(label, analysis, stop_before_assembly=args.stop_before_assembly)
+            if args.json:
+                args.json.write_text(json.dumps(figures))
 
 
 def otu_names(export: Path) -> list[str]:
     return [otu["name"] for otu in json.loads(gzip.decompress(export.read_bytes()))["otus"]]
 
 
-def timed_analysis(label: str, analysis) -> None:
-    """Run one NuVs job in this process and print its table."""
+def timed_analysis(label: str, analysis, *, stop_before_assembly: bool = False) -> dict:
+    """Run one NuVs job in this process, print its table and return its figures."""
     from unittest import mock
 
     import arrow
+    from _phases import Phases, process_peak_mb
 
     import analyses.nuvs.hmmer
     import analyses.nuvs.orfs
@@ -262,29 +307,11 @@ def timed_analysis(label: str, analysis) -> None:
     from analyses.models import Analysis
     from analyses.selectors import analysis_path
     from core import seqio
-    from jobs import runner
     from jobs.models import Job
+    from jobs.runner import job_execute
 
-    seconds: dict[tuple[str, str], float] = {}  # (step, tool or timed function) -> seconds
-    current = {"step": ""}
+    seconds: dict[str, float] = {}  # timed function -> seconds
     counts: dict[str, int] = {}
-    original_run = runner.JobContext.run
-
-    def add(step: str, name: str, elapsed: float) -> None:
-        seconds[step, name] = seconds.get((step, name), 0.0) + elapsed
-
-    def children_cpu() -> float:
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return usage.ru_utime + usage.ru_stime
-
-    def timed_run(self, command, **kwargs):
-        current["step"] = self.workflow.steps()[self.step_index].name
-        started, cpu = time.perf_counter(), children_cpu()
-        try:
-            return original_run(self, command, **kwargs)
-        finally:
-            add(current["step"], Path(command[0]).name, time.perf_counter() - started)
-            add(current["step"], "tool CPU", children_cpu() - cpu)
 
     def timed_function(module, name: str):
         original = getattr(module, name)
@@ -294,67 +321,87 @@ def timed_analysis(label: str, analysis) -> None:
             try:
                 result = original(*a, **k)
             finally:
-                add(name, name, time.perf_counter() - started)
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
             if name == "reunite_pairs":
                 counts["pairs kept"] = result
             return result
 
         return mock.patch.object(module, name, wrapper)
 
-    children_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    def stop(**_):
+        raise StopBench("stopped before SPAdes (--stop-before-assembly)")
+
+    phases = Phases()
+    before_job = process_peak_mb()
     with (
-        mock.patch.object(runner.JobContext, "run", timed_run),
+        phases.watch(),
         timed_function(analyses.nuvs.workflow, "reunite_pairs"),
         timed_function(analyses.nuvs.orfs, "find_orfs"),
         timed_function(analyses.nuvs.hmmer, "hmm_search"),
+        mock.patch.object(analyses.nuvs.workflow, "spades_command", stop) if stop_before_assembly else nullcontext(),
     ):
         t0 = time.perf_counter()
-        state = runner.job_execute(job_id=analysis.job_id)
+        state = job_execute(job_id=analysis.job_id)
         total = time.perf_counter() - t0
     job = Job.objects.get(pk=analysis.job_id)
-    assert state == "complete", job.status[-1]
-    self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    stopped = stop_before_assembly and state == "error" and job.status[-1]["error"]["type"] == "StopBench"
+    assert state == "complete" or stopped, job.status[-1]
+    self_peak, children_peak = process_peak_mb()
     records = [r for r in job.status if r["state"] == "running" and r.get("stage")]
-    finished = arrow.get(next(r["timestamp"] for r in job.status if r["state"] == "complete"))
+    finished = arrow.get(job.status[-1]["timestamp"])
+    if stopped:  # the assembly step only began: leave it out
+        records = records[:-1]
+        finished = arrow.get(next(r["timestamp"] for r in job.status if r.get("stage") == "assemble"))
+        total = (finished - arrow.get(records[0]["timestamp"])).total_seconds()
+    python_step = {"reunite_pairs": "reunite_pairs", "find_orfs": "process_assembly", "hmm_search": "vfam"}
+    print()
+    print(f"NuVs, {label}: job proc {job.proc}, mem {job.mem} GB" + (" (stopped before SPAdes)" if stopped else ""))
+    print()
+    print("| step | wall s | in tools s | tools | timed Python s | other s | worker peak MB | tools peak MB |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|")
+    tools_total = 0.0
+    figures: dict = {"steps": {}, "stopped": bool(stopped)}
+    for position, record in enumerate(records):
+        end = arrow.get(records[position + 1]["timestamp"]) if position + 1 < len(records) else finished
+        wall = (end - arrow.get(record["timestamp"])).total_seconds()
+        step = phases.steps.get(record["stage"])
+        tool = phases.tool_seconds(record["stage"])
+        tools_total += tool
+        timed = sum(v for name, v in seconds.items() if python_step[name] == record["stage"])
+        names = ", ".join(f"{name} {value:.1f}" for name, value in step.tools.items()) if step else ""
+        worker = step.worker_peak_kb / 1024 if step else 0.0
+        tools_mb = step.tools_peak_kb / 1024 if step else 0.0
+        print(
+            f"| {record['stage']} | {wall:.2f} | {tool:.2f} | {names} | {timed:.2f} | {wall - tool - timed:.2f} "
+            f"| {worker:.0f} | {tools_mb:.0f} |"
+        )
+        row = {"wall": wall, "other": wall - tool, "worker_mb": worker, "tools_mb": tools_mb}
+        figures["steps"][record["stage"]] = row
+    other = total - tools_total
+    worker_peak = max((f.worker_peak_kb for f in phases.steps.values()), default=0) / 1024
+    tools_peak = max((f.tools_peak_kb for f in phases.steps.values()), default=0) / 1024
+    print(
+        f"| **whole job** (claim to end) | **{total:.2f}** | {tools_total:.2f} | | {sum(seconds.values()):.2f} "
+        f"| | {worker_peak:.0f} | {tools_peak:.0f} |"
+    )
+    figures["total"] = {"wall": total, "other": other, "worker_mb": worker_peak, "tools_mb": tools_peak}
+    print()
+    print(
+        f"Outside skewer/bowtie2/SPAdes/samtools: {other:.2f} s of {total:.2f} s = {100 * other / total:.1f} % "
+        f"({'meets' if other / total < 0.10 else 'MISSES'} the goal of under 10 %; pyhmmer "
+        f"{seconds.get('hmm_search', 0):.2f} s, ORF finder {seconds.get('find_orfs', 0):.2f} s, reuniting pairs "
+        f"{seconds.get('reunite_pairs', 0):.2f} s)."
+    )
+    print(
+        f"Peak RSS: this process {self_peak:.0f} MB over its life ({before_job[0]:.0f} MB before the job: the "
+        f"imports and the sample's quality report); largest tool {children_peak:.0f} MB."
+    )
+    if stopped:
+        return figures
     done = Analysis.objects.get(pk=analysis.pk)
     contigs = done.results["hits"]
     orfs = [orf for contig in contigs for orf in contig["orfs"]]
     scaffolds = [len(record.sequence) for record in seqio.read_fasta(analysis_path(done) / "assembly.fa.gz")]
-    # Python functions timed: attributed to the step whose wall time holds them
-    python_step = {"reunite_pairs": "reunite_pairs", "find_orfs": "process_assembly", "hmm_search": "vfam"}
-    for name, step_name in python_step.items():
-        if (name, name) in seconds:
-            seconds[step_name, name] = seconds.pop((name, name))
-    tools = [*ALIGNERS, *TIMED_PYTHON]
-    print()
-    print(f"NuVs, {label}: job proc {job.proc}, mem {job.mem} GB")
-    print()
-    header = " | ".join(f"{t} s" for t in tools)
-    print(f"| step | wall s | {header} | other Python s | tools' CPU s |")
-    print("|---|---:|" + "---:|" * len(tools) + "---:|---:|")
-    totals = dict.fromkeys(tools, 0.0)
-    totals_cpu = 0.0
-    for position, record in enumerate(records):
-        end = arrow.get(records[position + 1]["timestamp"]) if position + 1 < len(records) else finished
-        wall = (end - arrow.get(record["timestamp"])).total_seconds()
-        row = [seconds.get((record["stage"], t), 0.0) for t in tools]
-        for t, value in zip(tools, row, strict=True):
-            totals[t] += value
-        cpu = seconds.get((record["stage"], "tool CPU"), 0.0)
-        totals_cpu += cpu
-        cells = " | ".join(f"{v:.2f}" if v else "" for v in row)
-        print(f"| {record['stage']} | {wall:.2f} | {cells} | {wall - sum(row):.2f} | {cpu:.2f} |")
-    cells = " | ".join(f"{totals[t]:.2f}" for t in tools)
-    other = total - sum(totals.values())
-    print(f"| **whole job** (claim to end) | {total:.2f} | {cells} | {other:.2f} | {totals_cpu:.2f} |")
-    external = sum(totals[t] for t in ALIGNERS)
-    print()
-    print(
-        f"Outside skewer/bowtie2/SPAdes: {total - external:.2f} s of {total:.2f} s = "
-        f"{100 * (total - external) / total:.1f} % (of which pyhmmer {totals['hmm_search']:.2f} s, ORF finder "
-        f"{totals['find_orfs']:.2f} s, reuniting pairs {totals['reunite_pairs']:.2f} s)."
-    )
     hits = sum(1 for orf in orfs if orf.get("hits"))
     print(
         f"Result: {counts.get('pairs kept', 0):,} pairs reunited for assembly; SPAdes made {len(scaffolds)} "
@@ -362,11 +409,8 @@ def timed_analysis(label: str, analysis) -> None:
         f"{len(contigs)} contigs of 300 nt or more with ORFs, {len(orfs)} ORFs, {hits} ORFs with HMM hits "
         f"({sum(len(orf.get('hits') or []) for orf in orfs)} hits)."
     )
-    print(
-        f"Peak RSS: this process {self_peak / 1024:.0f} MB; largest child so far {children_peak / 1024:.0f} MB "
-        f"(before this job {children_before / 1024:.0f} MB)."
-    )
-    same_orfs_search(done, cpus=job.proc, pyhmmer_seconds=totals["hmm_search"])
+    same_orfs_search(done, cpus=job.proc, pyhmmer_seconds=seconds.get("hmm_search", 0.0))
+    return figures
 
 
 def same_orfs_search(analysis, *, cpus: int, pyhmmer_seconds: float) -> None:
@@ -417,6 +461,13 @@ def main() -> None:
     parser.add_argument("--cached", action="store_true", help="workflow: a second NuVs that reuses the trimmed reads")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs")
+    parser.add_argument("--reads-cache", type=Path, help="workflow: keep the resampled reads here, take them from here")
+    parser.add_argument(
+        "--stop-before-assembly", action="store_true", help="workflow: measure the steps before SPAdes only"
+    )
+    parser.add_argument("--compare", type=Path, help="workflow: also run this checkout's code (a worktree of main)")
+    parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)  # the checkout whose code a side runs
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)  # where a side writes its figures
     args = parser.parse_args()
     temp = Path(tempfile.mkdtemp(prefix="virtool-bench-nuvs-"))
     try:

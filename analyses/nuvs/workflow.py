@@ -183,23 +183,50 @@ def reunite_pairs(*, survivors: Path, pairs: list[Path], targets: list[Path]) ->
     """Keep the pairs of which either mate survived elimination; returns how many pairs were kept.
 
     Virtool keeps, from each trimmed file, the records whose id is among the surviving ids; with mates that share
-    an id that keeps a pair when either mate survived. Here the two trimmed files are read side by side (skewer's
-    paired output keeps them in step) and a pair is kept when either mate's id survived, which is the same for
-    shared ids and also keeps the files in step when mates are named apart (`…;1` and `…;2`).
+    an id that keeps a pair when either mate survived. Here a pair is kept when either mate's id survived, which is
+    the same for shared ids and also keeps the files in step when mates are named apart (`…;1` and `…;2`).
+
+    Without holding the surviving ids: bowtie2 (`--reorder`, as the elimination steps run it) writes the reads
+    that did not align in the order it read them, the first trimmed file's then the second's, so the survivors are
+    a subsequence of the two files one after the other and one forward walk over each file beside the survivors
+    marks the pairs (one byte a pair). A survivor whose id matches a first-file read of the same pair (mates that
+    share an id) marks that pair whichever file it came from, which is the pair it belongs to. Should a survivor be
+    left over after both walks (survivors out of order: an elimination run without `--reorder`), the pairs are
+    marked again from the set of surviving ids, as Virtool does.
     """
-    surviving = {record.id for record in seqio.read_fastq(survivors)}
     keep = bytearray()
-    lefts, rights = seqio.read_fastq(pairs[0]), seqio.read_fastq(pairs[1])
-    for left in lefts:
-        right = next(rights, None)
-        if right is None:
-            raise AnalysisError("The trimmed read files are not paired: the second file has fewer reads")
-        keep.append(left.id in surviving or right.id in surviving)
-    if next(rights, None) is not None:
-        raise AnalysisError("The trimmed read files are not paired: the first file has fewer reads")
+    surviving = seqio.read_fastq(survivors)
+    head = next(surviving, None)
+    for left in seqio.read_fastq(pairs[0]):
+        kept = head is not None and left.id == head.id
+        if kept:
+            head = next(surviving, None)
+        keep.append(kept)
+    count = 0
+    for count, right in enumerate(seqio.read_fastq(pairs[1]), start=1):
+        if count > len(keep):
+            raise AnalysisError("The trimmed read files are not paired: the first file has fewer reads")
+        if head is not None and right.id == head.id:
+            keep[count - 1] = True
+            head = next(surviving, None)
+    if count < len(keep):
+        raise AnalysisError("The trimmed read files are not paired: the second file has fewer reads")
+    in_order = head is None
+    if not in_order:
+        log.warning("the reads that survived elimination are not in the trimmed files' order: matching them by id")
+        keep = _keep_by_id(survivors=survivors, pairs=pairs)
     for source, target in zip(pairs, targets, strict=True):
         seqio.write_fastq(target, (record for record, kept in zip(seqio.read_fastq(source), keep, strict=True) if kept))
     return sum(keep)
+
+
+def _keep_by_id(*, survivors: Path, pairs: list[Path]) -> bytearray:
+    """One byte per pair: whether either mate's id is among the surviving ids (held as a set)."""
+    surviving = {record.id for record in seqio.read_fastq(survivors)}
+    return bytearray(
+        left.id in surviving or right.id in surviving
+        for left, right in zip(seqio.read_fastq(pairs[0]), seqio.read_fastq(pairs[1]), strict=True)
+    )
 
 
 @register
@@ -291,7 +318,7 @@ class NuVs(AnalysisWorkflow):
         unmapped = ctx.work_path / "unmapped_otus.fq"
         ctx.run(
             [
-                "bowtie2", "-p", str(ctx.proc), "-k", "1", "--very-fast-local",
+                "bowtie2", "-p", str(ctx.proc), "-k", "1", "--very-fast-local", "--reorder",
                 "-x", str(ctx.work_path / "reference"),
                 "--un", str(unmapped),
                 "-U", ",".join(str(path) for path in ctx.trimmed),
@@ -312,7 +339,7 @@ class NuVs(AnalysisWorkflow):
             unmapped = ctx.work_path / f"unmapped_subtraction_{position}.fq"
             ctx.run(
                 [
-                    "bowtie2", "--very-fast-local", "-k", "1", "-p", str(ctx.proc),
+                    "bowtie2", "--very-fast-local", "-k", "1", "-p", str(ctx.proc), "--reorder",
                     "-x", str(prefix),
                     "--un", str(unmapped),
                     "-U", str(ctx.unmapped),

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from pyhmmer.plan7 import HMMFile
 
+from analyses.base import AnalysisError
 from analyses.models import Analysis, AnalysisFile
 from analyses.nuvs.workflow import (
     HMMS_REMOVED,
@@ -547,3 +548,49 @@ def test_reunite_pairs_keeps_a_pair_when_either_mate_survived(tmp_path):
     assert [r.name for r in seqio.read_fastq(targets[0])] == ["a;1", "c;1"]
     assert [r.name for r in seqio.read_fastq(targets[1])] == ["a;2", "c;2"]
     assert targets[0].read_text().splitlines()[2] == "+"
+
+
+def _fastq(path: Path, names: list[str]) -> Path:
+    seqio.write_fastq(path, (seqio.SequenceRecord(name, "ACGT", "FFFF") for name in names))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("survivors", "kept"),
+    [
+        (["a", "c"], ["a", "c"]),  # first-file mates only
+        (["b", "c", "a", "d"], ["a", "b", "c", "d"]),  # both files' survivors, each file's in order
+        (["d", "b"], ["b", "d"]),  # second-file mates only: matched while walking the first file (shared ids)
+        (["c", "a", "c"], ["a", "c"]),  # a pair whose two mates survived
+        ([], []),
+    ],
+)
+def test_reunite_pairs_walks_survivors_in_file_order_with_shared_ids(tmp_path, survivors, kept):
+    left = _fastq(tmp_path / "1.fq", ["a", "b", "c", "d"])
+    right = _fastq(tmp_path / "2.fq", ["a", "b", "c", "d"])
+    targets = [tmp_path / "u1.fq", tmp_path / "u2.fq"]
+    count = reunite_pairs(survivors=_fastq(tmp_path / "s.fq", survivors), pairs=[left, right], targets=targets)
+    assert count == len(kept)
+    assert [r.name for r in seqio.read_fastq(targets[0])] == kept
+    assert [r.name for r in seqio.read_fastq(targets[1])] == kept
+
+
+def test_reunite_pairs_matches_by_id_when_survivors_are_out_of_order(tmp_path, caplog):
+    left = _fastq(tmp_path / "1.fq", ["a;1", "b;1", "c;1", "d;1"])
+    right = _fastq(tmp_path / "2.fq", ["a;2", "b;2", "c;2", "d;2"])
+    survivors = _fastq(tmp_path / "s.fq", ["c;1", "a;1", "d;2"])  # not the files' order (bowtie2 without --reorder)
+    targets = [tmp_path / "u1.fq", tmp_path / "u2.fq"]
+    assert reunite_pairs(survivors=survivors, pairs=[left, right], targets=targets) == 3
+    assert [r.name for r in seqio.read_fastq(targets[0])] == ["a;1", "c;1", "d;1"]
+    assert [r.name for r in seqio.read_fastq(targets[1])] == ["a;2", "c;2", "d;2"]
+    assert "not in the trimmed files' order" in caplog.text
+
+
+@pytest.mark.parametrize(("lefts", "rights", "shorter"), [(3, 2, "second"), (2, 3, "first")])
+def test_reunite_pairs_refuses_files_of_different_lengths(tmp_path, lefts, rights, shorter):
+    names = ["a", "b", "c"]
+    left = _fastq(tmp_path / "1.fq", names[:lefts])
+    right = _fastq(tmp_path / "2.fq", names[:rights])
+    targets = [tmp_path / "x", tmp_path / "y"]
+    with pytest.raises(AnalysisError, match=f"the {shorter} file has fewer reads"):
+        reunite_pairs(survivors=_fastq(tmp_path / "s.fq", ["a"]), pairs=[left, right], targets=targets)
