@@ -46,6 +46,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--samples", type=int, default=25, help="samples in the list (its first page holds 25)")
     parser.add_argument("--notes-mb", type=float, default=9.0, help="MB of notes on one sample (0: none)")
+    parser.add_argument(
+        "--processes",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 2],
+        help="server processes for this checkout, one row set per count (default 1,2)",
+    )
     parser.add_argument("--compare", type=Path, help="another checkout (e.g. a worktree of main) to run the same way")
     parser.add_argument("--database-url", help="an empty database to use instead of a temp SQLite file")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"))
@@ -77,21 +83,40 @@ def prepare(args) -> str:
     return client.cookies["sessionid"].value
 
 
-def start_server(checkout: Path, port: int, log: Path) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "virtool_site.server", "-b", "127.0.0.1", "-p", str(port), APPLICATION],
-        cwd=checkout,
-        env={**os.environ, "PYTHONPATH": str(checkout)},
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
+def start_server(checkout: Path, port: int, log: Path, processes: int = 1) -> list[subprocess.Popen]:
+    """One server, or `processes` servers accepting on one listening socket (daphne's `--fd`, as supervisord's
+    `fcgi-program` runs several), each a whole daphne with its websockets."""
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    if processes == 1:
+        commands = [["-b", "127.0.0.1", "-p", str(port)]]
+        listener = None
+    else:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(1024)
+        commands = [["--fd", str(listener.fileno())]] * processes
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", "virtool_site.server", *command, APPLICATION],
+            cwd=checkout,
+            env=env,
+            stdout=log.with_suffix(f".{number}.log").open("w"),
+            stderr=subprocess.STDOUT,
+            pass_fds=[listener.fileno()] if listener else [],
+        )
+        for number, command in enumerate(commands)
+    ]
+    if listener:
+        listener.close()  # the servers hold it
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server of {checkout} exited: see {log}")
+        if any(process.poll() is not None for process in started):
+            raise RuntimeError(f"a server of {checkout} exited: see {log.parent}")
         try:
             asyncio.run(fetch_once(port, "/api", ""))
-            return process
+            time.sleep(1 if processes > 1 else 0)  # the others are up too
+            return started
         except OSError:
             time.sleep(0.2)
     raise TimeoutError(f"the server of {checkout} did not start")
@@ -174,22 +199,23 @@ def free_port() -> int:
 
 def run(args, temp: Path) -> None:
     cookie = prepare(args)
-    codes = [("this checkout", ROOT)] + (
-        [("compare: " + str(args.compare), args.compare.resolve())] if args.compare else []
-    )
+    codes = [(f"this checkout, {n} process{'es' if n > 1 else ''}", ROOT, n) for n in args.processes]
+    codes += [("compare: " + str(args.compare), args.compare.resolve(), 1)] if args.compare else []
     rows = []
-    for name, checkout in codes:
+    for name, checkout, processes in codes:
         port = free_port()
-        server = start_server(checkout, port, temp / f"daphne-{len(rows)}.log")
+        servers = start_server(checkout, port, temp / f"daphne-{len(rows)}.log", processes)
         try:
             for target, path in TARGETS.items():
                 asyncio.run(phase(port, path, cookie, clients=5, seconds=2))  # warm-up
                 result = asyncio.run(phase(port, path, cookie, clients=args.clients, seconds=args.seconds))
                 rows.append((name, target, result))
-                print(f"{name:>24}  {target:<13} {result['rate']:7.1f} req/s  errors {result['errors']}", flush=True)
+                print(f"{name:>36}  {target:<13} {result['rate']:7.1f} req/s  errors {result['errors']}", flush=True)
         finally:
-            server.terminate()
-            server.wait(10)
+            for server in servers:
+                server.terminate()
+            for server in servers:
+                server.wait(10)
     print()
     print(f"{args.clients} clients, {args.seconds:.0f} s each; {args.samples} samples, {args.notes_mb:g} MB of notes")
     print("| code | target | requests | req/s | p50 ms | p99 ms | max ms | errors |")

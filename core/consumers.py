@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from redis.exceptions import RedisError
@@ -26,6 +27,24 @@ LAYER_DOWN_REASON = "Live updates are unavailable: Redis cannot be reached"
 LAYER_ERRORS = (RedisError, OSError)
 
 log = logging.getLogger(__name__)
+
+
+# The text of the latest events by id: channels_redis hands each local socket its own copy of a group message, and
+# writing the same JSON once per socket was most of a fan-out's cost in daphne (bench/ws_fanout.py, 1,000 sockets).
+_EVENT_TEXTS: OrderedDict[str, str] = OrderedDict()
+_EVENT_TEXTS_KEPT = 256
+
+
+def _event_text(event_id: str | None, message: Any) -> str:
+    """The JSON text of a dispatcher message, written once per event in this process."""
+    if event_id is None:
+        return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
+    text = _EVENT_TEXTS.get(event_id)
+    if text is None:
+        text = _EVENT_TEXTS[event_id] = orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
+        if len(_EVENT_TEXTS) > _EVENT_TEXTS_KEPT:
+            _EVENT_TEXTS.popitem(last=False)
+    return text
 
 
 class EventConsumer(AsyncJsonWebsocketConsumer):
@@ -138,7 +157,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             if event_id in self.seen:
                 return
             self.seen.append(event_id)
-        await self.send_json(event["message"])
+        await self.send(text_data=_event_text(event_id, event["message"]))
 
     async def virtool_refresh(self, event: ChannelEvent) -> None:
         """The user's groups, role or active flag changed: rejoin, or close when the user was deactivated."""

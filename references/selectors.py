@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Value
@@ -48,6 +48,15 @@ def reference_list(*, find: str = "") -> QuerySet[Reference]:
     if find:
         queryset = queryset.filter(Q(name__icontains=find) | Q(description__icontains=find))
     return queryset.order_by("name", "id")
+
+
+def reference_latest_builds(*, references: list[Reference]) -> dict[str, Any]:
+    """The newest ready index of each reference (by reference id), in one query for a whole page."""
+    from indexes.models import Index
+
+    newest = Index.objects.filter(reference=OuterRef("reference"), ready=True).order_by("-version").values("pk")[:1]
+    rows = Index.objects.filter(reference__in=[reference.pk for reference in references], pk=Subquery(newest))
+    return {index.reference_id: index for index in rows.select_related("user")}
 
 
 def reference_get(*, reference_id: str) -> Reference:

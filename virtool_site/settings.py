@@ -342,7 +342,7 @@ REST_FRAMEWORK = {
         "users.authentication.APIKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.VirtoolPagination",
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",

@@ -242,9 +242,16 @@ class ReferenceMinimalSerializer(serializers.Serializer):
     def get_latest_build(self, reference: Reference) -> dict | None:
         from indexes.models import Index
 
-        latest = (
-            Index.objects.filter(reference=reference, ready=True).select_related("user").order_by("-version").first()
-        )
+        builds = self.context.get("latest_builds")  # a list reads them for all its rows at once
+        if builds is not None:
+            latest = builds.get(reference.pk)
+        else:
+            latest = (
+                Index.objects.filter(reference=reference, ready=True)
+                .select_related("user")
+                .order_by("-version")
+                .first()
+            )
         return None if latest is None else LatestBuildSerializer(latest).data
 
     @extend_schema_field(ReferenceUserMemberSerializer(many=True))

@@ -71,7 +71,9 @@ class ReferencesView(APIView):
             queryset=selectors.reference_list(find=request.query_params.get("find", "")),
             total_queryset=selectors.reference_list(),
         )
-        response = paginator.get_paginated_response(ReferenceMinimalSerializer(page["objects"], many=True).data)
+        context = {"latest_builds": selectors.reference_latest_builds(references=page["objects"])}
+        documents = ReferenceMinimalSerializer(page["objects"], many=True, context=context).data
+        response = paginator.get_paginated_response(documents)
         response.data["official_installed"] = selectors.official_installed()
         return response
 
