@@ -291,3 +291,21 @@ def test_import_report_page_shows_last_report(virtool, admin_user, make_user):
     assert "smpgone1" in html
     assert "Raspberry 2019" in html  # the legacy sample
     assert client_for(carol).get("/administration/import").status_code == 403
+
+
+def test_imported_legacy_sample_updated_has_the_quality_of_a_fresh_one(virtool, settings, jobs_here):
+    """The acceptance walk end to end: the 2019 sample's update job, run here, leaves it as a sample made today from
+    the same reads would be: gzip reads under today's names and the FastQC-exact quality of those reads."""
+    from samples.quality import quality
+    from tests.conftest import run_waiting_jobs
+
+    dump, data = virtool("2019")
+    virtool_import(dump=dump, data=data)
+    assert run_waiting_jobs() == ["complete"]
+    sample = Sample.objects.get(pk="smp2019a")
+    assert not sample.is_legacy
+    folder = Path(settings.DATA_PATH) / "samples" / "smp2019a"
+    assert sorted(path.name for path in folder.glob("reads_*")) == ["reads_1.fq.gz", "reads_2.fq.gz"]
+    originals = [data / "samples" / "smp2019a" / f"reads_{mate}.fastq" for mate in (1, 2)]
+    assert sample.quality == quality(originals)
+    assert sample.library_type == "normal"  # 2019's srna: false
