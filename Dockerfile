@@ -5,7 +5,7 @@ FROM debian:bookworm-slim
 # The bioinformatics tools the workers run, and redis-tools for health checks.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        python3 python3-venv bowtie2 samtools skewer spades hmmer redis-tools ca-certificates \
+        python3 python3-venv python3-dev gcc libc6-dev bowtie2 samtools skewer spades hmmer redis-tools ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/virtool
@@ -14,6 +14,8 @@ COPY requirements.txt ./
 RUN python3 -m venv .venv \
     && .venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps -r requirements.txt
 COPY . .
+# The Cython kernels (PathoScope's SAM parser and EM), compiled for this image's Python.
+RUN VENV=.venv bin/build-kernels
 
 RUN useradd --system --home-dir /data --shell /usr/sbin/nologin virtool \
     && mkdir -p /data && chown virtool:virtool /data
