@@ -60,13 +60,16 @@ cdef class Vec:
         cap = self.capacity + (self.capacity >> 2) + 4096
         return self.reserve(cap if cap > need else need)
 
-    def array(self, dtype):
+    def shrink(self):
         cdef char* p
         if self.length < self.capacity and not self.exports:
             p = <char*>PyMem_RawRealloc(self.data, max(self.length * self.itemsize, 1))
             if p != NULL:
                 self.data = p
                 self.capacity = self.length
+
+    def array(self, dtype):
+        self.shrink()
         return np.frombuffer(self, dtype=dtype)
 
     def __getbuffer__(self, Py_buffer* buffer, int flags):
@@ -160,9 +163,12 @@ cdef class NameTable:
         return self._index(capacity)
 
     def drop_index(self):
+        """Free the index (lookups rebuild it) and the buffers' spare capacity: the names as parsed, nothing more."""
         PyMem_RawFree(self.slots)
         self.slots = NULL
         self.hashes = None
+        self.data.shrink()
+        self.ends.shrink()
 
     cdef int32_t find(self, const uint8_t* p, Py_ssize_t n, uint64_t h64, bint add) except -2:
         cdef uint32_t h = <uint32_t>h64
@@ -666,6 +672,35 @@ def build_classes(const int32_t[::1] read, const int32_t[::1] ref, const int32_t
     result.class_of_read = class_of_read_array
     result.n_classes = n_classes
     return result
+
+
+def totals(Classes classes, const double[::1] weight, Py_ssize_t n_refs):
+    """Read by read in matrix order, as the loop adds them: U's weights per reference (pi_sum_0), U's total, NU's
+    total of w_max (each multi-mapping read's largest weight) and NU's length."""
+    cdef const int32_t[::1] er = classes.entry_ref
+    cdef const int32_t[::1] ec = classes.entry_code
+    cdef const uint32_t[::1] st = classes.start
+    cdef const int32_t[::1] cor = classes.class_of_read
+    pi_sum_0_array = np.zeros(n_refs)
+    cdef double[::1] pi_sum_0 = pi_sum_0_array
+    cdef double u_total = 0.0, nu_total = 0.0, w, wmax
+    cdef Py_ssize_t r, c, j, nu_length = 0
+    for r in range(cor.shape[0]):
+        c = cor[r]
+        if st[c + 1] - st[c] == 1:
+            w = weight[ec[st[c]]]
+            pi_sum_0[er[st[c]]] += w
+            u_total += w
+    for r in range(cor.shape[0]):
+        c = cor[r]
+        if st[c + 1] - st[c] > 1:
+            wmax = 0.0
+            for j in range(st[c], st[c + 1]):
+                if weight[ec[j]] > wmax:
+                    wmax = weight[ec[j]]
+            nu_total += wmax
+            nu_length += 1
+    return pi_sum_0_array, u_total, nu_total, nu_length
 
 
 def em_iterate(Classes classes, const double[::1] weight, const double[::1] pi_sum_0, double u_total,

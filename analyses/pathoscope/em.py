@@ -167,23 +167,8 @@ def em(
             weight = np.exp(values * (np.float64(100.0) / max_score))
 
     # Totals read by read, in matrix order (the loop's order): U's weights per reference, U's and NU's sums.
-    sizes = np.diff(classes.start.astype(np.int64))
-    read_sizes = sizes[classes.class_of_read]
-    unique = read_sizes == 1
-    first_entry = classes.start[:-1].astype(np.int64)
-    unique_classes = classes.class_of_read[unique]
-    unique_weight = weight[classes.entry_code[first_entry[unique_classes]]]
-    pi_sum_0 = np.asarray(
-        np.bincount(classes.entry_ref[first_entry[unique_classes]], weights=unique_weight, minlength=ref_count),
-        dtype=np.float64,
-    )
-    u_total = float(np.cumsum(unique_weight)[-1]) if len(unique_weight) else 0.0
-    # w_max of each multi-mapping read: the largest weight of its class.
-    class_max = np.maximum.reduceat(weight[classes.entry_code], first_entry) if len(first_entry) else np.zeros(0)
-    multi_max = class_max[classes.class_of_read[~unique]]
-    nu_total = float(np.cumsum(multi_max)[-1]) if len(multi_max) else 0.0
-    nu_length = len(multi_max) or 1
-    del read_sizes, unique, unique_classes, unique_weight, multi_max, class_max, sizes
+    pi_sum_0, u_total, nu_total, nu_length = _kernel.totals(classes, weight, ref_count)
+    nu_length = nu_length or 1
 
     # §1.4 EM with pi_prior = theta_prior = 0 (Virtool calls em(matrix, 50, 1e-7, 0.0, 0.0)).
     pi, _theta, init_pi, pi_last, theta_last, _iterations = _kernel.em_iterate(
