@@ -114,7 +114,6 @@ def worker(which: str, sam: str, out: str, traced: bool) -> None:
     `new`: `read_sam` (compiled parser) + `em` (classes, compiled), coverage as int32 arrays; `previous`: the
     numpy block parser and vectorised EM before this change (`bench/_previous_em.py`); `loop`: PathoScope 2's
     way (`read_sam_by_line` + `em_loop`). With `traced`, tracemalloc runs (slower; for the peak only)."""
-    import resource
     import tracemalloc
 
     sys.path.insert(0, str(ROOT))
@@ -130,7 +129,9 @@ def worker(which: str, sam: str, out: str, traced: bool) -> None:
         "previous": (previous.read_sam, previous.em),
         "loop": (read_sam_by_line, em_loop),
     }[which]
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # RSS now (not the import's peak): what parse + EM add to it is theirs.
+    with open("/proc/self/status") as status:
+        rss_before = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
     if traced:
         tracemalloc.start()
     started = time.perf_counter()
