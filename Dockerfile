@@ -14,7 +14,7 @@ COPY requirements.txt ./
 RUN python3 -m venv .venv \
     && .venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps -r requirements.txt
 COPY . .
-# The quality report's Cython kernel, compiled for this image's Python.
+# The Cython kernels (the quality report's counting loop; PathoScope's SAM parser and EM), compiled for this image's Python.
 RUN VENV=.venv bin/build-kernels
 
 RUN useradd --system --home-dir /data --shell /usr/sbin/nologin virtool \

@@ -8,8 +8,10 @@ hit OTU in the analysis folder: the reads the EM assigned to it, their alignment
 (`analyses.pathoscope.evidence`, beyond Virtool).
 
 Reads are given to bowtie2 as unpaired (`-U reads_1,reads_2`), as Virtool does, so mates that share a read name
-pool their alignments. bowtie2 writes SAM files into the job's scratch folder; they are parsed line by line into
-flat arrays (`analyses.pathoscope.sam`), never held as Python objects.
+pool their alignments. bowtie2's SAM output is streamed from its stdout straight into the compiled parser
+(`analyses.pathoscope.sam`: flat int32 columns, never a Python object per record), never written to disk and read
+back; the isolate mapping's bytes also go on to `samtools view -b` (a BAM in the scratch folder), which the
+evidence reads after the EM.
 """
 
 from __future__ import annotations
@@ -77,7 +79,6 @@ class PathoscopeBowtie(AnalysisWorkflow):
         from analyses.pathoscope.sam import read_sam
 
         _, index = job_analysis(ctx)
-        work = ctx.work_path
         ctx.otus = index_reference(index)["otus"]
         ctx.sequence_otu = {
             sequence["_id"]: otu["_id"]
@@ -85,18 +86,16 @@ class PathoscopeBowtie(AnalysisWorkflow):
             for isolate in otu["isolates"]
             for sequence in isolate["sequences"]
         }
-        ctx.run(
-            [
-                "bowtie2", "-p", str(ctx.proc), *MAPPING_FLAGS,
-                "-x", str(index_path(index) / "reference"),
-                "-U", ",".join(sample_reads(ctx)),
-                "-S", str(work / "default.sam"),
-            ]
-        )  # fmt: skip
-        alignments = read_sam(work / "default.sam")
+        # bowtie2's SAM goes straight into the parser (stdout), never to disk.
+        command = [
+            "bowtie2", "-p", str(ctx.proc), *MAPPING_FLAGS,
+            "-x", str(index_path(index) / "reference"),
+            "-U", ",".join(sample_reads(ctx)),
+        ]  # fmt: skip
+        with ctx.pipe(command) as bowtie2:
+            alignments = read_sam(bowtie2.stdout)
         hit_refs = {alignments.ref_names[i] for i in set(alignments.ref[alignments.score >= P_SCORE_CUTOFF].tolist())}
         ctx.candidates = sorted({ctx.sequence_otu[ref] for ref in hit_refs if ref in ctx.sequence_otu})
-        (work / "default.sam").unlink()
 
     @step("Build isolate index", "Build a bowtie2 index of every isolate of the candidate OTUs.")
     def build_isolate_index(self, ctx) -> None:
@@ -114,48 +113,51 @@ class PathoscopeBowtie(AnalysisWorkflow):
 
     @step("Map to isolates", "Map the reads to all isolates of the candidates, up to 100 alignments per read.")
     def map_isolates(self, ctx) -> None:
+        from analyses.pathoscope.sam import read_sam
+
+        ctx.alignments = None
         if not ctx.candidates:
             return
         work = ctx.work_path
-        ctx.run(
-            [
-                "bowtie2", "-p", str(ctx.proc), *MAPPING_FLAGS, "-k", "100",
-                "--al", str(work / "isolates.fq"),
-                "-x", str(work / "isolates"),
-                "-U", ",".join(sample_reads(ctx)),
-                "-S", str(work / "isolates.sam"),
-            ]
-        )  # fmt: skip
+        command = [
+            "bowtie2", "-p", str(ctx.proc), *MAPPING_FLAGS, "-k", "100",
+            "--al", str(work / "isolates.fq"),
+            "-x", str(work / "isolates"),
+            "-U", ",".join(sample_reads(ctx)),
+        ]  # fmt: skip
+        # The SAM is parsed as bowtie2 writes it; the evidence needs the records again after the EM, so the same
+        # bytes go on to samtools, which keeps them as a BAM (fast compression): no SAM on disk, none read back.
+        keep = ["samtools", "view", "-b", "-1", "--no-PG", "-o", str(work / "isolates.bam"), "-"]
+        with ctx.pipe(command) as bowtie2, ctx.pipe(keep, stdin=True) as samtools:
+            ctx.alignments = read_sam(bowtie2.stdout, tee=samtools.stdin)
 
     @step("Eliminate subtraction", "Drop alignments that fit each host genome as well as or better than a virus.")
     def eliminate_subtraction(self, ctx) -> None:
-        from analyses.pathoscope.em import eliminate, host_scores
-        from analyses.pathoscope.sam import read_sam
+        from analyses.pathoscope.em import eliminate, host_score_table
 
         ctx.subtracted_count = 0
-        ctx.alignments = None
         ctx.keep = None
-        if not ctx.candidates:
+        if ctx.alignments is None:
             return
         work = ctx.work_path
-        ctx.alignments = read_sam(work / "isolates.sam")
         reads = work / "isolates.fq"
         for position, subtraction_id in enumerate(ctx.args["subtractions"]):
             prefix = subtractions_path(subtraction_id) / "subtraction"
             if not Path(f"{prefix}.1.bt2").exists():
                 raise AnalysisError(f"The bowtie2 index of subtraction {subtraction_id} is missing")
-            host_sam = work / f"subtraction_{position}.sam"
-            ctx.run(
-                ["bowtie2", "--local", "--no-unal", "-N", "0", "-p", str(ctx.proc),
-                 "-x", str(prefix), "-U", str(reads), "-S", str(host_sam)]
-            )  # fmt: skip
-            keep, subtracted = eliminate(ctx.alignments, host_scores(host_sam))
+            command = [
+                "bowtie2", "--local", "--no-unal", "-N", "0", "-p", str(ctx.proc),
+                "-x", str(prefix), "-U", str(reads),
+            ]  # fmt: skip
+            with ctx.pipe(command) as bowtie2:
+                host = host_score_table(bowtie2.stdout)
+            keep, subtracted = eliminate(ctx.alignments, host)
+            del host
             ctx.keep = keep if ctx.keep is None else ctx.keep & keep
             ctx.subtracted_count += len(subtracted)
             remaining = work / f"remaining_{position}.fq"
             filter_fastq(reads, remaining, subtracted)
             reads = remaining
-            host_sam.unlink()
 
     @step("Reassign reads", "Reassign multi-mapping reads with PathoScope's EM, compute coverage and the report.")
     def reassignment(self, ctx) -> None:
@@ -168,7 +170,9 @@ class PathoscopeBowtie(AnalysisWorkflow):
         read_count = 0
         evidence: dict[str, Any] = {"min_depth": CONSENSUS_MIN_DEPTH, "otus": {}}
         if ctx.alignments is not None:
-            result = em(ctx.alignments, p_score_cutoff=P_SCORE_CUTOFF, keep=ctx.keep, assignment=True)
+            result = em(
+                ctx.alignments, p_score_cutoff=P_SCORE_CUTOFF, keep=ctx.keep, assignment=True, coverage_arrays=True
+            )
             read_count = result["read_count"]
             manifest = index.manifest
             for hit in report(result, cutoff=P_SCORE_CUTOFF):
@@ -204,13 +208,15 @@ class PathoscopeBowtie(AnalysisWorkflow):
             keep=ctx.keep,
             cutoff=P_SCORE_CUTOFF,
         )
-        write_evidence(
-            work / "isolates.sam",
-            selection,
-            sam_out=work / "evidence.sam",
-            fastq_path={otu_id: folder / OTU_READS_FILE.format(otu_id=otu_id) for otu_id in reported},
-        )
-        (work / "isolates.sam").unlink()
+        # The isolate alignments, as samtools kept them while the parser read bowtie2's output.
+        with ctx.pipe(["samtools", "view", "-h", str(work / "isolates.bam")]) as view:
+            write_evidence(
+                view.stdout,
+                selection,
+                sam_out=work / "evidence.sam",
+                fastq_path={otu_id: folder / OTU_READS_FILE.format(otu_id=otu_id) for otu_id in reported},
+            )
+        (work / "isolates.bam").unlink()
         bam = folder / "evidence.bam"
         threads = str(max(ctx.proc - 1, 0))
         ctx.run(

@@ -7,12 +7,13 @@ cleanup and releases the job's reservation.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -25,7 +26,16 @@ from jobs.constants import JobState
 from jobs.models import Job
 from jobs.receivers import task_dispatch
 from jobs.resources import HostResources, host_name
-from jobs.tools import ToolCancelled, ToolError, ToolResult, ToolTimeout, kill_process_group, run_tool
+from jobs.tools import (
+    Piped,
+    ToolCancelled,
+    ToolError,
+    ToolResult,
+    ToolTimeout,
+    kill_process_group,
+    piped,
+    run_tool,
+)
 from jobs.workflow import Step, Workflow, get_workflow
 
 log = logging.getLogger(__name__)
@@ -99,6 +109,22 @@ class JobContext:
 
         try:
             return run_tool(command, should_stop=lambda: self.cancelled, on_start=started, **kwargs)
+        finally:
+            if self._process_groups:
+                self._process_groups.pop()
+                services.job_set_process_groups(job_id=self.job.pk, process_groups=self._process_groups)
+
+    @contextlib.contextmanager
+    def pipe(self, command: Sequence[str], *, stdin: bool = False, **kwargs) -> Iterator[Piped]:
+        """Run an external program whose stdout (and stdin) the `with` body streams (`jobs.tools.piped`)."""
+
+        def started(pgid: int) -> None:
+            self._process_groups.append(pgid)
+            services.job_set_process_groups(job_id=self.job.pk, process_groups=self._process_groups)
+
+        try:
+            with piped(command, stdin=stdin, should_stop=lambda: self.cancelled, on_start=started, **kwargs) as handle:
+                yield handle
         finally:
             if self._process_groups:
                 self._process_groups.pop()

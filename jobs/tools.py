@@ -176,3 +176,100 @@ def run_tool(
     if process.returncode != 0:
         raise ToolError(command, process.returncode, list(tail))
     return ToolResult(process.returncode, list(tail))
+
+
+class Piped:
+    """A supervised program whose stdout (and, with `stdin=True`, stdin) the caller streams: see `piped`."""
+
+    def __init__(self, process: subprocess.Popen, command: list[str], tail: deque[str]) -> None:
+        self.process = process
+        self.command = command
+        self.tail = tail
+        self.cancelled = threading.Event()
+        self.stdout = process.stdout
+        self.stdin = process.stdin
+
+
+@contextlib.contextmanager
+def piped(
+    command: Sequence[str],
+    *,
+    stdin: bool = False,
+    cwd: str | Path | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    grace: float = GRACE_SECONDS,
+    tail_lines: int = 20,
+):
+    """Run `command` with its stdout (and optionally stdin) as pipes the `with` body streams, e.g. bowtie2's SAM
+    into the parser, so that nothing is written to disk and read back.
+
+    Supervised like `run_tool`: its own process group (killed on cancellation, on an exception in the body, or if
+    the worker dies), stderr to the log with its tail kept. On leaving the body the caller's end of stdin is
+    closed and the program awaited: ToolCancelled when the job was cancelled, ToolError when it exited non-zero
+    (also when the body raised after the program had failed: a truncated stream is the program's error).
+    """
+    command = [str(part) for part in command]
+    log.info("running %s |", shlex.join(command))
+    tail: deque[str] = deque(maxlen=tail_lines)
+
+    def stderr_sink(line: str) -> None:
+        tail.append(line)
+        log.info("%s: %s", Path(command[0]).name, line)
+
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+    except FileNotFoundError:
+        raise ToolError(command, 127, [f"{command[0]}: command not found"]) from None
+    handle = Piped(process, command, tail)
+    pump = threading.Thread(target=_pump, args=(process.stderr, stderr_sink), daemon=True)
+    pump.start()
+    if on_start:
+        on_start(process.pid)
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.wait(POLL_SECONDS):
+            if should_stop and should_stop():
+                handle.cancelled.set()
+                kill_process_group(process.pid, grace)
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield handle
+    except BaseException:
+        failed_alone = process.poll() not in (None, 0)
+        finished.set()
+        kill_process_group(process.pid, 0 if process.poll() is not None else grace)
+        process.wait()
+        pump.join(timeout=5)
+        if handle.cancelled.is_set():
+            raise ToolCancelled(f"{Path(command[0]).name} was stopped because the job was cancelled") from None
+        if failed_alone:
+            raise ToolError(command, process.returncode, list(tail)) from None
+        raise
+    if process.stdin:
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+    if process.stdout:
+        for _ in iter(lambda: process.stdout.read(1 << 16), b""):  # type: ignore[union-attr]
+            pass  # what the body left unread
+    process.wait()
+    finished.set()
+    pump.join(timeout=5)
+    if process.stdout:
+        process.stdout.close()
+    if handle.cancelled.is_set():
+        raise ToolCancelled(f"{Path(command[0]).name} was stopped because the job was cancelled")
+    if process.returncode != 0:
+        raise ToolError(command, process.returncode, list(tail))

@@ -107,16 +107,19 @@ def fastq_record(fields: list[bytes]) -> bytes:
     return b"@" + fields[0] + b"\n" + seq + b"\n+\n" + qual.rstrip(b"\r\n") + b"\n"
 
 
-def write_evidence(sam: Path, evidence: Evidence, *, sam_out: Path, fastq_path: dict[str, Path]) -> int:
-    """Stream `sam` once: the header and the selected records to `sam_out`, each assigned read once to its OTU's
-    FASTQ (gzip, `fastq_path[otu_id]`; empty for an OTU without reads). Returns the records written to `sam_out`.
+def write_evidence(sam: Path | BinaryIO, evidence: Evidence, *, sam_out: Path, fastq_path: dict[str, Path]) -> int:
+    """Stream `sam` (a path, or a binary stream such as `samtools view -h`'s stdout) once: the header and the
+    selected records to `sam_out`, each assigned read once to its OTU's FASTQ (gzip, `fastq_path[otu_id]`; empty
+    for an OTU without reads). Returns the records written to `sam_out`.
 
     Records are numbered as `read_sam` numbers them; a SAM that does not give the same count is an error.
     """
     written = 0
     index = 0
     selected, emit, record_otu = evidence.selected, evidence.emit, evidence.record_otu
-    with ExitStack() as stack, sam.open("rb") as source, sam_out.open("wb") as out:
+    name = sam.name if isinstance(sam, Path) else "the SAM stream"
+    with ExitStack() as stack, sam_out.open("wb") as out:
+        source = stack.enter_context(sam.open("rb")) if isinstance(sam, Path) else sam
         handles: dict[int, BinaryIO] = {}
         for line in source:
             if line[:1] == b"@":
@@ -128,7 +131,7 @@ def write_evidence(sam: Path, evidence: Evidence, *, sam_out: Path, fastq_path: 
             if not _record_kept(fields):
                 continue
             if index >= len(selected):
-                raise ValueError(f"{sam.name} has more records than were read from it")
+                raise ValueError(f"{name} has more records than were read from it")
             if selected[index]:
                 out.write(line)
                 written += 1
@@ -145,7 +148,7 @@ def write_evidence(sam: Path, evidence: Evidence, *, sam_out: Path, fastq_path: 
                 with seqio.open_gzip_write(target, threads=0):
                     pass
     if index != len(selected):
-        raise ValueError(f"{sam.name} has {index} records, {len(selected)} were read from it")
+        raise ValueError(f"{name} has {index} records, {len(selected)} were read from it")
     return written
 
 

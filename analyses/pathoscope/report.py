@@ -37,6 +37,8 @@ def report(result: dict, *, cutoff: float = P_SCORE_CUTOFF) -> list[dict]:
             break
         ref = result["refs"][i]
         align = result["coverage"].get(ref, [])
+        if not isinstance(align, list):  # em(..., coverage_arrays=True): an int32 array
+            align = align.tolist()
         length = len(align)
         zeros = align.count(0)
         hits.append(

@@ -1,8 +1,10 @@
 """Reading bowtie2's SAM output into flat arrays (`Alignments`) for PathoScope (`workflows.md` §1.2).
 
-Reads are streamed: `read_sam` reads blocks of about 8 MB of whole lines and parses each with numpy (or, for a
-block with anything unusual, line by line) into typed arrays (`array` module): a SAM of millions of records costs
-~28 bytes per record, never a Python object per record or field.
+Reads are streamed: `read_sam` reads blocks of 1 MB into one buffer and the compiled kernel (`_kernel.pyx`,
+Cython) parses the lines into five int32 columns; read names go into one buffer with a hash index
+(`_kernel.NameTable`), about 30 bytes a read: a SAM of millions of records costs ~25 bytes per record, never a
+Python object per record, field or read. Header lines and any line the kernel does not take (CRLF, a malformed
+field) are read by the Python line parser, the authoritative one, which names the bad line.
 
 Refs/reads are indexed in `Alignments` by the @SQ list (then first appearance) / first appearance. Records
 without an AS:i tag are not kept (bowtie2 always writes AS:i on mapped records); a record whose CIGAR and SEQ
@@ -15,12 +17,13 @@ import gzip
 import io
 import os
 import re
-from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
 
+from analyses.pathoscope import _kernel
 from core import seqio
 
 
@@ -40,10 +43,11 @@ class Alignments:
 
     read: np.ndarray  # int32, index into read_names
     ref: np.ndarray  # int32, index into ref_names
-    pos: np.ndarray  # int64, 0-based leftmost position
+    pos: np.ndarray  # int32 (any integer type accepted), 0-based leftmost position
     length: np.ndarray  # int32, len(SEQ), 0 for "*"
-    score: np.ndarray  # float64, AS:i + len(SEQ)
-    read_names: list[str] = field(default_factory=list)
+    score: np.ndarray  # int32 from read_sam (AS:i + len(SEQ)); float64 accepted
+    # A list, or read_sam's compact `_kernel.NameTable` (a sequence of str equal to the list of the same names).
+    read_names: Sequence[str] = field(default_factory=list)
     ref_names: list[str] = field(default_factory=list)
     ref_lengths: dict[str, int] = field(default_factory=dict)
 
@@ -101,31 +105,20 @@ def _cigar_query_length(cigar: bytes, lineno: int) -> int:
 
 
 class _SamParser:
-    """Accumulates the records of one SAM file, block by block.
-
-    Each block of whole lines goes through `block` (numpy over the block's bytes: per-read and per-reference work
-    in Python only once per run of records of one read, per distinct reference name and per distinct CIGAR). If
-    anything in the block looks wrong, or unusual, the block is parsed again by `lines`, the line-by-line parser,
-    which is the authoritative one: it raises `SamError` naming the first bad line, or accepts what the fast path
-    was too strict for. Memory: the typed arrays (~32 bytes per record) plus one block.
-    """
+    """Accumulates the records of one SAM file: the compiled `_kernel.SamParser` reads the lines, and hands back the
+    header lines and any line it does not take (CRLF, a bad field, anything unusual) to `line`, the authoritative
+    line parser, which raises `SamError` naming the line or accepts what the kernel was too strict for.
+    Memory: five int32 columns (20 bytes a record) and the read names (about 30 bytes a read)."""
 
     def __init__(self) -> None:
-        self.reads: dict[bytes, int] = {}
-        self.refs: dict[bytes, int] = {}
+        self.kernel = _kernel.SamParser()
         self.ref_lengths: dict[bytes, int] = {}
         self.cigars: dict[bytes, int] = {}
-        self.read = array("i")
-        self.ref = array("i")
-        self.pos = array("q")
-        self.length = array("i")
-        self.score = array("d")
 
     def header(self, line: bytes, lineno: int) -> None:
         if line.startswith(b"@SQ\t"):
             name, length = _parse_sq(line, lineno)
-            if name not in self.refs:
-                self.refs[name] = len(self.refs)
+            self.kernel.refs.add(name)
             self.ref_lengths[name] = length
 
     def query_length(self, cigar: bytes, lineno: int) -> int:
@@ -135,326 +128,134 @@ class _SamParser:
             query_len = self.cigars[cigar] = _cigar_query_length(cigar, lineno)
         return query_len
 
-    def lines(self, lines, first_lineno: int) -> None:
-        """Line-by-line fallback of `block`: the authoritative behaviour, and the one that names what is wrong."""
-        reads, refs = self.reads, self.refs
-        # Bound methods: this loop runs once per record, attribute lookups are a measurable share of it.
-        add_read, add_ref, add_pos, add_len, add_score = (
-            self.read.append,
-            self.ref.append,
-            self.pos.append,
-            self.length.append,
-            self.score.append,
-        )
-        reads_setdefault = reads.setdefault
-        for lineno, line in enumerate(lines, first_lineno):
-            if line[:1] == b"@":
-                self.header(line, lineno)
-                continue
-            fields = line.split(b"\t", 11)
-            if len(fields) < 11:
-                if not line.strip():
-                    continue  # blank line (e.g. a trailing one)
-                raise SamError(f"line {lineno}: expected at least 11 tab-separated fields, found {len(fields)}")
-            try:
-                flag = int(fields[1])
-            except ValueError:
-                raise SamError(f"line {lineno}: FLAG must be an integer, found {fields[1][:40]!r}") from None
-            rname = fields[2]
-            if flag & 4 or rname == b"*" or len(fields) < 12:
-                continue
-            tags = fields[11]
-            if tags.startswith(b"AS:i:"):
-                start = 5
-            else:
-                start = tags.find(b"\tAS:i:")
-                if start < 0:
-                    continue
-                start += 6
-            end = tags.find(b"\t", start)
-            value = tags[start:end] if end >= 0 else tags[start:]
-            try:
-                aln_score = int(value)
-            except ValueError:
-                raise SamError(f"line {lineno}: AS:i tag must be an integer, found {value.strip()[:40]!r}") from None
-            try:
-                pos = int(fields[3]) - 1
-            except ValueError:
-                raise SamError(f"line {lineno}: POS must be an integer, found {fields[3][:40]!r}") from None
-            seq = fields[9]
-            seq_len = 0 if seq == b"*" else len(seq)
-            # htslib (Virtool) refuses a record whose CIGAR and SEQ disagree in length, e.g. a truncated SEQ.
-            query_len = self.query_length(fields[5], lineno)
-            if seq_len and query_len >= 0 and query_len != seq_len:
-                raise SamError(
-                    f"line {lineno}: the CIGAR {fields[5][:40].decode('ascii', 'replace')} covers {query_len} bases "
-                    f"but SEQ has {seq_len} (truncated record?)"
-                )
-            ref_index = refs.get(rname)
-            if ref_index is None:
-                ref_index = refs[rname] = len(refs)
-            add_read(reads_setdefault(fields[0], len(reads)))
-            add_ref(ref_index)
-            add_pos(pos if pos > 0 else 0)
-            add_len(seq_len)
-            add_score(aln_score + seq_len)
-
-    def block(self, data: bytes, size: int, first_lineno: int) -> int:
-        """Parse the whole lines in data[:size] (ending with a newline); return how many lines there were.
-
-        `data` has at least 8 more bytes after `size` (any content). Falls back to `lines` on anything unusual.
-        """
-        lines = self._block(data, size, first_lineno)
-        if lines < 0:
-            chunk = data[:size].split(b"\n")[:-1]
-            self.lines(chunk, first_lineno)
-            lines = len(chunk)
-        return lines
-
-    def _block(self, data: bytes, size: int, first_lineno: int) -> int:
-        """The fast path: numpy over the block's bytes. Returns the number of lines, or -1 to use `lines`."""
-        a = np.frombuffer(data, dtype=np.uint8, count=size)
-        # One pass for both separators (tab 9, newline 10); other control bytes would be caught below.
-        sep = np.flatnonzero(a <= 10)
-        kind = a[sep]
-        if (kind < 9).any():
-            return -1  # other control bytes: the line parser decides
-        newline = kind == 10
-        ends = sep[newline]
-        tabs = sep[~newline]
-        n_lines = len(ends)
-        if n_lines == 0:
-            return 0
-        starts = np.empty_like(ends)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
-        nonblank = ends > starts
-        if (a[ends[nonblank] - 1] == 13).any():
-            return -1  # CRLF line ends: leave to the line parser
-        header = nonblank & (a[np.minimum(starts, size - 1)] == 64)
-        for i in np.flatnonzero(header).tolist():
-            self.header(data[starts[i] : ends[i]], first_lineno + i)
-        if not nonblank.all():
-            return -1  # blank lines: rare, the line parser skips them
-        record = ~header
-        first_tab = np.searchsorted(tabs, starts)
-        count = np.searchsorted(tabs, ends) - first_tab
-        rec = np.flatnonzero(record)
-        if len(rec) == 0:
-            return n_lines
-        if (count[rec] < 10).any():
-            return -1  # too few fields: the line parser says which line
-        base = first_tab[rec]
-        t0, t1, t2, t3, t4, t5, _, _, t8, t9 = (tabs[base + k] for k in range(10))
-        flag, ok = _parse_uints(a, t0 + 1, t1)
-        if not ok.all():
-            return -1
-        rname_star = (t2 - t1 == 2) & (a[t1 + 1] == 42)
-        candidate = ((flag & 4) == 0) & ~rname_star & (count[rec] >= 11)
-        # AS:i: the first tag field starting "AS:i:". bowtie2 writes it first: check the first tag of every record;
-        # only if some candidate has it elsewhere, look at every tab of rank >= 10 (slower).
-        t10 = tabs[np.minimum(base + 10, len(tabs) - 1)]
-        first_is_as = (count[rec] >= 11) & _is_as(a, t10)
-        if (first_is_as | ~candidate).all():
-            p_line = rec[first_is_as]
-            p = t10[first_is_as]
-            p_tab = (base + 10)[first_is_as]
+    def line(self, line: bytes, lineno: int) -> None:
+        """One record line, checked field by field: the behaviour the kernel follows, and the one that names errors."""
+        fields = line.split(b"\t", 11)
+        if len(fields) < 11:
+            if not line.strip():
+                return  # blank line (e.g. a trailing one)
+            raise SamError(f"line {lineno}: expected at least 11 tab-separated fields, found {len(fields)}")
+        try:
+            flag = int(fields[1])
+        except ValueError:
+            raise SamError(f"line {lineno}: FLAG must be an integer, found {fields[1][:40]!r}") from None
+        rname = fields[2]
+        if flag & 4 or rname == b"*" or len(fields) < 12:
+            return
+        tags = fields[11]
+        if tags.startswith(b"AS:i:"):
+            start = 5
         else:
-            t = tabs[tabs + 6 < size]
-            hit = np.flatnonzero(_is_as(a, t))
-            p = t[hit]
-            p_line = np.searchsorted(ends, p)
-            in_tags = hit - first_tab[p_line] >= 10
-            p, p_line, hit = p[in_tags], p_line[in_tags], hit[in_tags]
-            first_of_line = np.ones(len(p), dtype=bool)
-            first_of_line[1:] = p_line[1:] != p_line[:-1]
-            p, p_line, p_tab = p[first_of_line], p_line[first_of_line], hit[first_of_line]
-        # The value runs to the next tab of the same line, or to the end of the line.
-        following = np.minimum(p_tab + 1, len(tabs) - 1)
-        value_end = np.where((p_tab + 1 < len(tabs)) & (tabs[following] < ends[p_line]), tabs[following], ends[p_line])
-        values, ok = _parse_ints(a, p + 6, value_end)
-        record_of_line = np.full(n_lines, -1, dtype=np.int64)
-        record_of_line[rec] = np.arange(len(rec))
-        as_record = record_of_line[p_line]
-        as_value = np.zeros(len(rec), dtype=np.int64)
-        has_as = np.zeros(len(rec), dtype=bool)
-        bad_as = np.zeros(len(rec), dtype=bool)
-        as_value[as_record] = values
-        has_as[as_record] = True
-        bad_as[as_record] = ~ok
-        if (bad_as & candidate).any():
-            return -1
-        sel = np.flatnonzero(candidate & has_as)
-        if len(sel) == 0:
-            return n_lines
-        line_start, t0, t1, t2, t3, t4, t5, t8, t9 = (x[sel] for x in (starts[rec], t0, t1, t2, t3, t4, t5, t8, t9))
-        pos, ok = _parse_uints(a, t2 + 1, t3)
-        if not ok.all():
-            return -1
-        seq_len = t9 - t8 - 1
-        seq_len[(seq_len == 1) & (a[t8 + 1] == 42)] = 0
-        words = _u64(data)
-        # CIGAR: one check per distinct string.
-        cigars, cigar_index = _distinct(data, words, t4 + 1, t5)
-        if cigars is None:
-            return -1
-        query = np.array(
-            [self.query_length(c, first_lineno) if c == b"*" or _CIGAR.fullmatch(c) else -2 for c in cigars],
-            dtype=np.int64,
-        )
-        record_query = query[cigar_index]
-        if (record_query == -2).any() or ((seq_len > 0) & (record_query >= 0) & (record_query != seq_len)).any():
-            return -1
-        # References: one dict lookup per distinct name.
-        ref_names, ref_index = _distinct(data, words, t1 + 1, t2)
-        if ref_names is None:
-            return -1
-        ref_ids = np.array([self.refs.setdefault(name, len(self.refs)) for name in ref_names], dtype=np.int32)
-        # Reads: one dict lookup per run of consecutive records with the same QNAME.
-        names = _words(words, line_start, t0)
-        if names is None:
-            return -1
-        new = np.ones(len(sel), dtype=bool)
-        new[1:] = (names[1:] != names[:-1]).any(axis=1)
-        run_start = np.flatnonzero(new)
-        setdefault = self.reads.setdefault
-        read_ids = np.array(
-            [
-                setdefault(data[s:e], len(self.reads))
-                for s, e in zip(line_start[run_start].tolist(), t0[run_start].tolist(), strict=True)
-            ],
-            dtype=np.int32,
-        )
-        run_length = np.diff(np.append(run_start, len(sel)))
-        self.read.frombytes(np.repeat(read_ids, run_length).tobytes())
-        self.ref.frombytes(ref_ids[ref_index].tobytes())
-        self.pos.frombytes(np.maximum(pos - 1, 0).astype(np.int64).tobytes())
-        self.length.frombytes(seq_len.astype(np.int32).tobytes())
-        self.score.frombytes((as_value[sel] + seq_len).astype(np.float64).tobytes())
-        return n_lines
+            start = tags.find(b"\tAS:i:")
+            if start < 0:
+                return
+            start += 6
+        end = tags.find(b"\t", start)
+        value = tags[start:end] if end >= 0 else tags[start:]
+        try:
+            aln_score = int(value)
+        except ValueError:
+            raise SamError(f"line {lineno}: AS:i tag must be an integer, found {value.strip()[:40]!r}") from None
+        try:
+            pos = int(fields[3]) - 1
+        except ValueError:
+            raise SamError(f"line {lineno}: POS must be an integer, found {fields[3][:40]!r}") from None
+        if pos >= 1 << 31:
+            raise SamError(f"line {lineno}: POS {pos + 1} is beyond the SAM limit (2^31 - 1)")
+        if abs(aln_score) > 1 << 30:
+            raise SamError(f"line {lineno}: AS:i {aln_score} is out of range")
+        seq = fields[9].rstrip(b"\r")
+        seq_len = 0 if seq == b"*" else len(seq)
+        # htslib (Virtool) refuses a record whose CIGAR and SEQ disagree in length, e.g. a truncated SEQ.
+        query_len = self.query_length(fields[5], lineno)
+        if seq_len and query_len >= 0 and query_len != seq_len:
+            raise SamError(
+                f"line {lineno}: the CIGAR {fields[5][:40].decode('ascii', 'replace')} covers {query_len} bases "
+                f"but SEQ has {seq_len} (truncated record?)"
+            )
+        self.kernel.append(fields[0], rname, max(pos, 0), seq_len, aln_score + seq_len)
+
+    def block(self, buffer: bytearray, size: int) -> None:
+        """Parse the whole lines in buffer[:size] (ending with a newline)."""
+        kernel = self.kernel
+        offset = 0
+        while offset < size:
+            offset, status = kernel.parse(buffer, offset, size)
+            if status == _kernel.DONE:
+                break
+            end = buffer.index(b"\n", offset, size)
+            line = bytes(buffer[offset:end])
+            if status == _kernel.HEADER:
+                self.header(line, kernel.lineno)
+            else:
+                self.line(line, kernel.lineno)
+            kernel.lineno += 1
+            offset = end + 1
 
 
-# Longest QNAME / RNAME / CIGAR the fast path handles (SAM caps QNAME at 254); longer ones go to the line parser.
-_MAX_FIELD = 256
+BLOCK_SIZE = 1 << 20
 
 
-def _parse_uints(a: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unsigned decimal integers in a[start:end] for each pair, and whether each was well formed (1-18 digits)."""
-    length = end - start
-    ok = (length > 0) & (length <= 18)
-    value = np.zeros(len(start), dtype=np.int64)
-    for d in range(int(length.max()) if len(length) else 0):
-        inside = d < length
-        digit = a[np.where(inside, start + d, 0)].astype(np.int64) - 48
-        ok &= ~inside | ((digit >= 0) & (digit <= 9))
-        value = np.where(inside, value * 10 + digit, value)
-    return value, ok
-
-
-def _parse_ints(a: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Signed decimal integers ("-" allowed) in a[start:end]."""
-    negative = (end > start) & (a[np.minimum(start, len(a) - 1)] == 45)
-    value, ok = _parse_uints(a, start + negative, end)
-    return np.where(negative, -value, value), ok
-
-
-def _is_as(a: np.ndarray, tab: np.ndarray) -> np.ndarray:
-    """Whether each tab position is followed by "AS:i:" (the caller guarantees 6 readable bytes)."""
-    return (a[tab + 1] == 65) & (a[tab + 2] == 83) & (a[tab + 3] == 58) & (a[tab + 4] == 105) & (a[tab + 5] == 58)
-
-
-def _u64(data: bytes) -> np.ndarray:
-    """A little-endian uint64 read at every byte offset of `data` (an overlapping, unaligned view: no copy)."""
-    return np.ndarray(shape=(max(len(data) - 7, 0),), dtype="<u8", buffer=data, offset=0, strides=(1,))
-
-
-_LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
-
-
-def _words(words: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray | None:
-    """The byte strings data[start:end] as rows of 8-byte words, zero past each end (None if one is too long).
-
-    Two strings are equal when their rows are (SAM names and CIGARs contain no NUL byte). Reads words through
-    `_u64`: one gather per 8 bytes of the longest string, however many records.
-    """
-    length = end - start
-    longest = int(length.max()) if len(length) else 0
-    if longest > _MAX_FIELD or longest < 1:
-        return None
-    count = (longest + 7) // 8
-    rows = np.empty((len(start), count + 1), dtype=np.uint64)
-    for j in range(count):
-        rows[:, j] = words[np.minimum(start + 8 * j, len(words) - 1)] & _LOW_BYTES[np.clip(length - 8 * j, 0, 8)]
-    rows[:, count] = length  # guards against a string that is a prefix of another followed by NULs
-    return rows
-
-
-def _distinct(
-    data: bytes, words: np.ndarray, start: np.ndarray, end: np.ndarray
-) -> tuple[list[bytes] | None, np.ndarray]:
-    """Distinct byte strings among data[start:end] and the index of each record's one (None if too long)."""
-    rows = _words(words, start, end)
-    if rows is None:
-        return None, start
-    # Sort one 64-bit hash per string rather than the strings, then check that equal hashes are equal strings.
-    key = rows[:, 0].copy()
-    for column in range(1, rows.shape[1]):
-        key = key * np.uint64(0x100000001B3) ^ rows[:, column]
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    if not (rows[first][inverse] == rows).all():
-        return None, start  # a hash collision: astronomically rare, the line parser handles the block
-    return [data[s:e] for s, e in zip(start[first].tolist(), end[first].tolist(), strict=True)], inverse
-
-
-BLOCK_SIZE = 8 << 20
-
-
-def read_sam(source: str | os.PathLike | BinaryIO) -> Alignments:
+def read_sam(source: str | os.PathLike | BinaryIO, *, tee: BinaryIO | None = None) -> Alignments:
     """Parse a SAM file (path, plain or gzip, or a binary stream such as bowtie2's stdout) into `Alignments`.
 
     Unmapped records (flag 0x4), records with RNAME "*" and records without an `AS:i` tag are skipped; secondary
     alignments (0x100, every alignment after a read's first with bowtie2 -k) are kept. Raises `SamError` naming
-    the line for a malformed header or record. Streams: reads blocks of about 8 MB of whole lines, parsed with
-    numpy; a block with anything unusual in it (CRLF, blank lines, very long names, a bad field) is read again
-    line by line, which accepts what the fast path is too strict for and names the first bad line.
+    the line for a malformed header or record. Streams: reads blocks of 1 MB into one reused buffer, parsed by the
+    compiled kernel; `tee`, if given, receives every byte read (e.g. `samtools view`'s stdin, to keep a BAM for
+    later without reading the SAM twice).
     """
     stream, close = _open_sam(source)
     parser = _SamParser()
-    lineno = 1
-    rest = b""
-    # Blocks carry 16 spare bytes after their data, so that 8-byte reads near the end stay inside the buffer.
-    slack = bytes(16)
+    buffer = bytearray(BLOCK_SIZE)
+    filled = 0
+    readinto = getattr(stream, "readinto", None)
     try:
         while True:
-            data = stream.read(BLOCK_SIZE)
-            if not data:
-                if rest:
-                    lineno += parser.block(rest + b"\n" + slack, len(rest) + 1, lineno)
+            if filled == len(buffer):
+                buffer.extend(bytes(len(buffer)))  # a line longer than the buffer
+            if readinto is not None:
+                with memoryview(buffer) as view:
+                    count = readinto(view[filled:])
+            else:
+                data = stream.read(len(buffer) - filled)
+                count = len(data)
+                buffer[filled : filled + count] = data
+            if not count:
+                if filled:
+                    if buffer[filled - 1] != 10:
+                        if filled == len(buffer):
+                            buffer.append(10)
+                        else:
+                            buffer[filled] = 10
+                        filled += 1
+                    parser.block(buffer, filled)
                 break
-            data = rest + data + slack
-            cut = data.rfind(b"\n", 0, len(data) - len(slack)) + 1
+            if tee is not None:
+                tee.write(buffer[filled : filled + count])
+            filled += count
+            cut = buffer.rfind(b"\n", 0, filled) + 1
             if cut == 0:
-                rest = data[: len(data) - len(slack)]
                 continue
-            lineno += parser.block(data, cut, lineno)
-            rest = data[cut : len(data) - len(slack)]
+            parser.block(buffer, cut)
+            buffer[: filled - cut] = buffer[cut:filled]
+            filled -= cut
     except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise SamError(f"line {lineno}: cannot read the file: {error}") from None
+        raise SamError(f"line {parser.kernel.lineno}: cannot read the file: {error}") from None
     finally:
         if close:
             stream.close()
 
-    def as_numpy(values: array, dtype) -> np.ndarray:
-        return np.frombuffer(values, dtype=dtype) if len(values) else np.zeros(0, dtype)
-
+    kernel = parser.kernel
+    reads = kernel.reads
+    reads.drop_index()
     return Alignments(
-        read=as_numpy(parser.read, np.int32),
-        ref=as_numpy(parser.ref, np.int32),
-        pos=as_numpy(parser.pos, np.int64),
-        length=as_numpy(parser.length, np.int32),
-        score=as_numpy(parser.score, np.float64),
-        read_names=[name.decode("utf-8", "replace") for name in parser.reads],
-        ref_names=[name.decode("utf-8", "replace") for name in parser.refs],
+        read=kernel.read.array(np.int32),
+        ref=kernel.ref.array(np.int32),
+        pos=kernel.pos.array(np.int32),
+        length=kernel.length.array(np.int32),
+        score=kernel.score.array(np.int32),
+        read_names=reads,
+        ref_names=list(kernel.refs),
         ref_lengths={name.decode("utf-8", "replace"): length for name, length in parser.ref_lengths.items()},
     )
