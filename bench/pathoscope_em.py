@@ -108,27 +108,32 @@ def generate(path: Path, records: int, otus: int, seed: int) -> dict:
     return {"records": written, "reads": reads, "refs": len(refs), "bytes": path.stat().st_size}
 
 
-def worker(which: str, sam: str, out: str, traced: bool) -> None:
+def worker(which: str, sam: str, out: str, traced: bool, previous: str | None = None) -> None:
     """Run one implementation (in its own process) and pickle its result, timings and memory.
 
     `new`: `read_sam` (compiled parser) + `em` (classes, compiled), coverage as int32 arrays; `previous`: the
-    numpy block parser and vectorised EM before this change (`bench/_previous_em.py`); `loop`: PathoScope 2's
-    way (`read_sam_by_line` + `em_loop`). With `traced`, tracemalloc runs (slower; for the peak only)."""
+    `read_sam` and `em` of another checkout (`previous`, e.g. a worktree of 1623910: the numpy block parser and
+    vectorised EM), imported from there; `loop`: PathoScope 2's way (`read_sam_by_line` + `em_loop`). With
+    `traced`, tracemalloc runs (slower; for the peak only)."""
     import tracemalloc
 
     sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "bench"))
-    import _previous_em as previous
+    if which == "previous":
+        assert previous is not None
+        sys.path.insert(0, previous)  # its `analyses` and `core` packages shadow this checkout's
+        from analyses.pathoscope.em import em as previous_em
+        from analyses.pathoscope.sam import read_sam as previous_read_sam
 
-    from analyses.pathoscope.em import em
-    from analyses.pathoscope.sam import read_sam
-    from tests.analyses.pathoscope_loop import em_loop, read_sam_by_line
+        parse, run_em = previous_read_sam, previous_em
+    else:
+        from analyses.pathoscope.em import em
+        from analyses.pathoscope.sam import read_sam
+        from tests.analyses.pathoscope_loop import em_loop, read_sam_by_line
 
-    parse, run_em = {
-        "new": (read_sam, lambda a: em(a, coverage_arrays=True)),
-        "previous": (previous.read_sam, previous.em),
-        "loop": (read_sam_by_line, em_loop),
-    }[which]
+        parse, run_em = {
+            "new": (read_sam, lambda a: em(a, coverage_arrays=True)),
+            "loop": (read_sam_by_line, em_loop),
+        }[which]
     # RSS now (not the import's peak): what parse + EM add to it is theirs.
     with open("/proc/self/status") as status:
         rss_before = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
@@ -157,11 +162,13 @@ def worker(which: str, sam: str, out: str, traced: bool) -> None:
         )
 
 
-def run(which: str, sam: Path, tmp: Path, traced: bool = False) -> dict:
+def run(which: str, sam: Path, tmp: Path, traced: bool = False, previous: str | None = None) -> dict:
     """Start a worker process; wall time, peak RSS (wait4) and its pickled numbers."""
     out = tmp / f"{which}.pickle"
     started = time.perf_counter()
     command = [sys.executable, __file__, "--worker", which, str(sam), str(out)] + (["--traced"] if traced else [])
+    if previous:
+        command += ["--previous", previous]
     process = subprocess.Popen(command)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
@@ -204,9 +211,16 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (SAM and results)")
     parser.add_argument("--worker", nargs=3, metavar=("WHICH", "SAM", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--previous",
+        help="another checkout whose read_sam + em are timed beside (e.g. `git worktree add --detach "
+        "/tmp/em-before 1623910`: the numpy code before the compiled kernel); without it, loop and new only",
+    )
     args = parser.parse_args()
+    if args.previous:
+        args.previous = str(Path(args.previous).resolve())
     if args.worker:
-        worker(*args.worker, traced=args.traced)
+        worker(*args.worker, traced=args.traced, previous=args.previous)
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-pathoscope-em-"))
@@ -219,10 +233,11 @@ def main() -> None:
             f"{shape['bytes'] / 1e6:.0f} MB (generated in {time.perf_counter() - started:.1f} s); "
             f"load average {os.getloadavg()[0]:.1f}"
         )
-        timed = {which: run(which, sam, tmp) for which in ("new", "previous", "loop")}
-        traced = {which: run(which, sam, tmp, traced=True) for which in ("new", "previous")}
+        compared = ("new", "previous") if args.previous else ("new",)
+        timed = {which: run(which, sam, tmp, previous=args.previous) for which in (*compared, "loop")}
+        traced = {which: run(which, sam, tmp, traced=True, previous=args.previous) for which in compared}
         loop = timed["loop"]
-        problems = {which: compare(timed[which]["result"], loop["result"]) for which in ("new", "previous")}
+        problems = {which: compare(timed[which]["result"], loop["result"]) for which in compared}
         result = timed["new"]["result"]
         multi = sum(1 for x in result["level_2_final"] if x) if result else 0
         records = shape["records"]
@@ -235,11 +250,11 @@ def main() -> None:
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         names = {
             "loop": "PathoScope 2 loop: `read_sam_by_line` + `em_loop`",
-            "previous": "previous: numpy block parser + vectorised EM",
+            "previous": f"previous: `{args.previous}`'s read_sam + em",
             "new": "new: compiled parser + EM over classes",
         }
         loop_total = loop["parse"] + loop["em"]
-        for which in ("loop", "previous", "new"):
+        for which in ("loop", *reversed(compared)):
             numbers = timed[which]
             total = numbers["parse"] + numbers["em"]
             rss_bytes = (numbers["rss_mb"] * 1024 - numbers["rss_before_kb"]) * 1024
