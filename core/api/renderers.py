@@ -21,7 +21,7 @@ _LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
 
 class ORJSONRenderer(JSONRenderer):
     """DRF's JSON renderer with orjson doing the writing; an indented answer (`Accept: ...; indent=2`) is left to
-    DRF's, as are NaN and infinities, which orjson would write as null where DRF refuses them."""
+    DRF's. One difference: orjson writes NaN and infinities as null, where DRF's strict renderer refuses them."""
 
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         if data is None:
