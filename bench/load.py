@@ -79,7 +79,7 @@ def prepare(args) -> str:
         notes = ("Field notes. " * 80 + "\n") * int(args.notes_mb * 1024 * 1024 / 1041)
         Sample.objects.filter(name="Sample 000").update(notes=notes)  # written as before the limit, no validation
     client = Client()
-    client.force_login(user)
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")  # a name every checkout knows
     return client.cookies["sessionid"].value
 
 
@@ -91,11 +91,15 @@ def start_server(checkout: Path, port: int, log: Path, processes: int = 1) -> li
         commands = [["-b", "127.0.0.1", "-p", str(port)]]
         listener = None
     else:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", port))
-        listener.listen(1024)
-        commands = [["--fd", str(listener.fileno())]] * processes
+        listeners = []
+        for _ in range(processes):
+            listener = socket.socket()
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            listener.bind(("127.0.0.1", port))
+            listener.listen(1024)
+            listeners.append(listener)
+        commands = [["--fd", str(l.fileno())] for l in listeners]
     started = [
         subprocess.Popen(
             [sys.executable, "-m", "virtool_site.server", *command, APPLICATION],
@@ -103,12 +107,13 @@ def start_server(checkout: Path, port: int, log: Path, processes: int = 1) -> li
             env=env,
             stdout=log.with_suffix(f".{number}.log").open("w"),
             stderr=subprocess.STDOUT,
-            pass_fds=[listener.fileno()] if listener else [],
+            pass_fds=[listeners[number].fileno()] if processes > 1 else [],
         )
         for number, command in enumerate(commands)
     ]
-    if listener:
-        listener.close()  # the servers hold it
+    if processes > 1:
+        for listener in listeners:
+            listener.close()  # the servers hold them
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if any(process.poll() is not None for process in started):

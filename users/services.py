@@ -146,7 +146,7 @@ def account_login(*, request: HttpRequest, handle: str, password: str, remember:
 
 
 def _login(request: HttpRequest, user: User, remember: bool) -> None:
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="users.backends.CachedModelBackend")
     request.session["remember"] = remember
     request.session.set_expiry(REMEMBER_SECONDS if remember else settings.SESSION_IDLE_SECONDS)
 

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP goes to Django, websockets through the session auth stack to the event consumer."""
+"""ASGI entry point: HTTP goes to Django (requests without a body through its WSGI handler, see bridge.py),
+websockets through the session auth stack to the event consumer."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from core.security import SameOriginWebsocketValidator  # noqa: E402
+from virtool_site.bridge import WSGIBridge  # noqa: E402
 from virtool_site.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": WSGIBridge(django_asgi_app),
         "websocket": SameOriginWebsocketValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -120,6 +120,10 @@ TEMPLATES = [
 # --- Database: SQLite file in the data path unless DATABASE_URL says otherwise ------------------------------
 DATABASE_URL = env("DATABASE_URL", default="") or f"sqlite:///{DATA_PATH / 'virtool.sqlite3'}"
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+# Connections are kept between requests (opening one costs more than most API requests: for SQLite the connect
+# and its PRAGMAs were a fifth of a request's time) and checked before reuse; 0 closes each at the request's end.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("VIRTOOL_DB_CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and one writer work at once; IMMEDIATE takes the write lock at BEGIN so that
     # concurrent writers (web + Celery workers) wait on the busy timeout instead of failing to upgrade a lock.
@@ -131,11 +135,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that daphne and Celery processes started by tests share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_PATH / "test_virtool.sqlite3")}
 else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # bin/test names each run's test database, so that two runs on one server never share one.
     if test_name := env("VIRTOOL_TEST_DATABASE_NAME", default=""):
         DATABASES["default"]["TEST"] = {"NAME": test_name}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Rendered responses of the busiest lists kept per web process until the database changes (core/caching.py):
+# at most this many (0: none) and this many MB.
+VIRTOOL_RESPONSE_CACHE_ENTRIES = env.int("VIRTOOL_RESPONSE_CACHE_ENTRIES", default=512)
+VIRTOOL_RESPONSE_CACHE_MB = env.int("VIRTOOL_RESPONSE_CACHE_MB", default=64)
 
 # --- Accounts ---------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"
@@ -148,8 +155,9 @@ PASSWORD_HASHERS = [
 ]
 LOGIN_URL = "/login"
 # django-axes checks every login (the API's, hence the login page's, and the Django admin's) before the password.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# ModelBackend and database sessions whose per-request reads are kept while the database is unchanged.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "users.backends.CachedModelBackend"]
+SESSION_ENGINE = "users.sessions"
 SESSION_COOKIE_AGE = 2_600_000  # Virtool's cookie max_age; "remember me" sessions live this long
 SESSION_IDLE_SECONDS = env.int("VIRTOOL_SESSION_IDLE", default=3600)  # Virtool: authenticated sessions, 60 min
 SESSION_COOKIE_SAMESITE = "Lax"

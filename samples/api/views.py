@@ -24,6 +24,7 @@ from core.api.schema import (
     ranged_download,
 )
 from core.api.serializers import created, validated
+from core.caching import cached_response
 from core.errors import InsufficientRights
 from core.permissions import IsAuthenticated, require_permission
 from samples import selectors, services
@@ -84,6 +85,7 @@ class SamplesView(APIView):
         ],
         responses=page_serializer("SamplePage", SampleMinimalSerializer),
     )
+    @cached_response
     def get(self, request: Request) -> Response:
         sort = request.query_params.get("sort", "-created_at")
         if sort not in SORT_FIELDS:

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from core.api.pagination import ItemsPagination, VirtoolPagination, query_bool
 from core.api.schema import FIND, LOCATION, PAGE_PARAMETERS, error_responses, one_of, page_serializer
 from core.api.serializers import created, validated
+from core.caching import cached_response
 from core.errors import InsufficientRights
 from core.permissions import IsAuthenticated, require_role
 from users import selectors, services
@@ -56,6 +57,7 @@ class AccountView(APIView):
     """GET/PATCH /account: one's own account."""
 
     @extend_schema(responses=AccountSerializer)
+    @cached_response
     def get(self, request: Request) -> Response:
         return Response(_account_data(request_user(request)))
 
