@@ -12,7 +12,8 @@ process or query made it (a `save()`, a `QuerySet.update()`, a Celery worker, a 
 
 - SQLite: `PRAGMA data_version` (changes when another connection commits) with this connection's
   `total_changes` (its own writes) and a number for the connection itself;
-- PostgreSQL: `pg_current_wal_lsn()`, the position in the write-ahead log, which every committed write moves.
+- PostgreSQL: `pg_current_wal_insert_lsn()`, the position where the next write-ahead log record goes, which every
+  write moves (a commit writes a record of its own).
 
 The marker is read before the view queries; a write committed in between is in the stored body already and moves
 the marker, so the body is never served under a marker older than its data. When the marker cannot be read
@@ -56,7 +57,7 @@ def database_marker() -> tuple[Any, ...] | None:
             return (getattr(connection, "virtool_marker_token", 0), version, raw.total_changes)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_current_wal_lsn()")
+                cursor.execute("SELECT pg_current_wal_insert_lsn()")
                 (lsn,) = cursor.fetchone()
             return ("pg", str(lsn))
     except DatabaseError:
