@@ -24,7 +24,8 @@ ENV PATH=/opt/virtool/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     VIRTOOL_DATA_PATH=/data \
     VIRTOOL_HOST=0.0.0.0 \
-    VIRTOOL_PORT=9950
+    VIRTOOL_PORT=9950 \
+    VIRTOOL_WEB_PROCESSES=2
 VOLUME /data
 EXPOSE 9950
 CMD ["sh", "-c", "exec python -m virtool_site.server -b \"$VIRTOOL_HOST\" -p \"$VIRTOOL_PORT\" --proxy-headers virtool_site.asgi:application"]
