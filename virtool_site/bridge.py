@@ -67,6 +67,8 @@ def environ_for(scope: Scope) -> dict[str, Any]:
         environ["REMOTE_ADDR"] = client[0]
         environ["REMOTE_PORT"] = str(client[1])
     for raw_name, raw_value in scope.get("headers", ()):
+        if b"_" in raw_name:  # `X_Forwarded_Proto` would pass for `X-Forwarded-Proto`: dropped, as Django's ASGI does
+            continue
         name = raw_name.decode("latin-1").upper().replace("-", "_")
         key = name if name in ("CONTENT_LENGTH", "CONTENT_TYPE") else f"HTTP_{name}"
         value = raw_value.decode("latin-1")
@@ -88,7 +90,8 @@ class _Response:
 
     def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
         self.status = int(status.split(" ", 1)[0])
-        self.headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+        # Stripped as Django's ASGI handler does: WSGIHandler writes each Set-Cookie value with a leading space.
+        self.headers = [(name.lower().encode("latin-1"), value.strip().encode("latin-1")) for name, value in headers]
 
 
 class WSGIBridge:
