@@ -3,6 +3,7 @@ as Django's test client and ASGI handler answer; everything else through the ASG
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import random
@@ -294,6 +295,22 @@ def test_signed_in_get_answers_as_the_test_client(admin_user, fallback_calls, fi
 
 
 @sync_thread_db
+def test_a_bridged_request_crosses_to_the_sync_thread_once(admin_user, monkeypatch):
+    hops: list[str] = []
+    for name in ("_call", "_next", "_close"):
+        hop = getattr(BRIDGE, name)
+
+        async def counted(*args, _name=name, _hop=hop):
+            hops.append(_name)
+            return await _hop(*args)
+
+        monkeypatch.setattr(BRIDGE, name, counted)
+    start, _ = call(application, http_scope("GET", "/api/account", headers=[session_header(admin_user)]))
+    assert start["status"] == 200
+    assert hops == ["_call"]  # the whole middleware chain and the view in one call; the body sent from the loop
+
+
+@sync_thread_db
 def test_bridged_headers_are_those_of_djangos_asgi_handler(admin_user):
     # A first request of a fresh session slides its expiry (SessionActivityMiddleware): both answers set the cookie.
     scope = http_scope("GET", "/api/account", headers=[session_header(admin_user)])
@@ -377,6 +394,9 @@ def test_post_with_body_goes_to_the_asgi_handler(admin_user, fallback_calls):
     assert json.loads(body_of(bodies))["name"] == "bridge key"
     assert fallback_calls == ["POST"]
     assert APIKey.objects.filter(user=admin_user, name="bridge key").exists()
+    # Django's ASGI handler ran the view on a thread of the request's own (ThreadSensitiveContext), now ended: its
+    # database connection goes with it when collected, before the test database is dropped.
+    gc.collect()
 
 
 @sync_thread_db
