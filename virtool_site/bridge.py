@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -25,8 +25,8 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpResponseBase
 
 Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]  # as Django's ASGIHandler types them
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 BRIDGED_METHODS = frozenset({"GET", "HEAD"})
@@ -122,7 +122,8 @@ class WSGIBridge:
 
     def _run(self, scope: Scope) -> _Response:
         response = _Response()
-        result = self.handler(environ_for(scope), response.start_response)
+        # Django never calls the `write` that PEP 3333's start_response returns: this one returns none.
+        result = self.handler(environ_for(scope), response.start_response)  # type: ignore[arg-type]
         if isinstance(result, HttpResponseBase) and not result.streaming:
             try:
                 response.body = b"".join(result)
