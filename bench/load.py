@@ -99,7 +99,7 @@ def start_server(checkout: Path, port: int, log: Path, processes: int = 1) -> li
             listener.bind(("127.0.0.1", port))
             listener.listen(1024)
             listeners.append(listener)
-        commands = [["--fd", str(l.fileno())] for l in listeners]
+        commands = [["--fd", str(listener.fileno())] for listener in listeners]
     started = [
         subprocess.Popen(
             [sys.executable, "-m", "virtool_site.server", *command, APPLICATION],

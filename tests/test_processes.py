@@ -63,6 +63,23 @@ def main_process(tree: dict[int, tuple[int, str]], *needles: str) -> int | None:
     return None
 
 
+def web_processes(tree: dict[int, tuple[int, str]]) -> tuple[int | None, set[int]]:
+    """The web server supervisord runs and its daphnes: with VIRTOOL_WEB_PROCESSES=N > 1 that process is a parent
+    (`supervise`) with N children on sockets of their own (`--fd`); with 1 it is the daphne itself, no children."""
+    web = main_process(tree, "virtool_site.server")
+    return web, {pid for pid, (parent, command) in tree.items() if parent == web and "--fd" in command}
+
+
+def web_processes_setting(pid: int) -> int:
+    """VIRTOOL_WEB_PROCESSES as the web server got it (bin/env's default or the caller's)."""
+    environ = dict(
+        item.split("=", 1)
+        for item in Path(f"/proc/{pid}/environ").read_text(errors="replace").split("\0")
+        if "=" in item
+    )
+    return int(environ.get("VIRTOOL_WEB_PROCESSES") or 1)
+
+
 def listening(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), 0.5).close()
@@ -73,7 +90,7 @@ def listening(port: int) -> bool:
 
 @pytest.mark.live
 @pytest.mark.once
-def test_make_run_restarts_a_killed_worker_while_web_stays_up_and_ctrl_c_stops_everything(tmp_path):
+def test_make_run_restarts_a_killed_worker_while_web_stays_up_and_a_killed_web_and_ctrl_c_stops_everything(tmp_path):
     data = tmp_path / "instance"
     port, redis_port = free_port(), free_port()
     env = {
@@ -103,11 +120,20 @@ def test_make_run_restarts_a_killed_worker_while_web_stays_up_and_ctrl_c_stops_e
         wait_for(lambda: listening(port), timeout=180, interval=0.5)
         wait_for(lambda: small_worker_starts() == 1, timeout=180, interval=0.5)
         tree = process_tree(run.pid)
-        web = main_process(tree, "virtool_site.server")
         worker = main_process(tree, "worker", "-Q small")
-        assert web, tree
         assert worker, tree
         assert listening(redis_port)
+        web, daphnes = web_processes(tree)
+        assert web, tree
+        expected_daphnes = web_processes_setting(web)
+        if expected_daphnes > 1:  # the children start after the parent has bound the port: wait for all of them
+
+            def all_daphnes_started() -> tuple[int | None, set[int]] | None:
+                found = web_processes(process_tree(run.pid))
+                return found if len(found[1]) == expected_daphnes else None
+
+            web, daphnes = wait_for(all_daphnes_started, timeout=60)
+        assert len(daphnes) == (expected_daphnes if expected_daphnes > 1 else 0), tree
 
         answers: list[int | str] = []
         done = threading.Event()
@@ -133,11 +159,28 @@ def test_make_run_restarts_a_killed_worker_while_web_stays_up_and_ctrl_c_stops_e
         done.set()
         poller.join()
         tree = process_tree(run.pid)
-        assert main_process(tree, "virtool_site.server") == web  # the web server was never stopped
+        assert web_processes(tree) == (web, daphnes)  # the web server was never stopped, nor any of its daphnes
         assert answers
         assert set(answers) == {200}, answers
         assert new_worker != worker
         assert back_after < 180
+
+        # The web server killed (with several daphnes, the parent supervisord runs): supervisord starts it again,
+        # and the daphnes of the killed one die with it (PR_SET_PDEATHSIG) instead of serving on beside the new ones.
+        os.kill(web, signal.SIGKILL)
+
+        def web_restarted() -> tuple[int | None, set[int]] | None:
+            found = web_processes(process_tree(run.pid))
+            if found[0] in (None, web) or len(found[1]) != len(daphnes) or not listening(port):
+                return None
+            return found
+
+        new_web, new_daphnes = wait_for(web_restarted, timeout=120, interval=0.5)
+        wait_for(lambda: not any(alive(pid) for pid in daphnes), timeout=10)
+        assert not new_daphnes & daphnes
+        assert wait_for(lambda: api_status(port) == 200, timeout=60, interval=0.5)
+        tree = process_tree(run.pid)
+        assert web_processes(tree) == (new_web, new_daphnes)
 
         # Ctrl-C: every process stops, the Redis it started too.
         pids = set(tree)
@@ -158,6 +201,13 @@ def test_make_run_restarts_a_killed_worker_while_web_stays_up_and_ctrl_c_stops_e
                         os.kill(pid, signal.SIGKILL)
                 run.wait()
         print(log_path.read_text()[-6000:])  # noqa: T201  (shown when the test fails)
+
+
+def api_status(port: int) -> int | None:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/api", timeout=10).status_code
+    except requests.RequestException:
+        return None
 
 
 def alive(pid: int) -> bool:

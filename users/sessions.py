@@ -31,10 +31,10 @@ class SessionStore(db.SessionStore):
     def _get_session_from_db(self) -> Any:
         key = self.session_key
         if not key:
-            return super()._get_session_from_db()
+            return super()._get_session_from_db()  # type: ignore[misc]  # not in django-stubs
 
         def load() -> tuple[str, Any] | None:
-            session = super(SessionStore, self)._get_session_from_db()
+            session = super(SessionStore, self)._get_session_from_db()  # type: ignore[misc]
             return None if session is None else (session.session_data, session.expire_date)
 
         row = _rows.get_or_load(key, load)

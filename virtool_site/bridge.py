@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -25,8 +25,8 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpResponseBase
 
 Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]  # as Django's ASGIHandler types them
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 BRIDGED_METHODS = frozenset({"GET", "HEAD"})
@@ -67,6 +67,8 @@ def environ_for(scope: Scope) -> dict[str, Any]:
         environ["REMOTE_ADDR"] = client[0]
         environ["REMOTE_PORT"] = str(client[1])
     for raw_name, raw_value in scope.get("headers", ()):
+        if b"_" in raw_name:  # `X_Forwarded_Proto` would pass for `X-Forwarded-Proto`: dropped, as Django's ASGI does
+            continue
         name = raw_name.decode("latin-1").upper().replace("-", "_")
         key = name if name in ("CONTENT_LENGTH", "CONTENT_TYPE") else f"HTTP_{name}"
         value = raw_value.decode("latin-1")
@@ -88,7 +90,8 @@ class _Response:
 
     def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
         self.status = int(status.split(" ", 1)[0])
-        self.headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+        # Stripped as Django's ASGI handler does: WSGIHandler writes each Set-Cookie value with a leading space.
+        self.headers = [(name.lower().encode("latin-1"), value.strip().encode("latin-1")) for name, value in headers]
 
 
 class WSGIBridge:
@@ -119,7 +122,8 @@ class WSGIBridge:
 
     def _run(self, scope: Scope) -> _Response:
         response = _Response()
-        result = self.handler(environ_for(scope), response.start_response)
+        # Django never calls the `write` that PEP 3333's start_response returns: this one returns none.
+        result = self.handler(environ_for(scope), response.start_response)  # type: ignore[arg-type]
         if isinstance(result, HttpResponseBase) and not result.streaming:
             try:
                 response.body = b"".join(result)
