@@ -78,6 +78,36 @@ def build_env(*, data_path: Path, redis_url: str, prefix: str) -> dict[str, str]
     return env
 
 
+@dataclass
+class Code:
+    """One checkout whose daphne and dispatcher are timed: this one, or `--compare`'s."""
+
+    name: str
+    root: Path
+    tmp: Path  # its logs
+    base_env: dict[str, str]
+    server: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**self.base_env, "PYTHONPATH": str(self.root)}
+
+    @property
+    def commit(self) -> str:
+        result = subprocess.run(
+            ["git", "-C", str(self.root), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.stdout.strip() or "unknown commit"
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as `uptime` prints them."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def free_port() -> int:
     """An unused TCP port on 127.0.0.1."""
     with socket.socket() as sock:
@@ -162,13 +192,13 @@ def make_users_and_sessions(count: int) -> list[tuple[int, str]]:
 # --- Dispatcher process -------------------------------------------------------------------------------------
 
 
-def dispatcher_main() -> None:
+def dispatcher_main(root: Path) -> None:
     """Read one JSON command per line on stdin, make the change, answer with timestamps on stdout.
 
     Command: {"marker": str, "audience": "all" | "per-user", "user_ids": [int]} or {"quit": true}.
     Answer:  {"t0": before settings_update, "t_send": send() called, "t_sent": send() returned, "t1": returned}.
     """
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(root))
     import django
 
     django.setup()
@@ -212,8 +242,8 @@ def dispatcher_main() -> None:
 class Dispatcher:
     """The bench side of the dispatcher process."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = env
+    def __init__(self, code: Code, log_path: Path) -> None:
+        self.code = code
         self.log_path = log_path
         self.process: asyncio.subprocess.Process | None = None
 
@@ -223,8 +253,10 @@ class Dispatcher:
                 sys.executable,
                 str(Path(__file__).resolve()),
                 "--dispatcher",
-                cwd=ROOT,
-                env=self.env,
+                "--root",
+                str(self.code.root),
+                cwd=self.code.root,
+                env=self.code.env,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
@@ -343,15 +375,25 @@ class Fleet:
             f"({self.server_closed} connections were closed by the server; see daphne.log, --keep keeps it)"
         )
 
-    async def run_round(self, dispatcher: Dispatcher, marker: str, audience: str, timeout: float) -> dict:
+    async def run_round(
+        self, dispatcher: Dispatcher, marker: str, audience: str, timeout: float, server_pid: int
+    ) -> dict:
         current = self.rounds[marker] = Round(expected=len(self.connections))
+        lag = LagMonitor()
+        cpu0, server0 = time.process_time(), process_cpu(server_pid)
+        lag.start()
         stamps = await dispatcher.change(marker, audience, self.user_ids)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(current.complete.wait(), timeout)
+        await lag.stop()
+        cpu1, server1 = time.process_time(), process_cpu(server_pid)
         arrivals = sorted(current.arrivals)
         del self.rounds[marker]
         t0 = stamps["t0"]
         return {
+            "client_cpu": cpu1 - cpu0,
+            "server_cpu": server1 - server0,
+            "client_lag": lag.worst,
             "received": len(arrivals),
             "expected": current.expected,
             "first": arrivals[0] - t0 if arrivals else math.nan,
@@ -381,6 +423,34 @@ class Fleet:
         await asyncio.gather(*self.readers, return_exceptions=True)
 
 
+class LagMonitor:
+    """How late this process's event loop runs a callback it scheduled every millisecond: the clients' own
+    backlog (frames waiting to be parsed while the loop is busy)."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        async def tick() -> None:
+            while True:
+                before = time.perf_counter()
+                await asyncio.sleep(0.001)
+                self.worst = max(self.worst, time.perf_counter() - before - 0.001)
+
+        self.task = asyncio.create_task(tick())
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc (10 ms resolution)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def group_size(redis_url: str, prefix: str, group: str) -> int:
     """How many channels a Channels group has in Redis (stale members would inflate every fan-out)."""
     import redis.asyncio
@@ -401,13 +471,14 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def summarize(label: str, results: list[dict], server_closed: int) -> dict:
+def summarize(code: str, label: str, results: list[dict], server_closed: int) -> dict:
     complete = [r for r in results if r["received"] == r["expected"]]
     lasts = [r["last"] for r in complete] or [math.nan]
     firsts = [r["first"] for r in results if r["received"]] or [math.nan]
     delivered = sum(r["received"] for r in results)
     busy = sum(r["last"] for r in results if r["received"])
     return {
+        "code": code,
         "config": label,
         "clients": results[0]["expected"] if results else 0,
         "rounds": len(results),
@@ -421,6 +492,9 @@ def summarize(label: str, results: list[dict], server_closed: int) -> dict:
         "to_send_median": statistics.median(r["to_send"] for r in results),
         "send_median": statistics.median(r["send"] for r in results),
         "msgs_per_s": delivered / busy if busy else math.nan,
+        "server_cpu_median": statistics.median(r["server_cpu"] for r in results),
+        "client_cpu_median": statistics.median(r["client_cpu"] for r in results),
+        "client_lag_median": statistics.median(r["client_lag"] for r in results),
     }
 
 
@@ -428,51 +502,51 @@ def ms(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value * 1000:.1f}"
 
 
+COLUMNS = [
+    ("code", lambda row: row["code"]),
+    ("config", lambda row: row["config"]),
+    ("clients", lambda row: str(row["clients"])),
+    ("rounds", lambda row: str(row["rounds"])),
+    ("all recv median ms", lambda row: ms(row["all_median"])),
+    ("all recv p95 ms", lambda row: ms(row["all_p95"])),
+    ("all recv max ms", lambda row: ms(row["all_max"])),
+    ("first recv median ms", lambda row: ms(row["first_median"])),
+    ("msgs/s", lambda row: "n/a" if math.isnan(row["msgs_per_s"]) else f"{row['msgs_per_s']:.0f}"),
+    ("write→send() ms", lambda row: ms(row["to_send_median"])),
+    ("send() ms", lambda row: ms(row["send_median"])),
+    ("daphne CPU ms", lambda row: ms(row["server_cpu_median"])),
+    ("clients CPU ms", lambda row: ms(row["client_cpu_median"])),
+    ("clients lag ms", lambda row: ms(row["client_lag_median"])),
+    ("lost", lambda row: str(row["lost"])),
+    ("closed by server", lambda row: str(row["closed"])),
+]
+
+
 def print_table(rows: list[dict]) -> None:
-    headers = [
-        "config",
-        "clients",
-        "rounds",
-        "all recv median ms",
-        "all recv p95 ms",
-        "all recv max ms",
-        "first recv median ms",
-        "msgs/s",
-        "write→send() ms",
-        "send() ms",
-        "lost",
-        "closed by server",
-    ]
-    lines = [
-        [
-            row["config"],
-            str(row["clients"]),
-            str(row["rounds"]),
-            ms(row["all_median"]),
-            ms(row["all_p95"]),
-            ms(row["all_max"]),
-            ms(row["first_median"]),
-            "n/a" if math.isnan(row["msgs_per_s"]) else f"{row['msgs_per_s']:.0f}",
-            ms(row["to_send_median"]),
-            ms(row["send_median"]),
-            str(row["lost"]),
-            str(row["closed"]),
-        ]
-        for row in rows
-    ]
-    print("| " + " | ".join(headers) + " |")
-    print("|" + "|".join("---" for _ in headers) + "|")
-    for line in lines:
-        print("| " + " | ".join(line) + " |")
+    """One line per code and configuration, the codes of one configuration side by side."""
+    order = {config: index for index, config in enumerate(dict.fromkeys((r["config"], r["clients"]) for r in rows))}
+    rows = sorted(rows, key=lambda row: order[(row["config"], row["clients"])])
+    print("| " + " | ".join(name for name, _ in COLUMNS) + " |")
+    print("|" + "|".join("---" for _ in COLUMNS) + "|")
+    for row in rows:
+        print("| " + " | ".join(cell(row) for _, cell in COLUMNS) + " |")
 
 
 # --- The run ------------------------------------------------------------------------------------------------
 
 
-async def bench(
-    args: argparse.Namespace, env: dict[str, str], port: int, tmp: Path, sessions: list[tuple[int, str]]
-) -> list[dict]:
-    dispatcher = Dispatcher(env, tmp / "dispatcher.log")
+async def wait_until_empty(redis_url: str, prefix: str, group: str, limit: float = 30) -> tuple[int, float]:
+    """Members left in `group` once it is empty or `limit` seconds have passed, and how long that took."""
+    started = time.monotonic()
+    left = await group_size(redis_url, prefix, group)
+    while left and time.monotonic() - started < limit:
+        await asyncio.sleep(0.1)
+        left = await group_size(redis_url, prefix, group)
+    return left, time.monotonic() - started
+
+
+async def bench(args: argparse.Namespace, code: Code, port: int, server_pid: int, sessions: list[tuple[int, str]]):
+    dispatcher = Dispatcher(code, code.tmp / "dispatcher.log")
     url, origin = f"ws://127.0.0.1:{port}/ws", f"http://127.0.0.1:{port}"
     phases = [(args.clients, args.audiences)]
     if args.small_clients and args.small_clients != args.clients:
@@ -489,48 +563,42 @@ async def bench(
                 opened = time.perf_counter() - started
                 warmups = await fleet.warm_up(dispatcher, str(count))
                 members = await group_size(args.redis_url, args.prefix, "all")
+                # One member per socket (each consumer joins its groups), or one per daphne process (core.fanout).
                 print(
-                    f"{count} clients connected in {opened:.1f}s, joined after {warmups} warm-up change(s); "
-                    f"group `all` has {members} members"
+                    f"{code.name}: {count} clients connected in {opened:.1f}s, joined after {warmups} warm-up "
+                    f"change(s); group `all` has {members} member(s)"
                 )
-                if members != count:
-                    print(
-                        f"  warning: `all` has {members - count} stale members (consumers that never left it): "
-                        "every fan-out to `all` also carries their channel names"
-                    )
+                if members not in (1, count):
+                    print(f"  warning: `all` has {members} members for {count} sockets on one daphne: stale members")
                 results: dict[str, list[dict]] = {audience: [] for audience in audiences}
                 for number in range(args.rounds):
                     # Interleaved, so that drift (Redis, SQLite WAL, GC) affects every configuration alike.
                     for audience in audiences:
                         marker = f"bench/round-{count}-{audience}-{number}"
-                        results[audience].append(await fleet.run_round(dispatcher, marker, audience, args.timeout))
+                        results[audience].append(
+                            await fleet.run_round(dispatcher, marker, audience, args.timeout, server_pid)
+                        )
                         await asyncio.sleep(args.pause)
                 for audience in audiences:
                     if args.details:
                         for number, row in enumerate(results[audience]):
                             print(
                                 f"  {count} {audience:8} round {number:3}: first {ms(row['first']):>7} ms, "
-                                f"all {ms(row['last']):>7} ms, send() {ms(row['send']):>7} ms, "
+                                f"all {ms(row['last']):>7} ms, send() {ms(row['send']):>7} ms, daphne CPU "
+                                f"{ms(row['server_cpu']):>6} ms, clients CPU {ms(row['client_cpu']):>6} ms, "
                                 f"received {row['received']}/{row['expected']}"
                             )
                     label = "all" if audience == "all" else f"per-user ({count} groups)"
-                    summaries.append(summarize(label, results[audience], fleet.server_closed))
+                    summaries.append(summarize(code.name, label, results[audience], fleet.server_closed))
             finally:
                 await fleet.close(args.close_batch)
             await asyncio.sleep(0.5)  # let daphne run the disconnects before the next phase
-        # Daphne leaves the groups of closed sockets as it processes their disconnects: wait until the group is
-        # empty or has stopped shrinking for 3 s (at most 30 s).
-        started = time.monotonic()
-        left = await group_size(args.redis_url, args.prefix, "all")
-        last_change = time.monotonic()
-        while left and time.monotonic() - last_change < 3 and time.monotonic() - started < 30:
-            await asyncio.sleep(0.25)
-            now_left = await group_size(args.redis_url, args.prefix, "all")
-            if now_left != left:
-                left, last_change = now_left, time.monotonic()
+        # Daphne leaves the groups as it processes the disconnects of the closed sockets (with one member per
+        # process, only the last one empties the group): wait until it is empty, at most 30 s.
+        left, took = await wait_until_empty(args.redis_url, args.prefix, "all")
         print(
-            f"after every client left, group `all` still has {left} members"
-            + (" (stale)" if left else f" (emptied {time.monotonic() - started + 0.5:.1f} s after the last close)")
+            f"{code.name}: after every client left, group `all` still has {left} member(s)"
+            + (" (stale)" if left else f" (emptied {took + 0.5:.1f} s after the last close)")
         )
     finally:
         await dispatcher.close()
@@ -544,12 +612,13 @@ def daphne_errors(log: str) -> Counter:
 
 
 @contextlib.contextmanager
-def daphne(env: dict[str, str], port: int, log_path: Path, app: str) -> Iterator[subprocess.Popen]:
+def daphne(code: Code, port: int, log_path: Path, app: str) -> Iterator[subprocess.Popen]:
+    """The server as production runs it (`python -m virtool_site.server`, i.e. daphne), from the code's checkout."""
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
-            cwd=ROOT,
-            env=env,
+            [sys.executable, "-m", code.server, "-b", "127.0.0.1", "-p", str(port), app],
+            cwd=code.root,
+            env=code.env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -558,6 +627,28 @@ def daphne(env: dict[str, str], port: int, log_path: Path, app: str) -> Iterator
             yield process
         finally:
             stop(process)
+
+
+def report_logs(code: Code, failed: bool) -> None:
+    """What daphne's and the dispatcher's logs say went wrong."""
+    errors: Counter = Counter()
+    if (code.tmp / "daphne.log").exists():
+        errors = daphne_errors((code.tmp / "daphne.log").read_text(errors="replace"))
+        for error, count in errors.most_common(5):
+            print(f"{code.name} daphne.log: {count} x Exception inside application: {error}", file=sys.stderr)
+    if (code.tmp / "dispatcher.log").exists():
+        text = (code.tmp / "dispatcher.log").read_text(errors="replace")
+        full = [line for line in text.splitlines() if "over capacity" in line]
+        if full:
+            print(
+                f"{code.name} dispatcher.log: {len(full)} group sends found full inboxes, e.g. {full[0]}",
+                file=sys.stderr,
+            )
+        if failed and not errors and (code.tmp / "daphne.log").exists():
+            print(
+                f"--- {code.name} daphne.log (tail) ---\n" + (code.tmp / "daphne.log").read_text()[-3000:],
+                file=sys.stderr,
+            )
 
 
 def main() -> int:
@@ -587,6 +678,12 @@ def main() -> int:
         default=25,
         help="clients closed together, 0.25 s apart, after a phase; 0 closes all at once (default 25)",
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="another checkout (e.g. a worktree of main) whose daphne and dispatcher are run the same way, after "
+        "this checkout's, on the same database and sessions",
+    )
     parser.add_argument("--details", action="store_true", help="print every round")
     parser.add_argument(
         "--asgi",
@@ -598,16 +695,24 @@ def main() -> int:
         default="virtool_site.settings",
         help="DJANGO_SETTINGS_MODULE of daphne and the dispatcher (to try a variant)",
     )
+    parser.add_argument(
+        "--server",
+        default="virtool_site.server",
+        help="module daphne is run as (default virtool_site.server, as bin/supervisord.conf; `daphne` for stock)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, database)")
     parser.add_argument("--dispatcher", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.dispatcher:
-        dispatcher_main()
+        dispatcher_main(args.root)
         return 0
     if args.clients < 1 or args.rounds < 1 or args.small_clients < 0:
         parser.error("--clients and --rounds must be at least 1")
     if not args.audiences or set(args.audiences) - {"all", "per-user"}:
         parser.error("--audiences takes all and/or per-user")
+    if args.compare and not (args.compare / "manage.py").exists():
+        parser.error(f"--compare: {args.compare} is not a checkout (no manage.py)")
 
     # SIGTERM (and SIGINT, even when a non-interactive shell started the bench in the background) interrupts the
     # run like Ctrl-C, so that the `finally` blocks stop daphne and the dispatcher and remove the temp dir.
@@ -616,49 +721,52 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="virtool-bench-"))
     env = build_env(data_path=tmp / "data", redis_url=args.redis_url, prefix=args.prefix)
     env["DJANGO_SETTINGS_MODULE"] = args.settings
+    codes = [Code("this checkout", ROOT, tmp / "this", env, args.server)]
+    if args.compare:
+        codes.append(Code(f"compare: {args.compare}", args.compare.resolve(), tmp / "compare", env, args.server))
     failed = True
+    summaries: list[dict] = []
     try:
-        migrate = subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if migrate.returncode:
-            raise RuntimeError(f"migrate failed:\n{migrate.stdout[-2000:]}\n{migrate.stderr[-3000:]}")
+        for code in codes:
+            code.tmp.mkdir()
+            # This checkout migrates; the compare checkout must find nothing to do on the same database.
+            migrate = subprocess.run(
+                [sys.executable, "manage.py", "migrate", "--noinput"],
+                cwd=code.root,
+                env=code.env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            if migrate.returncode:
+                raise RuntimeError(f"{code.name}: migrate failed:\n{migrate.stdout[-2000:]}\n{migrate.stderr[-3000:]}")
         os.environ.update(env)
         sys.path.insert(0, str(ROOT))
         sessions = make_users_and_sessions(max(args.clients, args.small_clients))
-        clear_redis_prefix(args.redis_url, args.prefix)
-        port = free_port()
-        print(f"daphne on 127.0.0.1:{port}, Redis {args.redis_url} prefix {args.prefix!r}, data {tmp}")
-        with daphne(env, port, tmp / "daphne.log", args.asgi):
-            summaries = asyncio.run(asyncio.wait_for(bench(args, env, port, tmp, sessions), args.max_seconds))
+        print(f"Redis {args.redis_url} prefix {args.prefix!r}, data {tmp}; load average {load_average()}")
+        for code in codes:
+            clear_redis_prefix(args.redis_url, args.prefix)
+            port = free_port()
+            print(f"{code.name}: {code.server} on 127.0.0.1:{port} from {code.root} ({code.commit})")
+            with daphne(code, port, code.tmp / "daphne.log", args.asgi) as server:
+                summaries += asyncio.run(
+                    asyncio.wait_for(bench(args, code, port, server.pid, sessions), args.max_seconds)
+                )
+            report_logs(code, failed=False)
         print()
-        print(f"{' '.join(sys.argv)}  (times in ms from just before settings_update; 2 phases on one daphne)")
+        print(f"{' '.join(sys.argv)}  (times in ms from just before settings_update; load average {load_average()})")
+        for code in codes:
+            print(f"- {code.name}: {code.root} at {code.commit}")
         print_table(summaries)
         failed = any(row["lost"] or row["closed"] for row in summaries)
         return 1 if failed else 0
     finally:
         with contextlib.suppress(Exception):
             clear_redis_prefix(args.redis_url, args.prefix)
-        if (tmp / "daphne.log").exists():
-            errors = daphne_errors((tmp / "daphne.log").read_text(errors="replace"))
-            for error, count in errors.most_common(5):
-                print(f"daphne.log: {count} x Exception inside application: {error}", file=sys.stderr)
-        if (tmp / "dispatcher.log").exists():
-            full = [
-                line
-                for line in (tmp / "dispatcher.log").read_text(errors="replace").splitlines()
-                if "over capacity" in line
-            ]
-            if full:
-                print(f"dispatcher.log: {len(full)} group sends found full inboxes, e.g. {full[0]}", file=sys.stderr)
-            if failed and not errors:
-                print("--- daphne.log (tail) ---\n" + (tmp / "daphne.log").read_text()[-3000:], file=sys.stderr)
+        if failed:
+            for code in codes:
+                report_logs(code, failed=True)
         if args.keep:
             print(f"kept {tmp}")
         else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,10 +15,8 @@ from redis.exceptions import RedisError
 
 from core.constants import WS_CLOSE_TRY_AGAIN, WS_CLOSE_UNAUTHENTICATED
 from core.events import ChannelEvent
+from core.fanout import local_groups
 from core.selectors import event_groups_for
-
-# Shorter than the channel layer's group_expiry (settings.CHANNEL_LAYERS), so memberships never lapse.
-GROUP_REFRESH_SECONDS = 1800
 
 # Redis, which carries every live update, cannot be reached: the socket is closed with this reason (code 4503:
 # Virtool's client reconnects), never a failed handshake (an HTTP 500) or a traceback.
@@ -33,6 +30,8 @@ log = logging.getLogger(__name__)
 # writing the same JSON once per socket was most of a fan-out's cost in daphne (bench/ws_fanout.py, 1,000 sockets).
 _EVENT_TEXTS: OrderedDict[str, str] = OrderedDict()
 _EVENT_TEXTS_KEPT = 256
+# Event ids a connection remembers to drop the second copy of an event sent to several of its groups.
+SEEN_KEPT = 1024
 
 
 def _event_text(event_id: str | None, message: Any) -> str:
@@ -105,9 +104,10 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         session = self.scope.get("session")
         self.session_key = session.session_key if session is not None else None
         self.joined: set[str] = set()
-        self.joined_at = float("-inf")  # when all memberships were last (re)added
-        # One change can reach a connection through several groups (e.g. `admins` and `users.<id>`).
-        self.seen: deque[str] = deque(maxlen=1024)
+        # One change can reach a connection through several groups (e.g. `admins` and `users.<id>`): the ids of
+        # the latest events, in a set to look them up and in a deque to forget the oldest.
+        self.seen: set[str] = set()
+        self.seen_order: deque[str] = deque()
         # Join the groups before accepting: once the client sees the socket open, no change can slip past it.
         try:
             await self._refresh_groups(accept=True)
@@ -121,34 +121,26 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
                 await self.accept()
             await self.close(code=WS_CLOSE_UNAUTHENTICATED)
             return
-        # Group memberships expire in Redis (so that sockets of a crashed server do not linger); a long-lived
-        # socket renews all of them now and then, re-adding is idempotent.
-        renew = time.monotonic() - self.joined_at > GROUP_REFRESH_SECONDS
-        for group in groups if renew else groups - self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        if renew:
-            self.joined_at = time.monotonic()
-        for group in self.joined - groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        # The process joins the groups in Redis on behalf of all its sockets (core.fanout), and renews them.
+        local = local_groups()
+        await local.join(groups - self.joined, self)
+        self.joined |= groups
+        await local.leave(self.joined - groups, self)
         self.joined = groups
         if accept:
             await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        if self.layer_down:
-            return
         try:
-            for group in getattr(self, "joined", set()):
-                await self.channel_layer.group_discard(group, self.channel_name)
-        except LAYER_ERRORS as exc:  # Redis went away: its memberships expire by themselves (group_expiry)
+            # Quietly while Redis is down: the process's memberships there expire by themselves (group_expiry).
+            await local_groups().leave(getattr(self, "joined", set()), self, quiet=self.layer_down)
+        except LAYER_ERRORS as exc:
             log.warning("websocket groups not left: the channel layer (Redis) cannot be reached: %s", exc)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # Virtool clients send nothing; answer a ping so that clients can check liveness.
         if isinstance(content, dict) and content.get("operation") == "ping":
             await self.send_json({"interface": "ws", "operation": "pong", "data": None})
-            if time.monotonic() - self.joined_at > GROUP_REFRESH_SECONDS:
-                await self._refresh_groups_or_close()
 
     async def virtool_event(self, event: ChannelEvent) -> None:
         """Forward one dispatcher message, once."""
@@ -156,7 +148,10 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if event_id is not None:
             if event_id in self.seen:
                 return
-            self.seen.append(event_id)
+            self.seen.add(event_id)
+            self.seen_order.append(event_id)
+            if len(self.seen_order) > SEEN_KEPT:
+                self.seen.discard(self.seen_order.popleft())
         await self.send(text_data=_event_text(event_id, event["message"]))
 
     async def virtool_refresh(self, event: ChannelEvent) -> None:

@@ -143,7 +143,9 @@ class _Sender:
         async def fan_out() -> None:
             for groups, event in messages:
                 for group in groups:
-                    await layer.group_send(group, event)
+                    # Named in the message: each daphne process is one member of the group for all its sockets,
+                    # and hands the message to the sockets it has in that group (core.fanout).
+                    await layer.group_send(group, {**event, "group": group})
 
         asyncio.run_coroutine_threadsafe(fan_out(), self._ensure()).result(timeout)
 
