@@ -51,6 +51,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
 
     accepted = False
     layer_down = False
+    draining: asyncio.Future[None] | None = None
 
     # Channels sets `channel_receive` (the channel layer's read) just before it starts reading both the socket and
     # the layer; a read that fails because Redis is down would end the consumer with a traceback (an HTTP 500
@@ -108,11 +109,17 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         # the latest events, in a set to look them up and in a deque to forget the oldest.
         self.seen: set[str] = set()
         self.seen_order: deque[str] = deque()
+        # What the process's local groups hand this connection while it is not ready for them (core.fanout): held
+        # until the handshake is done and while an earlier control message is being handled, then taken in order.
+        # None when they are relayed at once.
+        self.backlog: deque[ChannelEvent] | None = deque()
+        self.draining: asyncio.Future[None] | None = None
         # Join the groups before accepting: once the client sees the socket open, no change can slip past it.
         try:
             await self._refresh_groups(accept=True)
         except LAYER_ERRORS as exc:
             await self._layer_down(exc)
+        self._drain()
 
     async def _refresh_groups(self, accept: bool = False) -> None:
         groups = await database_sync_to_async(event_groups_for)(user_id=self.user_id)
@@ -131,6 +138,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        if self.draining is not None:
+            self.draining.cancel()
         try:
             # Quietly while Redis is down: the process's memberships there expire by themselves (group_expiry).
             await local_groups().leave(getattr(self, "joined", set()), self, quiet=self.layer_down)
@@ -142,8 +151,43 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("operation") == "ping":
             await self.send_json({"interface": "ws", "operation": "pong", "data": None})
 
+    # --- What the process's local groups hand over (core.fanout) ---------------------------------------------
+
     async def virtool_event(self, event: ChannelEvent) -> None:
-        """Forward one dispatcher message, once."""
+        """Forward one dispatcher message, once, after anything held before it."""
+        if self.backlog is not None:
+            self.backlog.append(event)
+            return
+        await self._relay(event)
+
+    def control(self, message: ChannelEvent) -> None:
+        """Handle a control message sent to one of the connection's groups, in turn with its events."""
+        if self.backlog is None:
+            self.backlog = deque()
+            self._drain()
+        self.backlog.append(message)
+
+    def _drain(self) -> None:
+        """Take what is held, in order, in a task of its own (a control handler may wait for the database)."""
+        if self.draining is None and self.backlog is not None:
+            self.draining = asyncio.ensure_future(self._run_backlog())
+
+    async def _run_backlog(self) -> None:
+        try:
+            while self.backlog:
+                message = self.backlog.popleft()
+                try:
+                    if message["type"] == "virtool.event":
+                        await self._relay(message)
+                    else:
+                        await self.dispatch(message)  # the handler, after channels' usual database hop
+                except Exception:
+                    log.exception("websocket could not handle %s", message["type"])
+        finally:
+            self.backlog = None
+            self.draining = None
+
+    async def _relay(self, event: ChannelEvent) -> None:
         event_id = event.get("event_id")
         if event_id is not None:
             if event_id in self.seen:

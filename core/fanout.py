@@ -8,9 +8,9 @@ of its sockets belongs to; it receives one message per change and writes the fra
 group in one pass. The dispatcher names the group in each message (`core.events`) so that the process knows
 which of its sockets it is for.
 
-What consumers see is unchanged: `virtool.event` messages are relayed to their `virtool_event` (which drops
-duplicates), and any other message sent to a group (the control messages of `core.events.control`) is forwarded
-to each member's own channel, so that the consumer handles it in turn with its other messages, as before.
+What consumers see is unchanged: `virtool.event` messages go to their `virtool_event` (which drops duplicates),
+any other message sent to a group (the control messages of `core.events.control`) to their `control`, which
+handles it in turn with the events that follow it, as when each consumer read its own channel.
 Memberships in Redis still expire (`group_expiry`, for a process that died without leaving): the process renews
 its own every `GROUP_REFRESH_SECONDS`.
 """
@@ -45,6 +45,8 @@ class Member(Protocol):
     channel_name: str
 
     async def virtool_event(self, event: ChannelEvent) -> None: ...
+
+    def control(self, message: ChannelEvent) -> None: ...
 
 
 class LocalGroups:
@@ -157,10 +159,7 @@ class LocalGroups:
                     log.exception("could not relay an event to %s", member.channel_name)
             return
         for member in list(members):
-            try:
-                await self.layer.send(member.channel_name, message)
-            except Exception:
-                log.exception("could not forward %s to %s", message["type"], member.channel_name)
+            member.control(message)
 
     async def _renew(self) -> None:
         while True:
