@@ -90,7 +90,9 @@ class Code:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**self.base_env, "PYTHONPATH": str(self.root)}
+        # The checkout first; PYTHONPATH given to the bench after it (for --asgi/--settings variants).
+        path = os.pathsep.join(filter(None, [str(self.root), self.base_env.get("PYTHONPATH", "")]))
+        return {**self.base_env, "PYTHONPATH": path}
 
     @property
     def commit(self) -> str:

@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from redis.exceptions import RedisError
 
-from core.constants import WS_CLOSE_TRY_AGAIN, WS_CLOSE_UNAUTHENTICATED
+from core.constants import WS_CLOSE_TRY_AGAIN, WS_CLOSE_UNAUTHENTICATED, WS_PREPARED_TEXT_EXTENSION
 from core.events import ChannelEvent
 from core.fanout import local_groups
 from core.selectors import event_groups_for
@@ -26,8 +26,9 @@ LAYER_ERRORS = (RedisError, OSError)
 log = logging.getLogger(__name__)
 
 
-# The text of the latest events by id: channels_redis hands each local socket its own copy of a group message, and
+# The text of the latest events by id: every local socket of a group is handed the same event (core.fanout), and
 # writing the same JSON once per socket was most of a fan-out's cost in daphne (bench/ws_fanout.py, 1,000 sockets).
+# One string for all of them also lets the server frame it once (WS_PREPARED_TEXT_EXTENSION).
 _EVENT_TEXTS: OrderedDict[str, str] = OrderedDict()
 _EVENT_TEXTS_KEPT = 256
 # Event ids a connection remembers to drop the second copy of an event sent to several of its groups.
@@ -52,6 +53,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
     accepted = False
     layer_down = False
     draining: asyncio.Future[None] | None = None
+    send_prepared: Callable[[str], bool] | None = None
 
     # Channels sets `channel_receive` (the channel layer's read) just before it starts reading both the socket and
     # the layer; a read that fails because Redis is down would end the consumer with a traceback (an HTTP 500
@@ -114,6 +116,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         # None when they are relayed at once.
         self.backlog: deque[ChannelEvent] | None = deque()
         self.draining: asyncio.Future[None] | None = None
+        # Virtool's server writes an event to each socket as one frame built for all of them (virtool_site.server).
+        self.send_prepared = (self.scope.get("extensions") or {}).get(WS_PREPARED_TEXT_EXTENSION)
         # Join the groups before accepting: once the client sees the socket open, no change can slip past it.
         try:
             await self._refresh_groups(accept=True)
@@ -196,7 +200,10 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             self.seen_order.append(event_id)
             if len(self.seen_order) > SEEN_KEPT:
                 self.seen.discard(self.seen_order.popleft())
-        await self.send(text_data=_event_text(event_id, event["message"]))
+        text = _event_text(event_id, event["message"])
+        if self.send_prepared is not None and self.send_prepared(text):
+            return
+        await self.send(text_data=text)
 
     async def virtool_refresh(self, event: ChannelEvent) -> None:
         """The user's groups, role or active flag changed: rejoin, or close when the user was deactivated."""

@@ -1,5 +1,6 @@
 """Run daphne so that large request bodies reach the application as it reads them (and websockets closed by the
-application say why: daphne drops the reason of `websocket.close`).
+application say why: daphne drops the reason of `websocket.close`; and one event written to many websockets is
+framed once, `ReasonWebSocketProtocol.send_prepared_text`).
 
 Daphne (4.2, django/daphne#483) receives a request body into a temporary file, then copies all of it into the
 application's input queue at once: a 2 GB upload would take 2 GB of memory. Here each HTTP request gets a queue
@@ -124,14 +125,31 @@ class StreamingHTTPFactory(HTTPFactory):
         return protocol
 
 
+# The frame of the latest text written by `send_prepared_text`, with the text (kept, so that `is` compares it).
+_prepared: tuple[str | None, bytes] = (None, b"")
+
+
 class ReasonWebSocketProtocol(WebSocketProtocol):
-    """Daphne's websocket protocol, sending the reason of an application's `websocket.close` (daphne drops it)."""
+    """Daphne's websocket protocol, sending the reason of an application's `websocket.close` (daphne drops it), and
+    writing one event's text to many sockets as one prepared frame (`send_prepared_text`)."""
 
     def handle_reply(self, message: dict) -> None:
         if message.get("type") == "websocket.close" and self.state != self.STATE_CONNECTING and message.get("reason"):
             self.sendClose(code=message.get("code") or 1000, reason=message["reason"][:120])
             return
         super().handle_reply(message)
+
+    def send_prepared_text(self, text: str) -> bool:
+        """Write `text` as a text frame built once for every socket it goes to (core.fanout hands the same string
+        to each): no ASGI message, framing or per-socket logging, only Twisted's buffered write. False when the
+        socket is not open, compresses, or has frames queued by autobahn: the caller sends it the usual way."""
+        global _prepared
+        if self.state != self.STATE_OPEN or self._perMessageCompress is not None or self.send_queue:
+            return False
+        if _prepared[0] is not text:
+            _prepared = (text, self.factory.prepareMessage(text.encode("utf8"), isBinary=False).payloadHybi)
+        self.transport.write(_prepared[1])
+        return True
 
 
 class ReasonWebSocketFactory(WebSocketFactory):
@@ -155,6 +173,11 @@ class StreamingServer(Server):
         super().__init__(*args, **kwargs)
 
     def create_application(self, protocol, scope):
+        if scope.get("type") == "websocket" and isinstance(protocol, ReasonWebSocketProtocol):
+            from core.constants import WS_PREPARED_TEXT_EXTENSION
+
+            extensions = {**(scope.get("extensions") or {}), WS_PREPARED_TEXT_EXTENSION: protocol.send_prepared_text}
+            return super().create_application(protocol, {**scope, "extensions": extensions})
         if scope.get("type") != "http":
             return super().create_application(protocol, scope)
         assert "application_instance" not in self.connections[protocol]
