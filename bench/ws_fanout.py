@@ -302,7 +302,7 @@ class Round:
 
 
 class Fleet:
-    """N websocket clients on one event loop, recording when each message arrives."""
+    """Websocket clients on one event loop (in a client process), recording when each message arrives."""
 
     def __init__(self, url: str, origin: str, sessions: list[tuple[int, str]]) -> None:
         self.url = url
@@ -314,10 +314,6 @@ class Fleet:
         self.warmed: set[int] = set()
         self.server_closed = 0  # connections the server closed before the bench did
         self.closing = False
-
-    @property
-    def user_ids(self) -> list[int]:
-        return [user_id for user_id, _ in self.sessions]
 
     async def open(self, concurrency: int = 25, timeout: float = 120) -> None:
         from websockets.asyncio.client import connect
@@ -362,47 +358,25 @@ class Fleet:
         if not self.closing:
             self.server_closed += 1
 
-    async def warm_up(self, dispatcher: Dispatcher, label: str, attempts: int = 10, wait: float = 3.0) -> int:
-        """Dispatch until every client has received a warm-up change (i.e. has joined `all`)."""
-        for attempt in range(attempts):
-            await dispatcher.change(f"bench/warm-{label}-{attempt}", "all", [])
-            deadline = time.monotonic() + wait
-            while len(self.warmed) < len(self.connections) and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
-            if len(self.warmed) == len(self.connections):
-                await asyncio.sleep(0.3)  # let the last warm-up drain before timing
-                return attempt + 1
-        raise RuntimeError(
-            f"only {len(self.warmed)} of {len(self.connections)} clients received a warm-up change "
-            f"({self.server_closed} connections were closed by the server; see daphne.log, --keep keeps it)"
-        )
+    def expect(self, marker: str) -> None:
+        """Start timing a round: its arrivals, this process's CPU time and its event loop's lag."""
+        self.rounds[marker] = Round(expected=len(self.connections))
+        self.lag = LagMonitor()
+        self.cpu_before = time.process_time()
+        self.lag.start()
 
-    async def run_round(
-        self, dispatcher: Dispatcher, marker: str, audience: str, timeout: float, server_pid: int
-    ) -> dict:
-        current = self.rounds[marker] = Round(expected=len(self.connections))
-        lag = LagMonitor()
-        cpu0, server0 = time.process_time(), process_cpu(server_pid)
-        lag.start()
-        stamps = await dispatcher.change(marker, audience, self.user_ids)
+    async def collect(self, marker: str, timeout: float) -> dict:
+        """The arrivals of a round (perf_counter times), once every client has it or after `timeout` seconds."""
+        current = self.rounds[marker]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(current.complete.wait(), timeout)
-        await lag.stop()
-        cpu1, server1 = time.process_time(), process_cpu(server_pid)
-        arrivals = sorted(current.arrivals)
+        await self.lag.stop()
         del self.rounds[marker]
-        t0 = stamps["t0"]
         return {
-            "client_cpu": cpu1 - cpu0,
-            "server_cpu": server1 - server0,
-            "client_lag": lag.worst,
-            "received": len(arrivals),
+            "arrivals": current.arrivals,
             "expected": current.expected,
-            "first": arrivals[0] - t0 if arrivals else math.nan,
-            "last": arrivals[-1] - t0 if arrivals else math.nan,
-            "call": stamps["t1"] - t0,
-            "to_send": stamps.get("t_send", math.nan) - t0,
-            "send": stamps.get("t_sent", math.nan) - stamps.get("t_send", math.nan),
+            "cpu": time.process_time() - self.cpu_before,
+            "lag": self.lag.worst,
         }
 
     async def close(self, batch: int = 25, pause: float = 0.25) -> None:
@@ -423,6 +397,146 @@ class Fleet:
         for reader in self.readers:
             reader.cancel()
         await asyncio.gather(*self.readers, return_exceptions=True)
+
+
+def client_worker_main() -> None:
+    """A client process: one JSON command per line on stdin, one JSON answer per line on stdout (see `Clients`)."""
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        fleet: Fleet | None = None
+
+        def answer(payload: dict) -> None:
+            sys.stdout.write(json.dumps(payload) + "\n")
+            sys.stdout.flush()
+
+        while line := await reader.readline():
+            command = json.loads(line)
+            if "open" in command:
+                fleet = Fleet(command["open"]["url"], command["open"]["origin"], command["open"]["sessions"])
+                await fleet.open()
+                answer({"opened": len(fleet.connections)})
+            elif "warmed" in command:
+                answer({"warmed": len(fleet.warmed), "server_closed": fleet.server_closed})
+            elif "expect" in command:
+                fleet.expect(command["expect"])
+                answer({"ok": True})
+            elif "collect" in command:
+                answer(await fleet.collect(command["collect"], command["timeout"]))
+            elif "close" in command:
+                await fleet.close(command["close"])
+                answer({"server_closed": fleet.server_closed})
+                return
+
+    asyncio.run(serve())
+
+
+class Clients:
+    """The websocket clients, spread over `processes` client processes (this script with `--client-worker`), so
+    that parsing 1,000 frames on one event loop does not become part of the time measured."""
+
+    def __init__(self, processes: int, url: str, origin: str, sessions: list[tuple[int, str]], log: Path) -> None:
+        self.url, self.origin, self.log = url, origin, log
+        count = max(1, min(processes, len(sessions)))
+        self.parts = [sessions[index::count] for index in range(count)]
+        self.workers: list[asyncio.subprocess.Process] = []
+        self.server_closed = 0
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self.parts)
+
+    async def _ask_all(self, commands: list[dict], timeout: float) -> list[dict]:
+        for worker, command in zip(self.workers, commands, strict=True):
+            worker.stdin.write((json.dumps(command) + "\n").encode())
+            await worker.stdin.drain()
+
+        async def answer(worker) -> dict:
+            line = await asyncio.wait_for(worker.stdout.readline(), timeout)
+            if not line:
+                raise RuntimeError(f"a client process died, see {self.log}:\n{self.log.read_text()[-3000:]}")
+            return json.loads(line)
+
+        return await asyncio.gather(*(answer(worker) for worker in self.workers))
+
+    async def ask(self, command: dict, timeout: float = 60) -> list[dict]:
+        return await self._ask_all([command] * len(self.workers), timeout)
+
+    async def open(self) -> None:
+        with self.log.open("a") as log:
+            for _ in self.parts:
+                self.workers.append(
+                    await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        str(Path(__file__).resolve()),
+                        "--client-worker",
+                        cwd=ROOT,
+                        stdin=asyncio.subprocess.PIPE,
+                        stdout=asyncio.subprocess.PIPE,
+                        stderr=log,
+                        limit=64 * 1024 * 1024,  # a round's answer lists every arrival
+                    )
+                )
+        commands = [{"open": {"url": self.url, "origin": self.origin, "sessions": part}} for part in self.parts]
+        await self._ask_all(commands, timeout=180)
+
+    async def warm_up(self, dispatcher: Dispatcher, label: str, attempts: int = 10, wait: float = 3.0) -> int:
+        """Dispatch until every client has received a warm-up change (i.e. its socket is in `all`)."""
+        warmed = 0
+        for attempt in range(attempts):
+            await dispatcher.change(f"bench/warm-{label}-{attempt}", "all", [])
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                answers = await self.ask({"warmed": True})
+                warmed = sum(answer["warmed"] for answer in answers)
+                self.server_closed = sum(answer["server_closed"] for answer in answers)
+                if warmed == len(self):
+                    await asyncio.sleep(0.3)  # let the last warm-up drain before timing
+                    return attempt + 1
+                await asyncio.sleep(0.05)
+        raise RuntimeError(
+            f"only {warmed} of {len(self)} clients received a warm-up change ({self.server_closed} connections "
+            "were closed by the server; see daphne.log, --keep keeps it)"
+        )
+
+    async def run_round(
+        self, dispatcher: Dispatcher, marker: str, audience: str, timeout: float, server_pid: int, user_ids
+    ) -> dict:
+        await self.ask({"expect": marker})
+        server0 = process_cpu(server_pid)
+        stamps = await dispatcher.change(marker, audience, user_ids)
+        answers = await self.ask({"collect": marker, "timeout": timeout}, timeout=timeout + 60)
+        server1 = process_cpu(server_pid)
+        arrivals = sorted(arrival for answer in answers for arrival in answer["arrivals"])
+        t0 = stamps["t0"]
+        return {
+            "client_cpu": sum(answer["cpu"] for answer in answers),
+            "server_cpu": server1 - server0,
+            "client_lag": max(answer["lag"] for answer in answers),
+            "received": len(arrivals),
+            "expected": len(self),
+            "first": arrivals[0] - t0 if arrivals else math.nan,
+            "last": arrivals[-1] - t0 if arrivals else math.nan,
+            "call": stamps["t1"] - t0,
+            "to_send": stamps.get("t_send", math.nan) - t0,
+            "send": stamps.get("t_sent", math.nan) - stamps.get("t_send", math.nan),
+        }
+
+    async def close(self, batch: int) -> None:
+        """Close every client (`batch` at a time in all, 0.25 s apart; 0: all at once) and end the processes."""
+        if not self.workers:
+            return
+        per_worker = 0 if batch == 0 else max(1, batch // len(self.workers))
+        with contextlib.suppress(Exception):
+            answers = await self.ask({"close": per_worker}, timeout=300)
+            self.server_closed = sum(answer["server_closed"] for answer in answers)
+        for worker in self.workers:
+            try:
+                await asyncio.wait_for(worker.wait(), 30)
+            except TimeoutError:
+                worker.kill()
+                await worker.wait()
 
 
 class LagMonitor:
@@ -558,7 +672,7 @@ async def bench(args: argparse.Namespace, code: Code, port: int, server_pid: int
     try:
         await dispatcher.start()
         for count, audiences in phases:
-            fleet = Fleet(url, origin, sessions[:count])
+            fleet = Clients(args.client_processes, url, origin, sessions[:count], code.tmp / "clients.log")
             try:
                 started = time.perf_counter()
                 await fleet.open()
@@ -578,7 +692,9 @@ async def bench(args: argparse.Namespace, code: Code, port: int, server_pid: int
                     for audience in audiences:
                         marker = f"bench/round-{count}-{audience}-{number}"
                         results[audience].append(
-                            await fleet.run_round(dispatcher, marker, audience, args.timeout, server_pid)
+                            await fleet.run_round(
+                                dispatcher, marker, audience, args.timeout, server_pid, [u for u, _ in sessions[:count]]
+                            )
                         )
                         await asyncio.sleep(args.pause)
                 for audience in audiences:
@@ -686,6 +802,12 @@ def main() -> int:
         help="another checkout (e.g. a worktree of main) whose daphne and dispatcher are run the same way, after "
         "this checkout's, on the same database and sessions",
     )
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=2,
+        help="processes the websocket clients are spread over (default 2; 1: all on one event loop)",
+    )
     parser.add_argument("--details", action="store_true", help="print every round")
     parser.add_argument(
         "--asgi",
@@ -704,10 +826,14 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, database)")
     parser.add_argument("--dispatcher", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--client-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.dispatcher:
         dispatcher_main(args.root)
+        return 0
+    if args.client_worker:
+        client_worker_main()
         return 0
     if args.clients < 1 or args.rounds < 1 or args.small_clients < 0:
         parser.error("--clients and --rounds must be at least 1")
