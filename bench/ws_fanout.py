@@ -314,25 +314,36 @@ class Fleet:
         self.warmed: set[int] = set()
         self.server_closed = 0  # connections the server closed before the bench did
         self.closing = False
+        self.handshake_failures: list[str] = []
 
-    async def open(self, concurrency: int = 25, timeout: float = 120) -> None:
+    async def open(self, concurrency: int = 25, timeout: float = 180) -> None:
         from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake
 
         gate = asyncio.Semaphore(concurrency)
 
         async def one(session_key: str):
             async with gate:
-                return await connect(
-                    self.url,
-                    origin=self.origin,
-                    additional_headers={"Cookie": f"sessionid={session_key}"},
-                    proxy=None,
-                    compression=None,
-                    open_timeout=30,
-                    ping_interval=None,
-                    close_timeout=5,
-                    max_queue=None,
-                )
+                for attempt in range(3):
+                    try:
+                        return await connect(
+                            self.url,
+                            origin=self.origin,
+                            additional_headers={"Cookie": f"sessionid={session_key}"},
+                            proxy=None,
+                            compression=None,
+                            open_timeout=30,
+                            ping_interval=None,
+                            close_timeout=5,
+                            max_queue=None,
+                        )
+                    except (OSError, TimeoutError, InvalidHandshake) as exc:
+                        # Counted and reported (a server refusing handshakes under load is a finding), then retried.
+                        self.handshake_failures.append(f"{type(exc).__name__}: {exc}")
+                        if attempt == 2:
+                            raise
+                        await asyncio.sleep(1)
+                raise AssertionError("unreachable")
 
         self.connections = await asyncio.wait_for(asyncio.gather(*(one(key) for _, key in self.sessions)), timeout)
         self.readers = [asyncio.create_task(self._read(index, ws)) for index, ws in enumerate(self.connections)]
@@ -417,7 +428,7 @@ def client_worker_main() -> None:
             if "open" in command:
                 fleet = Fleet(command["open"]["url"], command["open"]["origin"], command["open"]["sessions"])
                 await fleet.open()
-                answer({"opened": len(fleet.connections)})
+                answer({"opened": len(fleet.connections), "failures": fleet.handshake_failures})
             elif "warmed" in command:
                 answer({"warmed": len(fleet.warmed), "server_closed": fleet.server_closed})
             elif "expect" in command:
@@ -479,7 +490,8 @@ class Clients:
                     )
                 )
         commands = [{"open": {"url": self.url, "origin": self.origin, "sessions": part}} for part in self.parts]
-        await self._ask_all(commands, timeout=180)
+        answers = await self._ask_all(commands, timeout=240)
+        self.handshake_failures = [failure for answer in answers for failure in answer["failures"]]
 
     async def warm_up(self, dispatcher: Dispatcher, label: str, attempts: int = 10, wait: float = 3.0) -> int:
         """Dispatch until every client has received a warm-up change (i.e. its socket is in `all`)."""
@@ -684,6 +696,9 @@ async def bench(args: argparse.Namespace, code: Code, port: int, server_pid: int
                     f"{code.name}: {count} clients connected in {opened:.1f}s, joined after {warmups} warm-up "
                     f"change(s); group `all` has {members} member(s)"
                 )
+                if fleet.handshake_failures:
+                    kinds = Counter(fleet.handshake_failures).most_common(3)
+                    print(f"  {len(fleet.handshake_failures)} handshakes failed and were tried again: {kinds}")
                 if members not in (1, count):
                     print(f"  warning: `all` has {members} members for {count} sockets on one daphne: stale members")
                 results: dict[str, list[dict]] = {audience: [] for audience in audiences}

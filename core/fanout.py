@@ -132,14 +132,20 @@ class LocalGroups:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _receive(self) -> None:
+        down = False
         while True:
             try:
                 message = await self.layer.receive(self.channel)
             except LAYER_ERRORS as exc:
                 # Each consumer's own read fails too and closes its socket (core.consumers); keep listening.
-                log.warning("local fan-out cannot read the channel layer (Redis): %s", exc)
+                if not down:
+                    log.warning("local fan-out cannot read the channel layer (Redis): %s", exc)
+                down = True
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
+            if down:
+                log.warning("local fan-out reads the channel layer (Redis) again")
+                down = False
             try:
                 await self.deliver(message)
             except Exception:
