@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 GROUP_REFRESH_SECONDS = 1800
 # How long the receiver waits before reading again after the channel layer (Redis) failed.
 RETRY_SECONDS = 1.0
+# How long the last member's leave waits for the receiver to stop.
+STOP_SECONDS = 2.0
 
 LAYER_ERRORS = (RedisError, OSError)
 
@@ -129,7 +131,9 @@ class LocalGroups:
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            # Bounded: the socket that left last must not wait on the channel layer's cancelled read.
+            await asyncio.wait(tasks, timeout=STOP_SECONDS)
 
     async def _receive(self) -> None:
         down = False

@@ -8,7 +8,6 @@ import logging
 import pytest
 import redis.asyncio as redis
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 
 from core import events
 from core.fanout import LocalGroups, local_groups
@@ -16,6 +15,14 @@ from tests.core.test_consumers import communicator_for, open_socket, receive_unt
 from users import services as user_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def layer(settings):
+    """A Redis layer of the test's own: channels_redis ties a layer's reads to the first event loop reading it."""
+    from channels_redis.core import RedisChannelLayer
+
+    return RedisChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
 
 
 def group_key(settings, group: str) -> str:
@@ -71,8 +78,8 @@ async def test_sockets_of_one_process_share_one_membership_and_each_gets_the_eve
     assert await members_of(settings, events.GROUP_ALL) == []  # left with its last local member
 
 
-async def test_a_group_message_reaches_only_that_groups_local_members(settings):
-    local = LocalGroups(get_channel_layer())
+async def test_a_group_message_reaches_only_that_groups_local_members(settings, layer):
+    local = LocalGroups(layer)
     in_group, elsewhere = Recorder("in"), Recorder("elsewhere")
     await local.join(["users.1"], in_group)
     await local.join(["users.2"], elsewhere)
@@ -91,8 +98,8 @@ async def test_a_group_message_reaches_only_that_groups_local_members(settings):
     assert await members_of(settings, "users.1") == []
 
 
-async def test_control_messages_go_to_the_members_own_handler():
-    local = LocalGroups(get_channel_layer())
+async def test_control_messages_go_to_the_members_own_handler(layer):
+    local = LocalGroups(layer)
     member = Recorder("member")
     local.members["users.7"] = {member}
     await local.deliver({"type": "virtool.refresh", "group": "users.7"})
@@ -100,8 +107,8 @@ async def test_control_messages_go_to_the_members_own_handler():
     assert member.events == []
 
 
-async def test_a_failing_socket_does_not_keep_the_event_from_the_others(caplog):
-    local = LocalGroups(get_channel_layer())
+async def test_a_failing_socket_does_not_keep_the_event_from_the_others(caplog, layer):
+    local = LocalGroups(layer)
     broken, fine = Recorder("broken", fail=True), Recorder("fine")
     local.members["all"] = {broken, fine}
     event = {"type": "virtool.event", "group": "all", "event_id": "e1", "message": {"interface": "x"}}
@@ -111,8 +118,8 @@ async def test_a_failing_socket_does_not_keep_the_event_from_the_others(caplog):
     assert "could not relay an event to broken" in caplog.text
 
 
-async def test_joining_while_the_last_member_leaves_keeps_the_group(settings):
-    local = LocalGroups(get_channel_layer())
+async def test_joining_while_the_last_member_leaves_keeps_the_group(settings, layer):
+    local = LocalGroups(layer)
     leaving, joining = Recorder("leaving"), Recorder("joining")
     await local.join(["groups.3"], leaving)
     # The leave's group_discard and the join's group_add run one after the other, whichever order they start in.
