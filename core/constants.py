@@ -1,4 +1,4 @@
-"""Instance-settings choices and the websocket close codes."""
+"""Instance-settings choices, the websocket close codes and the server's websocket extension."""
 
 from __future__ import annotations
 
@@ -29,3 +29,8 @@ WS_CLOSE_UNAUTHENTICATED = 4000
 # The channel layer (Redis) cannot be reached: the socket is closed with this code and a reason (an application may
 # only send 1000 or 3000-4999; 4503 as HTTP's 503). Virtool's client reloads on 4000 only; on others it reconnects.
 WS_CLOSE_TRY_AGAIN = 4503
+
+# The ASGI scope extension by which Virtool's server (virtool_site.server) writes an event's text to a socket as a
+# frame built once for all the sockets it goes to: a callable taking the text, answering False when that socket
+# cannot take it so (core.consumers then sends it the usual way).
+WS_PREPARED_TEXT_EXTENSION = "virtool.websocket.prepared_text"

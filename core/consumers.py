@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,12 +13,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from redis.exceptions import RedisError
 
-from core.constants import WS_CLOSE_TRY_AGAIN, WS_CLOSE_UNAUTHENTICATED
+from core.constants import WS_CLOSE_TRY_AGAIN, WS_CLOSE_UNAUTHENTICATED, WS_PREPARED_TEXT_EXTENSION
 from core.events import ChannelEvent
+from core.fanout import local_groups
 from core.selectors import event_groups_for
-
-# Shorter than the channel layer's group_expiry (settings.CHANNEL_LAYERS), so memberships never lapse.
-GROUP_REFRESH_SECONDS = 1800
 
 # Redis, which carries every live update, cannot be reached: the socket is closed with this reason (code 4503:
 # Virtool's client reconnects), never a failed handshake (an HTTP 500) or a traceback.
@@ -29,10 +26,13 @@ LAYER_ERRORS = (RedisError, OSError)
 log = logging.getLogger(__name__)
 
 
-# The text of the latest events by id: channels_redis hands each local socket its own copy of a group message, and
+# The text of the latest events by id: every local socket of a group is handed the same event (core.fanout), and
 # writing the same JSON once per socket was most of a fan-out's cost in daphne (bench/ws_fanout.py, 1,000 sockets).
+# One string for all of them also lets the server frame it once (WS_PREPARED_TEXT_EXTENSION).
 _EVENT_TEXTS: OrderedDict[str, str] = OrderedDict()
 _EVENT_TEXTS_KEPT = 256
+# Event ids a connection remembers to drop the second copy of an event sent to several of its groups.
+SEEN_KEPT = 1024
 
 
 def _event_text(event_id: str | None, message: Any) -> str:
@@ -52,6 +52,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
 
     accepted = False
     layer_down = False
+    draining: asyncio.Future[None] | None = None
+    send_prepared: Callable[[str], bool] | None = None
 
     # Channels sets `channel_receive` (the channel layer's read) just before it starts reading both the socket and
     # the layer; a read that fails because Redis is down would end the consumer with a traceback (an HTTP 500
@@ -105,14 +107,23 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         session = self.scope.get("session")
         self.session_key = session.session_key if session is not None else None
         self.joined: set[str] = set()
-        self.joined_at = float("-inf")  # when all memberships were last (re)added
-        # One change can reach a connection through several groups (e.g. `admins` and `users.<id>`).
-        self.seen: deque[str] = deque(maxlen=1024)
+        # One change can reach a connection through several groups (e.g. `admins` and `users.<id>`): the ids of
+        # the latest events, in a set to look them up and in a deque to forget the oldest.
+        self.seen: set[str] = set()
+        self.seen_order: deque[str] = deque()
+        # What the process's local groups hand this connection while it is not ready for them (core.fanout): held
+        # until the handshake is done and while an earlier control message is being handled, then taken in order.
+        # None when they are relayed at once.
+        self.backlog: deque[ChannelEvent] | None = deque()
+        self.draining: asyncio.Future[None] | None = None
+        # Virtool's server writes an event to each socket as one frame built for all of them (virtool_site.server).
+        self.send_prepared = (self.scope.get("extensions") or {}).get(WS_PREPARED_TEXT_EXTENSION)
         # Join the groups before accepting: once the client sees the socket open, no change can slip past it.
         try:
             await self._refresh_groups(accept=True)
         except LAYER_ERRORS as exc:
             await self._layer_down(exc)
+        self._drain()
 
     async def _refresh_groups(self, accept: bool = False) -> None:
         groups = await database_sync_to_async(event_groups_for)(user_id=self.user_id)
@@ -121,43 +132,78 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
                 await self.accept()
             await self.close(code=WS_CLOSE_UNAUTHENTICATED)
             return
-        # Group memberships expire in Redis (so that sockets of a crashed server do not linger); a long-lived
-        # socket renews all of them now and then, re-adding is idempotent.
-        renew = time.monotonic() - self.joined_at > GROUP_REFRESH_SECONDS
-        for group in groups if renew else groups - self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        if renew:
-            self.joined_at = time.monotonic()
-        for group in self.joined - groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        # The process joins the groups in Redis on behalf of all its sockets (core.fanout), and renews them.
+        local = local_groups()
+        await local.join(groups - self.joined, self)
+        self.joined |= groups
+        await local.leave(self.joined - groups, self)
         self.joined = groups
         if accept:
             await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        if self.layer_down:
-            return
+        if self.draining is not None:
+            self.draining.cancel()
         try:
-            for group in getattr(self, "joined", set()):
-                await self.channel_layer.group_discard(group, self.channel_name)
-        except LAYER_ERRORS as exc:  # Redis went away: its memberships expire by themselves (group_expiry)
+            # Quietly while Redis is down: the process's memberships there expire by themselves (group_expiry).
+            await local_groups().leave(getattr(self, "joined", set()), self, quiet=self.layer_down)
+        except LAYER_ERRORS as exc:
             log.warning("websocket groups not left: the channel layer (Redis) cannot be reached: %s", exc)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # Virtool clients send nothing; answer a ping so that clients can check liveness.
         if isinstance(content, dict) and content.get("operation") == "ping":
             await self.send_json({"interface": "ws", "operation": "pong", "data": None})
-            if time.monotonic() - self.joined_at > GROUP_REFRESH_SECONDS:
-                await self._refresh_groups_or_close()
+
+    # --- What the process's local groups hand over (core.fanout) ---------------------------------------------
 
     async def virtool_event(self, event: ChannelEvent) -> None:
-        """Forward one dispatcher message, once."""
+        """Forward one dispatcher message, once, after anything held before it."""
+        if self.backlog is not None:
+            self.backlog.append(event)
+            return
+        await self._relay(event)
+
+    def control(self, message: ChannelEvent) -> None:
+        """Handle a control message sent to one of the connection's groups, in turn with its events."""
+        if self.backlog is None:
+            self.backlog = deque()
+            self._drain()
+        self.backlog.append(message)
+
+    def _drain(self) -> None:
+        """Take what is held, in order, in a task of its own (a control handler may wait for the database)."""
+        if self.draining is None and self.backlog is not None:
+            self.draining = asyncio.ensure_future(self._run_backlog())
+
+    async def _run_backlog(self) -> None:
+        try:
+            while self.backlog:
+                message = self.backlog.popleft()
+                try:
+                    if message["type"] == "virtool.event":
+                        await self._relay(message)
+                    else:
+                        await self.dispatch(message)  # the handler, after channels' usual database hop
+                except Exception:
+                    log.exception("websocket could not handle %s", message["type"])
+        finally:
+            self.backlog = None
+            self.draining = None
+
+    async def _relay(self, event: ChannelEvent) -> None:
         event_id = event.get("event_id")
         if event_id is not None:
             if event_id in self.seen:
                 return
-            self.seen.append(event_id)
-        await self.send(text_data=_event_text(event_id, event["message"]))
+            self.seen.add(event_id)
+            self.seen_order.append(event_id)
+            if len(self.seen_order) > SEEN_KEPT:
+                self.seen.discard(self.seen_order.popleft())
+        text = _event_text(event_id, event["message"])
+        if self.send_prepared is not None and self.send_prepared(text):
+            return
+        await self.send(text_data=text)
 
     async def virtool_refresh(self, event: ChannelEvent) -> None:
         """The user's groups, role or active flag changed: rejoin, or close when the user was deactivated."""

@@ -116,6 +116,10 @@ def registration_for(interface: str) -> Registration[Any]:
     return _BY_INTERFACE[interface]
 
 
+# Group sends of one message in flight at once (each holds one Redis connection of the sender's pool).
+SEND_CONCURRENCY = 16
+
+
 class _Sender:
     """One event loop in a daemon thread that performs every group send of this process.
 
@@ -140,10 +144,20 @@ class _Sender:
     def run(self, messages: list[tuple[list[str], ChannelEvent]], timeout: float = 10.0) -> None:
         layer = get_channel_layer()
 
+        gate = asyncio.Semaphore(SEND_CONCURRENCY)
+
+        async def one(group: str, event: ChannelEvent) -> None:
+            async with gate:
+                # Named in the message: each daphne process is one member of the group for all its sockets, and
+                # hands the message to the sockets it has in that group (core.fanout).
+                await layer.group_send(group, {**event, "group": group})
+
         async def fan_out() -> None:
+            # The groups of one message at once (each group_send is several Redis round trips, and an audience
+            # listed user by user has many); the messages one after the other, so that every socket gets them in
+            # order. A socket in several of the groups keeps the first copy.
             for groups, event in messages:
-                for group in groups:
-                    await layer.group_send(group, event)
+                await asyncio.gather(*(one(group, event) for group in groups))
 
         asyncio.run_coroutine_threadsafe(fan_out(), self._ensure()).result(timeout)
 

@@ -277,12 +277,12 @@ CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
             # of sockets (each discarding its groups at once) reached.
             "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 10_000}],
             "prefix": env("VIRTOOL_CHANNEL_PREFIX", default="virtool"),
-            # Each daphne process has one inbox in Redis for all its sockets; when it is full, messages are
-            # dropped (logged), never waited for: a slow client never blocks a sender. Each socket's own buffer
-            # inside daphne holds this many and drops the oldest.
+            # Each daphne process has one inbox in Redis for all its sockets, and is one member of each group for
+            # all of them (core.fanout): one message per change. When the inbox is full, messages are dropped
+            # (logged), never waited for: a slow process never blocks a sender.
             "capacity": 2000,
             "expiry": 60,
-            # Sockets renew their memberships every 30 minutes (core.consumers); members of a server that died
+            # Each process renews its memberships every 30 minutes (core.fanout); those of a server that died
             # without saying goodbye are forgotten after this.
             "group_expiry": 7200,
         },
