@@ -421,6 +421,14 @@ const load = listLoader({
   onError: (error) => showProblem(error ? `Could not load the samples: ${error.message}` : ""),
   clampPage: clampPageOf(state, syncUrl),
   onLoad(result) {
+    // A reload (after another change) may bring a sample already ready before its own update arrives: the
+    // transition is marked here as it would be there, so the row still says "Ready".
+    const known = new Map(state.samples.map((sample) => [sample.id, sample]));
+    for (const sample of result.documents) {
+      const before = known.get(sample.id);
+      if (before && sample.ready && !before.ready) state.readied.add(sample.id);
+      if (before && sample.is_legacy === false && before.is_legacy) state.updated.add(sample.id);
+    }
     state.result = result;
     state.samples = result.documents;
     renderRows();
