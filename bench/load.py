@@ -63,9 +63,8 @@ def main() -> None:
         run(args, temp)
 
 
-def prepare(args) -> str:
-    """The user, the samples and their notes; returns the session cookie."""
-    from django.test import Client
+def prepare(args):
+    """The user, the samples and their notes; returns the user."""
 
     from samples.models import Label, Sample
     from users.models import User
@@ -78,6 +77,13 @@ def prepare(args) -> str:
     if args.notes_mb:
         notes = ("Field notes. " * 80 + "\n") * int(args.notes_mb * 1024 * 1024 / 1041)
         Sample.objects.filter(name="Sample 000").update(notes=notes)  # written as before the limit, no validation
+    return user
+
+
+def sign_in(user) -> str:
+    """A new session for `user` (each code gets its own: a session saved by one code may name its own backend)."""
+    from django.test import Client
+
     client = Client()
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")  # a name every checkout knows
     return client.cookies["sessionid"].value
@@ -203,12 +209,13 @@ def free_port() -> int:
 
 
 def run(args, temp: Path) -> None:
-    cookie = prepare(args)
+    user = prepare(args)
     codes = [(f"this checkout, {n} process{'es' if n > 1 else ''}", ROOT, n) for n in args.processes]
     codes += [("compare: " + str(args.compare), args.compare.resolve(), 1)] if args.compare else []
     rows = []
     for name, checkout, processes in codes:
         port = free_port()
+        cookie = sign_in(user)
         servers = start_server(checkout, port, temp / f"daphne-{len(rows)}.log", processes)
         try:
             for target, path in TARGETS.items():
