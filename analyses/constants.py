@@ -36,6 +36,11 @@ OTU_READS_DESCRIPTION = "Reads the EM assigned to OTU {otu_id} (FASTQ, as sequen
 # than 75 % of the bases agree (samtools' default call fraction), are N.
 CONSENSUS_MIN_DEPTH = 3
 
+# The evidence BAM's depth cap (analyses.pathoscope.evidence): of the alignments starting in each CAP_WINDOW bases of a
+# sequence, the first CAP_PER_WINDOW are kept (IGV's default downsampling is 100 reads per 50 bases).
+CAP_WINDOW = 50
+CAP_PER_WINDOW = 100
+
 # Virtool's BLAST search of a NuVs contig (virtool/blast/utils.py): megablast against nr, five hits.
 BLAST_PUT_PARAMS: dict[str, str] = {
     "CMD": "Put",

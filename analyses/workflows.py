@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analyses.base import AnalysisError, AnalysisWorkflow, index_reference, job_analysis, sample_reads
-from analyses.constants import CONSENSUS_MIN_DEPTH, OTU_READS_FILE
+from analyses.constants import CAP_PER_WINDOW, CAP_WINDOW, CONSENSUS_MIN_DEPTH, OTU_READS_FILE
 from analyses.selectors import analysis_path
 from core import seqio
 from indexes.selectors import index_path
@@ -168,7 +168,8 @@ class PathoscopeBowtie(AnalysisWorkflow):
         analysis, index = job_analysis(ctx)
         hits: list[dict] = []
         read_count = 0
-        evidence: dict[str, Any] = {"min_depth": CONSENSUS_MIN_DEPTH, "otus": {}}
+        depth_cap = {"window": CAP_WINDOW, "per_window": CAP_PER_WINDOW, "capped": 0}
+        evidence: dict[str, Any] = {"min_depth": CONSENSUS_MIN_DEPTH, "depth_cap": depth_cap, "otus": {}}
         if ctx.alignments is not None:
             result = em(
                 ctx.alignments, p_score_cutoff=P_SCORE_CUTOFF, keep=ctx.keep, assignment=True, coverage_arrays=True
@@ -178,7 +179,7 @@ class PathoscopeBowtie(AnalysisWorkflow):
             for hit in report(result, cutoff=P_SCORE_CUTOFF):
                 otu_id = ctx.sequence_otu.get(hit["id"])
                 hits.append({**hit, "otu": {"id": otu_id, "version": manifest.get(otu_id)}})
-            evidence["otus"] = self._keep_evidence(ctx, analysis, result.pop("best_records"), hits)
+            evidence["otus"], depth_cap["capped"] = self._keep_evidence(ctx, analysis, result.pop("best_records"), hits)
         analysis_finish(
             analysis_id=analysis.pk,
             results={
@@ -189,11 +190,14 @@ class PathoscopeBowtie(AnalysisWorkflow):
             },
         )
 
-    def _keep_evidence(self, ctx, analysis: Analysis, best_records, hits: list[dict]) -> dict[str, dict[str, int]]:
+    def _keep_evidence(
+        self, ctx, analysis: Analysis, best_records, hits: list[dict]
+    ) -> tuple[dict[str, dict[str, int]], int]:
         """Keep the evidence of each hit OTU in the analysis folder (`analyses.pathoscope.evidence`): the reads the
-        EM assigned to it (`reads_<otu>.fq.gz`), their alignments on its sequences (`evidence.bam`, sorted and
-        indexed) and the consensus of every sequence of its isolates (`consensus.fa.gz`). Returns, per OTU, the
-        reads assigned to it and how many of those are also assigned to another OTU (a tie)."""
+        EM assigned to it (`reads_<otu>.fq.gz`), their alignments on its sequences (`evidence.bam`, sorted, indexed,
+        depth-capped) and the consensus of every sequence of its isolates (`consensus.fa.gz`). Returns, per OTU, the
+        reads assigned to it and how many of those are also assigned to another OTU (a tie); and how many alignments
+        the depth cap left out of the BAM."""
         from analyses.pathoscope.evidence import consensus_sequences, evidence_select, write_evidence
 
         work = ctx.work_path
@@ -243,7 +247,8 @@ class PathoscopeBowtie(AnalysisWorkflow):
                             # samtools writes nothing for a sequence without alignments: all N.
                             bases = called.get(sequence["_id"]) or "N" * len(sequence["sequence"])
                             fasta.write(f">{sequence['_id']}\n{bases}\n".encode())
-        return {
+        otus = {
             otu_id: {"reads": selection.reads.get(otu_id, 0), "shared": selection.shared.get(otu_id, 0)}
             for otu_id in sorted(reported)
         }
+        return otus, selection.capped

@@ -238,10 +238,21 @@ class PathoscopeResultsSerializer(serializers.Serializer):
                 "reads.fq.gz and .../consensus.fa; null for an analysis made before. `min_depth`: the consensus calls "
                 "no base where fewer reads cover the position. `otus`: per OTU id, `reads` assigned to it by the EM "
                 "(reads whose final best hit, or one of their tied best hits, is one of its sequences) and `shared`, "
-                "how many of those are tied with another OTU's sequence."
+                "how many of those are tied with another OTU's sequence. `depth_cap`: the evidence BAM (and the "
+                "consensus made from it) keeps the first `per_window` alignments starting in each `window` bases of a "
+                "sequence, as genome browsers downsample; `capped` alignments were left out (0 below the cap); absent "
+                "for an analysis made before the cap."
             ),
             "properties": {
                 "min_depth": {"type": "integer"},
+                "depth_cap": {
+                    "type": "object",
+                    "properties": {
+                        "window": {"type": "integer"},
+                        "per_window": {"type": "integer"},
+                        "capped": {"type": "integer"},
+                    },
+                },
                 "otus": {
                     "type": "object",
                     "additionalProperties": {

@@ -11,6 +11,14 @@ sequence, so that the consensus of the best isolate sees all the OTU's reads). T
 BAM; the first record of each (read, OTU) pair gives the read's FASTQ record (the read as sequenced: reverse
 strand alignments are turned back), so each assigned read is written once per OTU.
 
+Depth cap (as genome browsers downsample, IGV's default being 100 reads per 50-base window): the evidence BAM keeps,
+of the selected records starting in each `window` bases of a sequence, the first `per_window` in file order (bowtie2
+writes reads in input order, which has nothing to do with position, so this is an even sample). Where fewer start
+there, every record is kept, so a sequence of ordinary depth loses nothing and its consensus is exact; where a
+virus is sequenced to thousands-fold depth, the BAM and the consensus made from it stay at a few hundred-fold
+(at most `per_window` * (read length / `window` + 1)), and `samtools sort` and `samtools consensus`, whose time
+grows faster than the depth, stay in proportion. The FASTQ of each OTU keeps every assigned read.
+
 Pure computation and file writing: no Django, no database. Memory: a few bytes per alignment record (masks and
 keys over the arrays `read_sam` already holds); reads are streamed from the SAM file, never held.
 """
@@ -24,6 +32,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from analyses.constants import CAP_PER_WINDOW, CAP_WINDOW
 from analyses.pathoscope.sam import Alignments
 from core import seqio
 
@@ -34,12 +43,33 @@ _COMPLEMENT = bytes.maketrans(b"ACGTNacgtn", b"TGCANtgcan")
 class Evidence:
     """Which alignment records support which reported OTU."""
 
-    selected: np.ndarray  # bool per record: goes into the evidence BAM
+    selected: np.ndarray  # bool per record: an alignment of a read assigned to the record's OTU
     emit: np.ndarray  # bool per record: the first selected record of its (read, OTU) pair, written to FASTQ
     record_otu: np.ndarray  # int per record: index into `otu_ids`, -1 for none
     otu_ids: list[str]
     reads: dict[str, int] = field(default_factory=dict)  # assigned reads per reported OTU
     shared: dict[str, int] = field(default_factory=dict)  # of those, reads also assigned to another OTU
+    # bool per record: goes into the evidence BAM (the selected records, depth-capped); None: every selected one
+    in_bam: np.ndarray | None = None
+    capped: int = 0  # selected records left out of the BAM by the depth cap
+
+
+def depth_capped(alignments: Alignments, selected: np.ndarray, *, window: int, per_window: int) -> np.ndarray:
+    """Of the `selected` records, the first `per_window` (in file order) starting in each `window` bases of each
+    reference; all of them where fewer start there."""
+    where = np.flatnonzero(selected)
+    if not len(where):
+        return selected.copy()
+    bins = int(alignments.pos[where].max()) // window + 1
+    key = alignments.ref[where].astype(np.int64) * bins + alignments.pos[where] // window
+    order = np.argsort(key, kind="stable")  # stable: file order within a window
+    key = key[order]
+    first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    del key
+    rank = np.arange(len(order)) - np.repeat(first, np.diff(np.append(first, len(order))))
+    kept = np.zeros(len(selected), dtype=bool)
+    kept[where[order[rank < per_window]]] = True
+    return kept
 
 
 def evidence_select(
@@ -50,8 +80,11 @@ def evidence_select(
     reported: set[str],
     keep: np.ndarray | None = None,
     cutoff: float,
+    window: int = CAP_WINDOW,
+    per_window: int | None = CAP_PER_WINDOW,
 ) -> Evidence:
-    """The records of the reads assigned to each reported OTU on that OTU's sequences (see the module doc)."""
+    """The records of the reads assigned to each reported OTU on that OTU's sequences, and those of them the
+    evidence BAM keeps under the depth cap (`per_window` None: no cap); see the module doc."""
     otu_ids = sorted(set(sequence_otu.values()))
     otu_index = {otu_id: i for i, otu_id in enumerate(otu_ids)}
     n_otus = max(len(otu_ids), 1)
@@ -78,6 +111,7 @@ def evidence_select(
 
     counts = np.bincount(best_otu, minlength=n_otus)
     shared = np.bincount(best_otu, weights=pair_shared, minlength=n_otus)
+    in_bam = None if per_window is None else depth_capped(alignments, selected, window=window, per_window=per_window)
     return Evidence(
         selected=selected,
         emit=emit,
@@ -85,6 +119,8 @@ def evidence_select(
         otu_ids=otu_ids,
         reads={otu_id: int(counts[i]) for i, otu_id in enumerate(otu_ids) if otu_id in reported},
         shared={otu_id: int(shared[i]) for i, otu_id in enumerate(otu_ids) if otu_id in reported},
+        in_bam=in_bam,
+        capped=0 if in_bam is None else int(selected.sum() - in_bam.sum()),
     )
 
 
@@ -109,14 +145,15 @@ def fastq_record(fields: list[bytes]) -> bytes:
 
 def write_evidence(sam: Path | BinaryIO, evidence: Evidence, *, sam_out: Path, fastq_path: dict[str, Path]) -> int:
     """Stream `sam` (a path, or a binary stream such as `samtools view -h`'s stdout) once: the header and the
-    selected records to `sam_out`, each assigned read once to its OTU's FASTQ (gzip, `fastq_path[otu_id]`; empty
-    for an OTU without reads). Returns the records written to `sam_out`.
+    records the BAM keeps (`evidence.in_bam`) to `sam_out`, each assigned read once to its OTU's FASTQ (gzip,
+    `fastq_path[otu_id]`; empty for an OTU without reads). Returns the records written to `sam_out`.
 
     Records are numbered as `read_sam` numbers them; a SAM that does not give the same count is an error.
     """
     written = 0
     index = 0
     selected, emit, record_otu = evidence.selected, evidence.emit, evidence.record_otu
+    in_bam = selected if evidence.in_bam is None else evidence.in_bam
     name = sam.name if isinstance(sam, Path) else "the SAM stream"
     with ExitStack() as stack, sam_out.open("wb") as out:
         source = stack.enter_context(sam.open("rb")) if isinstance(sam, Path) else sam
@@ -133,8 +170,9 @@ def write_evidence(sam: Path | BinaryIO, evidence: Evidence, *, sam_out: Path, f
             if index >= len(selected):
                 raise ValueError(f"{name} has more records than were read from it")
             if selected[index]:
-                out.write(line)
-                written += 1
+                if in_bam[index]:
+                    out.write(line)
+                    written += 1
                 if emit[index]:
                     otu = int(record_otu[index])
                     handle = handles.get(otu)

@@ -7,6 +7,7 @@ import gzip
 import json
 import random
 import subprocess
+from collections import Counter
 from statistics import mean
 
 import pytest
@@ -81,6 +82,8 @@ def test_rprsv_reads_and_consensus(scientist, jobs_here, tmp_path, make_user):
     stored = Analysis.objects.get(pk=analysis_id).results
     evidence = stored["evidence"]
     assert evidence["min_depth"] == 3
+    assert evidence["depth_cap"]["window"] == 50
+    assert evidence["depth_cap"]["per_window"] == 100
     assert set(evidence["otus"]) == {hit["otu"]["id"] for hit in stored["hits"]}
     assigned = evidence["otus"][otu["id"]]
 
@@ -143,7 +146,15 @@ def test_rprsv_reads_and_consensus(scientist, jobs_here, tmp_path, make_user):
     files = {f["name"]: f for f in client.get(f"/api/analyses/{analysis_id}").json()["files"]}
     assert {"evidence.bam", "evidence.bam.bai", "consensus.fa.gz", f"reads_{otu['id']}.fq.gz"} <= set(files)
     bam = client.get(f"/api/analyses/{analysis_id}/files/{files['evidence.bam']['id']}")
-    assert b"".join(bam.streaming_content)[:4] == b"\x1f\x8b\x08\x04"  # BGZF
+    bam_path = tmp_path / "evidence.bam"
+    bam_path.write_bytes(b"".join(bam.streaming_content))
+    assert bam_path.read_bytes()[:4] == b"\x1f\x8b\x08\x04"  # BGZF
+    # The depth cap: rprsv's RpRSV is deep in a few places; there the BAM keeps 100 alignments starting in a
+    # window of 50 bases, and the analysis says how many it left out (the FASTQ above kept all their reads).
+    records = subprocess.run(["samtools", "view", str(bam_path)], capture_output=True, text=True, check=True).stdout
+    starts = Counter((line.split("\t")[2], (int(line.split("\t")[3]) - 1) // 50) for line in records.splitlines())
+    assert evidence["depth_cap"]["capped"] > 0
+    assert max(starts.values()) == 100
 
     # Refusals: an OTU that is not a hit; someone who may not read the sample; an analysis from before.
     missing = client.get(f"/api/analyses/{analysis_id}/otus/nothere/consensus.fa")
@@ -168,7 +179,11 @@ def test_negative_control_has_no_evidence(scientist, jobs_here):
     analysis = client.post(f"/api/samples/{sample['id']}/analyses", {"ref_id": reference["id"]}, format="json").json()
     assert run_waiting_jobs() == ["complete"]
     stored = Analysis.objects.get(pk=analysis["id"]).results
-    assert stored["evidence"] == {"min_depth": 3, "otus": {}}
+    assert stored["evidence"] == {
+        "min_depth": 3,
+        "depth_cap": {"window": 50, "per_window": 100, "capped": 0},
+        "otus": {},
+    }
     response = client.get(f"/api/analyses/{analysis['id']}/otus/any/reads.fq.gz")
     assert response.status_code == 404
     assert response.json()["message"] == "OTU any is not among the hits of this analysis"
