@@ -17,6 +17,10 @@ What it does (see bench/README.md for the figures):
    (goal: under 10 %), with each step's peak RSS of this process and of the tools. `--subtraction` adds a host
    made of random sequence around a fragment of RpRSV RNA2. `--reads-cache DIR` keeps the resampled reads.
 
+`--compare CHECKOUT` runs the same job with another checkout's code (a worktree of an earlier main) in a fresh
+process of its own, after this one, on the same resampled reads, and prints both tables side by side
+(`_phases.print_comparison`).
+
 Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/10) and bowtie2.
 """
 
@@ -24,16 +28,23 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
 import random
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+# The checkout whose code runs: this one, or `--code` (a side of `--compare`); read before anything imports it.
+CODE = Path(sys.argv[sys.argv.index("--code") + 1]).resolve() if "--code" in sys.argv else ROOT
+sys.path.insert(0, str(CODE))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _phases import Phases, process_peak_mb
-from _sandbox import SHARED, sandbox, stored_upload
+from _phases import Phases, print_comparison, process_peak_mb, step_figures  # noqa: E402 - after the path
+from _sandbox import SHARED, sandbox, stored_upload  # noqa: E402
 
 
 def resample(scale: int, target: Path, seed: int = 1, cache: Path | None = None) -> tuple[Path, Path]:
@@ -50,12 +61,45 @@ def main() -> None:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"))
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--reads-cache", type=Path, help="keep the resampled reads here, and take them from here")
+    parser.add_argument("--compare", type=Path, help="also run this checkout's code (a worktree of an earlier main)")
+    parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)  # the checkout whose code a side runs
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)  # where a side writes its figures
     args = parser.parse_args()
-    with sandbox(prefix="virtool-bench-pathoscope", redis_url=args.redis_url, keep=args.keep) as temp:
-        run(args, temp)
+    if args.compare:
+        compare(args)
+        return
+    with sandbox(prefix="virtool-bench-pathoscope", redis_url=args.redis_url, keep=args.keep, root=CODE) as temp:
+        figures = run(args, temp)
+    if args.json:
+        args.json.write_text(json.dumps(figures))
 
 
-def run(args: argparse.Namespace, temp: Path) -> None:
+def compare(args: argparse.Namespace) -> None:
+    """This checkout's job, then `--compare`'s, each in a fresh process on the same reads; both tables side by side."""
+    with tempfile.TemporaryDirectory(prefix="virtool-bench-pathoscope-compare-") as scratch:
+        cache = args.reads_cache or Path(scratch) / "reads"  # both sides take the same resampled files
+        sides = {}
+        for label, code in (("this", ROOT), ("compare", args.compare.resolve())):
+            result = Path(scratch) / f"{label}.json"
+            command = [sys.executable, __file__, "--code", str(code), "--json", str(result)]
+            command += ["--scale", str(args.scale), "--redis-url", args.redis_url, "--reads-cache", str(cache)]
+            command += ["--subtraction"] if args.subtraction else []
+            print(f"--- {label}: {code}", flush=True)
+            # In the checkout whose code runs: Celery puts the working folder first on the import path as it loads.
+            subprocess.run(command, check=True, cwd=code)
+            sides[label] = json.loads(result.read_text())
+    names = (f"this ({sides['this']['commit']})", f"compare ({sides['compare']['commit']})")
+    print()
+    load = " ".join(f"{n:.1f}" for n in os.getloadavg())
+    flags = " --subtraction" if args.subtraction else ""
+    print(f"bench/pathoscope.py --scale {args.scale}{flags} --compare {args.compare}: {10_000 * args.scale:,} pairs; "
+          f"load average {load} at the end, {os.cpu_count()} cores")  # fmt: skip
+    for label, name in zip(("this", "compare"), names, strict=True):
+        print(f"- {name}: {sides[label]['summary']}")
+    print_comparison(sides, names=names)
+
+
+def run(args: argparse.Namespace, temp: Path) -> dict:
     from unittest import mock
 
     import arrow
@@ -128,52 +172,49 @@ def run(args: argparse.Namespace, temp: Path) -> None:
     finished = arrow.get(next(r["timestamp"] for r in job.status if r["state"] == "complete"))
     results = Analysis.objects.get(pk=analysis.pk).results
     pairs = 10_000 * args.scale
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=CODE, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    summary = (
+        f"read_count {results['read_count']:,}, subtracted {results['subtracted_count']:,}, {len(results['hits'])} hits"
+    )
     print()
     print(
-        f"Sample: {pairs:,} pairs ({2 * pairs:,} reads, resampled or taken from the cache in {resampled:.1f} s); "
-        f"demo reference (24 OTUs); {len(subtractions)} subtraction(s); threads {job.proc}; "
-        f"read_count {results['read_count']:,}, subtracted {results['subtracted_count']:,}, "
-        f"{len(results['hits'])} hits; "
+        f"Code: {CODE} ({commit}). Sample: {pairs:,} pairs ({2 * pairs:,} reads, resampled or taken from the "
+        f"cache in {resampled:.1f} s); demo reference (24 OTUs); {len(subtractions)} subtraction(s); threads "
+        f"{job.proc}; {summary}; "
         f"load average {' '.join(f'{n:.1f}' for n in os.getloadavg())} on {os.cpu_count()} cores"
     )
-    print_phases(records, finished, phases, total)
+    figures = step_figures(records, finished, phases, total)
+    print_phases(figures)
     self_peak, child_peak = process_peak_mb()
     print(
         f"Peak RSS over the run: this process {self_peak:.0f} MB (before the job {before_job[0]:.0f} MB: the "
         f"reference import and the sample's quality report), largest tool {child_peak:.0f} MB."
     )
+    return {**figures, "commit": commit, "summary": summary}
 
 
-def print_phases(records: list[dict], finished, phases: Phases, total: float, goal: float = 0.10) -> None:
-    """The table of steps: wall time (from the job's status records), time in tools, the rest, peak RSS of this
-    process (the worker) and of the tools during the step; then the share outside the tools."""
-    import arrow
-
+def print_phases(figures: dict, goal: float = 0.10) -> None:
+    """The table of steps (`_phases.step_figures`), then the share outside the tools."""
     print()
-    print("| step | wall s | in tools s | tools | other s | worker peak MB | tools peak MB |")
-    print("|---|---:|---:|---|---:|---:|---:|")
-    tools_total = 0.0
-    for position, record in enumerate(records):
-        end = arrow.get(records[position + 1]["timestamp"]) if position + 1 < len(records) else finished
-        wall = (end - arrow.get(record["timestamp"])).total_seconds()
-        figures = phases.steps.get(record["stage"])
-        tool = phases.tool_seconds(record["stage"])
-        tools_total += tool
-        names = ", ".join(f"{name} {seconds:.1f}" for name, seconds in figures.tools.items()) if figures else ""
-        worker = f"{figures.worker_peak_kb / 1024:.0f}" if figures else ""
-        tools = f"{figures.tools_peak_kb / 1024:.0f}" if figures and figures.tools_peak_kb else ""
-        print(f"| {record['stage']} | {wall:.2f} | {tool:.2f} | {names} | {wall - tool:.2f} | {worker} | {tools} |")
-    other = total - tools_total
-    worker_peak = max((f.worker_peak_kb for f in phases.steps.values()), default=0) / 1024
-    tools_peak = max((f.tools_peak_kb for f in phases.steps.values()), default=0) / 1024
+    print("| step | wall s | in tools s | tools | other s | worker CPU s | worker peak MB | tools peak MB |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|")
+    for name, row in figures["steps"].items():
+        print(
+            f"| {name} | {row['wall']:.2f} | {row['tools']:.2f} | {row['tool_names']} | {row['other']:.2f} "
+            f"| {row['worker_cpu']:.2f} | {row['worker_mb']:.0f} | {row['tools_mb'] or ''} |"
+        )
+    total = figures["total"]
+    share = total["other"] / total["wall"]
     print(
-        f"| **whole job** (claim to end) | **{total:.2f}** | {tools_total:.2f} | | **{other:.2f} "
-        f"({100 * other / total:.1f} %)** | {worker_peak:.0f} | {tools_peak:.0f} |"
+        f"| **whole job** (claim to end) | **{total['wall']:.2f}** | {total['tools']:.2f} | | **{total['other']:.2f} "
+        f"({100 * share:.1f} %)** | {total['worker_cpu']:.2f} | {total['worker_mb']:.0f} | {total['tools_mb']:.0f} |"
     )
     print()
     print(
-        f"Outside the aligners: {other:.2f} s of {total:.2f} s = {100 * other / total:.1f} % "
-        f"({'meets' if other / total < goal else 'MISSES'} the goal of under {100 * goal:.0f} %)."
+        f"Outside the aligners and samtools: {total['other']:.2f} s of {total['wall']:.2f} s = {100 * share:.1f} % "
+        f"({'meets' if share < goal else 'MISSES'} the goal of under {100 * goal:.0f} %)."
     )
 
 
