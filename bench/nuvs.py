@@ -207,6 +207,9 @@ def workflow(args: argparse.Namespace, temp: Path) -> None:
             # In the checkout whose code runs: Celery puts the working folder first on the import path as it loads.
             subprocess.run(command, check=True, cwd=code)
             sides[label] = json.loads(result.read_text())
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from _phases import print_comparison
+
         print_comparison(sides, names=(f"this ({ROOT.name})", f"compare ({Path(args.compare).name})"))
         return
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -214,26 +217,6 @@ def workflow(args: argparse.Namespace, temp: Path) -> None:
 
     with sandbox(prefix="virtool-bench-nuvs", redis_url=args.redis_url, keep=args.keep, root=CODE) as box:
         run_workflow(args, box)
-
-
-def print_comparison(sides: dict[str, dict], *, names: tuple[str, str]) -> None:
-    """Two runs' step tables side by side: wall, time outside the tools, worker and tools peak RSS."""
-    this, other = sides["this"], sides["compare"]
-    print()
-    print(f"| step | {names[0]}: wall s | outside tools s | worker peak MB | tools peak MB "
-          f"| {names[1]}: wall s | outside tools s | worker peak MB | tools peak MB |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    steps = list(dict.fromkeys([*this["steps"], *other["steps"]]))
-    for step in [*steps, "whole job"]:
-        cells = []
-        for side in (this, other):
-            row = side["steps"].get(step) if step != "whole job" else side["total"]
-            cells += (
-                [f"{row['wall']:.2f}", f"{row['other']:.2f}", f"{row['worker_mb']:.0f}", f"{row['tools_mb']:.0f}"]
-                if row
-                else ["", "", "", ""]
-            )
-        print(f"| {step} | " + " | ".join(cells) + " |")
 
 
 def run_workflow(args: argparse.Namespace, temp: Path) -> None:
@@ -299,7 +282,7 @@ def timed_analysis(label: str, analysis, *, stop_before_assembly: bool = False) 
     from unittest import mock
 
     import arrow
-    from _phases import Phases, process_peak_mb
+    from _phases import Phases, process_peak_mb, step_figures
 
     import analyses.nuvs.hmmer
     import analyses.nuvs.orfs
@@ -359,32 +342,19 @@ def timed_analysis(label: str, analysis, *, stop_before_assembly: bool = False) 
     print()
     print("| step | wall s | in tools s | tools | timed Python s | other s | worker peak MB | tools peak MB |")
     print("|---|---:|---:|---|---:|---:|---:|---:|")
-    tools_total = 0.0
-    figures: dict = {"steps": {}, "stopped": bool(stopped)}
-    for position, record in enumerate(records):
-        end = arrow.get(records[position + 1]["timestamp"]) if position + 1 < len(records) else finished
-        wall = (end - arrow.get(record["timestamp"])).total_seconds()
-        step = phases.steps.get(record["stage"])
-        tool = phases.tool_seconds(record["stage"])
-        tools_total += tool
-        timed = sum(v for name, v in seconds.items() if python_step[name] == record["stage"])
-        names = ", ".join(f"{name} {value:.1f}" for name, value in step.tools.items()) if step else ""
-        worker = step.worker_peak_kb / 1024 if step else 0.0
-        tools_mb = step.tools_peak_kb / 1024 if step else 0.0
+    figures = {**step_figures(records, finished, phases, total), "stopped": bool(stopped)}
+    for stage, row in figures["steps"].items():
+        timed = sum(v for name, v in seconds.items() if python_step[name] == stage)
         print(
-            f"| {record['stage']} | {wall:.2f} | {tool:.2f} | {names} | {timed:.2f} | {wall - tool - timed:.2f} "
-            f"| {worker:.0f} | {tools_mb:.0f} |"
+            f"| {stage} | {row['wall']:.2f} | {row['tools']:.2f} | {row['tool_names']} | {timed:.2f} "
+            f"| {row['other'] - timed:.2f} | {row['worker_mb']:.0f} | {row['tools_mb']:.0f} |"
         )
-        row = {"wall": wall, "other": wall - tool, "worker_mb": worker, "tools_mb": tools_mb}
-        figures["steps"][record["stage"]] = row
-    other = total - tools_total
-    worker_peak = max((f.worker_peak_kb for f in phases.steps.values()), default=0) / 1024
-    tools_peak = max((f.tools_peak_kb for f in phases.steps.values()), default=0) / 1024
+    whole = figures["total"]
     print(
-        f"| **whole job** (claim to end) | **{total:.2f}** | {tools_total:.2f} | | {sum(seconds.values()):.2f} "
-        f"| | {worker_peak:.0f} | {tools_peak:.0f} |"
+        f"| **whole job** (claim to end) | **{total:.2f}** | {whole['tools']:.2f} | | {sum(seconds.values()):.2f} "
+        f"| | {whole['worker_mb']:.0f} | {whole['tools_mb']:.0f} |"
     )
-    figures["total"] = {"wall": total, "other": other, "worker_mb": worker_peak, "tools_mb": tools_peak}
+    other = whole["other"]
     print()
     print(
         f"Outside skewer/bowtie2/SPAdes/samtools: {other:.2f} s of {total:.2f} s = {100 * other / total:.1f} % "
