@@ -14,9 +14,12 @@ also printed to stderr as it ends (`log`), so a run stopped by a time limit stil
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -249,6 +252,21 @@ def step_figures(records: list[dict], finished, phases: Phases, total: float) ->
             "tools_mb": max((f.tools_peak_kb for f in phases.steps.values()), default=0) / 1024,
         },
     }
+
+
+def run_sides(script: str, checkouts: dict[str, Path], arguments: list[str]) -> dict[str, dict]:
+    """The sides of a `--compare`: `script` with `arguments`, once per checkout, each in a fresh process running that
+    checkout's code (`--code`, from inside it: Celery puts the working folder first on the import path as it loads);
+    the figures each side wrote (`--json`), by label, in the order given."""
+    sides = {}
+    with tempfile.TemporaryDirectory(prefix="virtool-bench-sides-") as scratch:
+        for label, code in checkouts.items():
+            result = Path(scratch) / f"{label}.json"
+            print(f"--- {label}: {code}", flush=True)
+            command = [sys.executable, script, *arguments, "--code", str(code), "--json", str(result)]
+            subprocess.run(command, check=True, cwd=code)
+            sides[label] = json.loads(result.read_text())
+    return sides
 
 
 def print_comparison(sides: dict[str, dict], *, names: tuple[str, str]) -> None:

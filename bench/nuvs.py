@@ -196,20 +196,13 @@ def workflow(args: argparse.Namespace, temp: Path) -> None:
     """The whole NuVs job on the RpRSV sample resampled to `--scale` times its pairs, in a fresh sandbox; with
     `--compare`, the same job with the other checkout's code in a fresh process of its own, side by side."""
     if args.compare:
-        sides = {}
-        for label, code in (("this", ROOT), ("compare", args.compare)):
-            result = temp / f"{label}.json"
-            command = [sys.executable, __file__, "--sections", "workflow", "--code", str(code), "--json", str(result)]
-            command += ["--scale", str(args.scale), "--redis-url", args.redis_url]
-            command += ["--reads-cache", str(args.reads_cache)] if args.reads_cache else []
-            command += ["--stop-before-assembly"] if args.stop_before_assembly else []
-            print(f"--- {label}: {code}", flush=True)
-            # In the checkout whose code runs: Celery puts the working folder first on the import path as it loads.
-            subprocess.run(command, check=True, cwd=code)
-            sides[label] = json.loads(result.read_text())
         sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from _phases import print_comparison
+        from _phases import print_comparison, run_sides
 
+        arguments = ["--sections", "workflow", "--scale", str(args.scale), "--redis-url", args.redis_url]
+        arguments += ["--reads-cache", str(args.reads_cache)] if args.reads_cache else []
+        arguments += ["--stop-before-assembly"] if args.stop_before_assembly else []
+        sides = run_sides(__file__, {"this": ROOT, "compare": args.compare}, arguments)
         print_comparison(sides, names=(f"this ({ROOT.name})", f"compare ({Path(args.compare).name})"))
         return
     sys.path.insert(0, str(Path(__file__).resolve().parent))

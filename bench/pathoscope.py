@@ -43,7 +43,7 @@ CODE = Path(sys.argv[sys.argv.index("--code") + 1]).resolve() if "--code" in sys
 sys.path.insert(0, str(CODE))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _phases import Phases, print_comparison, process_peak_mb, step_figures  # noqa: E402 - after the path
+from _phases import Phases, print_comparison, process_peak_mb, run_sides, step_figures  # noqa: E402 - after the path
 from _sandbox import SHARED, sandbox, stored_upload  # noqa: E402
 
 
@@ -78,16 +78,9 @@ def compare(args: argparse.Namespace) -> None:
     """This checkout's job, then `--compare`'s, each in a fresh process on the same reads; both tables side by side."""
     with tempfile.TemporaryDirectory(prefix="virtool-bench-pathoscope-compare-") as scratch:
         cache = args.reads_cache or Path(scratch) / "reads"  # both sides take the same resampled files
-        sides = {}
-        for label, code in (("this", ROOT), ("compare", args.compare.resolve())):
-            result = Path(scratch) / f"{label}.json"
-            command = [sys.executable, __file__, "--code", str(code), "--json", str(result)]
-            command += ["--scale", str(args.scale), "--redis-url", args.redis_url, "--reads-cache", str(cache)]
-            command += ["--subtraction"] if args.subtraction else []
-            print(f"--- {label}: {code}", flush=True)
-            # In the checkout whose code runs: Celery puts the working folder first on the import path as it loads.
-            subprocess.run(command, check=True, cwd=code)
-            sides[label] = json.loads(result.read_text())
+        arguments = ["--scale", str(args.scale), "--redis-url", args.redis_url, "--reads-cache", str(cache)]
+        arguments += ["--subtraction"] if args.subtraction else []
+        sides = run_sides(__file__, {"this": ROOT, "compare": args.compare.resolve()}, arguments)
     names = (f"this ({sides['this']['commit']})", f"compare ({sides['compare']['commit']})")
     print()
     load = " ".join(f"{n:.1f}" for n in os.getloadavg())
