@@ -256,11 +256,12 @@ def step_figures(records: list[dict], finished, phases: Phases, total: float) ->
 
 def run_sides(script: str, checkouts: dict[str, Path], arguments: list[str]) -> dict[str, dict]:
     """The sides of a `--compare`: `script` with `arguments`, once per checkout, each in a fresh process running that
-    checkout's code (`--code`, from inside it: Celery puts the working folder first on the import path as it loads);
-    the figures each side wrote (`--json`), by label, in the order given."""
+    checkout's code (`--code`, from inside it: Celery puts the working folder first on the import path as it loads,
+    so paths in `arguments` must be absolute); the figures each side wrote (`--json`), by label, in the order given."""
     sides = {}
     with tempfile.TemporaryDirectory(prefix="virtool-bench-sides-") as scratch:
-        for label, code in checkouts.items():
+        for label, checkout in checkouts.items():
+            code = checkout.resolve()
             result = Path(scratch) / f"{label}.json"
             print(f"--- {label}: {code}", flush=True)
             command = [sys.executable, script, *arguments, "--code", str(code), "--json", str(result)]

@@ -200,7 +200,7 @@ def workflow(args: argparse.Namespace, temp: Path) -> None:
         from _phases import print_comparison, run_sides
 
         arguments = ["--sections", "workflow", "--scale", str(args.scale), "--redis-url", args.redis_url]
-        arguments += ["--reads-cache", str(args.reads_cache)] if args.reads_cache else []
+        arguments += ["--reads-cache", str(args.reads_cache.resolve())] if args.reads_cache else []
         arguments += ["--stop-before-assembly"] if args.stop_before_assembly else []
         sides = run_sides(__file__, {"this": ROOT, "compare": args.compare}, arguments)
         print_comparison(sides, names=(f"this ({ROOT.name})", f"compare ({Path(args.compare).name})"))

@@ -77,10 +77,10 @@ def main() -> None:
 def compare(args: argparse.Namespace) -> None:
     """This checkout's job, then `--compare`'s, each in a fresh process on the same reads; both tables side by side."""
     with tempfile.TemporaryDirectory(prefix="virtool-bench-pathoscope-compare-") as scratch:
-        cache = args.reads_cache or Path(scratch) / "reads"  # both sides take the same resampled files
+        cache = (args.reads_cache or Path(scratch) / "reads").resolve()  # both sides take the same resampled files
         arguments = ["--scale", str(args.scale), "--redis-url", args.redis_url, "--reads-cache", str(cache)]
         arguments += ["--subtraction"] if args.subtraction else []
-        sides = run_sides(__file__, {"this": ROOT, "compare": args.compare.resolve()}, arguments)
+        sides = run_sides(__file__, {"this": ROOT, "compare": args.compare}, arguments)
     names = (f"this ({sides['this']['commit']})", f"compare ({sides['compare']['commit']})")
     print()
     load = " ".join(f"{n:.1f}" for n in os.getloadavg())
